@@ -1,0 +1,78 @@
+# interest-drift — every build, test and run step goes through here. `make help` lists targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export ONNXRUNTIME_NODE_INSTALL := skip
+export KAFKAJS_NO_PARTITIONER_WARNING := 1
+NPM_STAMP := node_modules/.install-stamp
+PY := .cache/venv/bin/python
+STACK := test/harness/stack.sh
+WITH_STACK := test/harness/with-stack.sh
+DATA_DIR ?= ../shared/data
+
+.PHONY: help install build schemas lint typecheck test test-unit test-integration stack-fetch stack-up stack-down \
+        stack-status demo model model-eval py-env clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP) ## npm ci (skips onnxruntime-node's CUDA download; see .npmrc)
+
+build: $(NPM_STAMP) ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+schemas: $(NPM_STAMP) ## regenerate src/kafka/avro-types.gen.ts from schemas/*.avsc
+	npx tsx src/tools/gen-schema-types.ts
+
+typecheck: $(NPM_STAMP) ## tsc --noEmit over src and test
+	npx tsc -p tsconfig.json --noEmit
+
+lint: $(NPM_STAMP) ## eslint + prettier + typecheck + generated types current
+	npx tsx src/tools/gen-schema-types.ts --check
+	npx tsc -p tsconfig.json --noEmit
+	npx eslint .
+	npx prettier --check .
+
+test-unit: $(NPM_STAMP) ## unit + brokerless pipeline tests (no broker)
+	npx jest --selectProjects unit
+
+test-integration: $(NPM_STAMP) ## integration tests on the real local broker + registry
+	$(WITH_STACK) npx jest --selectProjects integration --runInBand
+
+test: lint ## lint, then unit and integration tests; starts/stops the local stack as needed
+	@start=$$(date +%s); \
+	$(WITH_STACK) npx jest --runInBand; \
+	echo "[make test] wall time $$(( $$(date +%s) - start )) s (after lint)"
+
+stack-fetch: ## fetch Kafka + Apicurio jars from Maven Central into .cache
+	$(STACK) fetch
+
+stack-up: ## start the local broker + registry (idempotent)
+	$(STACK) up
+
+stack-down: ## stop the local broker + registry
+	$(STACK) down
+
+stack-status: ## show the local stack
+	$(STACK) status
+
+demo: $(NPM_STAMP) ## the main job on the embedded local stack
+	@echo "make demo: the stream processor is not built yet (issue 4). Until it lands this starts the"
+	@echo "local stack and proves the Avro contracts round-trip through it."
+	$(WITH_STACK) npx jest --selectProjects integration --runInBand
+
+py-env: $(PY) ## Python venv for training/export (not needed by CI)
+
+$(PY): onnx/requirements.txt
+	python3 -m venv .cache/venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r onnx/requirements.txt
+	@touch $@
+
+clean: ## remove build outputs (keeps the .cache downloads)
+	rm -rf dist coverage

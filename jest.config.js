@@ -1,0 +1,24 @@
+// Test tiers (STYLE.md §15): the folder says which tier a test belongs to.
+//   unit        test/unit, test/pipeline  no broker, no network
+//   integration test/integration          the real local broker + registry (make test starts them)
+/** @type {import('jest').Config} */
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/pipeline/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      slowTestThreshold: 30,
+    },
+  ],
+};

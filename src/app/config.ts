@@ -1,0 +1,316 @@
+/**
+ * The service configuration: the only module that reads the environment (STYLE.md §6).
+ *
+ * loadConfig() parses every variable in VARIABLES, checks cross-field rules, and either returns
+ * one deeply frozen Config (units in every name) or throws ONE ProcessorError(CONFIG_INVALID)
+ * whose message lists every problem, each with its variable name. The ConfigMap in k8s/ has
+ * exactly these keys (checked by a test).
+ */
+import { ProcessorError } from './errors';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+interface VarSpec<T> {
+  /** What the variable means, with its unit; shown in errors and the README reference. */
+  readonly doc: string;
+  /** Used when the variable is unset or empty; absent = required. */
+  readonly default?: string;
+  readonly parse: (raw: string) => Parsed<T>;
+  /** Marks secrets: their values never appear in errors or logs. */
+  readonly secret?: boolean;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = (error: string): Parsed<never> => ({ ok: false, error });
+
+function str(opts: { pattern?: RegExp; hint?: string } = {}): VarSpec<string>['parse'] {
+  return (raw) =>
+    opts.pattern && !opts.pattern.test(raw)
+      ? fail(`should match ${opts.hint ?? String(opts.pattern)}`)
+      : ok(raw);
+}
+
+function int(min: number, max: number): VarSpec<number>['parse'] {
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) return fail('should be an integer');
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min || n > max) return fail(`should be between ${min} and ${max}`);
+    return ok(n);
+  };
+}
+
+function bool(): VarSpec<boolean>['parse'] {
+  return (raw) => {
+    const v = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return ok(true);
+    if (['false', '0', 'no', 'off'].includes(v)) return ok(false);
+    return fail('should be one of true, false');
+  };
+}
+
+function oneOf<const T extends string>(choices: readonly T[]): VarSpec<T>['parse'] {
+  return (raw) =>
+    (choices as readonly string[]).includes(raw)
+      ? ok(raw as T)
+      : fail(`should be one of ${choices.join(', ')}`);
+}
+
+function url(): VarSpec<string>['parse'] {
+  return (raw) => {
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return fail('should be an http:// or https:// URL');
+      return ok(raw.replace(/\/+$/, ''));
+    } catch {
+      return fail('should be a URL such as http://127.0.0.1:18081/apis/ccompat/v7');
+    }
+  };
+}
+
+function brokers(): VarSpec<readonly string[]>['parse'] {
+  return (raw) => {
+    const list = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if (list.length === 0) return fail('should list at least one host:port');
+    const bad = list.filter((b) => !/^[A-Za-z0-9._\-[\]:]+:\d{1,5}$/.test(b));
+    if (bad.length > 0) return fail(`should be comma-separated host:port entries (bad: ${bad.join(', ')})`);
+    return ok(list);
+  };
+}
+
+const TOPIC = {
+  pattern: /^[A-Za-z0-9._-]{1,249}$/,
+  hint: 'a Kafka topic name ([A-Za-z0-9._-], ≤ 249 chars)',
+};
+
+/** Every variable the service reads. Keys are the exact environment variable names. */
+export const VARIABLES = {
+  IDRIFT_KAFKA_BROKERS: { doc: 'Kafka bootstrap servers, comma-separated host:port.', parse: brokers() },
+  IDRIFT_KAFKA_CLIENT_ID: { doc: 'Kafka client id prefix.', default: 'interest-drift', parse: str() },
+  IDRIFT_SCHEMA_REGISTRY_URL: {
+    doc: 'Base URL of the Confluent-API schema registry (for Apicurio: …/apis/ccompat/v7).',
+    parse: url(),
+  },
+  IDRIFT_APP_ID: {
+    doc: 'Application id: consumer group, transactional id prefix and changelog topic prefix.',
+    default: 'interest-drift',
+    parse: str({ pattern: /^[a-z0-9][a-z0-9._-]{0,99}$/, hint: 'lower-case [a-z0-9._-], ≤ 100 chars' }),
+  },
+  IDRIFT_INPUT_TOPIC: { doc: 'Input clickstream topic.', default: 'clickstream.events', parse: str(TOPIC) },
+  IDRIFT_MIGRATIONS_TOPIC: {
+    doc: 'Output topic for InterestMigration.',
+    default: 'interest.migrations',
+    parse: str(TOPIC),
+  },
+  IDRIFT_CHURN_TOPIC: { doc: 'Output topic for ChurnRisk.', default: 'churn.risk', parse: str(TOPIC) },
+  IDRIFT_PROFILES_TOPIC: {
+    doc: 'Compacted output topic for InterestProfile.',
+    default: 'interest.profiles',
+    parse: str(TOPIC),
+  },
+  IDRIFT_PROFILES_ENABLED: { doc: 'Emit InterestProfile records.', default: 'true', parse: bool() },
+  IDRIFT_DLQ_TOPIC: { doc: 'Dead-letter topic.', default: 'clickstream.events.dlq', parse: str(TOPIC) },
+  IDRIFT_COMMIT_INTERVAL_MS: {
+    doc: 'Wall-clock ms between transaction commits per partition.',
+    default: '1000',
+    parse: int(10, 60_000),
+  },
+  IDRIFT_TRANSACTION_TIMEOUT_MS: {
+    doc: 'Kafka transaction timeout, ms; an abandoned transaction is aborted by the broker after it.',
+    default: '30000',
+    parse: int(1_000, 900_000),
+  },
+  IDRIFT_SESSION_TIMEOUT_MS: {
+    doc: 'Consumer group session timeout, ms.',
+    default: '30000',
+    parse: int(6_000, 300_000),
+  },
+  IDRIFT_HEARTBEAT_INTERVAL_MS: {
+    doc: 'Consumer heartbeat interval, ms.',
+    default: '3000',
+    parse: int(100, 100_000),
+  },
+  IDRIFT_MAX_RECORD_BYTES: {
+    doc: 'Input records larger than this (key + value bytes) are dead-lettered.',
+    default: '65536',
+    parse: int(256, 10_485_760),
+  },
+  IDRIFT_MODEL_PATH: {
+    doc: 'Path of the encoder ONNX file.',
+    default: 'onnx/artifacts/encoder.onnx',
+    parse: str(),
+  },
+  IDRIFT_MODEL_META_PATH: {
+    doc: 'Path of the encoder metadata JSON.',
+    default: 'onnx/artifacts/encoder.meta.json',
+    parse: str(),
+  },
+  IDRIFT_EXECUTION_PROVIDER: {
+    doc: 'ONNX execution provider: auto (CUDA if available, else CPU), cuda, or cpu.',
+    default: 'auto',
+    parse: oneOf(['auto', 'cuda', 'cpu'] as const),
+  },
+  IDRIFT_HTTP_HOST: {
+    doc: 'Address the /metrics, /healthz, /readyz server binds to.',
+    default: '127.0.0.1',
+    parse: str(),
+  },
+  IDRIFT_HTTP_PORT: {
+    doc: 'Port of the HTTP server (0 = any free port).',
+    default: '9464',
+    parse: int(0, 65_535),
+  },
+  IDRIFT_LOG_LEVEL: {
+    doc: 'Minimum log level.',
+    default: 'info',
+    parse: oneOf(['debug', 'info', 'warn', 'error'] as const),
+  },
+  IDRIFT_SHUTDOWN_GRACE_MS: {
+    doc: 'On SIGTERM, ms to finish and commit the in-flight batch before forcing.',
+    default: '20000',
+    parse: int(0, 600_000),
+  },
+  IDRIFT_SHUTDOWN_FORCE_MS: {
+    doc: 'After the grace budget, ms to close clients before exiting anyway.',
+    default: '5000',
+    parse: int(0, 600_000),
+  },
+} satisfies Record<string, VarSpec<unknown>>;
+
+type Vars = typeof VARIABLES;
+type ValueOf<K extends keyof Vars> = Vars[K]['parse'] extends VarSpec<infer T>['parse'] ? T : never;
+type Values = { [K in keyof Vars]: ValueOf<K> };
+
+/** The parsed, frozen configuration. Units are in the names; nothing here is re-read later. */
+export interface Config {
+  readonly appId: string;
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly sessionTimeoutMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly transactionTimeoutMs: number;
+    readonly commitIntervalMs: number;
+    readonly maxRecordBytes: number;
+  };
+  readonly registry: { readonly url: string };
+  readonly topics: {
+    readonly input: string;
+    readonly migrations: string;
+    readonly churn: string;
+    readonly profiles: string;
+    readonly deadLetter: string;
+    /** Compacted changelog of the user-state store, derived from the app id. */
+    readonly userStateChangelog: string;
+  };
+  readonly profilesEnabled: boolean;
+  readonly model: {
+    readonly path: string;
+    readonly metaPath: string;
+    readonly executionProvider: 'auto' | 'cuda' | 'cpu';
+  };
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly shutdown: { readonly graceMs: number; readonly forceMs: number };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Parse and validate the configuration. Throws ProcessorError('CONFIG_INVALID') listing every
+ * problem at once; never returns a partially valid Config.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const errors: string[] = [];
+  const values: Partial<Record<string, unknown>> = {};
+  for (const [name, spec] of Object.entries(VARIABLES) as [string, VarSpec<unknown>][]) {
+    const raw = env[name];
+    const given = raw !== undefined && raw.trim() !== '';
+    if (!given && spec.default === undefined) {
+      errors.push(`${name} is required: ${spec.doc}`);
+      continue;
+    }
+    const parsed = spec.parse(given ? raw : (spec.default as string));
+    if (parsed.ok) values[name] = parsed.value;
+    else errors.push(`${name}=${spec.secret ? '<secret>' : JSON.stringify(raw)} ${parsed.error}`);
+  }
+  const v = values as Values;
+  if (errors.length === 0) {
+    if (v.IDRIFT_HEARTBEAT_INTERVAL_MS * 3 > v.IDRIFT_SESSION_TIMEOUT_MS) {
+      errors.push('IDRIFT_HEARTBEAT_INTERVAL_MS should be at most a third of IDRIFT_SESSION_TIMEOUT_MS');
+    }
+    if (v.IDRIFT_COMMIT_INTERVAL_MS >= v.IDRIFT_TRANSACTION_TIMEOUT_MS) {
+      errors.push('IDRIFT_COMMIT_INTERVAL_MS should be less than IDRIFT_TRANSACTION_TIMEOUT_MS');
+    }
+    const topics = [
+      'IDRIFT_INPUT_TOPIC',
+      'IDRIFT_MIGRATIONS_TOPIC',
+      'IDRIFT_CHURN_TOPIC',
+      'IDRIFT_PROFILES_TOPIC',
+      'IDRIFT_DLQ_TOPIC',
+    ] as const;
+    const seen = new Map<string, string>();
+    for (const t of topics) {
+      const other = seen.get(v[t]);
+      if (other) errors.push(`${t} and ${other} name the same topic "${v[t]}"`);
+      seen.set(v[t], t);
+    }
+  }
+  if (errors.length > 0) {
+    throw new ProcessorError(
+      'CONFIG_INVALID',
+      `Invalid configuration (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`,
+      { context: { problems: errors.length } },
+    );
+  }
+  return deepFreeze<Config>({
+    appId: v.IDRIFT_APP_ID,
+    kafka: {
+      brokers: v.IDRIFT_KAFKA_BROKERS,
+      clientId: v.IDRIFT_KAFKA_CLIENT_ID,
+      sessionTimeoutMs: v.IDRIFT_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: v.IDRIFT_HEARTBEAT_INTERVAL_MS,
+      transactionTimeoutMs: v.IDRIFT_TRANSACTION_TIMEOUT_MS,
+      commitIntervalMs: v.IDRIFT_COMMIT_INTERVAL_MS,
+      maxRecordBytes: v.IDRIFT_MAX_RECORD_BYTES,
+    },
+    registry: { url: v.IDRIFT_SCHEMA_REGISTRY_URL },
+    topics: {
+      input: v.IDRIFT_INPUT_TOPIC,
+      migrations: v.IDRIFT_MIGRATIONS_TOPIC,
+      churn: v.IDRIFT_CHURN_TOPIC,
+      profiles: v.IDRIFT_PROFILES_TOPIC,
+      deadLetter: v.IDRIFT_DLQ_TOPIC,
+      userStateChangelog: `${v.IDRIFT_APP_ID}.user-state`,
+    },
+    profilesEnabled: v.IDRIFT_PROFILES_ENABLED,
+    model: {
+      path: v.IDRIFT_MODEL_PATH,
+      metaPath: v.IDRIFT_MODEL_META_PATH,
+      executionProvider: v.IDRIFT_EXECUTION_PROVIDER,
+    },
+    http: { host: v.IDRIFT_HTTP_HOST, port: v.IDRIFT_HTTP_PORT },
+    logLevel: v.IDRIFT_LOG_LEVEL,
+    shutdown: { graceMs: v.IDRIFT_SHUTDOWN_GRACE_MS, forceMs: v.IDRIFT_SHUTDOWN_FORCE_MS },
+  });
+}
+
+/** Markdown table of every variable, for the README configuration reference. */
+export function configReferenceMarkdown(): string {
+  const rows = Object.entries(VARIABLES as Record<string, VarSpec<unknown>>).map(
+    ([name, s]) =>
+      `| \`${name}\` | ${s.default === undefined ? '**required**' : `\`${s.default}\``} | ${s.doc} |`,
+  );
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

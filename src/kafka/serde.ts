@@ -1,0 +1,218 @@
+/**
+ * Avro in the Confluent wire format, through a Confluent-API schema registry.
+ *
+ * Wire format: byte 0 = magic 0, bytes 1..4 = schema id (big-endian int32), then the Avro
+ * binary body written with that schema. Decoding resolves the writer schema (fetched by id,
+ * cached forever: ids are immutable) into the caller's reader schema, so records written with
+ * an older compatible schema read as the current type (missing fields take their defaults).
+ *
+ * Errors are classified here, once (STYLE.md §5):
+ *   - bad bytes, unknown schema id, undecodable body, incompatible writer schema
+ *       → ProcessorError DECODE_* (not retriable; the record goes to the dead-letter topic)
+ *   - registry unreachable or failing → REGISTRY_UNAVAILABLE (retriable; never dead-letter)
+ * Error messages carry sizes, ids and codes, never record contents.
+ */
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import * as avro from 'avsc';
+import { ProcessorError, isProcessorError } from '../app/errors';
+
+export const MAGIC_BYTE = 0;
+export const HEADER_BYTES = 5;
+
+/** The subset of @kafkajs/confluent-schema-registry's client this module needs. */
+export type RegistryClient = Pick<SchemaRegistry, 'register' | 'getSchema'>;
+
+/** Subject naming: Confluent's TopicNameStrategy (`<topic>-value`, `<topic>-key`). */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+/** A reader type prepared once per schema; decode() resolves writers into it. */
+export interface ReaderType<T> {
+  readonly type: avro.Type;
+  /** Phantom field carrying T; never set. */
+  readonly _value?: T;
+}
+
+export function readerType<T>(schema: object): ReaderType<T> {
+  return { type: avro.Type.forSchema(schema as avro.Schema) };
+}
+
+/** Parses the 5-byte header. Throws DECODE_BAD_MAGIC / DECODE_MISSING_VALUE. */
+export function parseHeader(buf: Buffer | null | undefined): { schemaId: number; body: Buffer } {
+  if (buf === null || buf === undefined) {
+    throw new ProcessorError('DECODE_MISSING_VALUE', 'record value is null');
+  }
+  if (buf.length < HEADER_BYTES) {
+    throw new ProcessorError(
+      'DECODE_BAD_MAGIC',
+      `value has ${buf.length} bytes, fewer than the 5-byte header`,
+      {
+        context: { bytes: buf.length },
+      },
+    );
+  }
+  if (buf[0] !== MAGIC_BYTE) {
+    throw new ProcessorError('DECODE_BAD_MAGIC', `magic byte is ${buf[0]}, expected 0`, {
+      context: { magicByte: buf[0] },
+    });
+  }
+  return { schemaId: buf.readInt32BE(1), body: buf.subarray(HEADER_BYTES) };
+}
+
+export function frame(schemaId: number, body: Buffer): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt8(MAGIC_BYTE, 0);
+  header.writeInt32BE(schemaId, 1);
+  return Buffer.concat([header, body]);
+}
+
+function statusOf(e: unknown): number | undefined {
+  const s = (e as { status?: unknown } | null)?.status;
+  return typeof s === 'number' ? s : undefined;
+}
+
+export class AvroSerde {
+  private readonly writers = new Map<number, avro.Type>();
+  private readonly resolvers = new Map<avro.Type, Map<number, avro.Resolver>>();
+  private readonly registered = new Map<string, { id: number; type: avro.Type }>();
+
+  constructor(private readonly registry: RegistryClient) {}
+
+  /**
+   * Registers `schema` under `subject` (idempotent in the registry) and returns its id.
+   * Callers register their output schemas once at start-up, before producing.
+   */
+  async register(subject: string, schema: object): Promise<number> {
+    const key = `${subject}\u0000${JSON.stringify(schema)}`;
+    const hit = this.registered.get(key);
+    if (hit) return hit.id;
+    try {
+      const { id } = await this.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject },
+      );
+      const type = avro.Type.forSchema(schema as avro.Schema);
+      this.registered.set(key, { id, type });
+      this.writers.set(id, type);
+      return id;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 409 || status === 422) {
+        // Incompatible with the subject's history: a deployment error, not a transient one.
+        throw new ProcessorError(
+          'CONFIG_INVALID',
+          `registry rejected the schema for subject ${subject} (HTTP ${status})`,
+          {
+            cause: e,
+          },
+        );
+      }
+      throw new ProcessorError('REGISTRY_UNAVAILABLE', `could not register subject ${subject}`, {
+        cause: e,
+        context: { status },
+      });
+    }
+  }
+
+  /** Encodes `value` with a schema previously registered through this serde. */
+  encode(schemaId: number, value: unknown): Buffer {
+    const type = this.writers.get(schemaId);
+    if (!type)
+      throw new ProcessorError(
+        'INVARIANT_VIOLATED',
+        `schema id ${schemaId} was not registered by this serde`,
+      );
+    const paths: string[] = [];
+    if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) })) {
+      throw new ProcessorError(
+        'ENCODE_INVALID_OUTPUT',
+        `value does not match schema ${schemaId} at: ${paths.join(', ')}`,
+        {
+          context: { schemaId },
+        },
+      );
+    }
+    return frame(schemaId, type.toBuffer(value));
+  }
+
+  /**
+   * Decodes a Confluent-framed Avro value into the reader type.
+   * Throws ProcessorError DECODE_* for bad records and REGISTRY_UNAVAILABLE (retriable) when
+   * the writer schema cannot be fetched for a reason other than "not found".
+   */
+  async decode<T>(buf: Buffer | null | undefined, reader: ReaderType<T>): Promise<T> {
+    const { schemaId, body } = parseHeader(buf);
+    const writer = await this.writerType(schemaId);
+    const resolver = this.resolver(reader.type, writer, schemaId);
+    try {
+      return reader.type.fromBuffer(body, resolver) as T;
+    } catch (e) {
+      throw new ProcessorError(
+        'DECODE_AVRO_INVALID',
+        `Avro body of ${body.length} bytes does not decode with schema ${schemaId}`,
+        {
+          cause: e,
+          context: { schemaId, bytes: body.length },
+        },
+      );
+    }
+  }
+
+  private async writerType(schemaId: number): Promise<avro.Type> {
+    const hit = this.writers.get(schemaId);
+    if (hit) return hit;
+    let fetched: unknown;
+    try {
+      fetched = await this.registry.getSchema(schemaId);
+    } catch (e) {
+      if (isProcessorError(e)) throw e;
+      if (statusOf(e) === 404) {
+        throw new ProcessorError('DECODE_UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the registry`, {
+          cause: e,
+          context: { schemaId },
+        });
+      }
+      throw new ProcessorError('REGISTRY_UNAVAILABLE', `could not fetch schema id ${schemaId}`, {
+        cause: e,
+        context: { schemaId, status: statusOf(e) },
+      });
+    }
+    // The client returns its own avsc Type; rebuild from the JSON so resolution never mixes
+    // two copies of avsc.
+    const schemaJson = (fetched as { schema?: () => unknown }).schema?.();
+    if (schemaJson === undefined) {
+      throw new ProcessorError('DECODE_SCHEMA_INCOMPATIBLE', `schema id ${schemaId} is not an Avro schema`, {
+        context: { schemaId },
+      });
+    }
+    const type = avro.Type.forSchema(schemaJson as avro.Schema);
+    this.writers.set(schemaId, type);
+    return type;
+  }
+
+  private resolver(reader: avro.Type, writer: avro.Type, schemaId: number): avro.Resolver {
+    let byId = this.resolvers.get(reader);
+    if (!byId) {
+      byId = new Map();
+      this.resolvers.set(reader, byId);
+    }
+    const hit = byId.get(schemaId);
+    if (hit) return hit;
+    try {
+      const r = reader.createResolver(writer);
+      byId.set(schemaId, r);
+      return r;
+    } catch (e) {
+      throw new ProcessorError(
+        'DECODE_SCHEMA_INCOMPATIBLE',
+        `writer schema ${schemaId} cannot be read as ${reader.name ?? 'the reader type'}`,
+        {
+          cause: e,
+          context: { schemaId },
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Topic layout and creation. The changelog is compacted and co-partitioned with the input
+ * (same partition count), so partition p's state lives in changelog partition p.
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Config } from '../app/config';
+
+export interface TopicPlan {
+  readonly inputPartitions: number;
+  readonly replicationFactor: number;
+}
+
+export function topicConfigs(config: Config, plan: TopicPlan): ITopicConfig[] {
+  const { inputPartitions: partitions, replicationFactor } = plan;
+  const compacted = [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'min.compaction.lag.ms', value: '0' },
+    { name: 'segment.ms', value: '600000' },
+  ];
+  const topics: ITopicConfig[] = [
+    { topic: config.topics.input, numPartitions: partitions, replicationFactor },
+    { topic: config.topics.migrations, numPartitions: partitions, replicationFactor },
+    { topic: config.topics.churn, numPartitions: partitions, replicationFactor },
+    { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
+    {
+      topic: config.topics.userStateChangelog,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: compacted,
+    },
+  ];
+  if (config.profilesEnabled) {
+    topics.push({
+      topic: config.topics.profiles,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: compacted,
+    });
+  }
+  return topics;
+}
+
+/** Creates missing topics; existing ones are left as they are. Returns the names created. */
+export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  return missing.map((t) => t.topic);
+}
