@@ -32,7 +32,7 @@ START_TIMEOUT_S=${IDRIFT_STACK_START_TIMEOUT_S:-120}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
-mvn_q() { mvn -B -q -Dmaven.repo.local="$CACHE/m2" "$@"; }
+mvn_q() { mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" "$@"; }
 
 fetch() {
   if [ ! -f "$KAFKA_LIBS/.complete" ]; then
