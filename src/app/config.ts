@@ -41,6 +41,15 @@ function int(min: number, max: number): VarSpec<number>['parse'] {
   };
 }
 
+function num(min: number, max: number): VarSpec<number>['parse'] {
+  return (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) return fail('should be a number');
+    if (n < min || n > max) return fail(`should be between ${min} and ${max}`);
+    return ok(n);
+  };
+}
+
 function bool(): VarSpec<boolean>['parse'] {
   return (raw) => {
     const v = raw.trim().toLowerCase();
@@ -140,6 +149,52 @@ export const VARIABLES = {
     default: '65536',
     parse: int(256, 10_485_760),
   },
+  IDRIFT_MAX_BATCH_RECORDS: {
+    doc: 'Records per Kafka transaction at most (a fetched batch is split into chunks of this size).',
+    default: '2000',
+    parse: int(1, 100_000),
+  },
+  IDRIFT_INPUT_PARTITIONS: {
+    doc: 'Partitions of the input topic when the service creates it (and of every co-partitioned topic).',
+    default: '4',
+    parse: int(1, 10_000),
+  },
+  IDRIFT_CREATE_TOPICS: {
+    doc: 'Create missing topics at start-up (off where topics are managed, e.g. Strimzi).',
+    default: 'true',
+    parse: bool(),
+  },
+  IDRIFT_TOPIC_REPLICATION_FACTOR: {
+    doc: 'Replication factor of topics the service creates.',
+    default: '1',
+    parse: int(1, 10),
+  },
+  IDRIFT_ALLOWED_LATENESS_MS: {
+    doc: 'Events older than the partition watermark by more than this are counted as late and dropped, ms.',
+    default: '600000',
+    parse: int(0, 30 * 86_400_000),
+  },
+  IDRIFT_MAX_EVENT_FUTURE_MS: {
+    doc: 'Events whose time leads their record timestamp by more than this are dead-lettered, ms.',
+    default: '3600000',
+    parse: int(0, 30 * 86_400_000),
+  },
+  IDRIFT_DRIFT_ENTER_THRESHOLD: {
+    doc: 'Override of the calibrated drift enter threshold (0..1); unset = model metadata.',
+    default: '',
+    parse: num(0, 1),
+  },
+  IDRIFT_DRIFT_EXIT_THRESHOLD: {
+    doc: 'Override of the calibrated drift exit threshold (0..1, below the enter threshold); unset = model metadata.',
+    default: '',
+    parse: num(0, 1),
+  },
+  IDRIFT_LOG_PSEUDONYM_KEY: {
+    doc: 'Secret key for pseudonymising user ids in logs; unset = a random key per process.',
+    default: '',
+    secret: true,
+    parse: str({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
+  },
   IDRIFT_MODEL_PATH: {
     doc: 'Path of the encoder ONNX file.',
     default: 'onnx/artifacts/encoder.onnx',
@@ -197,7 +252,19 @@ export interface Config {
     readonly transactionTimeoutMs: number;
     readonly commitIntervalMs: number;
     readonly maxRecordBytes: number;
+    readonly maxBatchRecords: number;
+    readonly createTopics: boolean;
+    readonly inputPartitions: number;
+    readonly replicationFactor: number;
   };
+  readonly processing: {
+    readonly allowedLatenessMs: number;
+    readonly maxEventFutureMs: number;
+    readonly driftEnterThreshold: number | null;
+    readonly driftExitThreshold: number | null;
+  };
+  /** Secret; never logged. */
+  readonly logPseudonymKey: string | null;
   readonly registry: { readonly url: string };
   readonly topics: {
     readonly input: string;
@@ -241,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
       errors.push(`${name} is required: ${spec.doc}`);
       continue;
     }
+    if (!given && spec.default === '') continue; // optional and unset
     const parsed = spec.parse(given ? raw : (spec.default as string));
     if (parsed.ok) values[name] = parsed.value;
     else errors.push(`${name}=${spec.secret ? '<secret>' : JSON.stringify(raw)} ${parsed.error}`);
@@ -252,6 +320,11 @@ export function loadConfig(env: Env = process.env): Config {
     }
     if (v.IDRIFT_COMMIT_INTERVAL_MS >= v.IDRIFT_TRANSACTION_TIMEOUT_MS) {
       errors.push('IDRIFT_COMMIT_INTERVAL_MS should be less than IDRIFT_TRANSACTION_TIMEOUT_MS');
+    }
+    const enter = (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD;
+    const exit = (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD;
+    if (enter !== undefined && exit !== undefined && exit >= enter) {
+      errors.push('IDRIFT_DRIFT_EXIT_THRESHOLD should be below IDRIFT_DRIFT_ENTER_THRESHOLD');
     }
     const topics = [
       'IDRIFT_INPUT_TOPIC',
@@ -284,7 +357,18 @@ export function loadConfig(env: Env = process.env): Config {
       transactionTimeoutMs: v.IDRIFT_TRANSACTION_TIMEOUT_MS,
       commitIntervalMs: v.IDRIFT_COMMIT_INTERVAL_MS,
       maxRecordBytes: v.IDRIFT_MAX_RECORD_BYTES,
+      maxBatchRecords: v.IDRIFT_MAX_BATCH_RECORDS,
+      createTopics: v.IDRIFT_CREATE_TOPICS,
+      inputPartitions: v.IDRIFT_INPUT_PARTITIONS,
+      replicationFactor: v.IDRIFT_TOPIC_REPLICATION_FACTOR,
     },
+    processing: {
+      allowedLatenessMs: v.IDRIFT_ALLOWED_LATENESS_MS,
+      maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
+      driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,
+      driftExitThreshold: (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD ?? null,
+    },
+    logPseudonymKey: (v as Partial<Values>).IDRIFT_LOG_PSEUDONYM_KEY ?? null,
     registry: { url: v.IDRIFT_SCHEMA_REGISTRY_URL },
     topics: {
       input: v.IDRIFT_INPUT_TOPIC,
@@ -306,11 +390,16 @@ export function loadConfig(env: Env = process.env): Config {
   });
 }
 
+/** loadConfig over the process environment, with `defaults` for variables the environment leaves unset. */
+export function loadConfigWithDefaults(defaults: Env): Config {
+  return loadConfig({ ...defaults, ...process.env });
+}
+
 /** Markdown table of every variable, for the README configuration reference. */
 export function configReferenceMarkdown(): string {
   const rows = Object.entries(VARIABLES as Record<string, VarSpec<unknown>>).map(
     ([name, s]) =>
-      `| \`${name}\` | ${s.default === undefined ? '**required**' : `\`${s.default}\``} | ${s.doc} |`,
+      `| \`${name}\` | ${s.default === undefined ? '**required**' : s.default === '' ? '(unset)' : `\`${s.default}\``} | ${s.doc} |`,
   );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

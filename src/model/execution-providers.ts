@@ -19,15 +19,27 @@ export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cuda', 'cpu
 
 export function parseProviderChoice(raw: string): ProviderChoice {
   if ((PROVIDER_CHOICES as readonly string[]).includes(raw)) return raw as ProviderChoice;
-  throw new ProcessorError('CONFIG_INVALID', `execution provider "${raw}" should be one of ${PROVIDER_CHOICES.join(', ')}`);
+  throw new ProcessorError(
+    'CONFIG_INVALID',
+    `execution provider "${raw}" should be one of ${PROVIDER_CHOICES.join(', ')}`,
+  );
 }
 
 /** Why CUDA is not worth trying here, or null if it might work. Cheap: file checks only. */
 export function cudaUnavailableReason(ortPackageDir: string): string | null {
-  const lib = join(ortPackageDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-  if (process.platform !== 'linux') return `CUDA provider is only packaged for linux (platform ${process.platform})`;
+  const lib = join(
+    ortPackageDir,
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+    'libonnxruntime_providers_cuda.so',
+  );
+  if (process.platform !== 'linux')
+    return `CUDA provider is only packaged for linux (platform ${process.platform})`;
   if (!existsSync(lib)) return 'onnxruntime-node was installed without its CUDA provider library';
-  if (!existsSync('/dev/nvidia0') && !existsSync('/proc/driver/nvidia/version')) return 'no NVIDIA device is visible';
+  if (!existsSync('/dev/nvidia0') && !existsSync('/proc/driver/nvidia/version'))
+    return 'no NVIDIA device is visible';
   return null;
 }
 

@@ -73,7 +73,8 @@ export function parseManifest(text: string, path = 'encoder.meta.json'): ModelMa
   }
   const m = obj(json, 'the document', path);
   const modelVersion = m.modelVersion;
-  if (typeof modelVersion !== 'string' || modelVersion.length === 0) fail(path, 'modelVersion should be a string');
+  if (typeof modelVersion !== 'string' || modelVersion.length === 0)
+    fail(path, 'modelVersion should be a string');
   const tensors = (key: string): TensorSpec[] => {
     const list = m[key];
     if (!Array.isArray(list)) fail(path, `${key} should be a list`);
@@ -94,7 +95,8 @@ export function parseManifest(text: string, path = 'encoder.meta.json'): ModelMa
   const padIndex = num(vocab, 'padIndex', path);
   const oovIndex = num(vocab, 'oovIndex', path);
   const ids = vocab.ids;
-  if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) fail(path, 'categoryVocab.ids should be strings');
+  if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string'))
+    fail(path, 'categoryVocab.ids should be strings');
   const firstIndex = Math.max(padIndex, oovIndex) + 1;
   const categoryIds: string[] = [];
   categoryIds[padIndex] = '';
@@ -128,7 +130,10 @@ export function parseManifest(text: string, path = 'encoder.meta.json'): ModelMa
       label: typeof o.label === 'string' ? o.label : `segment ${i}`,
       centroid: Float32Array.from(centroid as number[]),
       topCategories: Array.isArray(o.topCategories)
-        ? (o.topCategories as { id: string; share: number }[]).map((c) => ({ id: String(c.id), share: Number(c.share) }))
+        ? (o.topCategories as { id: string; share: number }[]).map((c) => ({
+            id: String(c.id),
+            share: Number(c.share),
+          }))
         : [],
     };
   });

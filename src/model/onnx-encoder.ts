@@ -55,7 +55,10 @@ export async function createOnnxEncoder(opts: OnnxEncoderOptions, logger: Logger
   const attempts = providerAttempts(opts.provider, cudaReason);
   let fallbackReason: string | null = opts.provider === 'auto' && cudaReason !== null ? cudaReason : null;
   if (opts.provider === 'cuda' && cudaReason !== null) {
-    throw new ProcessorError('MODEL_PROVIDER_UNAVAILABLE', `CUDA execution provider requested but ${cudaReason}`);
+    throw new ProcessorError(
+      'MODEL_PROVIDER_UNAVAILABLE',
+      `CUDA execution provider requested but ${cudaReason}`,
+    );
   }
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -91,12 +94,18 @@ export async function createOnnxEncoder(opts: OnnxEncoderOptions, logger: Logger
   if (!session) throw new ProcessorError('INVARIANT_VIOLATED', 'no execution provider attempt was made');
   for (const n of REQUIRED_INPUTS) {
     if (!session.inputNames.includes(n)) {
-      throw new ProcessorError('MODEL_INVALID', `model has inputs [${session.inputNames.join(', ')}], missing ${n}`);
+      throw new ProcessorError(
+        'MODEL_INVALID',
+        `model has inputs [${session.inputNames.join(', ')}], missing ${n}`,
+      );
     }
   }
   for (const n of REQUIRED_OUTPUTS) {
     if (!session.outputNames.includes(n)) {
-      throw new ProcessorError('MODEL_INVALID', `model has outputs [${session.outputNames.join(', ')}], missing ${n}`);
+      throw new ProcessorError(
+        'MODEL_INVALID',
+        `model has outputs [${session.outputNames.join(', ')}], missing ${n}`,
+      );
     }
   }
   log.info('encoder loaded', {
@@ -128,12 +137,19 @@ class OnnxEncoder implements Encoder {
     rows.forEach((r, i) => {
       const n = r.categoryIndices.length;
       if (n === 0 || r.eventTypeIndices.length !== n || r.logGaps.length !== n) {
-        throw new ProcessorError('MODEL_FEED_INVALID', `row ${i} has ${n} categories, ${r.eventTypeIndices.length} types, ${r.logGaps.length} gaps`, {
-          context: { row: i },
-        });
+        throw new ProcessorError(
+          'MODEL_FEED_INVALID',
+          `row ${i} has ${n} categories, ${r.eventTypeIndices.length} types, ${r.logGaps.length} gaps`,
+          {
+            context: { row: i },
+          },
+        );
       }
       if (r.h0 !== null && r.h0.length !== H) {
-        throw new ProcessorError('MODEL_FEED_INVALID', `row ${i} h0 has ${r.h0.length} floats, expected ${H}`);
+        throw new ProcessorError(
+          'MODEL_FEED_INVALID',
+          `row ${i} h0 has ${r.h0.length} floats, expected ${H}`,
+        );
       }
       if (n > T) T = n;
     });
@@ -149,7 +165,10 @@ class OnnxEncoder implements Encoder {
         const c = r.categoryIndices[t] as number;
         const k = r.eventTypeIndices[t] as number;
         if (!Number.isInteger(c) || c <= 0 || c >= V || !Number.isInteger(k) || k <= 0) {
-          throw new ProcessorError('MODEL_FEED_INVALID', `row ${b} step ${t} has an index outside the vocabulary (V=${V})`);
+          throw new ProcessorError(
+            'MODEL_FEED_INVALID',
+            `row ${b} step ${t} has an index outside the vocabulary (V=${V})`,
+          );
         }
         cats[b * T + t] = BigInt(c);
         types[b * T + t] = BigInt(k);

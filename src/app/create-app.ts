@@ -1,0 +1,191 @@
+/**
+ * Composition root: builds each dependency once from the frozen Config, wires them, and owns the
+ * lifecycle (STYLE.md §7, §8). start() and stop() are idempotent; stop() runs every cleanup step
+ * even if an earlier one failed, within the grace + force budgets.
+ */
+import type { Config } from './config';
+import { describeError } from './errors';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { createMetrics } from './metrics';
+import { startHttpServer } from './http-server';
+import { systemClock } from '../core/clock';
+import type { CoreParams } from '../core/params';
+import { DEFAULT_PARAMS } from '../core/params';
+import { DEFAULT_LIMITS } from '../core/validate';
+import { createKafka, createRegistry } from '../kafka/clients';
+import { AvroSerde } from '../kafka/serde';
+import { StreamProcessor } from '../kafka/stream-processor';
+import { ensureTopics, topicConfigs } from '../kafka/topics';
+import type { ModelManifest } from '../model/model-manifest';
+import { createOnnxEncoder } from '../model/onnx-encoder';
+
+export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+const LEGAL: Record<AppState, readonly AppState[]> = {
+  created: ['starting', 'stopping'],
+  starting: ['running', 'stopping', 'failed'],
+  running: ['stopping', 'failed'],
+  stopping: ['stopped', 'failed'],
+  stopped: [],
+  failed: ['stopping', 'stopped'],
+};
+
+/** Core parameters: defaults ← calibrated thresholds in the model metadata ← config overrides. */
+export function coreParams(config: Config, manifest: ModelManifest): CoreParams {
+  const t = (manifest.raw.thresholds ?? {}) as {
+    drift?: Partial<CoreParams['drift']>;
+    churn?: Partial<CoreParams['churn']>;
+  };
+  const drift = { ...DEFAULT_PARAMS.drift, ...(t.drift ?? {}) };
+  if (config.processing.driftEnterThreshold !== null)
+    drift.enterThreshold = config.processing.driftEnterThreshold;
+  if (config.processing.driftExitThreshold !== null)
+    drift.exitThreshold = config.processing.driftExitThreshold;
+  return {
+    ...DEFAULT_PARAMS,
+    allowedLatenessMs: config.processing.allowedLatenessMs,
+    drift,
+    churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
+  };
+}
+
+export interface App {
+  readonly metrics: Metrics;
+  start(): Promise<void>;
+  stop(reason?: string): Promise<void>;
+  state(): AppState;
+  /** Resolves when the app stops by itself (fatal error); the value is the exit code. */
+  readonly done: Promise<number>;
+  httpPort(): number | null;
+}
+
+export function createApp(config: Config, logger: Logger): App {
+  const log = logger.child('app');
+  const metrics = createMetrics();
+  let state: AppState = 'created';
+  let processor: StreamProcessor | null = null;
+  let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+  let dispose: (() => Promise<void>) | null = null;
+  let stopping: Promise<void> | null = null;
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const transition = (to: AppState): void => {
+    if (!LEGAL[state].includes(to)) throw new Error(`illegal lifecycle transition ${state} → ${to}`);
+    log.info('lifecycle', { from: state, to });
+    state = to;
+  };
+
+  const app: App = {
+    metrics,
+    state: () => state,
+    done,
+    httpPort: () => http?.port ?? null,
+    async start() {
+      if (state !== 'created') return;
+      transition('starting');
+      http = await startHttpServer(config.http.host, config.http.port, metrics.registry, {
+        liveness: () => {
+          if (state === 'failed') return 'processor failed';
+          const last = (metrics.loopLastTurnMs as unknown as { hashMap: Record<string, { value: number }> })
+            .hashMap['']?.value;
+          if (
+            state === 'running' &&
+            last !== undefined &&
+            Date.now() - last > Math.max(60_000, 4 * config.kafka.sessionTimeoutMs)
+          ) {
+            return `consumer loop has not turned for ${Date.now() - last} ms`;
+          }
+          return null;
+        },
+        readiness: () => {
+          if (state !== 'running') return `state ${state}`;
+          if (!processor?.ready) return 'partitions not yet assigned and restored';
+          return null;
+        },
+      });
+      const { encoder, manifest } = await createOnnxEncoder(
+        {
+          modelPath: config.model.path,
+          manifestPath: config.model.metaPath,
+          provider: config.model.executionProvider,
+          onProvider: (active, fallback) => {
+            metrics.executionProvider.set({ provider: active, requested: config.model.executionProvider }, 1);
+            if (fallback && config.model.executionProvider === 'auto') metrics.providerFallbacks.inc();
+          },
+        },
+        logger,
+      );
+      dispose = () => encoder.dispose();
+      const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
+      if (config.kafka.createTopics) {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const created = await ensureTopics(
+            admin,
+            topicConfigs(config, {
+              inputPartitions: config.kafka.inputPartitions,
+              replicationFactor: config.kafka.replicationFactor,
+            }),
+          );
+          if (created.length > 0) log.info('topics created', { topics: created });
+        } finally {
+          await admin.disconnect();
+        }
+      }
+      const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+      processor = new StreamProcessor({
+        config,
+        kafka,
+        serde,
+        encoder,
+        manifest,
+        params: coreParams(config, manifest),
+        limits: { ...DEFAULT_LIMITS, maxFutureMs: config.processing.maxEventFutureMs },
+        metrics,
+        logger,
+        clock: systemClock,
+        maxChunkRecords: config.kafka.maxBatchRecords,
+      });
+      processor.onFatal = () => {
+        state = 'failed';
+        void app.stop('fatal error').then(() => resolveDone(1));
+      };
+      await processor.start();
+      metrics.ready.set(1);
+      transition('running');
+    },
+    stop(reason = 'requested') {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        if (state !== 'failed') transition('stopping');
+        log.info('stopping', { reason });
+        const steps: [string, () => Promise<void>][] = [
+          ['processor', async () => processor?.stop()],
+          ['encoder', async () => dispose?.()],
+          ['http', async () => http?.close()],
+        ];
+        const budget = config.shutdown.graceMs + config.shutdown.forceMs;
+        const deadline = new Promise<void>((r) => setTimeout(r, budget).unref());
+        await Promise.race([
+          (async () => {
+            for (const [name, step] of steps) {
+              try {
+                await step();
+              } catch (e) {
+                log.warn('shutdown step failed', { step: name, error: describeError(e) });
+              }
+            }
+          })(),
+          deadline,
+        ]);
+        state = 'stopped';
+        log.info('stopped');
+        resolveDone(0);
+      })();
+      return stopping;
+    },
+  };
+  return app;
+}

@@ -1,0 +1,59 @@
+/**
+ * GET /metrics (Prometheus text), /healthz (liveness: the consumer loop turned recently),
+ * /readyz (assigned partitions restored and the model loaded; 503 while stopping).
+ * Probes do no expensive work (STYLE.md §9).
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  /** Liveness: null if alive, else why not. */
+  liveness(): string | null;
+  /** Readiness: null if ready, else why not. */
+  readiness(): string | null;
+}
+
+export async function startHttpServer(
+  host: string,
+  port: number,
+  registry: Registry,
+  health: HealthSource,
+): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return reply(405, 'method not allowed\n');
+    switch (req.url) {
+      case '/metrics':
+        registry.metrics().then(
+          (text) => reply(200, text, registry.contentType),
+          (e: unknown) => reply(500, `metrics failed: ${String(e)}\n`),
+        );
+        return;
+      case '/healthz': {
+        const why = health.liveness();
+        return why === null ? reply(200, 'ok\n') : reply(503, `${why}\n`);
+      }
+      case '/readyz': {
+        const why = health.readiness();
+        return why === null ? reply(200, 'ready\n') : reply(503, `${why}\n`);
+      }
+      default:
+        return reply(404, 'not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: actual,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The metric catalog (STYLE.md §11): every metric, its help text, labels and buckets, in one
+ * place, registered on an injected Registry. Units are in the names. No label ever holds a user
+ * id or any other unbounded value: labels are partitions, providers, reasons and levels.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const MS_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+const SIZE_BUCKETS = [1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096];
+
+export function createMetrics(registry: Registry = new Registry(), withDefaults = true) {
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'idrift_process_' });
+  const r = [registry];
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'idrift_records_consumed_total',
+      help: 'Input records fetched.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+    processed: new Counter({
+      name: 'idrift_events_processed_total',
+      help: 'Events applied to user state.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+    deadLettered: new Counter({
+      name: 'idrift_records_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic, by error code.',
+      labelNames: ['code'] as const,
+      registers: r,
+    }),
+    duplicates: new Counter({
+      name: 'idrift_events_duplicate_total',
+      help: 'Events dropped as repeats of a recent event id.',
+      registers: r,
+    }),
+    late: new Counter({
+      name: 'idrift_events_late_total',
+      help: 'Events dropped for arriving later than the allowed lateness.',
+      registers: r,
+    }),
+    erased: new Counter({
+      name: 'idrift_users_erased_total',
+      help: 'Users erased by a tombstone.',
+      registers: r,
+    }),
+    batchRecords: new Histogram({
+      name: 'idrift_batch_records',
+      help: 'Records per processed batch.',
+      buckets: SIZE_BUCKETS,
+      registers: r,
+    }),
+    encoderBatchRows: new Histogram({
+      name: 'idrift_encoder_batch_rows',
+      help: 'Rows (users) per encoder call.',
+      buckets: SIZE_BUCKETS,
+      registers: r,
+    }),
+    encoderLatencyMs: new Histogram({
+      name: 'idrift_encoder_latency_ms',
+      help: 'Wall time of one encoder call, ms.',
+      labelNames: ['provider'] as const,
+      buckets: MS_BUCKETS,
+      registers: r,
+    }),
+    endToEndLatencyMs: new Histogram({
+      name: 'idrift_end_to_end_latency_ms',
+      help: 'Record timestamp to transaction commit, ms (meaningful for live traffic, not replays).',
+      buckets: MS_BUCKETS,
+      registers: r,
+    }),
+    batchDurationMs: new Histogram({
+      name: 'idrift_batch_duration_ms',
+      help: 'Decode + process + commit of one batch, ms.',
+      buckets: MS_BUCKETS,
+      registers: r,
+    }),
+    lag: new Gauge({
+      name: 'idrift_consumer_lag_records',
+      help: 'High watermark minus next offset, per partition, at the last batch.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+    usersInState: new Gauge({
+      name: 'idrift_users_in_state',
+      help: 'Users held in memory, per partition.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+    restoreDurationMs: new Histogram({
+      name: 'idrift_restore_duration_ms',
+      help: 'Changelog restore time per assignment, ms.',
+      buckets: MS_BUCKETS,
+      registers: r,
+    }),
+    restoredUsers: new Counter({
+      name: 'idrift_restored_users_total',
+      help: 'User states restored from the changelog.',
+      registers: r,
+    }),
+    transactions: new Counter({
+      name: 'idrift_transactions_total',
+      help: 'Kafka transactions by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    migrations: new Counter({
+      name: 'idrift_migrations_emitted_total',
+      help: 'InterestMigration records emitted.',
+      registers: r,
+    }),
+    churnAlerts: new Counter({
+      name: 'idrift_churn_alerts_total',
+      help: 'ChurnRisk records emitted, by level and trigger.',
+      labelNames: ['level', 'trigger'] as const,
+      registers: r,
+    }),
+    profiles: new Counter({
+      name: 'idrift_profiles_emitted_total',
+      help: 'InterestProfile records emitted.',
+      registers: r,
+    }),
+    timersFired: new Counter({
+      name: 'idrift_timers_fired_total',
+      help: 'Churn timers fired.',
+      registers: r,
+    }),
+    watermarkMs: new Gauge({
+      name: 'idrift_watermark_event_time_ms',
+      help: 'Partition watermark, event time epoch ms.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+    executionProvider: new Gauge({
+      name: 'idrift_execution_provider_info',
+      help: '1 for the ONNX execution provider in use.',
+      labelNames: ['provider', 'requested'] as const,
+      registers: r,
+    }),
+    providerFallbacks: new Counter({
+      name: 'idrift_execution_provider_fallback_total',
+      help: 'CUDA → CPU fallbacks at start-up.',
+      registers: r,
+    }),
+    retries: new Counter({
+      name: 'idrift_dependency_retries_total',
+      help: 'Retries of a transient dependency failure, by dependency.',
+      labelNames: ['dependency'] as const,
+      registers: r,
+    }),
+    backpressureMs: new Counter({
+      name: 'idrift_backpressure_ms_total',
+      help: 'Time spent paused waiting for a dependency, ms.',
+      labelNames: ['dependency'] as const,
+      registers: r,
+    }),
+    loopLastTurnMs: new Gauge({
+      name: 'idrift_loop_last_turn_timestamp_ms',
+      help: 'Wall time the consumer loop last made progress, epoch ms.',
+      registers: r,
+    }),
+    ready: new Gauge({
+      name: 'idrift_ready',
+      help: '1 when assigned partitions are restored and the model is loaded.',
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

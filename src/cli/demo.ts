@@ -1,0 +1,168 @@
+/**
+ * `interest-drift demo` (what `make demo` runs on the embedded local stack):
+ *   1. create the topics;
+ *   2. replay a simulated day (seeded, with injected migrations and users who go quiet), the
+ *      real Taobao users file when ../shared/data is present, and a handful of poison records;
+ *   3. run the real processor (ONNX encoder, exactly-once transactions) until it has committed
+ *      the whole input;
+ *   4. read every output topic read_committed and print a summary.
+ */
+import { existsSync } from 'node:fs';
+import { loadConfigWithDefaults } from '../app/config';
+import { createApp } from '../app/create-app';
+import { createLogger, createPseudonymiser } from '../app/logger';
+import type { Args } from './args';
+import { numberFlag, stringFlag } from './args';
+import { waitCaughtUp } from './caught-up';
+import { churnReader, decodeAll, migrationReader, readCommitted } from './output-reader';
+import { formatChurn, formatMigration } from './format';
+import { readDataset } from '../io/datasets';
+import { progressBar, replayRows } from '../io/replay';
+import { createKafka, createRegistry } from '../kafka/clients';
+import { AvroSerde, frame } from '../kafka/serde';
+import { ensureTopics, topicConfigs } from '../kafka/topics';
+import { simulate } from '../sim/simulator';
+
+const DEFAULT_REAL_DATA = '../shared/data/taobao-userbehavior-users.csv.gz';
+
+export async function runDemo(args: Args): Promise<number> {
+  const config = loadConfigWithDefaults({ IDRIFT_LOG_LEVEL: 'warn', IDRIFT_HTTP_PORT: '0' });
+  const logger = createLogger(config.logLevel);
+  const say = (s: string): void => void process.stdout.write(`${s}\n`);
+  const pseudonym = createPseudonymiser();
+  const kafka = createKafka(
+    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-demo` },
+    logger,
+  );
+  const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(
+    admin,
+    topicConfigs(config, { inputPartitions: config.kafka.inputPartitions, replicationFactor: 1 }),
+  );
+  await admin.disconnect();
+
+  say('== interest-drift demo ==');
+  const sim = simulate({
+    seed: numberFlag(args, 'seed', 7),
+    users: numberFlag(args, 'users', 3000),
+    days: 1,
+    activityScale: 4,
+  });
+  say(
+    `simulated day: ${sim.rows.length} events from ${sim.migrations.length + sim.quiet.length + sim.stableUsers.length} users ` +
+      `(${sim.migrations.length} with an injected interest migration, ${sim.quiet.length} who go quiet)`,
+  );
+  const progress = (label: string) => (sent: number, total: number) =>
+    process.stderr.write(
+      `${process.stderr.isTTY ? '\r' : ''}${label} ${progressBar(sent, total)}${process.stderr.isTTY ? '' : '\n'}`,
+    );
+  let total = await replayRows(kafka, serde, sim.rows, {
+    topic: config.topics.input,
+    idPrefix: 'sim7',
+    onProgress: progress('replay simulated'),
+  });
+  const realPath = stringFlag(args, 'data') ?? DEFAULT_REAL_DATA;
+  if (existsSync(realPath)) {
+    const ds = await readDataset(realPath);
+    say(
+      `real data: ${ds.rows.length} Taobao events from ${new Set(ds.rows.map((r) => r.userId)).size} users (${realPath})`,
+    );
+    total += await replayRows(kafka, serde, ds.rows, {
+      topic: config.topics.input,
+      idPrefix: 'taobao',
+      onProgress: progress('replay taobao'),
+    });
+  } else {
+    say(`real data: ${realPath} not found, skipped`);
+  }
+  // Poison: each must land in the dead-letter topic with its reason, and processing go on.
+  const producer = kafka.producer();
+  await producer.connect();
+  const poison = [
+    { key: 'demo-poison-1', value: Buffer.from('{"not":"avro"}') },
+    { key: 'demo-poison-2', value: frame(999_999_999, Buffer.from([2, 0x61])) },
+    { key: 'demo-poison-3', value: frame(1, Buffer.from([0xff, 0xff, 0xff])) },
+  ];
+  await producer.send({ topic: config.topics.input, messages: poison });
+  await producer.disconnect();
+  total += poison.length;
+  process.stderr.write('\n');
+  say(`input: ${total} records in ${config.topics.input}`);
+
+  const app = createApp(config, logger);
+  const t0 = Date.now();
+  await app.start();
+  const caughtUpMs = await waitCaughtUp(kafka, config.appId, config.topics.input, 15 * 60_000);
+  const elapsedMs = Date.now() - t0;
+  await app.stop('demo finished');
+
+  const migrations = await decodeAll(
+    serde,
+    await readCommitted(kafka, config.topics.migrations, 'demo-read'),
+    migrationReader,
+  );
+  const churn = await decodeAll(
+    serde,
+    await readCommitted(kafka, config.topics.churn, 'demo-read'),
+    churnReader,
+  );
+  const dlq = await readCommitted(kafka, config.topics.deadLetter, 'demo-read');
+  const profiles = await readCommitted(kafka, config.topics.profiles, 'demo-read');
+  const metrics = await app.metrics.registry.getMetricsAsJSON();
+  const counter = (name: string): number =>
+    (metrics.find((m) => m.name === name)?.values ?? []).reduce((s, v) => s + Number(v.value), 0);
+  const processed = counter('idrift_events_processed_total');
+
+  const simUsers = new Set(sim.migrations.map((m) => m.userId));
+  const simHits = new Set(migrations.filter((m) => simUsers.has(m.userId)).map((m) => m.userId));
+  const stable = new Set(sim.stableUsers);
+  const stableAlerts = new Set(migrations.filter((m) => stable.has(m.userId)).map((m) => m.userId));
+  const byLevel = new Map<string, number>();
+  for (const c of churn) byLevel.set(c.level, (byLevel.get(c.level) ?? 0) + 1);
+  const dlqReasons = new Map<string, number>();
+  for (const m of dlq) {
+    const code = m.headers?.['dlq.error.code']?.toString() ?? '?';
+    dlqReasons.set(code, (dlqReasons.get(code) ?? 0) + 1);
+  }
+
+  say('');
+  say('== summary ==');
+  say(
+    `events processed        ${processed} of ${total} input records (${counter('idrift_events_duplicate_total')} duplicates, ${counter('idrift_events_late_total')} late)`,
+  );
+  say(
+    `throughput              ${((processed / elapsedMs) * 1000).toFixed(0)} events/s (start to caught up: ${(elapsedMs / 1000).toFixed(1)} s, incl. ${((elapsedMs - caughtUpMs) / 1000).toFixed(1)} s start-up)`,
+  );
+  say(`transactions            ${counter('idrift_transactions_total')} committed/aborted total`);
+  say(
+    `interest migrations     ${migrations.length} (simulated: ${simHits.size}/${simUsers.size} injected migrations caught, ${stableAlerts.size}/${stable.size} stable users alerted)`,
+  );
+  say(
+    `churn alerts            ${
+      [...byLevel.entries()]
+        .sort()
+        .map(([l, n]) => `${l} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  say(`profiles                ${profiles.length}`);
+  say(
+    `dead letters            ${dlq.length} (${[...dlqReasons.entries()].map(([c, n]) => `${c} ${n}`).join(', ')})`,
+  );
+  say(
+    `model                   ${app.metrics ? 'ONNX encoder' : ''} ${
+      metrics
+        .find((m) => m.name === 'idrift_execution_provider_info')
+        ?.values.map((v) => `provider=${String(v.labels.provider)}`)
+        .join(' ') ?? ''
+    }`,
+  );
+  say('');
+  say('sample migrations:');
+  for (const m of migrations.slice(0, 5)) say(`  ${formatMigration(m, pseudonym)}`);
+  say('sample churn alerts:');
+  for (const c of churn.filter((x) => x.level === 'HIGH').slice(0, 3)) say(`  ${formatChurn(c, pseudonym)}`);
+  return 0;
+}

@@ -1,0 +1,21 @@
+/** Churn scorer state kept per user (see churn-scorer.ts for the model). */
+export interface ChurnState {
+  /** 0 none, 1 low, 2 medium, 3 high. */
+  readonly level: number;
+  /** Model probability of no event within the horizon, after the last event. */
+  readonly inactivityProbability: number;
+  /** Event time of the next idle re-score, ms (0 = none). */
+  readonly nextTimerTimeMs: number;
+  /** Decayed recent event rate per day, anchored at the user's last event time. */
+  readonly recentRatePerDay: number;
+  /** Decayed long-run event rate per day, anchored at the user's last event time. */
+  readonly baselineRatePerDay: number;
+}
+
+export const INITIAL_CHURN: ChurnState = {
+  level: 0,
+  inactivityProbability: 0,
+  nextTimerTimeMs: 0,
+  recentRatePerDay: 0,
+  baselineRatePerDay: 0,
+};

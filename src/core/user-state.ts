@@ -1,0 +1,369 @@
+/**
+ * Per-user state and its update. Pure and deterministic: given the same state, event and encoder
+ * output, applyEvent returns the same new state and outputs, in the live processor, the offline
+ * evaluation and the tests alike. Nothing here reads a clock or does I/O.
+ *
+ * Invariants (callers must keep them):
+ *   - events of one user are applied in input (offset) order, one at a time;
+ *   - `enc` is the encoder output after exactly this event, fed the state's `hidden`;
+ *   - states are never mutated: every function returns new objects.
+ */
+import type { ChurnState } from './churn-state';
+import { INITIAL_CHURN } from './churn-state';
+import { levelName, levelOf, nextLevelDueMs, riskAt } from './churn-scorer';
+import type { DecayedHistogram } from './decayed-histogram';
+import {
+  EMPTY_HISTOGRAM,
+  addEvent,
+  entropyBits,
+  jensenShannon,
+  shares,
+  topShares,
+} from './decayed-histogram';
+import type { DriftState } from './drift-detector';
+import { INITIAL_DRIFT, driftConfidence, driftScore, stepDrift } from './drift-detector';
+import { deterministicId } from './ids';
+import type { CoreParams } from './params';
+import type {
+  ChurnReason,
+  ChurnRisk,
+  ClickEvent,
+  CoreOutput,
+  EventKind,
+  InterestMigration,
+  SegmentRef,
+} from './types';
+import { EVENT_KINDS } from './types';
+import { blendNormalized, cosineDistance, nearestCentroid, sigmoid } from './vector';
+
+export interface WindowEntry {
+  readonly categoryId: string;
+  readonly kind: EventKind;
+  readonly eventTimeMs: number;
+}
+
+export interface UserState {
+  readonly userId: string;
+  readonly modelVersion: string;
+  readonly eventCount: number;
+  readonly firstEventTimeMs: number;
+  readonly lastEventTimeMs: number;
+  /** Last W events, oldest first. */
+  readonly window: readonly WindowEntry[];
+  readonly shortHorizon: DecayedHistogram;
+  readonly longHorizon: DecayedHistogram;
+  /** Encoder hidden state after the last event; null before the first. */
+  readonly hidden: Float32Array | null;
+  readonly shortEmbedding: Float32Array | null;
+  readonly longEmbedding: Float32Array | null;
+  readonly drift: DriftState;
+  readonly churn: ChurnState;
+  /** Most recent event ids, oldest first, at most CoreParams.dedupIds. */
+  readonly recentEventIds: readonly string[];
+  readonly profileEmittedAtMs: number;
+}
+
+/** What the core needs to know about the model. */
+export interface ModelContext {
+  readonly modelVersion: string;
+  readonly segmentCentroids: readonly Float32Array[];
+  readonly segmentLabels: readonly string[];
+  readonly inactivityHorizonMs: number;
+}
+
+/** The encoder's outputs after one event. */
+export interface EventEncoding {
+  readonly h: Float32Array;
+  readonly embedding: Float32Array;
+  readonly inactivityLogit: number;
+}
+
+export interface StepResult {
+  readonly state: UserState;
+  readonly outputs: CoreOutput[];
+}
+
+export function newUserState(userId: string, modelVersion: string): UserState {
+  return {
+    userId,
+    modelVersion,
+    eventCount: 0,
+    firstEventTimeMs: 0,
+    lastEventTimeMs: 0,
+    window: [],
+    shortHorizon: EMPTY_HISTOGRAM,
+    longHorizon: EMPTY_HISTOGRAM,
+    hidden: null,
+    shortEmbedding: null,
+    longEmbedding: null,
+    drift: INITIAL_DRIFT,
+    churn: INITIAL_CHURN,
+    recentEventIds: [],
+    profileEmittedAtMs: 0,
+  };
+}
+
+/** The state to feed the encoder from: a state from another model version restarts its sequence. */
+export function hiddenFor(state: UserState | null, model: ModelContext): Float32Array | null {
+  return state && state.modelVersion === model.modelVersion ? state.hidden : null;
+}
+
+export function isDuplicate(recentEventIds: readonly string[], eventId: string): boolean {
+  return recentEventIds.includes(eventId);
+}
+
+export function rememberEventId(recent: readonly string[], eventId: string, max: number): string[] {
+  const next = [...recent, eventId];
+  return next.length > max ? next.slice(next.length - max) : next;
+}
+
+function segmentRef(v: Float32Array | null, model: ModelContext): SegmentRef {
+  if (!v || model.segmentCentroids.length === 0) return { segmentId: -1, label: 'unknown' };
+  const i = nearestCentroid(v, model.segmentCentroids);
+  return { segmentId: i, label: model.segmentLabels[i] ?? `segment ${i}` };
+}
+
+/** Decayed-count rate per day at time t, from a rate anchored at `anchorMs`. */
+function decayedRate(ratePerDay: number, anchorMs: number, t: number, halfLifeMs: number): number {
+  return t <= anchorMs ? ratePerDay : ratePerDay * Math.pow(2, -(t - anchorMs) / halfLifeMs);
+}
+
+/** One decayed-count increment, expressed per day for a half-life. */
+function rateIncrement(halfLifeMs: number): number {
+  return (Math.LN2 / halfLifeMs) * 86_400_000;
+}
+
+/** Applies one accepted (validated, not duplicate, not late) event. */
+export function applyEvent(
+  prev: UserState | null,
+  event: ClickEvent,
+  enc: EventEncoding,
+  params: CoreParams,
+  model: ModelContext,
+): StepResult {
+  const base = prev ?? newUserState(event.userId, model.modelVersion);
+  const t = event.eventTimeMs;
+  const weight = params.eventWeights[event.kind];
+  const shortHorizon = addEvent(
+    base.shortHorizon,
+    event.categoryId,
+    t,
+    weight,
+    params.shortHorizon,
+    params.maxCategories,
+  );
+  const longHorizon = addEvent(
+    base.longHorizon,
+    event.categoryId,
+    t,
+    weight,
+    params.longHorizon,
+    params.maxCategories,
+  );
+  const sameModel = base.modelVersion === model.modelVersion;
+  const prevLong = sameModel ? base.longEmbedding : null;
+  const alpha = Math.pow(2, -1 / params.longEmbeddingHalfLifeEvents);
+  let longEmbedding = prevLong ? blendNormalized(prevLong, enc.embedding, alpha) : enc.embedding;
+  const shortEmbedding = enc.embedding;
+  const eventCount = base.eventCount + 1;
+  const lastEventTimeMs = Math.max(base.lastEventTimeMs, t);
+  const window = [...base.window, { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t }];
+  if (window.length > params.windowEvents) window.splice(0, window.length - params.windowEvents);
+
+  // Drift.
+  const embeddingDistance = cosineDistance(shortEmbedding, longEmbedding);
+  const shortShares = shares(shortHorizon);
+  const longShares = shares(longHorizon);
+  const categoryDivergence = jensenShannon(shortShares, longShares);
+  const score = driftScore(embeddingDistance, categoryDivergence, params.drift);
+  const step = stepDrift(base.drift, score, t, eventCount, params.drift);
+  const outputs: CoreOutput[] = [];
+  let rebasedLong = longHorizon;
+  if (step.fire) {
+    const evidenceStart = base.drift.phase === 'SUSPECT' ? base.drift.evidenceStartTimeMs : t;
+    const migration: InterestMigration = {
+      migrationId: deterministicId('migration', event.userId, model.modelVersion, t, eventCount),
+      userId: event.userId,
+      detectedAtEventTimeMs: t,
+      fromCategories: topShares(longHorizon, params.topCategories),
+      toCategories: topShares(shortHorizon, params.topCategories),
+      fromSegment: segmentRef(longEmbedding, model),
+      toSegment: segmentRef(shortEmbedding, model),
+      score,
+      confidence: driftConfidence(score, step.state.evidenceEvents, params.drift),
+      embeddingDistance,
+      categoryDivergence,
+      evidence: { startEventTimeMs: evidenceStart, endEventTimeMs: t, eventCount: step.state.evidenceEvents },
+      modelVersion: model.modelVersion,
+    };
+    outputs.push({ kind: 'migration', value: migration });
+    // The new interests become the baseline: the next migration must be away from them.
+    rebasedLong = { anchorTimeMs: shortHorizon.anchorTimeMs, weights: new Map(shortHorizon.weights) };
+    longEmbedding = shortEmbedding;
+  }
+
+  // Churn: scored at the event (idle 0); a return to activity lowers the level silently.
+  const p = sigmoid(enc.inactivityLogit);
+  const c = base.churn;
+  const recentRatePerDay =
+    decayedRate(c.recentRatePerDay, base.lastEventTimeMs, lastEventTimeMs, params.recentRateHalfLifeMs) +
+    rateIncrement(params.recentRateHalfLifeMs);
+  const baselineRatePerDay =
+    decayedRate(c.baselineRatePerDay, base.lastEventTimeMs, lastEventTimeMs, params.baselineRateHalfLifeMs) +
+    rateIncrement(params.baselineRateHalfLifeMs);
+  const levelNow = levelOf(riskAt(p, 0, params.churn), params.churn);
+  const churnBase: ChurnState = { ...c, inactivityProbability: p, recentRatePerDay, baselineRatePerDay };
+  let state: UserState = {
+    userId: event.userId,
+    modelVersion: model.modelVersion,
+    eventCount,
+    firstEventTimeMs: base.eventCount === 0 ? t : base.firstEventTimeMs,
+    lastEventTimeMs,
+    window,
+    shortHorizon,
+    longHorizon: rebasedLong,
+    hidden: enc.h,
+    shortEmbedding,
+    longEmbedding,
+    drift: step.state,
+    churn: churnBase,
+    recentEventIds: rememberEventId(base.recentEventIds, event.eventId, params.dedupIds),
+    profileEmittedAtMs: base.profileEmittedAtMs,
+  };
+  if (levelNow > c.level) {
+    outputs.push({
+      kind: 'churn',
+      value: churnAlert(state, c.level, levelNow, lastEventTimeMs, 'EVENT', params, model),
+    });
+  }
+  state = {
+    ...state,
+    churn: {
+      ...churnBase,
+      level: levelNow,
+      nextTimerTimeMs: nextLevelDueMs(p, lastEventTimeMs, levelNow, params.churn),
+    },
+  };
+  return { state, outputs };
+}
+
+/**
+ * Re-scores an idle user at watermark `atMs` (an event-time timer, or a processing-time timer
+ * for quiet partitions). Emits a ChurnRisk only when the level rises.
+ */
+export function scoreIdle(
+  prev: UserState,
+  atMs: number,
+  trigger: 'EVENT_TIME_TIMER' | 'PROCESSING_TIME_TIMER',
+  params: CoreParams,
+  model: ModelContext,
+): StepResult {
+  const c = prev.churn;
+  const p = c.inactivityProbability;
+  const level = levelOf(riskAt(p, atMs - prev.lastEventTimeMs, params.churn), params.churn);
+  const outputs: CoreOutput[] = [];
+  if (level > c.level) {
+    outputs.push({ kind: 'churn', value: churnAlert(prev, c.level, level, atMs, trigger, params, model) });
+  }
+  const newLevel = Math.max(level, c.level);
+  const state: UserState = {
+    ...prev,
+    churn: {
+      ...c,
+      level: newLevel,
+      nextTimerTimeMs: nextLevelDueMs(p, prev.lastEventTimeMs, newLevel, params.churn),
+    },
+  };
+  return { state, outputs };
+}
+
+function churnAlert(
+  s: UserState,
+  previousLevel: number,
+  level: number,
+  atMs: number,
+  trigger: ChurnRisk['trigger'],
+  params: CoreParams,
+  model: ModelContext,
+): ChurnRisk {
+  const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
+  const p = s.churn.inactivityProbability;
+  const reasons: ChurnReason[] = [];
+  const idleHours = idleMs / 3_600_000;
+  if (idleMs > 0) {
+    reasons.push({
+      code: 'IDLE_TIME',
+      value: idleHours,
+      detail: `no activity for ${idleHours.toFixed(1)} h (event time)`,
+    });
+  }
+  reasons.push({
+    code: 'INACTIVITY_MODEL',
+    value: p,
+    detail: `model: ${(p * 100).toFixed(0)} % chance of no event within ${(model.inactivityHorizonMs / 3_600_000).toFixed(0)} h of the last one`,
+  });
+  const recent = decayedRate(s.churn.recentRatePerDay, s.lastEventTimeMs, atMs, params.recentRateHalfLifeMs);
+  const baseline = decayedRate(
+    s.churn.baselineRatePerDay,
+    s.lastEventTimeMs,
+    atMs,
+    params.baselineRateHalfLifeMs,
+  );
+  if (baseline > 0 && recent / baseline < 0.5) {
+    reasons.push({
+      code: 'ACTIVITY_DROP',
+      value: recent / baseline,
+      detail: `recent activity is ${((recent / baseline) * 100).toFixed(0)} % of the user's usual rate`,
+    });
+  }
+  const shortEntropy = entropyBits(shares(s.shortHorizon));
+  const longEntropy = entropyBits(shares(s.longHorizon));
+  if (longEntropy >= 1 && shortEntropy / longEntropy < 0.5) {
+    reasons.push({
+      code: 'INTEREST_ENTROPY_COLLAPSE',
+      value: shortEntropy / longEntropy,
+      detail: `recent interests span ${shortEntropy.toFixed(2)} bits vs ${longEntropy.toFixed(2)} usually`,
+    });
+  }
+  return {
+    alertId: deterministicId('churn', s.userId, level, atMs, s.eventCount),
+    userId: s.userId,
+    scoredAtEventTimeMs: atMs,
+    level: levelName(level),
+    previousLevel: levelName(previousLevel),
+    riskScore: riskAt(p, idleMs, params.churn),
+    idleMs,
+    lastEventTimeMs: s.lastEventTimeMs,
+    reasons,
+    trigger,
+    modelVersion: model.modelVersion,
+  };
+}
+
+/** An InterestProfile output if the user's last one is older than the rate limit, else null. */
+export function maybeProfile(s: UserState, params: CoreParams, model: ModelContext): StepResult | null {
+  if (!s.longEmbedding) return null;
+  if (s.profileEmittedAtMs > 0 && s.lastEventTimeMs - s.profileEmittedAtMs < params.profileMinIntervalMs)
+    return null;
+  return {
+    state: { ...s, profileEmittedAtMs: s.lastEventTimeMs },
+    outputs: [
+      {
+        kind: 'profile',
+        value: {
+          userId: s.userId,
+          updatedAtEventTimeMs: s.lastEventTimeMs,
+          embedding: Array.from(s.longEmbedding),
+          segment: segmentRef(s.longEmbedding, model),
+          topCategories: topShares(s.longHorizon, params.topCategories),
+          eventCount: s.eventCount,
+          modelVersion: model.modelVersion,
+        },
+      },
+    ],
+  };
+}
+
+export function eventKindIndex(kind: EventKind): number {
+  return EVENT_KINDS.indexOf(kind);
+}

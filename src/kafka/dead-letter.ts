@@ -1,0 +1,41 @@
+/**
+ * Dead-letter records: the ORIGINAL key and value bytes, untouched, with the reason in headers
+ * (schemas/dead-letter-headers.json). Messages and headers carry codes and positions, never
+ * record contents or user ids.
+ */
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import type { ProcessorError } from '../app/errors';
+import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from './avro-types.gen';
+
+export interface DeadLetterContext {
+  readonly sourceTopic: string;
+  readonly partition: number;
+  readonly appId: string;
+  readonly modelVersion: string;
+  readonly nowMs: number;
+}
+
+export function deadLetterMessage(
+  original: KafkaMessage,
+  error: ProcessorError,
+  stage: string,
+  ctx: DeadLetterContext,
+): Message {
+  const headers: IHeaders = {};
+  for (const [k, v] of Object.entries(original.headers ?? {})) {
+    if (v !== undefined) headers[`${DeadLetterOriginalHeaderPrefix}${k}`] = v;
+  }
+  Object.assign(headers, {
+    [DeadLetterHeaders.sourceTopic]: ctx.sourceTopic,
+    [DeadLetterHeaders.sourcePartition]: String(ctx.partition),
+    [DeadLetterHeaders.sourceOffset]: original.offset,
+    [DeadLetterHeaders.sourceTimestampMs]: original.timestamp,
+    [DeadLetterHeaders.stage]: stage,
+    [DeadLetterHeaders.errorCode]: error.code,
+    [DeadLetterHeaders.errorMessage]: error.message,
+    [DeadLetterHeaders.appId]: ctx.appId,
+    [DeadLetterHeaders.modelVersion]: ctx.modelVersion,
+    [DeadLetterHeaders.timeMs]: String(ctx.nowMs),
+  });
+  return { key: original.key, value: original.value, headers, partition: ctx.partition };
+}

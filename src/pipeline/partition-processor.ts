@@ -1,0 +1,294 @@
+/**
+ * The topology of one input partition, without Kafka: records in, a BatchPlan out.
+ *
+ * process(records) is a deterministic function of (restored states, record sequence): the
+ * outputs do NOT depend on how the sequence was cut into batches. That is what makes a restart
+ * mid-stream (a different batch boundary) commit the same outputs as an uninterrupted run:
+ *   1. a pre-pass in offset order decides late / duplicate / accepted per record and computes
+ *      the encoder features, tracking each user's last event time and recent ids;
+ *   2. the encoder runs step by step (all users' 1st new event in one call, then the 2nd …),
+ *      so every event gets its own encoder output from exactly its user's previous hidden state;
+ *   3. a walk in offset order advances the partition watermark, fires event-time timers that
+ *      fall due BEFORE each record, and applies each event — exactly as if records arrived one
+ *      at a time.
+ *
+ * State is never changed in place: the plan carries the new states, and the caller applies it
+ * (commitPlan) only after the Kafka transaction holding the plan's writes has committed. After
+ * an aborted transaction the caller discards this processor and restores a new one from the
+ * changelog.
+ */
+import { ProcessorError } from '../app/errors';
+import type { CoreParams } from '../core/params';
+import { EventTimeTimers } from '../core/timers';
+import type { ClickEvent, CoreOutput } from '../core/types';
+import type { EventEncoding, ModelContext, UserState } from '../core/user-state';
+import {
+  applyEvent,
+  hiddenFor,
+  isDuplicate,
+  maybeProfile,
+  rememberEventId,
+  scoreIdle,
+} from '../core/user-state';
+import type { Encoder, EncoderRow } from '../model/encoder';
+import type { ModelManifest } from '../model/model-manifest';
+import { gapFeature } from '../model/model-manifest';
+
+/** A record after decoding and validation, as the Kafka shell hands it over. */
+export type PipelineRecord =
+  | { readonly kind: 'event'; readonly offset: string; readonly event: ClickEvent }
+  | { readonly kind: 'erase'; readonly offset: string; readonly userId: string }
+  | {
+      readonly kind: 'invalid';
+      readonly offset: string;
+      readonly error: ProcessorError;
+      readonly stage: 'decode' | 'validate';
+    };
+
+export type PlannedOutput =
+  | { readonly kind: CoreOutput['kind']; readonly key: string; readonly value: CoreOutput['value'] }
+  | { readonly kind: 'profile-tombstone'; readonly key: string };
+
+export interface BatchPlan {
+  /** Outputs in emission order. */
+  readonly outputs: PlannedOutput[];
+  /** Final state per touched user; null = erased (write a changelog tombstone). */
+  readonly stateWrites: Map<string, UserState | null>;
+  /** Records to dead-letter, in offset order. */
+  readonly deadLetters: { readonly offset: string; readonly error: ProcessorError; readonly stage: string }[];
+  readonly counts: {
+    processed: number;
+    duplicates: number;
+    late: number;
+    erased: number;
+    timersFired: number;
+    encoderCalls: number;
+    encodedEvents: number;
+  };
+  /** Partition watermark after the batch, event time ms. */
+  readonly watermarkMs: number;
+  /** Largest event time seen, ms. */
+  readonly maxEventTimeMs: number;
+}
+
+/** Read access to the committed states of the partition. */
+export interface StateView {
+  get(userId: string): UserState | undefined;
+  values(): Iterable<UserState>;
+}
+
+export interface ProcessorDeps {
+  readonly encoder: Encoder;
+  readonly manifest: ModelManifest;
+  readonly params: CoreParams;
+  readonly profilesEnabled: boolean;
+}
+
+interface Shadow {
+  lastEventTimeMs: number;
+  recentIds: readonly string[];
+  /** Row index of the current encoder sequence of this user. */
+  row: number;
+}
+
+export function modelContext(manifest: ModelManifest): ModelContext {
+  return {
+    modelVersion: manifest.modelVersion,
+    segmentCentroids: manifest.segments.map((s) => s.centroid),
+    segmentLabels: manifest.segments.map((s) => s.label),
+    inactivityHorizonMs: manifest.inactivityHorizonMs,
+  };
+}
+
+export class PartitionProcessor {
+  private readonly timers = new EventTimeTimers();
+  private readonly model: ModelContext;
+  private maxEventTimeMs = 0;
+
+  /** `states` are the committed states (restored from the changelog); timers are rebuilt from them. */
+  constructor(
+    private readonly states: StateView,
+    private readonly deps: ProcessorDeps,
+  ) {
+    this.model = modelContext(deps.manifest);
+    for (const s of states.values()) {
+      if (s.churn.nextTimerTimeMs > 0) this.timers.schedule(s.userId, s.churn.nextTimerTimeMs);
+      if (s.lastEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = s.lastEventTimeMs;
+    }
+  }
+
+  get watermarkMs(): number {
+    return this.maxEventTimeMs === 0 ? 0 : this.maxEventTimeMs - this.deps.params.allowedLatenessMs;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  async process(records: readonly PipelineRecord[]): Promise<BatchPlan> {
+    const { params, manifest } = this.deps;
+    const plan: BatchPlan = {
+      outputs: [],
+      stateWrites: new Map(),
+      deadLetters: [],
+      counts: {
+        processed: 0,
+        duplicates: 0,
+        late: 0,
+        erased: 0,
+        timersFired: 0,
+        encoderCalls: 0,
+        encodedEvents: 0,
+      },
+      watermarkMs: 0,
+      maxEventTimeMs: 0,
+    };
+
+    // 1. Pre-pass: classify, and build one encoder row per user sequence.
+    const shadows = new Map<string, Shadow>();
+    const rows: { h0: Float32Array | null; cats: number[]; types: number[]; gaps: number[] }[] = [];
+    type Step = { rec: PipelineRecord; row: number; pos: number } | { rec: PipelineRecord; row: -1; pos: -1 };
+    const steps: Step[] = [];
+    let maxSeen = this.maxEventTimeMs;
+    for (const rec of records) {
+      if (rec.kind === 'invalid') {
+        plan.deadLetters.push({ offset: rec.offset, error: rec.error, stage: rec.stage });
+        continue;
+      }
+      if (rec.kind === 'erase') {
+        shadows.set(rec.userId, { lastEventTimeMs: 0, recentIds: [], row: -1 });
+        steps.push({ rec, row: -1, pos: -1 });
+        continue;
+      }
+      const e = rec.event;
+      if (maxSeen > 0 && e.eventTimeMs < maxSeen - params.allowedLatenessMs) {
+        plan.counts.late++;
+        continue;
+      }
+      let sh = shadows.get(e.userId);
+      if (!sh) {
+        const s = this.states.get(e.userId);
+        sh = { lastEventTimeMs: s?.lastEventTimeMs ?? 0, recentIds: s?.recentEventIds ?? [], row: -1 };
+        shadows.set(e.userId, sh);
+      }
+      if (isDuplicate(sh.recentIds, e.eventId)) {
+        plan.counts.duplicates++;
+        continue;
+      }
+      if (sh.row < 0) {
+        const committed = this.states.get(e.userId);
+        // A user erased earlier in this batch starts from nothing, like a new user.
+        const h0 = sh.lastEventTimeMs === 0 && !committed ? null : hiddenFor(committed ?? null, this.model);
+        sh.row = rows.length;
+        rows.push({ h0: sh.lastEventTimeMs === 0 ? null : h0, cats: [], types: [], gaps: [] });
+      }
+      const row = rows[sh.row] as (typeof rows)[number];
+      row.cats.push(manifest.categoryIndex.get(e.categoryId) ?? manifest.oovIndex);
+      row.types.push(manifest.eventTypeIndex[e.kind] as number);
+      row.gaps.push(gapFeature(manifest, sh.lastEventTimeMs > 0 ? e.eventTimeMs - sh.lastEventTimeMs : null));
+      steps.push({ rec, row: sh.row, pos: row.cats.length - 1 });
+      sh.lastEventTimeMs = Math.max(sh.lastEventTimeMs, e.eventTimeMs);
+      sh.recentIds = rememberEventId(sh.recentIds, e.eventId, params.dedupIds);
+      if (e.eventTimeMs > maxSeen) maxSeen = e.eventTimeMs;
+    }
+
+    // 2. Encode step by step: call k holds every row's k-th new event.
+    const encodings: EventEncoding[][] = rows.map(() => []);
+    const hidden = rows.map((r) => r.h0);
+    const maxLen = rows.reduce((m, r) => Math.max(m, r.cats.length), 0);
+    for (let k = 0; k < maxLen; k++) {
+      const active: number[] = [];
+      const batch: EncoderRow[] = [];
+      rows.forEach((r, i) => {
+        if (r.cats.length > k) {
+          active.push(i);
+          batch.push({
+            categoryIndices: [r.cats[k] as number],
+            eventTypeIndices: [r.types[k] as number],
+            logGaps: [r.gaps[k] as number],
+            h0: hidden[i] ?? null,
+          });
+        }
+      });
+      const out = await this.deps.encoder.encode(batch);
+      plan.counts.encoderCalls++;
+      plan.counts.encodedEvents += batch.length;
+      active.forEach((i, j) => {
+        const o = out[j];
+        if (!o)
+          throw new ProcessorError(
+            'INVARIANT_VIOLATED',
+            `encoder returned ${out.length} rows for ${batch.length}`,
+          );
+        hidden[i] = o.h;
+        (encodings[i] as EventEncoding[]).push({
+          h: o.h,
+          embedding: o.embedding,
+          inactivityLogit: o.inactivityLogit,
+        });
+      });
+    }
+
+    // 3. Walk in offset order.
+    const working = plan.stateWrites;
+    const current = (userId: string): UserState | null =>
+      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
+    const emit = (outs: CoreOutput[]): void => {
+      for (const o of outs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
+    };
+    let walkMax = this.maxEventTimeMs;
+    for (const step of steps) {
+      if (step.rec.kind === 'event') {
+        const t = step.rec.event.eventTimeMs;
+        if (t > walkMax) walkMax = t;
+        this.fireTimers(walkMax - params.allowedLatenessMs, 'EVENT_TIME_TIMER', current, working, plan);
+        const e = step.rec.event;
+        const enc = (encodings[step.row] as EventEncoding[])[step.pos];
+        if (!enc) throw new ProcessorError('INVARIANT_VIOLATED', 'missing encoding for an accepted event');
+        const r = applyEvent(current(e.userId), e, enc, params, this.model);
+        let state = r.state;
+        emit(r.outputs);
+        if (this.deps.profilesEnabled) {
+          const p = maybeProfile(state, params, this.model);
+          if (p) {
+            state = p.state;
+            emit(p.outputs);
+          }
+        }
+        working.set(e.userId, state);
+        this.timers.schedule(e.userId, state.churn.nextTimerTimeMs);
+        plan.counts.processed++;
+      } else if (step.rec.kind === 'erase') {
+        const userId = step.rec.userId;
+        if (current(userId) !== null || this.states.get(userId)) plan.counts.erased++;
+        working.set(userId, null);
+        this.timers.cancel(userId);
+        if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
+      }
+    }
+    this.maxEventTimeMs = walkMax;
+    return { ...plan, watermarkMs: this.watermarkMs, maxEventTimeMs: walkMax };
+  }
+
+  /**
+   * Fires every timer due at or before `watermarkMs`. Also the entry point for processing-time
+   * timers of quiet partitions; then the caller passes its own watermark and a fresh plan.
+   */
+  fireTimers(
+    watermarkMs: number,
+    trigger: 'EVENT_TIME_TIMER' | 'PROCESSING_TIME_TIMER',
+    current: (userId: string) => UserState | null,
+    working: Map<string, UserState | null>,
+    plan: BatchPlan,
+  ): void {
+    for (let due = this.timers.popDue(watermarkMs); due; due = this.timers.popDue(watermarkMs)) {
+      const s = current(due.userId);
+      if (!s || s.churn.nextTimerTimeMs !== due.atMs) continue;
+      const r = scoreIdle(s, watermarkMs, trigger, this.deps.params, this.model);
+      for (const o of r.outputs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
+      working.set(due.userId, r.state);
+      this.timers.schedule(due.userId, r.state.churn.nextTimerTimeMs);
+      plan.counts.timersFired++;
+    }
+  }
+}

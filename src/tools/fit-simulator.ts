@@ -1,0 +1,99 @@
+/**
+ * Derives the simulator's statistics from the real Taobao users sample and writes
+ * src/sim/taobao-stats.json. Only aggregate statistics leave the data: category popularity
+ * (anonymised ids), the event-type mix, session shape and gap quantiles. No user, item or
+ * per-user sequence is written.
+ *
+ *   tsx src/tools/fit-simulator.ts ../shared/data/taobao-userbehavior-users.csv.gz
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readDataset } from '../io/datasets';
+import type { DatasetRow } from '../io/datasets';
+
+const SESSION_GAP_MS = 30 * 60_000;
+const TOP_CATEGORIES = 600;
+
+function quantiles(values: number[], n: number): number[] {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return [];
+  return Array.from(
+    { length: n + 1 },
+    (_, i) => s[Math.min(s.length - 1, Math.round((i / n) * (s.length - 1)))] as number,
+  );
+}
+
+async function main(): Promise<void> {
+  const path = process.argv[2] ?? '../shared/data/taobao-userbehavior-users.csv.gz';
+  const { rows } = await readDataset(path, 'taobao');
+  const byUser = new Map<string, DatasetRow[]>();
+  for (const r of rows) {
+    const list = byUser.get(r.userId);
+    if (list) list.push(r);
+    else byUser.set(r.userId, [r]);
+  }
+  const catCounts = new Map<string, number>();
+  const kindCounts = new Map<string, number>();
+  const sessionLengths: number[] = [];
+  const inGaps: number[] = [];
+  const betweenGaps: number[] = [];
+  const categoriesPerUser: number[] = [];
+  let stay = 0;
+  let moves = 0;
+  for (const events of byUser.values()) {
+    categoriesPerUser.push(new Set(events.map((e) => e.categoryId)).size);
+    let len = 0;
+    events.forEach((e, i) => {
+      catCounts.set(e.categoryId, (catCounts.get(e.categoryId) ?? 0) + 1);
+      kindCounts.set(e.kind, (kindCounts.get(e.kind) ?? 0) + 1);
+      const prev = events[i - 1];
+      if (!prev) {
+        len = 1;
+        return;
+      }
+      const gap = e.eventTimeMs - prev.eventTimeMs;
+      if (gap > SESSION_GAP_MS) {
+        sessionLengths.push(len);
+        betweenGaps.push(gap);
+        len = 1;
+      } else {
+        inGaps.push(gap);
+        len++;
+        if (e.categoryId === prev.categoryId) stay++;
+        moves++;
+      }
+    });
+    sessionLengths.push(len);
+  }
+  const days = (rows[rows.length - 1]!.eventTimeMs - rows[0]!.eventTimeMs) / 86_400_000;
+  const top = [...catCounts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_CATEGORIES);
+  const stats = {
+    source: 'Alibaba Tianchi UserBehavior (Taobao), users sample; aggregates only',
+    users: byUser.size,
+    events: rows.length,
+    days: Number(days.toFixed(2)),
+    eventKindShares: Object.fromEntries(
+      [...kindCounts.entries()].sort().map(([k, v]) => [k, Number((v / rows.length).toFixed(5))]),
+    ),
+    categories: top.map(([id, n]) => ({ id, count: n })),
+    sameCategoryInSessionRate: Number((stay / Math.max(1, moves)).toFixed(4)),
+    sessionGapMs: SESSION_GAP_MS,
+    sessionLengthQuantiles: quantiles(sessionLengths, 50),
+    inSessionGapMsQuantiles: quantiles(inGaps, 50),
+    betweenSessionGapMsQuantiles: quantiles(betweenGaps, 50),
+    categoriesPerUserQuantiles: quantiles(categoriesPerUser, 20),
+    sessionsPerUserDay: Number((sessionLengths.length / byUser.size / days).toFixed(3)),
+  };
+  const out = join(__dirname, '..', 'sim', 'taobao-stats.json');
+  writeFileSync(out, `${JSON.stringify(stats, null, 1)}\n`);
+  process.stdout.write(
+    `wrote ${out}: ${stats.users} users, ${stats.events} events, ${top.length} categories\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${String(e)}\n`);
+  process.exit(1);
+});

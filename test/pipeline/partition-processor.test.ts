@@ -1,0 +1,153 @@
+/**
+ * Brokerless tests of the partition topology (core + pipeline, fake encoder, event time only).
+ */
+import type { ChurnRisk, InterestMigration } from '../../src/core/types';
+import { DEFAULT_PARAMS } from '../../src/core/params';
+import { FakeEncoder } from '../support/fake-encoder';
+import { HOUR, MIN, T0, TestDriver, ev } from '../support/test-driver';
+import { rng } from '../../src/sim/simulator';
+
+function mixture(user: string, cats: string[], n: number, start: number, stepMs: number, seed: number) {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, i) =>
+    ev(user, cats[Math.floor(r() * cats.length)] as string, start + i * stepMs),
+  );
+}
+
+describe('drift detection', () => {
+  it('emits no migration for stable users over thousands of events', async () => {
+    const d = new TestDriver();
+    const events = [
+      ...mixture('stable-a', ['c1', 'c2', 'c3'], 3000, T0, 7 * MIN, 1),
+      ...mixture('stable-b', ['c20', 'c21', 'c22', 'c23', 'c24'], 3000, T0 + 13_000, 5 * MIN, 2),
+    ].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+    await d.feedInBatches(events, 250);
+    expect(d.states.get('stable-a')?.eventCount).toBe(3000);
+    expect(d.of('migration')).toEqual([]);
+  });
+
+  it('emits exactly one migration, soon after a switch of interest, with the right from/to', async () => {
+    const d = new TestDriver();
+    const before = mixture('switcher', ['c1', 'c2', 'c3'], 300, T0, 10 * MIN, 3);
+    const switchAt = T0 + 300 * 10 * MIN;
+    const after = mixture('switcher', ['c40', 'c41', 'c42'], 400, switchAt, 10 * MIN, 4);
+    await d.feedInBatches([...before, ...after], 64);
+    const migrations = d.values<InterestMigration>('migration');
+    expect(migrations).toHaveLength(1);
+    const m = migrations[0] as InterestMigration;
+    const eventsAfterSwitch = after.findIndex((e) => e.eventTimeMs === m.detectedAtEventTimeMs) + 1;
+    expect(eventsAfterSwitch).toBeGreaterThan(0);
+    expect(eventsAfterSwitch).toBeLessThanOrEqual(60);
+    expect(m.fromCategories.map((c) => c.categoryId).sort()).toEqual(['c1', 'c2', 'c3']);
+    expect(m.toCategories[0]?.categoryId).toMatch(/^c4[012]$/);
+    expect(m.evidence.eventCount).toBeGreaterThanOrEqual(DEFAULT_PARAMS.drift.minEvidenceEvents);
+    expect(m.evidence.endEventTimeMs).toBe(m.detectedAtEventTimeMs);
+  });
+
+  it('holds the cooldown: a second switch inside it does not fire, one after it does', async () => {
+    const d = new TestDriver();
+    const a = mixture('u', ['c1', 'c2'], 200, T0, 10 * MIN, 5);
+    const b = mixture('u', ['c30', 'c31'], 60, T0 + 200 * 10 * MIN, 10 * MIN, 6); // fires; cooldown 24 h starts
+    const c = mixture('u', ['c60', 'c61'], 60, T0 + 260 * 10 * MIN, 10 * MIN, 7); // 10 h later: inside cooldown
+    await d.feedInBatches([...a, ...b, ...c], 50);
+    expect(d.of('migration')).toHaveLength(1);
+    const e = mixture('u', ['c80', 'c81'], 200, T0 + 320 * 10 * MIN + 30 * HOUR, 10 * MIN, 8);
+    await d.feedInBatches(e, 50);
+    expect(d.of('migration')).toHaveLength(2);
+  });
+
+  it('gives the same outputs however the input is cut into batches', async () => {
+    const events = [
+      ...mixture('x', ['c1', 'c2', 'c3'], 300, T0, 10 * MIN, 9),
+      ...mixture('x', ['c50', 'c51'], 100, T0 + 3000 * MIN, 10 * MIN, 10),
+      ...mixture('y', ['c5', 'c6'], 200, T0 + 1234, 15 * MIN, 11),
+    ].sort((p, q) => p.eventTimeMs - q.eventTimeMs);
+    const one = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(0.5));
+    await one.feed(events);
+    const many = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(0.5));
+    await many.feedInBatches(events, 7);
+    expect(many.outputs).toEqual(one.outputs);
+    expect(many.outputs.length).toBeGreaterThan(0);
+    expect([...many.states.entries()]).toEqual([...one.states.entries()]);
+  });
+});
+
+describe('churn scoring', () => {
+  it('raises the level with idle time, from event-time timers driven by the watermark', async () => {
+    const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(-2)); // p ≈ 0.12 right after an event
+    await d.feed(mixture('quiet', ['c1', 'c2'], 20, T0, 5 * MIN, 12));
+    expect(d.of('churn')).toEqual([]);
+    // Another user's events advance the partition watermark; the quiet user's timers fire.
+    const clock = mixture('busy', ['c7'], 200, T0 + 2 * HOUR, 20 * MIN, 13);
+    await d.feedInBatches(clock, 10);
+    const alerts = d.values<ChurnRisk>('churn').filter((c) => c.userId === 'quiet');
+    expect(alerts.map((a) => a.level)).toEqual(['LOW', 'MEDIUM', 'HIGH']);
+    expect(alerts.every((a) => a.trigger === 'EVENT_TIME_TIMER')).toBe(true);
+    const idle = alerts.map((a) => a.idleMs);
+    expect(idle[0]).toBeLessThan(idle[1] as number);
+    expect(idle[1]).toBeLessThan(idle[2] as number);
+    // Each alert fired as soon as the watermark passed its due time, not later than one input step.
+    for (const a of alerts) expect(a.scoredAtEventTimeMs - a.lastEventTimeMs).toBe(a.idleMs);
+    expect(alerts[0]?.reasons.map((r) => r.code)).toContain('IDLE_TIME');
+  });
+
+  it('does not alert while the watermark has not passed the idle threshold, and resets when the user returns', async () => {
+    const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(-2));
+    await d.feed(mixture('u', ['c1'], 10, T0, 5 * MIN, 14));
+    await d.feed([ev('other', 'c2', T0 + 3 * HOUR)]);
+    expect(d.of('churn')).toEqual([]);
+    await d.feed([ev('other', 'c2', T0 + 40 * HOUR)]);
+    expect(d.of('churn').length).toBeGreaterThan(0);
+    await d.feed([ev('u', 'c1', T0 + 41 * HOUR)]);
+    expect(d.states.get('u')?.churn.level).toBe(0);
+  });
+});
+
+describe('dedup, lateness and erase', () => {
+  it('drops repeated event ids, also across batches and restarts', async () => {
+    const d = new TestDriver();
+    await d.feed([ev('u', 'c1', T0, 'view', 'id-1'), ev('u', 'c1', T0 + 1000, 'view', 'id-1')]);
+    d.restart();
+    const plan = await d.feed([
+      ev('u', 'c1', T0 + 2000, 'view', 'id-1'),
+      ev('u', 'c2', T0 + 3000, 'view', 'id-2'),
+    ]);
+    expect(d.states.get('u')?.eventCount).toBe(2);
+    expect(plan.counts.duplicates).toBe(1);
+    expect(d.plans[0]?.counts.duplicates).toBe(1);
+  });
+
+  it('applies events within the allowed lateness and drops older ones', async () => {
+    const d = new TestDriver();
+    await d.feed([ev('a', 'c1', T0 + 60 * MIN)]);
+    const plan = await d.feed([
+      ev('b', 'c1', T0 + 60 * MIN - DEFAULT_PARAMS.allowedLatenessMs + 1000), // within lateness: applied
+      ev('c', 'c1', T0 + 60 * MIN - DEFAULT_PARAMS.allowedLatenessMs - 1000), // too late: dropped
+    ]);
+    expect(plan.counts.late).toBe(1);
+    expect(d.states.has('b')).toBe(true);
+    expect(d.states.has('c')).toBe(false);
+  });
+
+  it('erases a user on a tombstone: state, timers, profile tombstone; later events start afresh', async () => {
+    const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(), true);
+    await d.feed(mixture('gone', ['c1'], 5, T0, MIN, 15));
+    expect(d.states.has('gone')).toBe(true);
+    const plan = await d.feed([{ erase: 'gone' }]);
+    expect(plan.stateWrites.get('gone')).toBeNull();
+    expect(d.states.has('gone')).toBe(false);
+    expect(d.outputs.some((o) => o.kind === 'profile-tombstone' && o.key === 'gone')).toBe(true);
+    // No churn alert may come for an erased user.
+    await d.feed([ev('other', 'c2', T0 + 100 * HOUR)]);
+    expect(d.of('churn').filter((o) => o.key === 'gone')).toEqual([]);
+    await d.feed([ev('gone', 'c3', T0 + 101 * HOUR)]);
+    expect(d.states.get('gone')?.eventCount).toBe(1);
+    expect(d.states.get('gone')?.window.map((w) => w.categoryId)).toEqual(['c3']);
+  });
+
+  it('encodes step by step: one encoder call per new-event depth, all users together', async () => {
+    const d = new TestDriver();
+    await d.feed([ev('a', 'c1', T0), ev('b', 'c1', T0 + 1), ev('a', 'c2', T0 + 2), ev('c', 'c3', T0 + 3)]);
+    expect(d.encoder.calls).toEqual([3, 1]);
+  });
+});
