@@ -8,7 +8,7 @@ module.exports = tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: __dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'test/support/*.js'] }, tsconfigRootDir: __dirname },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -24,7 +24,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/app/config.ts', 'test/**/*.ts', '*.js'],
+    files: ['src/app/config.ts', 'test/**/*.ts', '*.js', 'test/support/*.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
@@ -32,7 +32,7 @@ module.exports = tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['*.js'],
+    files: ['*.js', 'test/support/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       sourceType: 'commonjs',

@@ -7,14 +7,14 @@ module.exports = {
   projects: [
     {
       displayName: 'unit',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/jest-environment.js',
       transform: { '^.+\\.ts$': tsJest },
       setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/pipeline/**/*.test.ts'],
     },
     {
       displayName: 'integration',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/jest-environment.js',
       transform: { '^.+\\.ts$': tsJest },
       setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],

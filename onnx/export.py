@@ -28,7 +28,6 @@ import onnxruntime as ort
 import torch
 
 from common import (
-    ARTIFACTS_DIR,
     DATA_END_TS,
     DATA_FILE_NAME,
     DEFAULT_CHECKPOINT_DIR,
@@ -94,18 +93,6 @@ def torch_run(model, cat, typ, gap, lengths, h0, stepwise=False) -> dict[str, np
 
 def max_diff(a: dict, b: dict) -> dict[str, float]:
     return {k: float(np.max(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64)))) for k in OUTPUT_NAMES}
-
-
-def final_states(sess, users, H, batch=64) -> np.ndarray:
-    """Full histories from h0 = 0 through onnxruntime; returns the final hidden state per user (input order)."""
-    out = np.zeros((len(users), H), dtype=np.float32)
-    order = sorted(range(len(users)), key=lambda i: len(users[i].cat))
-    for s in range(0, len(order), batch):
-        idx = order[s : s + batch]
-        cat, typ, gap, lengths = pad_batch([users[i] for i in idx])
-        r = ort_run(sess, cat, typ, gap, lengths, np.zeros((len(idx), H), np.float32))
-        out[idx] = r["h"]
-    return out
 
 
 # ---- validation ---------------------------------------------------------------------------------------------
@@ -387,7 +374,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arg(p)
     p.add_argument("--checkpoint", default=os.path.join(DEFAULT_CHECKPOINT_DIR, "encoder.pt"))
-    p.add_argument("--out", default=os.path.relpath(ARTIFACTS_DIR, os.path.dirname(os.path.dirname(ARTIFACTS_DIR))))
+    p.add_argument("--out", default=os.path.join("onnx", "artifacts"), help="artifacts folder (default onnx/artifacts)")
     p.add_argument("--skip-validation", action="store_true")
     p.add_argument("--segments", type=int, default=N_SEGMENTS)
     p.add_argument("--seed", type=int, default=TRAIN_SEED)

@@ -85,8 +85,11 @@ export function isProcessorError(e: unknown): e is ProcessorError {
 }
 
 /** A short, data-free description of any thrown value, for logs. */
-export function describeError(e: unknown): string {
-  if (isProcessorError(e)) return `${e.code}: ${e.message}`;
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
+export function describeError(e: unknown, depth = 0): string {
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  const tail =
+    cause !== undefined && cause !== e && depth < 3 ? ` (cause: ${describeError(cause, depth + 1)})` : '';
+  if (isProcessorError(e)) return `${e.code}: ${e.message}${tail}`;
+  if (e instanceof Error) return `${e.name}: ${e.message}${tail}`;
   return String(e);
 }

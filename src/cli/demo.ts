@@ -58,25 +58,24 @@ export async function runDemo(args: Args): Promise<number> {
     process.stderr.write(
       `${process.stderr.isTTY ? '\r' : ''}${label} ${progressBar(sent, total)}${process.stderr.isTTY ? '' : '\n'}`,
     );
-  let total = await replayRows(kafka, serde, sim.rows, {
-    topic: config.topics.input,
-    idPrefix: 'sim7',
-    onProgress: progress('replay simulated'),
-  });
+  const rows = [...sim.rows];
   const realPath = stringFlag(args, 'data') ?? DEFAULT_REAL_DATA;
   if (existsSync(realPath)) {
     const ds = await readDataset(realPath);
     say(
       `real data: ${ds.rows.length} Taobao events from ${new Set(ds.rows.map((r) => r.userId)).size} users (${realPath})`,
     );
-    total += await replayRows(kafka, serde, ds.rows, {
-      topic: config.topics.input,
-      idPrefix: 'taobao',
-      onProgress: progress('replay taobao'),
-    });
+    rows.push(...ds.rows);
   } else {
     say(`real data: ${realPath} not found, skipped`);
   }
+  // One stream in event-time order, as a live clickstream would arrive (stable: ties keep order).
+  rows.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+  let total = await replayRows(kafka, serde, rows, {
+    topic: config.topics.input,
+    idPrefix: 'demo',
+    onProgress: progress('replay'),
+  });
   // Poison: each must land in the dead-letter topic with its reason, and processing go on.
   const producer = kafka.producer();
   await producer.connect();

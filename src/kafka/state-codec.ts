@@ -6,7 +6,6 @@
 import type { UserState as AvroUserState } from './avro-types.gen';
 import type { DecayedHistogram } from '../core/decayed-histogram';
 import type { UserState, WindowEntry } from '../core/user-state';
-import type { EventKind } from '../core/types';
 import { EVENT_KINDS } from '../core/types';
 import { ProcessorError } from '../app/errors';
 

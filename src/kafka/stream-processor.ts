@@ -29,7 +29,7 @@ import type { Metrics } from '../app/metrics';
 import type { Clock } from '../core/clock';
 import type { CoreParams } from '../core/params';
 import type { UserState } from '../core/user-state';
-import type { RawEvent, ValidationLimits } from '../core/validate';
+import type { ValidationLimits } from '../core/validate';
 import { validateEvent } from '../core/validate';
 import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';

@@ -1,0 +1,233 @@
+/**
+ * The stream processor on the REAL local broker and registry, with the real ONNX runtime
+ * (tiny fixture model): end-to-end outputs, restart equivalence, dead letters.
+ */
+import type { Kafka } from 'kafkajs';
+import { ClickstreamEventSchema, DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
+import { createRegistry } from '../../../src/kafka/clients';
+import { AvroSerde, frame } from '../../../src/kafka/serde';
+import { replayRows } from '../../../src/io/replay';
+import type { DatasetRow } from '../../../src/io/datasets';
+import { simulate } from '../../../src/sim/simulator';
+import { waitCaughtUp } from '../../../src/cli/caught-up';
+import { churnReader, decodeAll, migrationReader } from '../../../src/cli/output-reader';
+import { describeWithStack, testKafka, testRegistry } from '../../support/stack';
+import {
+  createTopicsFor,
+  harnessConfig,
+  lastPerKey,
+  perKey,
+  readOutputs,
+  runUntilCaughtUp,
+  startApp,
+} from '../../support/processor-harness';
+
+jest.setTimeout(240_000);
+
+async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets[0]?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls until the group has committed more than `above` input records in total. */
+async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, above: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await committedTotal(kafka, groupId, topic)) > above) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no progress');
+}
+
+function workload(): DatasetRow[] {
+  // Two simulated days of 120 users: migrations, quiet users and churn timers all happen.
+  return simulate({ seed: 11, users: 300, days: 2, activityScale: 3 }).rows;
+}
+
+describeWithStack('stream processor on the real broker and registry', (env) => {
+  let kafka: Kafka;
+
+  beforeAll(() => {
+    kafka = testKafka(env);
+  });
+
+  it('replays end to end: committed outputs decode and match the input', async () => {
+    const config = harnessConfig(env, 'e2e');
+    await createTopicsFor(kafka, config);
+    const rows = workload();
+    await replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+      topic: config.topics.input,
+      idPrefix: 't',
+    });
+    await runUntilCaughtUp(kafka, config);
+    const out = await readOutputs(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const migrations = await decodeAll(serde, out.migrations, migrationReader);
+    const churn = await decodeAll(serde, out.churn, churnReader);
+    const users = new Set(rows.map((r) => r.userId));
+    expect(out.deadLetters).toHaveLength(0);
+    expect(lastPerKey(out.changelog).size).toBe(users.size);
+    expect(churn.length).toBeGreaterThan(0);
+    for (const c of churn) {
+      expect(users.has(c.userId)).toBe(true);
+      expect(['LOW', 'MEDIUM', 'HIGH']).toContain(c.level);
+    }
+    for (const m of migrations) expect(m.fromCategories.length).toBeGreaterThan(0);
+    expect(new Set(migrations.map((m) => m.migrationId)).size).toBe(migrations.length);
+    expect(out.profiles.length).toBeGreaterThan(0);
+  });
+
+  it('commits the same outputs and final state when stopped and restarted mid-stream', async () => {
+    const rows = workload();
+    const reference = harnessConfig(env, 'ref');
+    const restarted = harnessConfig(env, 'restart');
+    for (const c of [reference, restarted]) {
+      await createTopicsFor(kafka, c);
+      await replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+        topic: c.topics.input,
+        idPrefix: 't',
+      });
+    }
+    await runUntilCaughtUp(kafka, reference);
+
+    // Stop the second run several times while it is busy, then let it finish. Each stop must
+    // land mid-stream (some but not all input committed), or the test proves nothing.
+    const progress: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const app = await startApp(restarted);
+      await waitForCommitted(kafka, restarted.appId, restarted.topics.input, progress[i - 1] ?? 0);
+      await app.stop('test restart');
+      progress.push(await committedTotal(kafka, restarted.appId, restarted.topics.input));
+    }
+    await runUntilCaughtUp(kafka, restarted);
+    expect(progress.every((p) => p > 0 && p < rows.length)).toBe(true);
+    expect(new Set(progress).size).toBe(3);
+
+    const a = await readOutputs(kafka, reference);
+    const b = await readOutputs(kafka, restarted);
+    expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
+    expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
+    expect(perKey(b.churn)).toEqual(perKey(a.churn));
+    expect(perKey(b.profiles)).toEqual(perKey(a.profiles));
+    expect(lastPerKey(b.changelog)).toEqual(lastPerKey(a.changelog));
+  });
+
+  it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {
+    const config = harnessConfig(env, 'dlq', { IDRIFT_MAX_RECORD_BYTES: '2048' });
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(createRegistry({ url: env.registryUrl }));
+    const rows = simulate({ seed: 3, users: 20, days: 1, activityScale: 2 }).rows;
+    const half = Math.floor(rows.length / 2);
+    await replayRows(kafka, serde, rows.slice(0, half), { topic: config.topics.input, idPrefix: 'g' });
+    const id = await serde.register(`${config.topics.input}-value`, ClickstreamEventSchema);
+    const good = {
+      eventId: 'x',
+      userId: 'poison-user',
+      itemId: 'i',
+      categoryId: 'c',
+      eventType: 'VIEW',
+      eventTimeMs: rows[half]?.eventTimeMs ?? Date.UTC(2017, 10, 26),
+      sessionId: null,
+      priceMinorUnits: null,
+      currencyCode: null,
+    };
+    const valid = serde.encode(id, good);
+    const ts = String(good.eventTimeMs);
+    const bad = [
+      { kind: 'bad magic', key: 'poison-user', value: Buffer.from('plain text'), code: 'DECODE_BAD_MAGIC' },
+      {
+        kind: 'unknown schema id',
+        key: 'poison-user',
+        value: frame(1_999_999_999, valid.subarray(5)),
+        code: 'DECODE_UNKNOWN_SCHEMA_ID',
+      },
+      {
+        kind: 'truncated',
+        key: 'poison-user',
+        value: valid.subarray(0, valid.length - 4),
+        code: 'DECODE_AVRO_INVALID',
+      },
+      {
+        kind: 'empty user id',
+        key: '',
+        value: serde.encode(id, { ...good, userId: '' }),
+        code: 'VALIDATE_FIELD_INVALID',
+      },
+      { kind: 'key mismatch', key: 'someone-else', value: valid, code: 'VALIDATE_FIELD_INVALID' },
+      {
+        kind: 'unknown type',
+        key: 'poison-user',
+        value: serde.encode(id, { ...good, eventType: 'UNKNOWN' }),
+        code: 'VALIDATE_UNKNOWN_EVENT_TYPE',
+      },
+      {
+        kind: 'future',
+        key: 'poison-user',
+        value: serde.encode(id, { ...good, eventTimeMs: good.eventTimeMs + 10 * 365 * 86_400_000 }),
+        code: 'VALIDATE_TIMESTAMP_OUT_OF_RANGE',
+      },
+      {
+        kind: 'negative time',
+        key: 'poison-user',
+        value: serde.encode(id, { ...good, eventTimeMs: -5 }),
+        code: 'VALIDATE_TIMESTAMP_OUT_OF_RANGE',
+      },
+      {
+        kind: 'oversize',
+        key: 'poison-user',
+        value: serde.encode(id, { ...good, itemId: 'x'.repeat(4000) }),
+        code: 'VALIDATE_OVERSIZE',
+      },
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.input,
+      messages: bad.map((b) => ({
+        key: b.key || null,
+        value: b.value,
+        timestamp: ts,
+        headers: { kind: b.kind },
+      })),
+    });
+    await producer.disconnect();
+    await replayRows(kafka, serde, rows.slice(half), { topic: config.topics.input, idPrefix: 'g' });
+
+    const app = await startApp(config);
+    try {
+      await waitCaughtUp(kafka, config.appId, config.topics.input, 120_000);
+    } finally {
+      await app.stop('test done');
+    }
+    const out = await readOutputs(kafka, config);
+    const got = out.deadLetters.map((m) => ({
+      kind: m.headers?.['dlq.original.kind']?.toString(),
+      code: m.headers?.[DeadLetterHeaders.errorCode]?.toString(),
+      topic: m.headers?.[DeadLetterHeaders.sourceTopic]?.toString(),
+      offset: m.headers?.[DeadLetterHeaders.sourceOffset]?.toString(),
+      stage: m.headers?.[DeadLetterHeaders.stage]?.toString(),
+      message: m.headers?.[DeadLetterHeaders.errorMessage]?.toString() ?? '',
+    }));
+    expect(got.map((g) => [g.kind, g.code]).sort()).toEqual(bad.map((b) => [b.kind, b.code]).sort());
+    for (const g of got) {
+      expect(g.topic).toBe(config.topics.input);
+      expect(g.offset).toMatch(/^\d+$/);
+      expect(['decode', 'validate']).toContain(g.stage);
+      expect(g.message).not.toContain('poison-user');
+    }
+    // Original bytes are kept untouched.
+    const truncated = out.deadLetters.find(
+      (m) => m.headers?.['dlq.original.kind']?.toString() === 'truncated',
+    );
+    expect(truncated?.value?.equals(valid.subarray(0, valid.length - 4))).toBe(true);
+    // Every good record, before and after the poison, was processed.
+    const states = lastPerKey(out.changelog);
+    for (const u of new Set(rows.map((r) => r.userId))) expect(states.get(u)).toBeTruthy();
+    expect(states.has('poison-user')).toBe(false);
+  });
+});
