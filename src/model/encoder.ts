@@ -26,10 +26,18 @@ export interface EncoderRowOutput {
   readonly h: Float32Array;
   /** L2-normalised user embedding (embeddingDim floats). */
   readonly embedding: Float32Array;
-  /** Next-category logits over the vocabulary (vocabSize floats, index = vocabulary index). */
+  /**
+   * Next-category logits over the vocabulary (vocabSize floats, index = vocabulary index);
+   * empty unless encode() was asked for them (EncodeOptions.withLogits).
+   */
   readonly nextCategoryLogits: Float32Array;
   /** Logit of "no event within the inactivity horizon" (ModelManifest.inactivity.horizonMs). */
   readonly inactivityLogit: number;
+}
+
+export interface EncodeOptions {
+  /** Also compute the next-category logits (the live processor does not need them; eval does). */
+  readonly withLogits?: boolean;
 }
 
 export interface Encoder {
@@ -40,7 +48,7 @@ export interface Encoder {
    * here). Returns one output per row, in order. Rejects with ProcessorError MODEL_FEED_INVALID
    * when a row is malformed; never logs row contents.
    */
-  encode(rows: readonly EncoderRow[]): Promise<EncoderRowOutput[]>;
+  encode(rows: readonly EncoderRow[], options?: EncodeOptions): Promise<EncoderRowOutput[]>;
   /** Releases the session. Idempotent; encode() after dispose() rejects. */
   dispose(): Promise<void>;
 }

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ProcessorError, describeError } from '../app/errors';
 import type { Logger } from '../app/logger';
-import type { Encoder, EncoderRow, EncoderRowOutput } from './encoder';
+import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from './encoder';
 import type { ActiveProvider, ProviderChoice } from './execution-providers';
 import { cudaUnavailableReason, providerAttempts } from './execution-providers';
 import type { ModelManifest } from './model-manifest';
@@ -128,7 +128,7 @@ class OnnxEncoder implements Encoder {
     readonly provider: ActiveProvider,
   ) {}
 
-  async encode(rows: readonly EncoderRow[]): Promise<EncoderRowOutput[]> {
+  async encode(rows: readonly EncoderRow[], options: EncodeOptions = {}): Promise<EncoderRowOutput[]> {
     if (this.disposed) throw new ProcessorError('INVARIANT_VIOLATED', 'encode() after dispose()');
     if (rows.length === 0) return [];
     const { hiddenSize: H, embeddingDim: E, vocabSize: V } = this.manifest;
@@ -185,7 +185,8 @@ class OnnxEncoder implements Encoder {
     };
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.session.run(feeds);
+      // Fetching only what is needed lets onnxruntime skip the vocabulary-sized logits head.
+      out = await this.session.run(feeds, options.withLogits ? [...REQUIRED_OUTPUTS] : ['h', 'embedding', 'inactivity_logit']);
     } catch (e) {
       const shapes = Object.entries(feeds)
         .map(([k, t]) => `${k}:${t.type}[${t.dims.join(',')}]`)
@@ -194,14 +195,14 @@ class OnnxEncoder implements Encoder {
     }
     const h = this.output(out, 'h', [B, H]);
     const emb = this.output(out, 'embedding', [B, E]);
-    const logits = this.output(out, 'next_category_logits', [B, V]);
+    const logits = options.withLogits ? this.output(out, 'next_category_logits', [B, V]) : new Float32Array(0);
     const inact = this.output(out, 'inactivity_logit', [B]);
     const result: EncoderRowOutput[] = [];
     for (let b = 0; b < B; b++) {
       result.push({
         h: h.slice(b * H, (b + 1) * H),
         embedding: emb.slice(b * E, (b + 1) * E),
-        nextCategoryLogits: logits.slice(b * V, (b + 1) * V),
+        nextCategoryLogits: options.withLogits ? logits.slice(b * V, (b + 1) * V) : new Float32Array(0),
         inactivityLogit: inact[b] as number,
       });
     }
