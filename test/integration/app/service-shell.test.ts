@@ -1,0 +1,115 @@
+/**
+ * The service as an operator runs it: a child process `interest-drift run` against the real
+ * stack. Probes, metrics, ordered shutdown on SIGTERM, and configuration errors.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { describeWithStack, testKafka, testRegistry } from '../../support/stack';
+import { createTopicsFor, harnessConfig, TINY_META, TINY_MODEL } from '../../support/processor-harness';
+import { replayRows } from '../../../src/io/replay';
+import { AvroSerde } from '../../../src/kafka/serde';
+import { simulate } from '../../../src/sim/simulator';
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+function startCli(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; exited: Promise<number> } {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return { child, output: () => out, exited };
+}
+
+async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (ok(v)) return v;
+      if (Date.now() > end) return v;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('configuration errors', () => {
+  it('exit 2 with every problem listed, before touching Kafka', async () => {
+    const run = startCli(['run'], { IDRIFT_COMMIT_INTERVAL_MS: 'soon', IDRIFT_EXECUTION_PROVIDER: 'tpu' });
+    expect(await run.exited).toBe(2);
+    const out = run.output();
+    expect(out).toContain('IDRIFT_KAFKA_BROKERS is required');
+    expect(out).toContain('IDRIFT_SCHEMA_REGISTRY_URL is required');
+    expect(out).toContain('IDRIFT_COMMIT_INTERVAL_MS="soon" should be an integer');
+    expect(out).toContain('IDRIFT_EXECUTION_PROVIDER="tpu" should be one of auto, cuda, cpu');
+  });
+});
+
+describeWithStack('interest-drift run', (env) => {
+  it('serves probes and metrics, and stops cleanly on SIGTERM', async () => {
+    const config = harnessConfig(env, 'shell');
+    const kafka = testKafka(env);
+    await createTopicsFor(kafka, config);
+    const rows = simulate({ seed: 5, users: 50, days: 1, activityScale: 2 }).rows;
+    await replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+      topic: config.topics.input,
+      idPrefix: 's',
+    });
+    const port = 19_000 + Math.floor(Math.random() * 500);
+    const run = startCli(['run'], {
+      IDRIFT_KAFKA_BROKERS: env.brokers.join(','),
+      IDRIFT_SCHEMA_REGISTRY_URL: env.registryUrl,
+      IDRIFT_APP_ID: config.appId,
+      IDRIFT_INPUT_TOPIC: config.topics.input,
+      IDRIFT_MIGRATIONS_TOPIC: config.topics.migrations,
+      IDRIFT_CHURN_TOPIC: config.topics.churn,
+      IDRIFT_PROFILES_TOPIC: config.topics.profiles,
+      IDRIFT_DLQ_TOPIC: config.topics.deadLetter,
+      IDRIFT_MODEL_PATH: TINY_MODEL,
+      IDRIFT_MODEL_META_PATH: TINY_META,
+      IDRIFT_HTTP_PORT: String(port),
+      IDRIFT_LOG_LEVEL: 'info',
+    });
+    try {
+      const ready = await eventually(
+        () => httpGet(port, '/readyz'),
+        (r) => r.status === 200,
+      );
+      expect(ready.status).toBe(200);
+      expect((await httpGet(port, '/healthz')).status).toBe(200);
+      const metrics = await eventually(
+        () => httpGet(port, '/metrics'),
+        (r) => /idrift_events_processed_total\{partition="\d+"\} [1-9]/.test(r.body),
+      );
+      expect(metrics.body).toContain('idrift_execution_provider_info{provider="cpu",requested="auto"} 1');
+      expect(metrics.body).toMatch(/idrift_transactions_total\{outcome="committed"\} [1-9]/);
+      // No user id ever appears in a label or anywhere in the metrics, nor in the logs.
+      const users = new Set(rows.map((r) => r.userId));
+      for (const u of users) {
+        expect(metrics.body).not.toContain(u);
+        expect(run.output()).not.toContain(u);
+      }
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('"msg":"stopped"');
+  });
+});
