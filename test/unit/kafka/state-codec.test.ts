@@ -1,4 +1,5 @@
 import * as avro from 'avsc';
+import type { UserState as AvroUserState } from '../../../src/kafka/avro-types.gen';
 import { UserStateSchema } from '../../../src/kafka/avro-types.gen';
 import { fromAvro, toAvro } from '../../../src/kafka/state-codec';
 import { TestDriver, ev, T0 } from '../../support/test-driver';
@@ -11,7 +12,7 @@ describe('user state codec', () => {
     if (!s) throw new Error('no state');
     const type = avro.Type.forSchema(UserStateSchema as unknown as avro.Schema);
     const bytes = type.toBuffer(toAvro(s));
-    const back = fromAvro(type.fromBuffer(bytes));
+    const back = fromAvro(type.fromBuffer(bytes) as AvroUserState);
     expect(back).toEqual(s);
     expect(type.toBuffer(toAvro(back)).equals(bytes)).toBe(true);
     expect(bytes.length).toBeLessThan(2048);
