@@ -186,7 +186,10 @@ class OnnxEncoder implements Encoder {
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       // Fetching only what is needed lets onnxruntime skip the vocabulary-sized logits head.
-      out = await this.session.run(feeds, options.withLogits ? [...REQUIRED_OUTPUTS] : ['h', 'embedding', 'inactivity_logit']);
+      out = await this.session.run(
+        feeds,
+        options.withLogits ? [...REQUIRED_OUTPUTS] : ['h', 'embedding', 'inactivity_logit'],
+      );
     } catch (e) {
       const shapes = Object.entries(feeds)
         .map(([k, t]) => `${k}:${t.type}[${t.dims.join(',')}]`)
@@ -195,7 +198,9 @@ class OnnxEncoder implements Encoder {
     }
     const h = this.output(out, 'h', [B, H]);
     const emb = this.output(out, 'embedding', [B, E]);
-    const logits = options.withLogits ? this.output(out, 'next_category_logits', [B, V]) : new Float32Array(0);
+    const logits = options.withLogits
+      ? this.output(out, 'next_category_logits', [B, V])
+      : new Float32Array(0);
     const inact = this.output(out, 'inactivity_logit', [B]);
     const result: EncoderRowOutput[] = [];
     for (let b = 0; b < B; b++) {

@@ -1,0 +1,96 @@
+/**
+ * Runs dataset rows through the SAME topology as the live processor (PartitionProcessor: core
+ * state, detectors, timers, step-wise encoder calls), without Kafka. Used by calibration and the
+ * offline evaluation, so what they measure is what production runs.
+ */
+import type { CoreParams } from '../core/params';
+import type { ClickEvent } from '../core/types';
+import type { UserState } from '../core/user-state';
+import type { DatasetRow } from '../io/datasets';
+import { rowEventId } from '../io/replay';
+import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from '../model/encoder';
+import type { ModelManifest } from '../model/model-manifest';
+import type { PipelineRecord, PlannedOutput } from '../pipeline/partition-processor';
+import { PartitionProcessor } from '../pipeline/partition-processor';
+
+export interface OfflineResult {
+  readonly outputs: PlannedOutput[];
+  readonly states: Map<string, UserState>;
+  readonly processed: number;
+}
+
+export function rowsToEvents(rows: readonly DatasetRow[], idPrefix: string): ClickEvent[] {
+  const seen = new Map<string, number>();
+  return rows.map((row) => {
+    const base = `${row.userId}|${row.itemId}|${row.kind}|${row.eventTimeMs}`;
+    const occurrence = seen.get(base) ?? 0;
+    seen.set(base, occurrence + 1);
+    return {
+      eventId: rowEventId(idPrefix, row, occurrence),
+      userId: row.userId,
+      itemId: row.itemId,
+      categoryId: row.categoryId,
+      kind: row.kind,
+      eventTimeMs: row.eventTimeMs,
+    };
+  });
+}
+
+export async function runOffline(
+  events: readonly ClickEvent[],
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  batchSize = 1000,
+): Promise<OfflineResult> {
+  const states = new Map<string, UserState>();
+  const processor = new PartitionProcessor(
+    { get: (u) => states.get(u), values: () => states.values() },
+    { encoder, manifest, params, profilesEnabled: false },
+  );
+  const outputs: PlannedOutput[] = [];
+  let processed = 0;
+  for (let i = 0; i < events.length; i += batchSize) {
+    const records: PipelineRecord[] = events
+      .slice(i, i + batchSize)
+      .map((event, j) => ({ kind: 'event', offset: String(i + j), event }));
+    const plan = await processor.process(records);
+    for (const [u, s] of plan.stateWrites) {
+      if (s === null) states.delete(u);
+      else states.set(u, s);
+    }
+    outputs.push(...plan.outputs);
+    processed += plan.counts.processed;
+  }
+  return { outputs, states, processed };
+}
+
+/**
+ * Records the encoder's answers on the first run and replays them afterwards. Valid because the
+ * encoder's inputs depend only on the events, never on detector parameters: a parameter sweep
+ * re-runs the pure core without paying for inference again.
+ */
+export class RecordingEncoder implements Encoder {
+  private readonly tape: EncoderRowOutput[][] = [];
+  private cursor = 0;
+  constructor(private readonly inner: Encoder) {}
+  get provider(): 'cuda' | 'cpu' {
+    return this.inner.provider;
+  }
+  rewind(): void {
+    this.cursor = 0;
+  }
+  async encode(rows: readonly EncoderRow[], options?: EncodeOptions): Promise<EncoderRowOutput[]> {
+    const hit = this.tape[this.cursor];
+    if (hit && hit.length === rows.length) {
+      this.cursor++;
+      return hit;
+    }
+    const out = await this.inner.encode(rows, options);
+    this.tape[this.cursor++] = out;
+    return out;
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Calibrates the drift thresholds on real data and stores them in the model metadata
+ * (`thresholds.drift`), where the service reads them (config may still override).
+ *
+ * Protocol: the TRAIN users of the encoder's split (onnx/artifacts/split.json) are replayed in
+ * event-time order through the same topology as production (PartitionProcessor + the real ONNX
+ * encoder). Each user is labelled from the data (eval/realised-shift.ts). For a grid of enter
+ * thresholds (exit = enter − gap) we measure the share of STABLE users who get any migration
+ * alert and the share of SHIFTERS alerted in their second half; the chosen enter threshold is the
+ * lowest whose stable-user alert rate is at most the target. Nothing is tuned on test users.
+ *
+ *   tsx src/tools/calibrate.ts [--data FILE] [--target 0.1] [--write]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createLogger } from '../app/logger';
+import { numberFlag, parseArgs, stringFlag } from '../cli/args';
+import type { CoreParams } from '../core/params';
+import { DEFAULT_PARAMS } from '../core/params';
+import type { InterestMigration } from '../core/types';
+import { RecordingEncoder, rowsToEvents, runOffline } from '../eval/offline-run';
+import { realisedShift } from '../eval/realised-shift';
+import { readDataset } from '../io/datasets';
+import { createOnnxEncoder } from '../model/onnx-encoder';
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dataPath = stringFlag(args, 'data') ?? '../shared/data/taobao-userbehavior-users.csv.gz';
+  const modelPath = stringFlag(args, 'model') ?? 'onnx/artifacts/encoder.onnx';
+  const metaPath = stringFlag(args, 'meta') ?? 'onnx/artifacts/encoder.meta.json';
+  const splitPath = stringFlag(args, 'split') ?? 'onnx/artifacts/split.json';
+  const target = numberFlag(args, 'target', 0.1);
+  const gap = numberFlag(args, 'gap', 0.1);
+
+  const split = JSON.parse(readFileSync(splitPath, 'utf8')) as { train: string[] };
+  const train = new Set(split.train);
+  const ds = await readDataset(dataPath);
+  const rows = ds.rows.filter((r) => train.has(r.userId));
+  const labels = realisedShift(rows);
+  const stable = [...labels.values()].filter((l) => l.label === 'stable');
+  const shifters = [...labels.values()].filter((l) => l.label === 'shifter');
+  const { encoder, manifest } = await createOnnxEncoder(
+    { modelPath, manifestPath: metaPath, provider: 'cpu', intraOpThreads: 2 },
+    createLogger('warn'),
+  );
+  const recording = new RecordingEncoder(encoder);
+  const events = rowsToEvents(rows, 'taobao');
+  const grid: {
+    enter: number;
+    exit: number;
+    stableAlertRate: number;
+    shifterRecall: number;
+    alertsPer1kEvents: number;
+  }[] = [];
+  for (let enter = 0.15; enter <= 0.701; enter += 0.025) {
+    const params: CoreParams = {
+      ...DEFAULT_PARAMS,
+      drift: {
+        ...DEFAULT_PARAMS.drift,
+        enterThreshold: Number(enter.toFixed(3)),
+        exitThreshold: Number(Math.max(0.05, enter - gap).toFixed(3)),
+      },
+    };
+    recording.rewind();
+    const res = await runOffline(events, recording, manifest, params);
+    const migrations = res.outputs.flatMap((o) =>
+      o.kind === 'migration' ? [o.value as InterestMigration] : [],
+    );
+    const alerted = new Set(migrations.map((m) => m.userId));
+    const caught = new Set(
+      migrations
+        .filter((m) => {
+          const l = labels.get(m.userId);
+          return l?.label === 'shifter' && m.detectedAtEventTimeMs >= l.changeTimeMs;
+        })
+        .map((m) => m.userId),
+    );
+    grid.push({
+      enter: params.drift.enterThreshold,
+      exit: params.drift.exitThreshold,
+      stableAlertRate: stable.filter((s) => alerted.has(s.userId)).length / Math.max(1, stable.length),
+      shifterRecall: caught.size / Math.max(1, shifters.length),
+      alertsPer1kEvents: (migrations.length / Math.max(1, res.processed)) * 1000,
+    });
+  }
+  const chosen = grid.find((g) => g.stableAlertRate <= target) ?? grid[grid.length - 1];
+  if (!chosen) throw new Error('empty grid');
+  const table = [
+    '| enter | exit | stable users alerted | shifters caught (2nd half) | alerts / 1k events |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...grid.map(
+      (g) =>
+        `| ${g.enter.toFixed(3)} | ${g.exit.toFixed(3)} | ${(g.stableAlertRate * 100).toFixed(1)} % | ${(g.shifterRecall * 100).toFixed(1)} % | ${g.alertsPer1kEvents.toFixed(2)} |${g === chosen ? ' ← chosen' : ''}`,
+    ),
+  ].join('\n');
+  process.stdout.write(
+    `train users: ${labels.size} (${stable.length} stable, ${shifters.length} shifters), ${events.length} events\n` +
+      `target: at most ${(target * 100).toFixed(0)} % of stable users alerted\n\n${table}\n`,
+  );
+  if (args.flags.has('write')) {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
+    meta.thresholds = {
+      drift: { enterThreshold: chosen.enter, exitThreshold: chosen.exit },
+      calibration: {
+        tool: 'src/tools/calibrate.ts',
+        data: dataPath.split('/').pop(),
+        users: 'train split',
+        stableUsers: stable.length,
+        shifters: shifters.length,
+        targetStableAlertRate: target,
+        stableAlertRate: Number(chosen.stableAlertRate.toFixed(4)),
+        shifterRecall: Number(chosen.shifterRecall.toFixed(4)),
+        alertsPer1kEvents: Number(chosen.alertsPer1kEvents.toFixed(3)),
+      },
+    };
+    writeFileSync(metaPath, `${JSON.stringify(meta, null, 1)}\n`);
+    process.stdout.write(`\nwrote thresholds to ${metaPath}\n`);
+  }
+  await encoder.dispose();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${String(e)}\n`);
+  process.exit(1);
+});
