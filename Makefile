@@ -12,7 +12,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help install build schemas lint typecheck test test-unit test-integration stack-fetch stack-up stack-down \
-        stack-status demo model model-eval py-env clean
+        stack-status demo run calibrate sim-stats bench-encoder model model-eval py-env clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -61,10 +61,20 @@ stack-down: ## stop the local broker + registry
 stack-status: ## show the local stack
 	$(STACK) status
 
-demo: $(NPM_STAMP) ## the main job on the embedded local stack
-	@echo "make demo: the stream processor is not built yet (issue 4). Until it lands this starts the"
-	@echo "local stack and proves the Avro contracts round-trip through it."
-	$(WITH_STACK) npx jest --selectProjects integration --runInBand
+demo: $(NPM_STAMP) ## the main job on the embedded local stack: replay, process, summarise
+	$(WITH_STACK) npx tsx src/main.ts demo --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+
+run: $(NPM_STAMP) ## the processor against IDRIFT_KAFKA_BROKERS / IDRIFT_SCHEMA_REGISTRY_URL
+	npx tsx src/main.ts run
+
+calibrate: $(NPM_STAMP) ## calibrate drift thresholds on the train users and store them in the model metadata
+	npx tsx src/tools/calibrate.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --write
+
+sim-stats: $(NPM_STAMP) ## re-derive the simulator's statistics from the real Taobao sample
+	npx tsx src/tools/fit-simulator.ts $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+
+bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-<provider>.{json,md}
+	npx tsx test/bench/encoder.bench.ts --provider $${PROVIDER:-cpu}
 
 py-env: $(PY) ## Python venv for training/export (not needed by CI)
 

@@ -179,6 +179,11 @@ export const VARIABLES = {
     default: '3600000',
     parse: int(0, 30 * 86_400_000),
   },
+  IDRIFT_IDLE_PARTITION_TIMER_MS: {
+    doc: 'Processing-time churn timers: after this many wall-clock ms without records, a partition watermark advances with the wall clock (0 = off; replays stay deterministic only when off).',
+    default: '0',
+    parse: int(0, 86_400_000),
+  },
   IDRIFT_DRIFT_ENTER_THRESHOLD: {
     doc: 'Override of the calibrated drift enter threshold (0..1); unset = model metadata.',
     default: '',
@@ -260,6 +265,7 @@ export interface Config {
   readonly processing: {
     readonly allowedLatenessMs: number;
     readonly maxEventFutureMs: number;
+    readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
     readonly driftExitThreshold: number | null;
   };
@@ -365,6 +371,7 @@ export function loadConfig(env: Env = process.env): Config {
     processing: {
       allowedLatenessMs: v.IDRIFT_ALLOWED_LATENESS_MS,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
+      idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,
       driftExitThreshold: (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD ?? null,
     },

@@ -87,13 +87,9 @@ export function createApp(config: Config, logger: Logger): App {
       http = await startHttpServer(config.http.host, config.http.port, metrics.registry, {
         liveness: () => {
           if (state === 'failed') return 'processor failed';
-          const last = (metrics.loopLastTurnMs as unknown as { hashMap: Record<string, { value: number }> })
-            .hashMap['']?.value;
-          if (
-            state === 'running' &&
-            last !== undefined &&
-            Date.now() - last > Math.max(60_000, 4 * config.kafka.sessionTimeoutMs)
-          ) {
+          const last = processor?.lastLoopTurnMs ?? 0;
+          const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
+          if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
             return `consumer loop has not turned for ${Date.now() - last} ms`;
           }
           return null;

@@ -73,6 +73,21 @@ interface PartitionTask {
   readonly processor: PartitionProcessor;
   /** Next offset to process: everything below it is committed. */
   nextOffset: bigint;
+  /** Serialises batches and processing-time timer runs: one transaction at a time per producer. */
+  lock: Promise<void>;
+  /** Wall-clock time of the last record processed, ms. */
+  lastRecordWallMs: number;
+  /** Partition watermark (event time) after the last batch, ms. */
+  lastWatermarkMs: number;
+}
+
+function withLock<T>(task: PartitionTask, fn: () => Promise<T>): Promise<T> {
+  const run = task.lock.then(fn);
+  task.lock = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  return run;
 }
 
 interface SchemaIds {
@@ -105,6 +120,9 @@ export class StreamProcessor {
   private stopping = false;
   private restoredPartitions = new Set<number>();
   private joined = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Wall-clock ms of the loop's last sign of life: a fetch (even an empty one) or a batch. */
+  lastLoopTurnMs = 0;
   /** Set when the consumer crashed for good; the app exits non-zero. */
   fatalError: unknown = null;
   onFatal: (e: unknown) => void = () => undefined;
@@ -152,10 +170,26 @@ export class StreamProcessor {
       const mine = new Set<number>(payload.memberAssignment[config.topics.input] ?? []);
       this.onAssignment(mine);
     });
+    this.lastLoopTurnMs = this.deps.clock.nowMs();
+    const turned = (): void => {
+      this.lastLoopTurnMs = this.deps.clock.nowMs();
+      this.deps.metrics.loopLastTurnMs.set(this.lastLoopTurnMs);
+    };
+    consumer.on(consumer.events.FETCH, turned);
+    consumer.on(consumer.events.HEARTBEAT, turned);
+    consumer.on(consumer.events.END_BATCH_PROCESS, turned);
     consumer.on(consumer.events.REBALANCING, () => {
       this.joined = false;
     });
     this.consumer = consumer;
+    const idleMs = config.processing.idlePartitionTimerMs;
+    if (idleMs > 0) {
+      this.idleTimer = setInterval(
+        () => void this.tickIdlePartitions(),
+        Math.max(100, Math.floor(idleMs / 2)),
+      );
+      this.idleTimer.unref();
+    }
     await consumer.connect();
     await consumer.subscribe({ topic: config.topics.input, fromBeginning: true });
     await consumer.run({
@@ -250,7 +284,16 @@ export class StreamProcessor {
     );
     this.restoredPartitions.add(p);
     this.log.info('partition ready', { partition: p, users: states.size, restoreMs: restored.durationMs });
-    return { partition: p, producer, states, processor, nextOffset };
+    return {
+      partition: p,
+      producer,
+      states,
+      processor,
+      nextOffset,
+      lock: Promise.resolve(),
+      lastRecordWallMs: this.deps.clock.nowMs(),
+      lastWatermarkMs: processor.watermarkMs,
+    };
   }
 
   private async dropTask(p: number, why: string): Promise<void> {
@@ -269,13 +312,39 @@ export class StreamProcessor {
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const task = await this.task(payload.batch.partition);
+    await withLock(task, () => this.processBatch(task, payload));
+  }
+
+  /**
+   * Processing-time timers (IDRIFT_IDLE_PARTITION_TIMER_MS > 0): a partition that has seen no
+   * record for that long has its watermark advanced by the wall-clock time since, and the churn
+   * timers that fall due fire with trigger PROCESSING_TIME_TIMER.
+   */
+  private async tickIdlePartitions(): Promise<void> {
+    const idleMs = this.deps.config.processing.idlePartitionTimerMs;
+    const now = this.deps.clock.nowMs();
+    for (const [p, t] of this.tasks) {
+      if (!this.restoredPartitions.has(p)) continue;
+      const task = await t.catch(() => null);
+      if (!task || now - task.lastRecordWallMs < idleMs || task.processor.pendingTimers === 0) continue;
+      await withLock(task, async () => {
+        const watermark = task.lastWatermarkMs + (this.deps.clock.nowMs() - task.lastRecordWallMs);
+        const plan = task.processor.fireProcessingTimeTimers(watermark);
+        if (plan.outputs.length > 0) await this.commit(task, plan, [], null);
+      }).catch((e: unknown) =>
+        this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) }),
+      );
+    }
+  }
+
+  private async processBatch(task: PartitionTask, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
     const { metrics, config } = this.deps;
     const p = batch.partition;
-    const task = await this.task(p);
     metrics.consumed.inc({ partition: String(p) }, batch.messages.length);
     const fresh = batch.messages.filter((m) => task.nextOffset < 0n || BigInt(m.offset) >= task.nextOffset);
     for (let i = 0; i < fresh.length; i += this.deps.maxChunkRecords) {
@@ -301,6 +370,8 @@ export class StreamProcessor {
       metrics.lag.set({ partition: String(p) }, Number(BigInt(batch.highWatermark) - task.nextOffset));
       metrics.loopLastTurnMs.set(now);
       payload.resolveOffset(last.offset);
+      task.lastRecordWallMs = now;
+      task.lastWatermarkMs = plan.watermarkMs;
       await heartbeat();
     }
     if (fresh.length === 0 && batch.messages.length > 0) {
@@ -363,11 +434,12 @@ export class StreamProcessor {
     }
   }
 
+  /** One transaction: outputs, dead letters, changelog and (unless null) the consumed offset. */
   private async commit(
     task: PartitionTask,
     plan: BatchPlan,
     chunk: KafkaMessage[],
-    nextOffset: bigint,
+    nextOffset: bigint | null,
   ): Promise<void> {
     const { config, metrics, serde, manifest } = this.deps;
     const ids = this.schemaIds;
@@ -432,14 +504,15 @@ export class StreamProcessor {
     const txn = await task.producer.transaction();
     try {
       if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
-      await retryConcurrent(() =>
-        txn.sendOffsets({
-          consumerGroupId: config.appId,
-          topics: [
-            { topic: config.topics.input, partitions: [{ partition: p, offset: nextOffset.toString() }] },
-          ],
-        }),
-      );
+      if (nextOffset !== null) {
+        const offset = nextOffset.toString();
+        await retryConcurrent(() =>
+          txn.sendOffsets({
+            consumerGroupId: config.appId,
+            topics: [{ topic: config.topics.input, partitions: [{ partition: p, offset }] }],
+          }),
+        );
+      }
       await txn.commit();
     } catch (e) {
       metrics.transactions.inc({ outcome: 'aborted' });
@@ -455,7 +528,7 @@ export class StreamProcessor {
       if (s === null) task.states.delete(userId);
       else task.states.set(userId, s);
     }
-    task.nextOffset = nextOffset;
+    if (nextOffset !== null) task.nextOffset = nextOffset;
     metrics.processed.inc({ partition: String(p) }, plan.counts.processed);
     metrics.duplicates.inc(plan.counts.duplicates);
     metrics.late.inc(plan.counts.late);
@@ -469,6 +542,7 @@ export class StreamProcessor {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
     const errors: unknown[] = [];
     if (this.consumer) {
       await this.consumer.stop().catch((e: unknown) => errors.push(e));

@@ -271,6 +271,35 @@ export class PartitionProcessor {
   }
 
   /**
+   * Processing-time timers for a quiet partition: fires, against the committed states, every
+   * timer due at or before `watermarkMs` (the caller's wall-clock-advanced watermark). Not
+   * deterministic by nature, hence off unless configured.
+   */
+  fireProcessingTimeTimers(watermarkMs: number): BatchPlan {
+    const plan: BatchPlan = {
+      outputs: [],
+      stateWrites: new Map(),
+      deadLetters: [],
+      counts: {
+        processed: 0,
+        duplicates: 0,
+        late: 0,
+        erased: 0,
+        timersFired: 0,
+        encoderCalls: 0,
+        encodedEvents: 0,
+      },
+      watermarkMs,
+      maxEventTimeMs: this.maxEventTimeMs,
+    };
+    const working = plan.stateWrites;
+    const current = (userId: string): UserState | null =>
+      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
+    this.fireTimers(watermarkMs, 'PROCESSING_TIME_TIMER', current, working, plan);
+    return plan;
+  }
+
+  /**
    * Fires every timer due at or before `watermarkMs`. Also the entry point for processing-time
    * timers of quiet partitions; then the caller passes its own watermark and a fresh plan.
    */

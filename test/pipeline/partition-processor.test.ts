@@ -103,6 +103,18 @@ describe('churn scoring', () => {
   });
 });
 
+describe('processing-time timers', () => {
+  it('fire for a quiet partition from a wall-clock-advanced watermark', async () => {
+    const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(-2));
+    await d.feed(mixture('q', ['c1'], 5, T0, MIN, 16));
+    expect(d.fireProcessingTime(T0 + HOUR).outputs).toEqual([]);
+    const plan = d.fireProcessingTime(T0 + 80 * HOUR);
+    const alerts = plan.outputs.flatMap((o) => (o.kind === 'churn' ? [o.value as ChurnRisk] : []));
+    expect(alerts.map((a) => [a.level, a.trigger])).toEqual([['HIGH', 'PROCESSING_TIME_TIMER']]);
+    expect(d.states.get('q')?.churn.level).toBe(3);
+  });
+});
+
 describe('dedup, lateness and erase', () => {
   it('drops repeated event ids, also across batches and restarts', async () => {
     const d = new TestDriver();

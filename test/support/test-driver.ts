@@ -64,6 +64,17 @@ export class TestDriver {
     return plan;
   }
 
+  /** Processing-time timers at `watermarkMs`, committed like a batch. */
+  fireProcessingTime(watermarkMs: number): BatchPlan {
+    const plan = this.processor.fireProcessingTimeTimers(watermarkMs);
+    for (const [u, s] of plan.stateWrites) {
+      if (s === null) this.states.delete(u);
+      else this.states.set(u, s);
+    }
+    this.outputs.push(...plan.outputs);
+    return plan;
+  }
+
   async feedInBatches(records: readonly ClickEvent[], batchSize: number): Promise<void> {
     for (let i = 0; i < records.length; i += batchSize) await this.feed(records.slice(i, i + batchSize));
   }

@@ -93,7 +93,7 @@ describeWithStack('interest-drift run', (env) => {
         (r) => r.status === 200,
       );
       expect(ready.status).toBe(200);
-      expect((await httpGet(port, '/healthz')).status).toBe(200);
+      expect(await httpGet(port, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
       const metrics = await eventually(
         () => httpGet(port, '/metrics'),
         (r) => /idrift_events_processed_total\{partition="\d+"\} [1-9]/.test(r.body),
