@@ -76,6 +76,16 @@ sim-stats: $(NPM_STAMP) ## re-derive the simulator's statistics from the real Ta
 bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-<provider>.{json,md}
 	npx tsx test/bench/encoder.bench.ts --provider $${PROVIDER:-cpu}
 
+model: $(PY) ## retrain + export + validate the encoder (fixed seeds), re-calibrate; CI never trains
+	$(PY) onnx/train.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --out .cache/model
+	$(PY) onnx/export.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --checkpoint .cache/model/encoder.pt --out onnx/artifacts
+	$(PY) onnx/dump_split.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+	$(MAKE) calibrate
+	$(PY) onnx/make_tiny.py
+
+model-eval: $(PY) ## next-category and inactivity metrics of the encoder vs baselines on the test users
+	$(PY) onnx/model_eval.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+
 py-env: $(PY) ## Python venv for training/export (not needed by CI)
 
 $(PY): onnx/requirements.txt

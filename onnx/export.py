@@ -272,9 +272,8 @@ def make_golden(sess, model_version, test_users, H, V, ds):
     # incremental: one real test user, ~30 events, single call vs 3 chunk calls
     u = next(x for x in test_users if len(x.cat) >= 30)
     n = 30
-    raw = ds.users[u.user_id]
-    type_name = {1: "view", 2: "cart", 3: "favorite", 4: "purchase"}
-    raw_events = [{"categoryId": raw.categories[i], "eventType": type_name[int(raw.types[i])], "timestampMs": int(raw.ts[i]) * 1000} for i in range(n)]
+    # Only model-index tensors go into the repository: no user id, raw category id or timestamp of
+    # the (non-redistributable) dataset.
     single, single_out = golden_io(sess, u.cat[:n][None], u.typ[:n][None], u.gap[:n][None], np.array([n], np.int32), np.zeros((1, H), np.float32))
     chunks, h = [], np.zeros((1, H), np.float32)
     for a, b in [(0, 12), (12, 21), (21, 30)]:
@@ -284,9 +283,7 @@ def make_golden(sess, model_version, test_users, H, V, ds):
     diff = max(float(np.abs(out[k] - single_out[k]).max()) for k in OUTPUT_NAMES)
     incremental = {
         "name": "incremental",
-        "description": f"test user {u.user_id}, first {n} events: one call from h0 = 0, and 3 calls (events [0,12), [12,21), [21,30)) each fed the previous call's h; the final outputs of both must agree. log_gaps of a chunk's first event is measured from the previous chunk's last event.",
-        "userId": u.user_id,
-        "rawEvents": raw_events,
+        "description": f"a test user's first {n} events (model indices): one call from h0 = 0, and 3 calls (events [0,12), [12,21), [21,30)) each fed the previous call's h; the final outputs of both must agree. log_gaps of a chunk's first event is measured from the previous chunk's last event.",
         "single": single,
         "chunks": chunks,
         "maxAbsDiffChunkedVsSingle": float(f"{diff:.3g}"),
