@@ -10,7 +10,11 @@ module.exports = {
       testEnvironment: '<rootDir>/test/support/jest-environment.js',
       transform: { '^.+\\.ts$': tsJest },
       setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/pipeline/**/*.test.ts', '<rootDir>/test/model/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/test/pipeline/**/*.test.ts',
+        '<rootDir>/test/model/**/*.test.ts',
+      ],
     },
     {
       displayName: 'integration',

@@ -1,6 +1,6 @@
 /**
  * Produces dataset rows into the input topic, in event-time order, as ClickstreamEvent in the
- * Confluent wire format (key = user id, record timestamp = event time). Optional pacing replays
+ * Confluent wire format (key = user id; record timestamp = produce time unless asked otherwise). Optional pacing replays
  * event time `speedup` times faster than real time; without it, as fast as the broker takes it.
  */
 import type { Kafka } from 'kafkajs';
@@ -20,6 +20,12 @@ export interface ReplayOptions {
   readonly onProgress?: (sent: number, total: number) => void;
   /** Prefix of generated event ids (keeps ids of different sources apart). */
   readonly idPrefix: string;
+  /**
+   * Record timestamps: 'produce' (default) stamps records when they are produced, as a live
+   * storefront would, so time-based retention does not delete a replay of old data; 'event' sets
+   * them to the event time (only on topics without time retention).
+   */
+  readonly recordTime?: 'produce' | 'event';
 }
 
 const EVENT_TYPE: Record<DatasetRow['kind'], ClickstreamEvent['eventType']> = {
@@ -80,7 +86,10 @@ export async function replayRows(
         const occurrence = seen.get(base) ?? 0;
         seen.set(base, occurrence + 1);
         const event = toClickstreamEvent(row, rowEventId(o.idPrefix, row, occurrence));
-        return { key: row.userId, value: serde.encode(schemaId, event), timestamp: String(row.eventTimeMs) };
+        const value = serde.encode(schemaId, event);
+        return o.recordTime === 'event'
+          ? { key: row.userId, value, timestamp: String(row.eventTimeMs) }
+          : { key: row.userId, value };
       });
       await producer.send({ topic: o.topic, messages, acks: -1 });
       if (o.onProgress && (Date.now() - lastProgress > 500 || i + batchSize >= rows.length)) {

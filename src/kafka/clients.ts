@@ -27,7 +27,10 @@ export function createKafka(opts: KafkaClientOptions, logger: Logger): Kafka {
         for (const [k, v] of Object.entries(rest)) {
           if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = v;
         }
-        if (level <= logLevel.ERROR) log.error(message, fields);
+        // kafkajs logs every failed protocol response at ERROR, even those it retries itself
+        // (coordinator loading, concurrent transactions); the outcome is logged separately.
+        if (level <= logLevel.ERROR && message.startsWith('Response ')) log.debug(message, fields);
+        else if (level <= logLevel.ERROR) log.error(message, fields);
         else if (level === logLevel.WARN) log.warn(message, fields);
         else log.debug(message, fields);
       },

@@ -503,7 +503,9 @@ export class StreamProcessor {
     }));
     const txn = await task.producer.transaction();
     try {
-      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+      for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
+        await txn.sendBatch({ topicMessages: request, acks: -1 });
+      }
       if (nextOffset !== null) {
         const offset = nextOffset.toString();
         await retryConcurrent(() =>
@@ -518,6 +520,20 @@ export class StreamProcessor {
       metrics.transactions.inc({ outcome: 'aborted' });
       await txn.abort().catch(() => undefined);
       await this.dropTask(p, 'transaction failed');
+      // Records the broker can never accept are our bug, not a transient condition: retrying
+      // would loop forever on the same chunk, so crash loudly instead.
+      const type =
+        (e as { type?: string; cause?: { type?: string } }).type ??
+        (e as { cause?: { type?: string } }).cause?.type;
+      if (type && UNACCEPTABLE_RECORDS.has(type)) {
+        throw new ProcessorError(
+          'INVARIANT_VIOLATED',
+          `the broker rejected our records for partition ${p}: ${type}`,
+          {
+            cause: e,
+          },
+        );
+      }
       throw new ProcessorError('KAFKA_TRANSIENT', `transaction for partition ${p} failed`, {
         cause: e,
         context: { partition: p },
@@ -552,6 +568,49 @@ export class StreamProcessor {
       await this.dropTask(p, 'shutdown').catch((e: unknown) => errors.push(e));
     if (errors.length > 0) this.log.warn('errors during stop', { errors: errors.map(describeError) });
   }
+}
+
+/**
+ * kafkajs puts all messages of one partition in one record batch, and the broker rejects a batch
+ * over max.message.bytes (1 MiB by default): a large chunk (e.g. 2,000 changelog writes) must go in
+ * several requests. Order is kept (requests are sent one after the other, max in flight 1).
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const UNACCEPTABLE_RECORDS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+]);
+
+export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let group: Message[] = [];
+    for (const m of messages) {
+      const size = 64 + sizeOf(m.key) + sizeOf(m.value);
+      if (bytes + size > maxBytes && bytes > 0) {
+        if (group.length > 0) current.push({ topic, messages: group });
+        requests.push(current);
+        current = [];
+        group = [];
+        bytes = 0;
+      }
+      group.push(m);
+      bytes += size;
+    }
+    if (group.length > 0) current.push({ topic, messages: group });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function sizeOf(v: Message['key'] | Message['value']): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }
 
 /** kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (kafkajs#430). */

@@ -34,7 +34,10 @@ interface GoldenCase {
 interface Golden {
   modelVersion: string;
   cases: GoldenCase[];
-  incremental: { chunks: { inputs: GoldenInputs; outputs: GoldenOutputs }[]; single: { inputs: GoldenInputs; outputs: GoldenOutputs } };
+  incremental: {
+    chunks: { inputs: GoldenInputs; outputs: GoldenOutputs }[];
+    single: { inputs: GoldenInputs; outputs: GoldenOutputs };
+  };
 }
 
 const golden = JSON.parse(readFileSync(join(ART, 'golden', 'encoder-golden.json'), 'utf8')) as Golden;
@@ -89,14 +92,17 @@ describe('ONNX encoder (committed model)', () => {
     expect(golden.cases.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(golden.cases.map((c) => [c.name, c] as const))('reproduces golden case %s within 1e-5', async (_name, c) => {
-    const out = await encoder.encode(rows(c.inputs), { withLogits: true });
-    expect(out).toHaveLength(c.inputs.lengths.length);
-    expect(out[0]?.h).toHaveLength(manifest.hiddenSize);
-    expect(out[0]?.embedding).toHaveLength(manifest.embeddingDim);
-    expect(out[0]?.nextCategoryLogits).toHaveLength(manifest.vocabSize);
-    expect(compare(out, c.outputs)).toBeLessThanOrEqual(TOL);
-  });
+  it.each(golden.cases.map((c) => [c.name, c] as const))(
+    'reproduces golden case %s within 1e-5',
+    async (_name, c) => {
+      const out = await encoder.encode(rows(c.inputs), { withLogits: true });
+      expect(out).toHaveLength(c.inputs.lengths.length);
+      expect(out[0]?.h).toHaveLength(manifest.hiddenSize);
+      expect(out[0]?.embedding).toHaveLength(manifest.embeddingDim);
+      expect(out[0]?.nextCategoryLogits).toHaveLength(manifest.vocabSize);
+      expect(compare(out, c.outputs)).toBeLessThanOrEqual(TOL);
+    },
+  );
 
   it('is incremental: 3 chunks carrying h give the outputs of one pass', async () => {
     const single = await encoder.encode(rows(golden.incremental.single.inputs), { withLogits: true });
@@ -127,7 +133,9 @@ describe('ONNX encoder (committed model)', () => {
       [stepped] = await encoder.encode([r], { withLogits: true });
       h = stepped?.h ?? null;
     }
-    expect(compare([stepped as EncoderRowOutput], golden.incremental.single.outputs)).toBeLessThanOrEqual(TOL);
+    expect(compare([stepped as EncoderRowOutput], golden.incremental.single.outputs)).toBeLessThanOrEqual(
+      TOL,
+    );
   });
 
   it('does not compute the vocabulary-sized head unless asked', async () => {
@@ -137,11 +145,13 @@ describe('ONNX encoder (committed model)', () => {
   });
 
   it('rejects malformed rows with shapes in the message, not data', async () => {
-    await expect(encoder.encode([{ categoryIndices: [2, 3], eventTypeIndices: [1], logGaps: [0, 0], h0: null }])).rejects.toThrow(
-      'row 0 has 2 categories, 1 types, 2 gaps',
-    );
     await expect(
-      encoder.encode([{ categoryIndices: [manifest.vocabSize + 5], eventTypeIndices: [1], logGaps: [0], h0: null }]),
+      encoder.encode([{ categoryIndices: [2, 3], eventTypeIndices: [1], logGaps: [0, 0], h0: null }]),
+    ).rejects.toThrow('row 0 has 2 categories, 1 types, 2 gaps');
+    await expect(
+      encoder.encode([
+        { categoryIndices: [manifest.vocabSize + 5], eventTypeIndices: [1], logGaps: [0], h0: null },
+      ]),
     ).rejects.toThrow('outside the vocabulary');
   });
 });
