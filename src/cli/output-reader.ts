@@ -13,13 +13,16 @@ export interface TopicSnapshot {
   readonly messages: KafkaMessage[];
 }
 
+/** A record read back, with the partition it came from. */
+export type ReadMessage = KafkaMessage & { readonly partition: number };
+
 /** Reads every committed record of `topic` up to its end offsets at call time. */
 export async function readCommitted(
   kafka: Kafka,
   topic: string,
   groupPrefix: string,
   timeoutMs = 60_000,
-): Promise<KafkaMessage[]> {
+): Promise<ReadMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
@@ -29,7 +32,7 @@ export async function readCommitted(
     await admin.disconnect();
   }
   const pending = new Set([...ends.entries()].filter(([, e]) => e > 0n).map(([p]) => p));
-  const out: KafkaMessage[] = [];
+  const out: ReadMessage[] = [];
   if (pending.size === 0) return out;
   const consumer = kafka.consumer({
     groupId: `${groupPrefix}.${Date.now()}.${Math.random()}`,
@@ -54,7 +57,7 @@ export async function readCommitted(
     await consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        out.push(...batch.messages);
+        out.push(...batch.messages.map((m) => ({ ...m, partition: batch.partition })));
         return Promise.resolve();
       },
     });

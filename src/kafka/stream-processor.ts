@@ -212,6 +212,7 @@ export class StreamProcessor {
   }
 
   private onAssignment(mine: Set<number>): void {
+    if (this.stopping) return;
     for (const p of this.assigned) {
       if (!mine.has(p)) void this.dropTask(p, 'revoked');
     }
@@ -228,6 +229,9 @@ export class StreamProcessor {
 
   private task(p: number): Promise<PartitionTask> {
     let t = this.tasks.get(p);
+    if (!t && this.stopping) {
+      return Promise.reject(new ProcessorError('KAFKA_TRANSIENT', `partition ${p} requested while stopping`));
+    }
     if (!t) {
       t = this.createTask(p);
       this.tasks.set(p, t);
@@ -247,6 +251,10 @@ export class StreamProcessor {
       transactionTimeout: config.kafka.transactionTimeoutMs,
     });
     await producer.connect();
+    if (this.stopping) {
+      await producer.disconnect();
+      throw new ProcessorError('KAFKA_TRANSIENT', `partition ${p} start abandoned: stopping`);
+    }
     // kafkajs sends InitProducerId(transactionalId) lazily, at the first transaction(): this
     // fences the previous owner and aborts its open transaction before we read the changelog.
     const fence = await producer.transaction();
