@@ -18,6 +18,7 @@ import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
 import { ensureTopics, topicConfigs } from '../kafka/topics';
 import type { ModelManifest } from '../model/model-manifest';
+import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 
 export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -100,7 +101,7 @@ export function createApp(config: Config, logger: Logger): App {
           return null;
         },
       });
-      const { encoder, manifest } = await createOnnxEncoder(
+      const { encoder: rawEncoder, manifest } = await createOnnxEncoder(
         {
           modelPath: config.model.path,
           manifestPath: config.model.metaPath,
@@ -112,6 +113,7 @@ export function createApp(config: Config, logger: Logger): App {
         },
         logger,
       );
+      const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencyMs);
       dispose = () => encoder.dispose();
       const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
       if (config.kafka.createTopics) {

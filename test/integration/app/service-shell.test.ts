@@ -100,6 +100,9 @@ describeWithStack('interest-drift run', (env) => {
       );
       expect(metrics.body).toContain('idrift_execution_provider_info{provider="cpu",requested="auto"} 1');
       expect(metrics.body).toMatch(/idrift_transactions_total\{outcome="committed"\} [1-9]/);
+      expect(metrics.body).toMatch(/idrift_encoder_latency_ms_count\{provider="cpu"\} [1-9]/);
+      expect(metrics.body).toMatch(/idrift_encoder_batch_rows_count [1-9]/);
+      expect(metrics.body).toMatch(/idrift_restore_duration_ms_count [1-9]/);
       // No user id ever appears in a label or anywhere in the metrics, nor in the logs.
       const users = new Set(rows.map((r) => r.userId));
       for (const u of users) {
