@@ -18,3 +18,22 @@ describe('user state codec', () => {
     expect(bytes.length).toBeLessThan(2048);
   });
 });
+
+describe('user state size', () => {
+  it('stays bounded however long the history (window, dedup ids, histograms are capped)', async () => {
+    const d = new TestDriver();
+    const events = Array.from({ length: 3000 }, (_, i) =>
+      ev('heavy', `c${i % 80}`, T0 + i * 60_000, 'view', `event-id-${i}`),
+    );
+    await d.feedInBatches(events, 500);
+    const s = d.states.get('heavy');
+    if (!s) throw new Error('no state');
+    expect(s.eventCount).toBe(3000);
+    expect(s.window).toHaveLength(d.params.windowEvents);
+    expect(s.recentEventIds).toHaveLength(d.params.dedupIds);
+    expect(s.shortHorizon.weights.size).toBeLessThanOrEqual(d.params.maxCategories);
+    expect(s.longHorizon.weights.size).toBeLessThanOrEqual(d.params.maxCategories);
+    const type = avro.Type.forSchema(UserStateSchema as unknown as avro.Schema);
+    expect(type.toBuffer(toAvro(s)).length).toBeLessThan(3072);
+  });
+});
