@@ -32,7 +32,8 @@ START_TIMEOUT_S=${IDRIFT_STACK_START_TIMEOUT_S:-120}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
-mvn_q() { mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" "$@"; }
+# -q still prints bare colour codes on some Maven builds; strip them (pipefail keeps mvn's status).
+mvn_q() { mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" "$@" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' >&2; }
 
 fetch() {
   if [ ! -f "$KAFKA_LIBS/.complete" ]; then
