@@ -3,7 +3,7 @@
  * interest-drift CLI.
  *
  *   interest-drift run                      the stream processor (config from IDRIFT_* variables)
- *   interest-drift replay FILE [--format taobao|rees46] [--speedup X] [--limit N]
+ *   interest-drift replay FILE [--format taobao|rees46|retailrocket] [--item-properties F1,F2] [--speedup X] [--limit N]
  *   interest-drift replay --simulate [--users N] [--days D] [--seed S] [--activity K]
  *   interest-drift tail [--from-beginning]  pretty-print migrations and churn alerts
  *   interest-drift demo                     replay + run + summary on the configured stack
@@ -18,7 +18,7 @@ import { parseArgs, numberFlag, stringFlag } from './cli/args';
 import type { Args } from './cli/args';
 import { runDemo } from './cli/demo';
 import { runTail } from './cli/tail';
-import { readDataset } from './io/datasets';
+import { readDataset, readItemCategories } from './io/datasets';
 import type { DatasetFormat } from './io/datasets';
 import { progressBar, replayRows } from './io/replay';
 import { createKafka, createRegistry } from './kafka/clients';
@@ -79,7 +79,11 @@ async function replay(args: Args): Promise<number> {
   } else {
     const file = args.positional[1];
     if (!file) throw new Error('replay needs a FILE or --simulate');
-    const ds = await readDataset(file, stringFlag(args, 'format') as DatasetFormat | undefined);
+    const props = stringFlag(args, 'item-properties');
+    const itemCategories = props ? await readItemCategories(props.split(',')) : undefined;
+    const ds = await readDataset(file, stringFlag(args, 'format') as DatasetFormat | undefined, {
+      itemCategories,
+    });
     rows = ds.rows.slice(0, numberFlag(args, 'limit', ds.rows.length));
     idPrefix = ds.format;
     process.stderr.write(`read ${ds.rows.length} ${ds.format} rows (${ds.skipped} unparseable skipped)\n`);

@@ -4,6 +4,10 @@
  *   taobao   user_id,item_id,category_id,behavior_type,timestamp   (pv|cart|fav|buy, Unix seconds)
  *   rees46   event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session
  *            (view|cart|remove_from_cart|purchase; "2019-10-01 00:00:00 UTC")
+ *   retailrocket  timestamp,visitorid,event,itemid,transactionid   (view|addtocart|transaction, epoch ms)
+ *            Its events carry no category: pass the item_properties file(s)
+ *            (timestamp,itemid,property,value), whose `categoryid` rows give each item's category
+ *            (the latest one wins); events of items without a category are skipped and counted.
  *
  * Files may be gzip-compressed (.gz). Rows that do not parse are counted and skipped here:
  * these are offline inputs to `replay` / `eval`, not the live stream (the live service
@@ -14,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { EventKind } from '../core/types';
 
-export type DatasetFormat = 'taobao' | 'rees46';
+export type DatasetFormat = 'taobao' | 'rees46' | 'retailrocket';
 
 export interface DatasetRow {
   readonly userId: string;
@@ -39,11 +43,17 @@ const TAOBAO_KIND: Readonly<Record<string, EventKind>> = {
   buy: 'purchase',
 };
 const REES_KIND: Readonly<Record<string, EventKind>> = { view: 'view', cart: 'cart', purchase: 'purchase' };
+const RR_KIND: Readonly<Record<string, EventKind>> = {
+  view: 'view',
+  addtocart: 'cart',
+  transaction: 'purchase',
+};
 
 export function detectFormat(header: string): DatasetFormat | null {
   const h = header.trim().toLowerCase();
   if (h.startsWith('user_id,item_id,category_id,behavior_type,timestamp')) return 'taobao';
   if (h.startsWith('event_time,event_type,product_id,category_id')) return 'rees46';
+  if (h.startsWith('timestamp,visitorid,event,itemid')) return 'retailrocket';
   return null;
 }
 
@@ -80,15 +90,60 @@ function parseRees(cols: string[]): DatasetRow | null {
   };
 }
 
-export async function readDataset(path: string, format?: DatasetFormat): Promise<Dataset> {
+function parseRetailRocket(cols: string[], itemCategory: ReadonlyMap<string, string>): DatasetRow | null {
+  const [ts, visitor, event, item] = cols;
+  const kind = RR_KIND[event ?? ''];
+  const t = Number(ts);
+  const cat = itemCategory.get(item ?? '');
+  if (!visitor || !item || !kind || !Number.isFinite(t) || !cat) return null;
+  return {
+    userId: visitor,
+    itemId: item,
+    categoryId: cat,
+    kind,
+    eventTimeMs: t,
+    sessionId: null,
+    priceMinorUnits: null,
+  };
+}
+
+function lines(path: string): AsyncIterable<string> {
   const input = createReadStream(path);
   const stream = path.endsWith('.gz') ? input.pipe(createGunzip()) : input;
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+/** RetailRocket item_properties files → item id → its latest `categoryid`. */
+export async function readItemCategories(paths: readonly string[]): Promise<Map<string, string>> {
+  const latest = new Map<string, { t: number; cat: string }>();
+  for (const path of paths) {
+    for await (const line of lines(path)) {
+      const [ts, item, property, value] = line.split(',');
+      if (property !== 'categoryid' || !item || !value) continue;
+      const t = Number(ts);
+      const prev = latest.get(item);
+      if (!prev || t >= prev.t) latest.set(item, { t, cat: value });
+    }
+  }
+  return new Map([...latest.entries()].map(([item, v]) => [item, v.cat]));
+}
+
+export interface ReadOptions {
+  /** RetailRocket only: item id → category id. */
+  readonly itemCategories?: ReadonlyMap<string, string>;
+}
+
+export async function readDataset(
+  path: string,
+  format?: DatasetFormat,
+  options: ReadOptions = {},
+): Promise<Dataset> {
+  const itemCategories = options.itemCategories ?? new Map<string, string>();
   const rows: DatasetRow[] = [];
   let skipped = 0;
   let fmt: DatasetFormat | null = format ?? null;
   let first = true;
-  for await (const line of lines) {
+  for await (const line of lines(path)) {
     if (first) {
       first = false;
       const detected = detectFormat(line);
@@ -100,7 +155,12 @@ export async function readDataset(path: string, format?: DatasetFormat): Promise
     }
     if (line.length === 0) continue;
     const cols = line.split(',');
-    const row = fmt === 'taobao' ? parseTaobao(cols) : parseRees(cols);
+    const row =
+      fmt === 'taobao'
+        ? parseTaobao(cols)
+        : fmt === 'rees46'
+          ? parseRees(cols)
+          : parseRetailRocket(cols, itemCategories);
     if (row) rows.push(row);
     else skipped++;
   }
