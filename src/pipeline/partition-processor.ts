@@ -91,6 +91,25 @@ interface Shadow {
   row: number;
 }
 
+function emptyPlan(watermarkMs: number, maxEventTimeMs: number): BatchPlan {
+  return {
+    outputs: [],
+    stateWrites: new Map(),
+    deadLetters: [],
+    counts: {
+      processed: 0,
+      duplicates: 0,
+      late: 0,
+      erased: 0,
+      timersFired: 0,
+      encoderCalls: 0,
+      encodedEvents: 0,
+    },
+    watermarkMs,
+    maxEventTimeMs,
+  };
+}
+
 export function modelContext(manifest: ModelManifest): ModelContext {
   return {
     modelVersion: manifest.modelVersion,
@@ -127,22 +146,7 @@ export class PartitionProcessor {
 
   async process(records: readonly PipelineRecord[]): Promise<BatchPlan> {
     const { params, manifest } = this.deps;
-    const plan: BatchPlan = {
-      outputs: [],
-      stateWrites: new Map(),
-      deadLetters: [],
-      counts: {
-        processed: 0,
-        duplicates: 0,
-        late: 0,
-        erased: 0,
-        timersFired: 0,
-        encoderCalls: 0,
-        encodedEvents: 0,
-      },
-      watermarkMs: 0,
-      maxEventTimeMs: 0,
-    };
+    const plan = emptyPlan(0, 0);
 
     // 1. Pre-pass: classify, and build one encoder row per user sequence.
     const shadows = new Map<string, Shadow>();
@@ -231,8 +235,7 @@ export class PartitionProcessor {
 
     // 3. Walk in offset order.
     const working = plan.stateWrites;
-    const current = (userId: string): UserState | null =>
-      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
+    const current = this.overlay(working);
     const emit = (outs: CoreOutput[]): void => {
       for (const o of outs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
     };
@@ -276,27 +279,17 @@ export class PartitionProcessor {
    * deterministic by nature, hence off unless configured.
    */
   fireProcessingTimeTimers(watermarkMs: number): BatchPlan {
-    const plan: BatchPlan = {
-      outputs: [],
-      stateWrites: new Map(),
-      deadLetters: [],
-      counts: {
-        processed: 0,
-        duplicates: 0,
-        late: 0,
-        erased: 0,
-        timersFired: 0,
-        encoderCalls: 0,
-        encodedEvents: 0,
-      },
-      watermarkMs,
-      maxEventTimeMs: this.maxEventTimeMs,
-    };
+    const plan = emptyPlan(watermarkMs, this.maxEventTimeMs);
     const working = plan.stateWrites;
-    const current = (userId: string): UserState | null =>
-      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
+    const current = this.overlay(working);
     this.fireTimers(watermarkMs, 'PROCESSING_TIME_TIMER', current, working, plan);
     return plan;
+  }
+
+  /** A user's current state: this batch's pending write if any (null = erased), else the committed one. */
+  private overlay(working: ReadonlyMap<string, UserState | null>): (userId: string) => UserState | null {
+    return (userId) =>
+      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
   }
 
   /**
