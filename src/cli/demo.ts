@@ -134,7 +134,11 @@ export async function runDemo(args: Args): Promise<number> {
   say(
     `throughput              ${((processed / elapsedMs) * 1000).toFixed(0)} events/s (start to caught up: ${(elapsedMs / 1000).toFixed(1)} s, incl. ${((elapsedMs - caughtUpMs) / 1000).toFixed(1)} s start-up)`,
   );
-  say(`transactions            ${counter('idrift_transactions_total')} committed/aborted total`);
+  const txn = (outcome: string): number =>
+    (metrics.find((m) => m.name === 'idrift_transactions_total')?.values ?? [])
+      .filter((v) => v.labels.outcome === outcome)
+      .reduce((n, v) => n + Number(v.value), 0);
+  say(`transactions            ${txn('committed')} committed, ${txn('aborted')} aborted`);
   say(
     `interest migrations     ${migrations.length} (simulated: ${simHits.size}/${simUsers.size} injected migrations caught, ${stableAlerts.size}/${stable.size} stable users alerted)`,
   );
