@@ -2,12 +2,15 @@
  * Drift detector with hysteresis. Pure: (state, score, event time) → (state, fire?).
  *
  *   STABLE ──score ≥ enter──▶ SUSPECT ──evidence ≥ minEvidence──▶ fire, MIGRATED (cooldown)
- *      ▲                        │ score < exit                        │ cooldown over and score < exit
+ *      ▲                        │ score < exit                        │ cooldown over: rebase
  *      └────────────────────────┴─────────────────────────────────────┘
  *
  * A stable user whose score wanders between exit and enter never accumulates evidence, and a
  * suspect needs minEvidenceEvents consecutive events at or above exit, so single noisy events
- * cannot fire. The caller rebases the long-term profile when it fires (user-state.ts).
+ * cannot fire. The caller rebases the long-term reference profile to the user's current
+ * interests when it fires AND when the cooldown ends (`rebase`), so a user still in the middle of
+ * the same migration is not alerted twice, while a new switch after the cooldown is measured
+ * from where the user is now (user-state.ts).
  */
 import type { DriftParams } from './params';
 
@@ -37,6 +40,8 @@ export function driftScore(embeddingDistance: number, categoryDivergence: number
 export interface DriftStep {
   readonly state: DriftState;
   readonly fire: boolean;
+  /** The cooldown has just ended: the caller must reset the reference profile to the short-term one. */
+  readonly rebase: boolean;
 }
 
 export function stepDrift(
@@ -48,26 +53,26 @@ export function stepDrift(
 ): DriftStep {
   const stable: DriftState = { ...INITIAL_DRIFT, cooldownUntilTimeMs: s.cooldownUntilTimeMs };
   if (s.phase === 'MIGRATED') {
-    if (eventTimeMs >= s.cooldownUntilTimeMs && score < p.exitThreshold)
-      return { state: stable, fire: false };
-    return { state: s, fire: false };
+    if (eventTimeMs >= s.cooldownUntilTimeMs) return { state: stable, fire: false, rebase: true };
+    return { state: s, fire: false, rebase: false };
   }
-  if (historyEvents < p.minHistoryEvents) return { state: stable, fire: false };
+  if (historyEvents < p.minHistoryEvents) return { state: stable, fire: false, rebase: false };
   let next: DriftState;
   if (s.phase === 'STABLE') {
-    if (score < p.enterThreshold) return { state: s, fire: false };
+    if (score < p.enterThreshold) return { state: s, fire: false, rebase: false };
     next = { ...s, phase: 'SUSPECT', evidenceEvents: 1, evidenceStartTimeMs: eventTimeMs };
   } else {
-    if (score < p.exitThreshold) return { state: stable, fire: false };
+    if (score < p.exitThreshold) return { state: stable, fire: false, rebase: false };
     next = { ...s, evidenceEvents: s.evidenceEvents + 1 };
   }
   if (next.evidenceEvents >= p.minEvidenceEvents && eventTimeMs >= s.cooldownUntilTimeMs) {
     return {
       state: { ...next, phase: 'MIGRATED', cooldownUntilTimeMs: eventTimeMs + p.cooldownMs },
       fire: true,
+      rebase: false,
     };
   }
-  return { state: next, fire: false };
+  return { state: next, fire: false, rebase: false };
 }
 
 /** 0..1: half from how far the score is past the exit threshold, half from the evidence count. */

@@ -12,7 +12,7 @@ export interface DriftParams {
   readonly exitThreshold: number;
   /** Consecutive events at or above exitThreshold (starting with one ≥ enterThreshold) needed to fire. */
   readonly minEvidenceEvents: number;
-  /** No detection before the user has this many events (the long-term profile must exist). */
+  /** No detection before the long-term reference profile holds this many events. */
   readonly minHistoryEvents: number;
   /** After a migration, no other one for this long, event time, ms. */
   readonly cooldownMs: number;
@@ -36,8 +36,16 @@ export interface CoreParams {
   readonly maxCategories: number;
   /** Short horizon of the category histogram (what the user is into now). */
   readonly shortHorizon: Horizon;
-  /** Long horizon of the category histogram (what the user is usually into). */
+  /**
+   * Long horizon of the category histogram (what the user is usually into). It is a REFERENCE
+   * profile: an event enters it only once it is `referenceLagEvents` events old, so the events
+   * the short horizon is looking at are not also diluting what they are compared with.
+   */
   readonly longHorizon: Horizon;
+  /** Events an event waits before it enters the long-horizon reference (< windowEvents). */
+  readonly referenceLagEvents: number;
+  /** Half-life of the short-term embedding average, in events (1 = the latest embedding). */
+  readonly shortEmbeddingHalfLifeEvents: number;
   /** Half-life of the churn scorer's recent activity rate, event time, ms. */
   readonly recentRateHalfLifeMs: number;
   /** Half-life of the churn scorer's baseline activity rate, event time, ms. */
@@ -61,8 +69,10 @@ export const DEFAULT_PARAMS: CoreParams = {
   windowEvents: 32,
   dedupIds: 32,
   maxCategories: 24,
-  shortHorizon: { halfLifeEvents: 12, halfLifeMs: 0 },
+  shortHorizon: { halfLifeEvents: 8, halfLifeMs: 0 },
   longHorizon: { halfLifeEvents: 150, halfLifeMs: 0 },
+  referenceLagEvents: 16,
+  shortEmbeddingHalfLifeEvents: 4,
   recentRateHalfLifeMs: 24 * HOUR_MS,
   baselineRateHalfLifeMs: 7 * 24 * HOUR_MS,
   longEmbeddingHalfLifeEvents: 40,
@@ -73,10 +83,10 @@ export const DEFAULT_PARAMS: CoreParams = {
   drift: {
     enterThreshold: 0.3,
     exitThreshold: 0.2,
-    minEvidenceEvents: 5,
+    minEvidenceEvents: 12,
     minHistoryEvents: 20,
     cooldownMs: 24 * HOUR_MS,
-    embeddingWeight: 0.5,
+    embeddingWeight: 0.25,
   },
   churn: { levelThresholds: [0.5, 0.75, 0.9], idleScaleMs: 24 * HOUR_MS },
 };

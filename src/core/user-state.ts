@@ -152,33 +152,45 @@ export function applyEvent(
     params.shortHorizon,
     params.maxCategories,
   );
-  const longHorizon = addEvent(
-    base.longHorizon,
-    event.categoryId,
-    t,
-    weight,
-    params.longHorizon,
-    params.maxCategories,
-  );
   const sameModel = base.modelVersion === model.modelVersion;
   const prevLong = sameModel ? base.longEmbedding : null;
   const alpha = Math.pow(2, -1 / params.longEmbeddingHalfLifeEvents);
   let longEmbedding = prevLong ? blendNormalized(prevLong, enc.embedding, alpha) : enc.embedding;
-  const shortEmbedding = enc.embedding;
+  const prevShort = sameModel ? base.shortEmbedding : null;
+  const shortAlpha = Math.pow(2, -1 / params.shortEmbeddingHalfLifeEvents);
+  const shortEmbedding =
+    prevShort && params.shortEmbeddingHalfLifeEvents > 1
+      ? blendNormalized(prevShort, enc.embedding, shortAlpha)
+      : enc.embedding;
   const eventCount = base.eventCount + 1;
   const lastEventTimeMs = Math.max(base.lastEventTimeMs, t);
   const window = [...base.window, { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t }];
+  // The event that has just become referenceLagEvents old enters the long-horizon reference.
+  const lagged = window[window.length - 1 - params.referenceLagEvents];
+  const longHorizon = lagged
+    ? addEvent(
+        base.longHorizon,
+        lagged.categoryId,
+        lagged.eventTimeMs,
+        params.eventWeights[lagged.kind],
+        params.longHorizon,
+        params.maxCategories,
+      )
+    : base.longHorizon;
   if (window.length > params.windowEvents) window.splice(0, window.length - params.windowEvents);
 
   // Drift.
   const embeddingDistance = cosineDistance(shortEmbedding, longEmbedding);
   const shortShares = shares(shortHorizon);
   const longShares = shares(longHorizon);
-  const categoryDivergence = jensenShannon(shortShares, longShares);
+  const categoryDivergence = longShares.size > 0 ? jensenShannon(shortShares, longShares) : 0;
   const score = driftScore(embeddingDistance, categoryDivergence, params.drift);
-  const step = stepDrift(base.drift, score, t, eventCount, params.drift);
+  const referenceEvents = Math.max(0, eventCount - params.referenceLagEvents);
+  const step = stepDrift(base.drift, score, t, referenceEvents, params.drift);
   const outputs: CoreOutput[] = [];
-  let rebasedLong = longHorizon;
+  // Cooldown over: measure the next switch from where the user is now.
+  let rebasedLong = step.rebase ? copyHistogram(shortHorizon) : longHorizon;
+  if (step.rebase) longEmbedding = shortEmbedding;
   if (step.fire) {
     const evidenceStart = base.drift.phase === 'SUSPECT' ? base.drift.evidenceStartTimeMs : t;
     const migration: InterestMigration = {
@@ -198,7 +210,7 @@ export function applyEvent(
     };
     outputs.push({ kind: 'migration', value: migration });
     // The new interests become the baseline: the next migration must be away from them.
-    rebasedLong = { anchorTimeMs: shortHorizon.anchorTimeMs, weights: new Map(shortHorizon.weights) };
+    rebasedLong = copyHistogram(shortHorizon);
     longEmbedding = shortEmbedding;
   }
 
@@ -245,6 +257,10 @@ export function applyEvent(
     },
   };
   return { state, outputs };
+}
+
+function copyHistogram(h: DecayedHistogram): DecayedHistogram {
+  return { anchorTimeMs: h.anchorTimeMs, weights: new Map(h.weights) };
 }
 
 /**

@@ -29,11 +29,18 @@ describe('drift detector hysteresis', () => {
     expect(run([0.6, 0.2, 0.6, 0.4]).fired).toEqual([]); // dropped below exit: evidence reset
   });
 
-  it('does not flap: one migration per cooldown, re-armed only below exit', () => {
-    const r = run([0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]);
-    expect(r.fired).toEqual([2]);
-    expect(r.state.phase).toBe('MIGRATED');
-    const later = run([0.1, 0.6, 0.6, 0.6], { ...r.state, cooldownUntilTimeMs: 0 });
-    expect(later.fired).toEqual([3]);
+  it('does not flap: one migration per cooldown; at its end it asks for a rebase and re-arms', () => {
+    let st: DriftState = INITIAL_DRIFT;
+    const fired: number[] = [];
+    const rebased: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const r = stepDrift(st, 0.6, i * 10, 100, p);
+      st = r.state;
+      if (r.fire) fired.push(i);
+      if (r.rebase) rebased.push(i);
+    }
+    // Fires at t=20, cooldown until t=120 (i=12): rebase there, then 3 events of evidence again.
+    expect(fired).toEqual([2, 15]);
+    expect(rebased).toEqual([12]);
   });
 });
