@@ -1,7 +1,8 @@
 /**
  * A seeded clickstream simulator calibrated on the real Taobao sample (taobao-stats.json:
  * category popularity over the real, anonymised category ids, the event-type mix, session
- * lengths, in-session and between-session gaps, and the same-category rate within a session).
+ * lengths, in-session and between-session gaps, the same-category rate within a session, and how
+ * much users browse outside their main categories).
  * It uses the real category space, so the trained encoder applies, and it injects ground truth:
  *   - migrating users switch, at a known time, to a set of home categories disjoint from before;
  *   - quiet users stop at a known time (churn ground truth);
@@ -162,7 +163,7 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
           home = homeCategories(r, new Set(before));
           cat = '';
         }
-        const explore = r() < 0.1;
+        const explore = r() < stats.offHomeEventShare;
         if (cat === '' || r() >= stats.sameCategoryInSessionRate)
           cat = explore ? popularity.pick(r()) : home.picker.pick(r());
         const kind = kindPicker.pick(r());

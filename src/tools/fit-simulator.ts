@@ -13,6 +13,8 @@ import type { DatasetRow } from '../io/datasets';
 
 const SESSION_GAP_MS = 30 * 60_000;
 const TOP_CATEGORIES = 600;
+/** The simulator gives each user 3–5 home categories (4 on average). */
+const HOME_CATEGORIES = 4;
 
 function quantiles(values: number[], n: number): number[] {
   const s = [...values].sort((a, b) => a - b);
@@ -40,8 +42,16 @@ async function main(): Promise<void> {
   const categoriesPerUser: number[] = [];
   let stay = 0;
   let moves = 0;
+  let offHomeShareSum = 0;
   for (const events of byUser.values()) {
     categoriesPerUser.push(new Set(events.map((e) => e.categoryId)).size);
+    const perCat = new Map<string, number>();
+    for (const e of events) perCat.set(e.categoryId, (perCat.get(e.categoryId) ?? 0) + 1);
+    const inHome = [...perCat.values()]
+      .sort((a, b) => b - a)
+      .slice(0, HOME_CATEGORIES)
+      .reduce((a, b) => a + b, 0);
+    offHomeShareSum += 1 - inHome / events.length;
     let len = 0;
     events.forEach((e, i) => {
       catCounts.set(e.categoryId, (catCounts.get(e.categoryId) ?? 0) + 1);
@@ -85,6 +95,9 @@ async function main(): Promise<void> {
     betweenSessionGapMsQuantiles: quantiles(betweenGaps, 50),
     categoriesPerUserQuantiles: quantiles(categoriesPerUser, 20),
     sessionsPerUserDay: Number((sessionLengths.length / byUser.size / days).toFixed(3)),
+    // Mean share of a user's events outside their own top-4 categories: how much real shoppers
+    // browse beyond their main interests (the simulator's exploration rate).
+    offHomeEventShare: Number((offHomeShareSum / byUser.size).toFixed(4)),
   };
   const out = join(__dirname, '..', 'sim', 'taobao-stats.json');
   writeFileSync(out, `${JSON.stringify(stats, null, 1)}\n`);
