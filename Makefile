@@ -7,12 +7,15 @@ export ONNXRUNTIME_NODE_INSTALL := skip
 export KAFKAJS_NO_PARTITIONER_WARNING := 1
 NPM_STAMP := node_modules/.install-stamp
 PY := .cache/venv/bin/python
+PLOT_PY := .cache/venv-plots/bin/python
+SPLIT := onnx/artifacts/split.json
+EVAL_OUT ?= onnx/artifacts/eval
 STACK := test/harness/stack.sh
 WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help install build schemas lint typecheck test test-unit test-integration stack-fetch stack-up stack-down \
-        stack-status demo run calibrate sim-stats bench-encoder model model-eval py-env clean
+        stack-status demo run eval calibrate sim-stats bench-encoder model model-eval py-env clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -67,11 +70,27 @@ demo: $(NPM_STAMP) ## the main job on the embedded local stack: replay, process,
 run: $(NPM_STAMP) ## the processor against IDRIFT_KAFKA_BROKERS / IDRIFT_SCHEMA_REGISTRY_URL
 	npx tsx src/main.ts run
 
-calibrate: $(NPM_STAMP) ## calibrate drift thresholds on the train users and store them in the model metadata
+# The real data's train/valid/test users (numpy's shuffle, so Python writes it; git-ignored).
+$(SPLIT): | $(PLOT_PY)
+	$(PLOT_PY) onnx/dump_split.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+
+$(PLOT_PY): src/eval/requirements-plots.txt
+	python3 -m venv .cache/venv-plots
+	$(PLOT_PY) -m pip install -q -r src/eval/requirements-plots.txt
+	@touch $@
+
+# Real data when ../shared/data is there (test-split users), the seeded simulation always.
+EVAL_DATA := $(wildcard $(DATA_DIR)/taobao-userbehavior-users.csv.gz)
+eval: $(NPM_STAMP) $(PLOT_PY) $(if $(EVAL_DATA),$(SPLIT)) ## offline evaluation report (markdown, JSON, PNG) → $(EVAL_OUT)
+	npx tsx src/main.ts eval $(if $(EVAL_DATA),--data $(EVAL_DATA) --users test --split $(SPLIT)) --simulate --out $(EVAL_OUT)
+	$(PLOT_PY) src/eval/plot_report.py $(EVAL_OUT)
+
+calibrate: $(NPM_STAMP) $(SPLIT) ## calibrate drift thresholds on the train users and store them in the model metadata
 	npx tsx src/tools/calibrate.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --write
 
 sim-stats: $(NPM_STAMP) ## re-derive the simulator's statistics from the real Taobao sample
 	npx tsx src/tools/fit-simulator.ts $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+	npx prettier --write src/sim/taobao-stats.json
 
 bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-<provider>.{json,md}
 	npx tsx test/bench/encoder.bench.ts --provider $${PROVIDER:-cpu}

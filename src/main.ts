@@ -7,6 +7,7 @@
  *   interest-drift replay --simulate [--users N] [--days D] [--seed S] [--activity K]
  *   interest-drift tail [--from-beginning]  pretty-print migrations and churn alerts
  *   interest-drift demo                     replay + run + summary on the configured stack
+ *   interest-drift eval [--data FILE [--users test]] [--simulate]   offline evaluation report (no Kafka)
  *
  * Exit codes: 0 clean stop, 1 fatal error, 2 bad configuration or usage.
  */
@@ -17,6 +18,7 @@ import { createLogger } from './app/logger';
 import { parseArgs, numberFlag, stringFlag } from './cli/args';
 import type { Args } from './cli/args';
 import { runDemo } from './cli/demo';
+import { runEval } from './cli/eval';
 import { runTail } from './cli/tail';
 import { readDataset, readItemCategories } from './io/datasets';
 import type { DatasetFormat } from './io/datasets';
@@ -112,8 +114,10 @@ async function main(): Promise<number> {
       return runTail(args);
     case 'demo':
       return runDemo(args);
+    case 'eval':
+      return runEval(args);
     default:
-      process.stderr.write('usage: interest-drift run | replay FILE|--simulate | tail | demo\n');
+      process.stderr.write('usage: interest-drift run | replay FILE|--simulate | tail | demo | eval\n');
       return 2;
   }
 }

@@ -36,6 +36,41 @@ export function rowsToEvents(rows: readonly DatasetRow[], idPrefix: string): Cli
   });
 }
 
+/**
+ * The live topology without Kafka, fed in event-time order. Callers may inspect `states`
+ * between feeds (e.g. to score every user at a checkpoint) but must not modify them.
+ */
+export class OfflinePipeline {
+  readonly states = new Map<string, UserState>();
+  readonly outputs: PlannedOutput[] = [];
+  processed = 0;
+  private offset = 0;
+  private readonly processor: PartitionProcessor;
+
+  constructor(encoder: Encoder, manifest: ModelManifest, params: CoreParams) {
+    this.processor = new PartitionProcessor(
+      { get: (u) => this.states.get(u), values: () => this.states.values() },
+      { encoder, manifest, params, profilesEnabled: false },
+    );
+  }
+
+  /** Processes the events in batches of `batchSize` (results do not depend on it). */
+  async feed(events: readonly ClickEvent[], batchSize = 1000): Promise<void> {
+    for (let i = 0; i < events.length; i += batchSize) {
+      const records: PipelineRecord[] = events
+        .slice(i, i + batchSize)
+        .map((event) => ({ kind: 'event', offset: String(this.offset++), event }));
+      const plan = await this.processor.process(records);
+      for (const [u, s] of plan.stateWrites) {
+        if (s === null) this.states.delete(u);
+        else this.states.set(u, s);
+      }
+      this.outputs.push(...plan.outputs);
+      this.processed += plan.counts.processed;
+    }
+  }
+}
+
 export async function runOffline(
   events: readonly ClickEvent[],
   encoder: Encoder,
@@ -43,26 +78,9 @@ export async function runOffline(
   params: CoreParams,
   batchSize = 1000,
 ): Promise<OfflineResult> {
-  const states = new Map<string, UserState>();
-  const processor = new PartitionProcessor(
-    { get: (u) => states.get(u), values: () => states.values() },
-    { encoder, manifest, params, profilesEnabled: false },
-  );
-  const outputs: PlannedOutput[] = [];
-  let processed = 0;
-  for (let i = 0; i < events.length; i += batchSize) {
-    const records: PipelineRecord[] = events
-      .slice(i, i + batchSize)
-      .map((event, j) => ({ kind: 'event', offset: String(i + j), event }));
-    const plan = await processor.process(records);
-    for (const [u, s] of plan.stateWrites) {
-      if (s === null) states.delete(u);
-      else states.set(u, s);
-    }
-    outputs.push(...plan.outputs);
-    processed += plan.counts.processed;
-  }
-  return { outputs, states, processed };
+  const pipeline = new OfflinePipeline(encoder, manifest, params);
+  await pipeline.feed(events, batchSize);
+  return { outputs: pipeline.outputs, states: pipeline.states, processed: pipeline.processed };
 }
 
 /**

@@ -7,7 +7,9 @@
  * encoder). Each user is labelled from the data (eval/realised-shift.ts). For a grid of enter
  * thresholds (exit = enter − gap) we measure the share of STABLE users who get any migration
  * alert and the share of SHIFTERS alerted in their second half; the chosen enter threshold is the
- * lowest whose stable-user alert rate is at most the target. Nothing is tuned on test users.
+ * lowest whose stable-user alert rate is at most the target. The encoder-free baselines of the
+ * offline evaluation (eval/baselines.ts) are calibrated by the same rule on the same users and
+ * stored beside (`thresholds.baselines`). Nothing is tuned on test users.
  *
  *   tsx src/tools/calibrate.ts [--data FILE] [--target 0.1] [--write]
  */
@@ -17,6 +19,7 @@ import { numberFlag, parseArgs, stringFlag } from '../cli/args';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
 import type { InterestMigration } from '../core/types';
+import { calibrateBaselines, realEvalSet } from '../eval/evaluate';
 import { RecordingEncoder, rowsToEvents, runOffline } from '../eval/offline-run';
 import { realisedShift } from '../eval/realised-shift';
 import { readDataset } from '../io/datasets';
@@ -84,6 +87,11 @@ async function main(): Promise<void> {
   }
   const chosen = grid.find((g) => g.stableAlertRate <= target) ?? grid[grid.length - 1];
   if (!chosen) throw new Error('empty grid');
+  const baselines = calibrateBaselines(
+    realEvalSet('train', rows, manifest.inactivityHorizonMs),
+    { minHistoryEvents: DEFAULT_PARAMS.drift.minHistoryEvents, cooldownMs: DEFAULT_PARAMS.drift.cooldownMs },
+    target,
+  );
   const table = [
     '| enter | exit | stable users alerted | shifters caught (2nd half) | alerts / 1k events |',
     '| ---: | ---: | ---: | ---: | ---: |',
@@ -94,12 +102,19 @@ async function main(): Promise<void> {
   ].join('\n');
   process.stdout.write(
     `train users: ${labels.size} (${stable.length} stable, ${shifters.length} shifters), ${events.length} events\n` +
-      `target: at most ${(target * 100).toFixed(0)} % of stable users alerted\n\n${table}\n`,
+      `target: at most ${(target * 100).toFixed(0)} % of stable users alerted\n\n${table}\n\n` +
+      `\nbaselines, same rule:\n${Object.entries(baselines)
+        .map(
+          ([k, b]) =>
+            `  ${k}: ${b.param} (stable users alerted ${(b.stableAlertRate * 100).toFixed(1)} %${b.targetMet ? '' : ', target NOT reachable on this grid'})`,
+        )
+        .join('\n')}\n`,
   );
   if (args.flags.has('write')) {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
     meta.thresholds = {
       drift: { enterThreshold: chosen.enter, exitThreshold: chosen.exit },
+      baselines: Object.fromEntries(Object.entries(baselines).map(([k, b]) => [k, b.param])),
       calibration: {
         tool: 'src/tools/calibrate.ts',
         data: dataPath.split('/').pop(),
@@ -110,6 +125,12 @@ async function main(): Promise<void> {
         stableAlertRate: Number(chosen.stableAlertRate.toFixed(4)),
         shifterRecall: Number(chosen.shifterRecall.toFixed(4)),
         alertsPer1kEvents: Number(chosen.alertsPer1kEvents.toFixed(3)),
+        baselines: Object.fromEntries(
+          Object.entries(baselines).map(([k, b]) => [
+            k,
+            { stableAlertRate: Number(b.stableAlertRate.toFixed(4)), targetMet: b.targetMet },
+          ]),
+        ),
       },
     };
     writeFileSync(metaPath, `${JSON.stringify(meta, null, 1)}\n`);

@@ -1,0 +1,175 @@
+/**
+ * `interest-drift eval`: the offline evaluation report (markdown + JSON + PNG plots).
+ *
+ *   interest-drift eval [--data FILE [--split onnx/artifacts/split.json --users test]]
+ *                       [--simulate [--sim-users N] [--sim-days D] [--seed S]] [--out DIR]
+ *
+ * Parameters come from the model metadata (calibrated thresholds, including the baselines')
+ * and the IDRIFT_* config overrides, never from the dataset. The PNG plots are drawn by
+ * src/eval/plot_report.py from report.json (make eval runs both).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfigWithDefaults } from '../app/config';
+import { coreParams } from '../app/create-app';
+import { createLogger } from '../app/logger';
+import type { BaselineName } from '../eval/baselines';
+import { BASELINE_GRIDS, BASELINES } from '../eval/baselines';
+import type { ChurnEval, EvalSet, MigrationEval, NextCategoryEval } from '../eval/evaluate';
+import {
+  evaluateChurn,
+  evaluateMigrations,
+  evaluateNextCategory,
+  realEvalSet,
+  simEvalSet,
+} from '../eval/evaluate';
+import { renderReport } from '../eval/report';
+import { readDataset } from '../io/datasets';
+import { createOnnxEncoder } from '../model/onnx-encoder';
+import { simulate } from '../sim/simulator';
+import type { Args } from './args';
+import { numberFlag, stringFlag } from './args';
+
+export interface SetReport {
+  readonly name: string;
+  readonly kind: 'real' | 'simulated';
+  readonly source: string;
+  readonly users: number;
+  readonly events: number;
+  readonly positives: number;
+  readonly negatives: number;
+  readonly migration: MigrationEval;
+  readonly churn: ChurnEval;
+  readonly nextCategory: NextCategoryEval | null;
+}
+
+export interface EvalReport {
+  readonly generatedBy: string;
+  readonly modelVersion: string;
+  readonly drift: {
+    enterThreshold: number;
+    exitThreshold: number;
+    minEvidenceEvents: number;
+    cooldownMs: number;
+  };
+  readonly baselineParams: Record<BaselineName, number>;
+  readonly baselineParamsSource: string;
+  /** Per baseline: share of the calibration users' stable users alerted, and whether the target was reachable. */
+  readonly baselineCalibration: Record<string, { stableAlertRate: number; targetMet: boolean }> | null;
+  readonly sets: SetReport[];
+  readonly reference: { modelEval: unknown };
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[eval] ${msg}\n`);
+}
+
+export async function runEval(args: Args): Promise<number> {
+  // The evaluation touches neither Kafka nor the registry; only the model and processing
+  // settings of the config matter, so the connection variables get placeholders.
+  const config = loadConfigWithDefaults({
+    IDRIFT_LOG_LEVEL: 'warn',
+    IDRIFT_KAFKA_BROKERS: 'unused:9092',
+    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
+  });
+  const out = stringFlag(args, 'out') ?? 'onnx/artifacts/eval';
+  const { encoder, manifest } = await createOnnxEncoder(
+    { modelPath: config.model.path, manifestPath: config.model.metaPath, provider: 'cpu', intraOpThreads: 2 },
+    createLogger('warn'),
+  );
+  const params = coreParams(config, manifest);
+  const thresholds = (manifest.raw.thresholds ?? {}) as {
+    baselines?: Partial<Record<BaselineName, number>>;
+    calibration?: { baselines?: Record<string, { stableAlertRate: number; targetMet: boolean }> };
+  };
+  const stored = thresholds.baselines ?? {};
+  const baselineParams = {} as Record<BaselineName, number>;
+  for (const b of BASELINES) {
+    const grid = BASELINE_GRIDS[b];
+    baselineParams[b] = stored[b] ?? (grid[Math.floor(grid.length / 2)] as number);
+  }
+  const sets: { set: EvalSet; source: string; nextCategory: boolean }[] = [];
+  const dataPath = stringFlag(args, 'data');
+  if (dataPath) {
+    const ds = await readDataset(dataPath);
+    let rows = ds.rows;
+    let name = `${ds.format} (all users)`;
+    const usersFlag = stringFlag(args, 'users');
+    if (usersFlag) {
+      const splitPath = stringFlag(args, 'split') ?? 'onnx/artifacts/split.json';
+      const split = JSON.parse(readFileSync(splitPath, 'utf8')) as Record<string, string[]>;
+      const keep = new Set(split[usersFlag] ?? []);
+      if (keep.size === 0) throw new Error(`split ${splitPath} has no "${usersFlag}" users`);
+      rows = rows.filter((r) => keep.has(r.userId));
+      name = `${ds.format === 'taobao' ? 'Taobao' : ds.format} ${usersFlag} users`;
+    }
+    sets.push({
+      set: realEvalSet(name, rows, manifest.inactivityHorizonMs),
+      source: dataPath.split('/').pop() ?? dataPath,
+      nextCategory: true,
+    });
+  }
+  if (args.flags.has('simulate')) {
+    const seed = numberFlag(args, 'seed', 11);
+    const users = numberFlag(args, 'sim-users', 1500);
+    const days = numberFlag(args, 'sim-days', 5);
+    const sim = simulate({ seed, users, days, userPrefix: 'evalsim' });
+    sets.push({
+      set: simEvalSet(`simulated (seed ${seed}, ${users} users, ${days} days)`, sim),
+      source: `simulator seed=${seed} users=${users} days=${days}`,
+      nextCategory: false,
+    });
+  }
+  if (sets.length === 0) throw new Error('eval needs --data FILE and/or --simulate');
+  const reports: SetReport[] = [];
+  for (const { set, source, nextCategory } of sets) {
+    const positives = [...set.truth.values()].filter((t) => t.positive).length;
+    log(`${set.name}: ${set.rows.length} events; migrations…`);
+    const migration = await evaluateMigrations(set, encoder, manifest, params, baselineParams);
+    log(`${set.name}: churn…`);
+    const churn = await evaluateChurn(set, encoder, manifest, params);
+    log(`${set.name}: next category…`);
+    const next = nextCategory ? await evaluateNextCategory(set.rows, encoder, manifest) : null;
+    reports.push({
+      name: set.name,
+      kind: set.kind,
+      source,
+      users: migration.users,
+      events: migration.events,
+      positives,
+      negatives: set.truth.size - positives,
+      migration,
+      churn,
+      nextCategory: next,
+    });
+  }
+  await encoder.dispose();
+  let modelEval: unknown = null;
+  try {
+    modelEval = JSON.parse(readFileSync('onnx/artifacts/metrics.json', 'utf8'));
+  } catch {
+    modelEval = null;
+  }
+  const report: EvalReport = {
+    generatedBy: 'interest-drift eval (src/cli/eval.ts)',
+    modelVersion: manifest.modelVersion,
+    drift: {
+      enterThreshold: params.drift.enterThreshold,
+      exitThreshold: params.drift.exitThreshold,
+      minEvidenceEvents: params.drift.minEvidenceEvents,
+      cooldownMs: params.drift.cooldownMs,
+    },
+    baselineParams,
+    baselineParamsSource: thresholds.baselines
+      ? 'model metadata thresholds.baselines (calibrated on the train users by make calibrate)'
+      : 'middle of each grid (model metadata has no thresholds.baselines; run make calibrate)',
+    baselineCalibration: thresholds.calibration?.baselines ?? null,
+    sets: reports,
+    reference: { modelEval },
+  };
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(join(out, 'README.md'), renderReport(report));
+  log(`wrote ${join(out, 'report.json')} and ${join(out, 'README.md')}`);
+  return 0;
+}

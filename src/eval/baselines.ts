@@ -1,0 +1,234 @@
+/**
+ * Baseline interest-shift detectors on a user's raw category stream, without the encoder. They
+ * exist to be compared with the core's drift detector in the offline evaluation. Pure and
+ * deterministic; one instance per user.
+ *
+ * Every baseline gets the same guards as the core detector, so the comparison is about the
+ * signal, not the plumbing: no alert before `minHistoryEvents` events, and after an alert none
+ * for `cooldownMs` of event time (CoreParams.drift).
+ */
+import { jsDivergence } from './metrics';
+
+export interface CategoryStreamDetector {
+  /** Feeds the user's next event; true when the detector alerts on it. */
+  observe(categoryId: string, eventTimeMs: number): boolean;
+}
+
+export type BaselineName = 'top-category-changed' | 'js-divergence' | 'page-hinkley' | 'adwin';
+
+export const BASELINES: readonly BaselineName[] = [
+  'top-category-changed',
+  'js-divergence',
+  'page-hinkley',
+  'adwin',
+];
+
+export interface Guards {
+  readonly minHistoryEvents: number;
+  readonly cooldownMs: number;
+}
+
+/**
+ * Each baseline's tuning parameter, swept in the evaluation, in the order from most to least
+ * sensitive: top-category-changed = recent-window length in events (shorter fires more often);
+ * js-divergence = threshold in bits; page-hinkley = λ; adwin = δ (confidence).
+ */
+export const BASELINE_GRIDS: Readonly<Record<BaselineName, readonly number[]>> = {
+  'top-category-changed': [5, 10, 20, 40, 60, 100, 150, 200, 300],
+  'js-divergence': [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1],
+  'page-hinkley': [1, 2, 5, 10, 20, 30, 50],
+  adwin: [0.5, 0.1, 0.01, 1e-3, 1e-5, 1e-8],
+};
+
+export function createBaseline(name: BaselineName, param: number, guards: Guards): CategoryStreamDetector {
+  const signal = ((): Signal => {
+    switch (name) {
+      case 'top-category-changed':
+        return new TopCategoryChanged(param);
+      case 'js-divergence':
+        return new JsThreshold(20, param);
+      case 'page-hinkley':
+        return new PageHinkley(param);
+      case 'adwin':
+        return new Adwin(param);
+    }
+  })();
+  return new Guarded(signal, guards);
+}
+
+/** A raw signal: sees every event, says whether it would alert; the guard decides. */
+interface Signal {
+  observe(categoryId: string): boolean;
+  /** Called after an alert was emitted, so change detectors restart their statistics. */
+  reset(): void;
+}
+
+class Guarded implements CategoryStreamDetector {
+  private events = 0;
+  private lastAlertMs = -Infinity;
+  constructor(
+    private readonly signal: Signal,
+    private readonly guards: Guards,
+  ) {}
+  observe(categoryId: string, eventTimeMs: number): boolean {
+    this.events++;
+    const raw = this.signal.observe(categoryId);
+    if (!raw || this.events < this.guards.minHistoryEvents) return false;
+    if (eventTimeMs - this.lastAlertMs < this.guards.cooldownMs) return false;
+    this.lastAlertMs = eventTimeMs;
+    this.signal.reset();
+    return true;
+  }
+}
+
+/** Category counts of everything before the recent window, and of the recent window. */
+class SplitHistory {
+  private readonly recent: string[] = [];
+  readonly recentCounts = new Map<string, number>();
+  readonly olderCounts = new Map<string, number>();
+  constructor(private readonly window: number) {}
+  push(c: string): void {
+    this.recent.push(c);
+    inc(this.recentCounts, c, 1);
+    if (this.recent.length > this.window) {
+      const old = this.recent.shift() as string;
+      inc(this.recentCounts, old, -1);
+      inc(this.olderCounts, old, 1);
+    }
+  }
+  get full(): boolean {
+    return this.recent.length === this.window && this.olderCounts.size > 0;
+  }
+}
+
+function inc(m: Map<string, number>, k: string, d: number): void {
+  const v = (m.get(k) ?? 0) + d;
+  if (v === 0) m.delete(k);
+  else m.set(k, v);
+}
+
+/** Most frequent key; ties go to the smallest id, so the result is deterministic. */
+function top(m: ReadonlyMap<string, number>): string | null {
+  let best: string | null = null;
+  let bestN = -1;
+  for (const [k, n] of m) {
+    if (n > bestN || (n === bestN && best !== null && k < best)) {
+      best = k;
+      bestN = n;
+    }
+  }
+  return best;
+}
+
+/** Alerts when the top category of the last `window` events differs from that of the events before. */
+class TopCategoryChanged implements Signal {
+  private readonly h: SplitHistory;
+  constructor(window: number) {
+    this.h = new SplitHistory(window);
+  }
+  observe(c: string): boolean {
+    this.h.push(c);
+    return this.h.full && top(this.h.recentCounts) !== top(this.h.olderCounts);
+  }
+  reset(): void {}
+}
+
+/** Alerts when JS(last `window` events ‖ events before them) ≥ threshold (bits). */
+class JsThreshold implements Signal {
+  private readonly h: SplitHistory;
+  constructor(
+    window: number,
+    private readonly threshold: number,
+  ) {
+    this.h = new SplitHistory(window);
+  }
+  observe(c: string): boolean {
+    this.h.push(c);
+    return this.h.full && jsDivergence(this.h.recentCounts, this.h.olderCounts) >= this.threshold;
+  }
+  reset(): void {}
+}
+
+/**
+ * The scalar stream the change detectors watch: the "surprise" of each event, 1 − the share of
+ * its category in the user's history before it (1 for a never-seen category). A migration to
+ * new categories raises its mean.
+ */
+class Surprise {
+  private readonly counts = new Map<string, number>();
+  private n = 0;
+  next(c: string): number {
+    const x = this.n === 0 ? 1 : 1 - (this.counts.get(c) ?? 0) / this.n;
+    inc(this.counts, c, 1);
+    this.n++;
+    return x;
+  }
+}
+
+/** Page–Hinkley test for an increase in the mean of the surprise stream (δ = 0.005). */
+class PageHinkley implements Signal {
+  private readonly surprise = new Surprise();
+  private n = 0;
+  private mean = 0;
+  private m = 0;
+  private min = 0;
+  constructor(
+    private readonly lambda: number,
+    private readonly delta = 0.005,
+  ) {}
+  observe(c: string): boolean {
+    const x = this.surprise.next(c);
+    this.n++;
+    this.mean += (x - this.mean) / this.n;
+    this.m += x - this.mean - this.delta;
+    this.min = Math.min(this.min, this.m);
+    return this.m - this.min > this.lambda;
+  }
+  reset(): void {
+    this.n = 0;
+    this.mean = 0;
+    this.m = 0;
+    this.min = 0;
+  }
+}
+
+/**
+ * ADWIN (Bifet & Gavaldà 2007), the exact O(W) variant over a bounded window (300 values): it
+ * signals when some split of the window into an older and a newer part has means differing by
+ * more than ε_cut = sqrt(ln(4·|W|/δ) / (2m)), m the harmonic mean of the part sizes; only
+ * increases count (new categories), and the older part is dropped.
+ */
+class Adwin implements Signal {
+  private readonly surprise = new Surprise();
+  private window: number[] = [];
+  constructor(
+    private readonly delta: number,
+    private readonly maxWindow = 300,
+    private readonly minPart = 5,
+  ) {}
+  observe(c: string): boolean {
+    this.window.push(this.surprise.next(c));
+    if (this.window.length > this.maxWindow) this.window.shift();
+    const w = this.window;
+    const n = w.length;
+    let total = 0;
+    for (const v of w) total += v;
+    let older = 0;
+    const logTerm = Math.log((4 * n) / this.delta);
+    for (let i = 1; i < n; i++) {
+      older += w[i - 1] as number;
+      const n0 = i;
+      const n1 = n - i;
+      if (n0 < this.minPart || n1 < this.minPart) continue;
+      const mu0 = older / n0;
+      const mu1 = (total - older) / n1;
+      const m = 1 / (1 / n0 + 1 / n1);
+      if (mu1 - mu0 > Math.sqrt(logTerm / (2 * m))) {
+        this.window = w.slice(i);
+        return true;
+      }
+    }
+    return false;
+  }
+  reset(): void {}
+}

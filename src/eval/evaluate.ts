@@ -1,0 +1,461 @@
+/**
+ * The offline evaluation: runs a dataset through the SAME topology as the live processor
+ * (OfflinePipeline → PartitionProcessor → core, with the real ONNX encoder) and scores
+ *   - interest migrations against per-user truth, next to encoder-free baselines;
+ *   - churn-risk scores at event-time checkpoints, next to recency- and frequency-only scores;
+ *   - next-category HR@10 / NDCG@10 (the definitions of onnx/model_eval.py).
+ * Everything here is deterministic for a given dataset, model and parameters.
+ */
+import type { CoreParams } from '../core/params';
+import { riskAt } from '../core/churn-scorer';
+import type { ClickEvent, InterestMigration } from '../core/types';
+import type { DatasetRow } from '../io/datasets';
+import type { Encoder, EncoderRow } from '../model/encoder';
+import type { ModelManifest } from '../model/model-manifest';
+import { gapFeature } from '../model/model-manifest';
+import type { SimResult } from '../sim/simulator';
+import type { BaselineName, Guards } from './baselines';
+import { BASELINE_GRIDS, BASELINES, createBaseline } from './baselines';
+import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
+import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
+import { scoreDetections } from './migration-scoring';
+import { OfflinePipeline, RecordingEncoder, rowsToEvents } from './offline-run';
+import { realisedShift } from './realised-shift';
+
+const HOUR_MS = 3_600_000;
+
+export interface EvalSet {
+  readonly name: string;
+  readonly kind: 'real' | 'simulated';
+  /** Event-time order. */
+  readonly rows: readonly DatasetRow[];
+  readonly truth: ReadonlyMap<string, UserTruth>;
+  /** Churn ground truth: real data uses the inactivity proxy, simulations the quiet users. */
+  readonly churnTruth:
+    | { readonly kind: 'no-event-within'; readonly horizonMs: number }
+    | { readonly kind: 'went-quiet'; readonly lastEventTimeMs: ReadonlyMap<string, number> };
+}
+
+/** Groups rows by user, keeping order. */
+export function byUser(rows: readonly DatasetRow[]): Map<string, DatasetRow[]> {
+  const m = new Map<string, DatasetRow[]>();
+  for (const r of rows) {
+    const l = m.get(r.userId);
+    if (l) l.push(r);
+    else m.set(r.userId, [r]);
+  }
+  return m;
+}
+
+/**
+ * Where a shifter's interests moved: the split index (within the middle half of the history)
+ * that maximises the JS divergence between the categories before and after it.
+ */
+export function locateChange(rows: readonly DatasetRow[]): number {
+  const n = rows.length;
+  const before = new Map<string, number>();
+  const after = new Map<string, number>();
+  for (const r of rows) after.set(r.categoryId, (after.get(r.categoryId) ?? 0) + 1);
+  let best = Math.floor(n / 2);
+  let bestD = -1;
+  for (let i = 0; i < Math.floor((3 * n) / 4); i++) {
+    const c = (rows[i] as DatasetRow).categoryId;
+    before.set(c, (before.get(c) ?? 0) + 1);
+    const left = (after.get(c) ?? 0) - 1;
+    if (left === 0) after.delete(c);
+    else after.set(c, left);
+    const split = i + 1;
+    if (split < Math.floor(n / 4)) continue;
+    const d = jsDivergence(before, after);
+    if (d > bestD) {
+      bestD = d;
+      best = split;
+    }
+  }
+  return best;
+}
+
+/** Real data: truth from the realised shift (eval/realised-shift.ts); ambiguous users are left out. */
+export function realEvalSet(name: string, rows: readonly DatasetRow[], horizonMs: number): EvalSet {
+  const labels = realisedShift(rows);
+  const users = byUser(rows);
+  const truth = new Map<string, UserTruth>();
+  for (const [u, l] of labels) {
+    if (l.label === 'ambiguous') continue;
+    const list = users.get(u) as DatasetRow[];
+    truth.set(u, {
+      positive: l.label === 'shifter',
+      changeTimeMs: l.changeTimeMs,
+      changeIndex: l.label === 'shifter' ? locateChange(list) : -1,
+      events: list.length,
+      spanMs: spanOf(list),
+    });
+  }
+  return { name, kind: 'real', rows, truth, churnTruth: { kind: 'no-event-within', horizonMs } };
+}
+
+/** Simulated data: injected migrations are positives; stable and quiet users are negatives. */
+export function simEvalSet(name: string, sim: SimResult): EvalSet {
+  const users = byUser(sim.rows);
+  const truth = new Map<string, UserTruth>();
+  const put = (u: string, positive: boolean, changeTimeMs: number, changeIndex: number): void => {
+    const list = users.get(u);
+    if (!list) return;
+    truth.set(u, { positive, changeTimeMs, changeIndex, events: list.length, spanMs: spanOf(list) });
+  };
+  for (const m of sim.migrations) put(m.userId, true, m.changeTimeMs, m.changeEventIndex);
+  for (const u of sim.stableUsers) put(u, false, Infinity, -1);
+  for (const q of sim.quiet) put(q.userId, false, Infinity, -1);
+  return {
+    name,
+    kind: 'simulated',
+    rows: sim.rows,
+    truth,
+    churnTruth: {
+      kind: 'went-quiet',
+      lastEventTimeMs: new Map(sim.quiet.map((q) => [q.userId, q.lastEventTimeMs])),
+    },
+  };
+}
+
+function spanOf(list: readonly DatasetRow[]): number {
+  return (list[list.length - 1]?.eventTimeMs ?? 0) - (list[0]?.eventTimeMs ?? 0);
+}
+
+/** The alerting event's index in the user's sequence: the last event at or before the alert time. */
+function alertsFromMigrations(
+  migrations: readonly InterestMigration[],
+  users: ReadonlyMap<string, DatasetRow[]>,
+): Alert[] {
+  return migrations.map((m) => {
+    const list = users.get(m.userId) ?? [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as DatasetRow).eventTimeMs <= m.detectedAtEventTimeMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return { userId: m.userId, eventTimeMs: m.detectedAtEventTimeMs, eventIndex: Math.max(0, lo - 1) };
+  });
+}
+
+export function baselineAlerts(
+  rows: readonly DatasetRow[],
+  name: BaselineName,
+  param: number,
+  guards: Guards,
+): Alert[] {
+  const alerts: Alert[] = [];
+  for (const [u, list] of byUser(rows)) {
+    const d = createBaseline(name, param, guards);
+    list.forEach((r, i) => {
+      if (d.observe(r.categoryId, r.eventTimeMs))
+        alerts.push({ userId: u, eventTimeMs: r.eventTimeMs, eventIndex: i });
+    });
+  }
+  return alerts;
+}
+
+export interface SweepPoint {
+  readonly param: number;
+  readonly score: DetectionScore;
+}
+
+export interface MethodResult {
+  readonly method: string;
+  /** What the swept parameter is, for the plots. */
+  readonly paramName: string;
+  readonly calibratedParam: number;
+  readonly atCalibrated: DetectionScore;
+  readonly sweep: SweepPoint[];
+}
+
+/** Enter thresholds swept for the core detector (exit = enter − the calibrated gap). */
+export const DRIFT_GRID: readonly number[] = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7];
+
+export interface MigrationEval {
+  readonly methods: MethodResult[];
+  readonly events: number;
+  readonly users: number;
+}
+
+export async function evaluateMigrations(
+  set: EvalSet,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  baselineParams: Readonly<Record<BaselineName, number>>,
+): Promise<MigrationEval> {
+  const users = byUser(set.rows);
+  const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
+  const recording = new RecordingEncoder(encoder);
+  const gap = params.drift.enterThreshold - params.drift.exitThreshold;
+  const runCore = async (enter: number): Promise<DetectionScore> => {
+    recording.rewind();
+    const p: CoreParams = {
+      ...params,
+      drift: { ...params.drift, enterThreshold: enter, exitThreshold: Math.max(0.05, enter - gap) },
+    };
+    const pipeline = new OfflinePipeline(recording, manifest, p);
+    await pipeline.feed(events);
+    const migrations = pipeline.outputs.flatMap((o) =>
+      o.kind === 'migration' ? [o.value as InterestMigration] : [],
+    );
+    return scoreDetections(set.truth, alertsFromMigrations(migrations, users));
+  };
+  const calibratedCore = await runCore(params.drift.enterThreshold);
+  const coreSweep: SweepPoint[] = [];
+  const grid = [...new Set([...DRIFT_GRID, params.drift.enterThreshold])].sort((a, b) => a - b);
+  for (const enter of grid) {
+    coreSweep.push({
+      param: enter,
+      score: enter === params.drift.enterThreshold ? calibratedCore : await runCore(enter),
+    });
+  }
+  const methods: MethodResult[] = [
+    {
+      method: 'interest-drift (encoder + categories)',
+      paramName: 'enter threshold',
+      calibratedParam: params.drift.enterThreshold,
+      atCalibrated: calibratedCore,
+      sweep: coreSweep,
+    },
+  ];
+  const guards: Guards = {
+    minHistoryEvents: params.drift.minHistoryEvents,
+    cooldownMs: params.drift.cooldownMs,
+  };
+  for (const name of BASELINES) {
+    const sweep = BASELINE_GRIDS[name].map((param) => ({
+      param,
+      score: scoreDetections(set.truth, baselineAlerts(set.rows, name, param, guards)),
+    }));
+    const chosen = baselineParams[name];
+    methods.push({
+      method: name,
+      paramName: BASELINE_PARAM_NAMES[name],
+      calibratedParam: chosen,
+      atCalibrated: scoreDetections(set.truth, baselineAlerts(set.rows, name, chosen, guards)),
+      sweep,
+    });
+  }
+  return { methods, events: set.rows.length, users: users.size };
+}
+
+export const BASELINE_PARAM_NAMES: Readonly<Record<BaselineName, string>> = {
+  'top-category-changed': 'recent window (events)',
+  'js-divergence': 'JS threshold (bits)',
+  'page-hinkley': 'λ',
+  adwin: 'δ',
+};
+
+export interface BaselineCalibration {
+  readonly param: number;
+  /** Share of the calibration set's stable users alerted at `param`. */
+  readonly stableAlertRate: number;
+  /** False when no parameter of the grid reaches the target: the least sensitive one is used. */
+  readonly targetMet: boolean;
+}
+
+/**
+ * Calibrates each baseline the way the core detector's thresholds are calibrated
+ * (src/tools/calibrate.ts): on the TRAIN users, the most sensitive parameter whose share of
+ * stable users with any alert is at most `target`; the least sensitive one when none is.
+ */
+export function calibrateBaselines(
+  set: EvalSet,
+  guards: Guards,
+  target: number,
+): Record<BaselineName, BaselineCalibration> {
+  const out = {} as Record<BaselineName, BaselineCalibration>;
+  for (const name of BASELINES) {
+    let chosen: BaselineCalibration | null = null;
+    for (const param of BASELINE_GRIDS[name]) {
+      const rate = scoreDetections(
+        set.truth,
+        baselineAlerts(set.rows, name, param, guards),
+      ).falseAlarmUserRate;
+      chosen = { param, stableAlertRate: rate, targetMet: rate <= target };
+      if (chosen.targetMet) break;
+    }
+    if (!chosen) throw new Error(`empty grid for ${name}`);
+    out[name] = chosen;
+  }
+  return out;
+}
+
+export interface ChurnMethodResult {
+  readonly method: string;
+  readonly rocAuc: number;
+  readonly prAuc: number;
+  readonly roc: { fpr: number[]; tpr: number[] };
+}
+
+export interface ChurnEval {
+  readonly label: string;
+  readonly scoringPoints: number;
+  readonly positives: number;
+  readonly checkpointEveryMs: number;
+  readonly methods: ChurnMethodResult[];
+}
+
+/**
+ * Scores every user with state at event-time checkpoints (every `stepMs`), after feeding the
+ * pipeline all events up to the checkpoint. Our score is the service's churn risk at that moment,
+ * riskAt(inactivity-head probability, idle time) — what the event-time timers compare with the
+ * level thresholds. Baselines: idle time only (recency), and minus the user's events per day so
+ * far (frequency).
+ */
+export async function evaluateChurn(
+  set: EvalSet,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  stepMs = 6 * HOUR_MS,
+): Promise<ChurnEval> {
+  const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
+  const pipeline = new OfflinePipeline(encoder, manifest, params);
+  const times = new Map<string, number[]>();
+  for (const r of set.rows) {
+    const l = times.get(r.userId);
+    if (l) l.push(r.eventTimeMs);
+    else times.set(r.userId, [r.eventTimeMs]);
+  }
+  const first = set.rows[0]?.eventTimeMs ?? 0;
+  const end = set.rows[set.rows.length - 1]?.eventTimeMs ?? 0;
+  const ct = set.churnTruth;
+  const lastCheckpoint = ct.kind === 'no-event-within' ? end - ct.horizonMs : end;
+  const ours: number[] = [];
+  const recency: number[] = [];
+  const frequency: number[] = [];
+  const labels: boolean[] = [];
+  let cursor = 0;
+  for (let t = first + stepMs; t <= lastCheckpoint; t += stepMs) {
+    const next: ClickEvent[] = [];
+    while (cursor < events.length && (events[cursor] as ClickEvent).eventTimeMs <= t)
+      next.push(events[cursor++] as ClickEvent);
+    await pipeline.feed(next);
+    for (const s of pipeline.states.values()) {
+      const idle = t - s.lastEventTimeMs;
+      let label: boolean;
+      if (ct.kind === 'no-event-within') {
+        label = !hasEventIn(times.get(s.userId) ?? [], t, t + ct.horizonMs);
+      } else {
+        const last = ct.lastEventTimeMs.get(s.userId);
+        label = last !== undefined && last <= t;
+      }
+      labels.push(label);
+      ours.push(riskAt(s.churn.inactivityProbability, idle, params.churn));
+      recency.push(idle);
+      frequency.push(-s.eventCount / (Math.max(0, t - s.firstEventTimeMs) / 86_400_000 + 1));
+    }
+  }
+  const method = (name: string, scores: number[]): ChurnMethodResult => ({
+    method: name,
+    rocAuc: rocAuc(scores, labels),
+    prAuc: averagePrecision(scores, labels),
+    roc: rocCurve(scores, labels),
+  });
+  return {
+    label:
+      ct.kind === 'no-event-within'
+        ? `no event within ${ct.horizonMs / HOUR_MS} h after the checkpoint (inactivity proxy)`
+        : 'the user has gone quiet for good (simulated ground truth)',
+    scoringPoints: labels.length,
+    positives: labels.filter(Boolean).length,
+    checkpointEveryMs: stepMs,
+    methods: [
+      method('interest-drift churn risk (inactivity head + idle time)', ours),
+      method('recency only (idle time)', recency),
+      method('frequency only (events per day so far, negated)', frequency),
+    ],
+  };
+}
+
+/** Whether a sorted list of times has one in (from, to]. */
+function hasEventIn(sorted: readonly number[], from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && (sorted[lo] as number) <= to;
+}
+
+export interface NextCategoryEval {
+  readonly users: number;
+  readonly positions: number;
+  readonly hrAt10: number;
+  readonly ndcgAt10: number;
+}
+
+/**
+ * Next-category HR@10 / NDCG@10 with onnx/model_eval.py's definitions: at every position t ≥ 1
+ * of a user's sequence, the top 10 vocabulary entries (index ≥ 2, ties by index) of the logits
+ * after event t−1 against the category of event t; an out-of-vocabulary target is a miss. The
+ * encoder runs incrementally, one event per call for all users at once.
+ */
+export async function evaluateNextCategory(
+  rows: readonly DatasetRow[],
+  encoder: Encoder,
+  manifest: ModelManifest,
+): Promise<NextCategoryEval> {
+  const users = [...byUser(rows).values()];
+  const h: (Float32Array | null)[] = users.map(() => null);
+  const maxLen = Math.max(0, ...users.map((u) => u.length));
+  let hits = 0;
+  let dcg = 0;
+  let positions = 0;
+  const indexOf = (c: string): number => manifest.categoryIndex.get(c) ?? manifest.oovIndex;
+  for (let t = 0; t < maxLen; t++) {
+    const active = users.flatMap((u, i) => (u.length > t ? [i] : []));
+    const batch: EncoderRow[] = active.map((i) => {
+      const u = users[i] as DatasetRow[];
+      const e = u[t] as DatasetRow;
+      const prev = t > 0 ? (u[t - 1] as DatasetRow).eventTimeMs : null;
+      return {
+        categoryIndices: [indexOf(e.categoryId)],
+        eventTypeIndices: [manifest.eventTypeIndex[e.kind] as number],
+        logGaps: [gapFeature(manifest, prev === null ? null : e.eventTimeMs - prev)],
+        h0: h[i] ?? null,
+      };
+    });
+    const out = await encoder.encode(batch, { withLogits: true });
+    active.forEach((i, j) => {
+      const o = out[j];
+      const u = users[i] as DatasetRow[];
+      if (!o) return;
+      h[i] = o.h;
+      const target = u[t + 1];
+      if (!target) return;
+      positions++;
+      const ti = indexOf(target.categoryId);
+      if (ti < 2) return;
+      const rank = rankOf(o.nextCategoryLogits, ti);
+      if (rank < 10) {
+        hits++;
+        dcg += 1 / Math.log2(rank + 2);
+      }
+    });
+  }
+  return {
+    users: users.length,
+    positions,
+    hrAt10: positions ? hits / positions : 0,
+    ndcgAt10: positions ? dcg / positions : 0,
+  };
+}
+
+/** 0-based rank of index `target` among logits[2..] by descending value, ties by lower index. */
+function rankOf(logits: Float32Array, target: number): number {
+  const v = logits[target] as number;
+  let rank = 0;
+  for (let i = 2; i < logits.length; i++) {
+    const x = logits[i] as number;
+    if (x > v || (x === v && i < target)) rank++;
+  }
+  return rank;
+}

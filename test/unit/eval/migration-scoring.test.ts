@@ -1,0 +1,47 @@
+import type { DatasetRow } from '../../../src/io/datasets';
+import { locateChange } from '../../../src/eval/evaluate';
+import type { UserTruth } from '../../../src/eval/migration-scoring';
+import { scoreDetections } from '../../../src/eval/migration-scoring';
+
+const DAY = 86_400_000;
+const truth = new Map<string, UserTruth>([
+  ['mover', { positive: true, changeTimeMs: 1000, changeIndex: 50, events: 100, spanMs: DAY }],
+  ['stable', { positive: false, changeTimeMs: Infinity, changeIndex: -1, events: 100, spanMs: DAY }],
+  ['missed', { positive: true, changeTimeMs: 1000, changeIndex: 50, events: 100, spanMs: DAY }],
+]);
+
+describe('migration scoring', () => {
+  it('counts the first alert after the change as the hit and everything else as false alarms', () => {
+    const s = scoreDetections(truth, [
+      { userId: 'mover', eventTimeMs: 500, eventIndex: 20 }, // before the change: false alarm
+      { userId: 'mover', eventTimeMs: 1500, eventIndex: 62 }, // hit, 12 events late
+      { userId: 'mover', eventTimeMs: 2500, eventIndex: 90 }, // repeat: false alarm
+      { userId: 'stable', eventTimeMs: 700, eventIndex: 30 }, // false alarm on a negative
+      { userId: 'ambiguous', eventTimeMs: 700, eventIndex: 30 }, // not scored
+    ]);
+    expect(s.alerts).toBe(4);
+    expect(s.truePositives).toBe(1);
+    expect(s.falseAlarms).toBe(3);
+    expect(s.precision).toBe(0.25);
+    expect(s.recall).toBe(0.5);
+    expect(s.falseAlarmUserRate).toBe(1);
+    expect(s.delaysEvents).toEqual([12]);
+    expect(s.alertsPer1kEvents).toBeCloseTo((4 / 300) * 1000, 9);
+    expect(s.falseAlarmsPerUserDay).toBeCloseTo(1, 9);
+  });
+
+  it('locates the change point where the categories before and after differ most', () => {
+    const rows = (cats: string[], n: number, offset: number): DatasetRow[] =>
+      Array.from({ length: n }, (_, i) => ({
+        userId: 'u',
+        itemId: 'i',
+        categoryId: cats[i % cats.length] as string,
+        kind: 'view' as const,
+        eventTimeMs: offset + i,
+        sessionId: null,
+        priceMinorUnits: null,
+      }));
+    const list = [...rows(['a', 'b'], 70, 0), ...rows(['c', 'd'], 50, 70)];
+    expect(locateChange(list)).toBe(70);
+  });
+});
