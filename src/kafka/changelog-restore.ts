@@ -9,6 +9,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { readToEnd } from './read-to-end';
+import { randomUUID } from 'node:crypto';
 import { ProcessorError } from '../app/errors';
 import type { Logger } from '../app/logger';
 import type { UserState } from '../core/user-state';
@@ -41,7 +42,9 @@ export async function restorePartitions(
   const res = await readToEnd(kafka, {
     topic,
     partitions,
-    groupId: `${groupPrefix}.restore.${process.pid}.${Date.now()}`,
+    // Unique per call: partitions are restored concurrently, and two restores sharing a group
+    // would split the topic's partitions between them and wait for data they never get.
+    groupId: `${groupPrefix}.restore.${process.pid}.${randomUUID()}`,
     timeoutMs,
     onBatch: async (partition, messages) => {
       const map = states.get(partition);
