@@ -89,10 +89,7 @@ export class AvroSerde {
     const hit = this.registered.get(key);
     if (hit) return hit.id;
     try {
-      const { id } = await this.registry.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-        { subject },
-      );
+      const { id } = await this.registerOnce(subject, schema);
       const type = avro.Type.forSchema(schema as avro.Schema);
       this.registered.set(key, { id, type });
       this.writers.set(id, type);
@@ -113,6 +110,26 @@ export class AvroSerde {
         cause: e,
         context: { status },
       });
+    }
+  }
+
+  /**
+   * Two instances starting together may both create the subject's compatibility rule; the
+   * registry answers the loser with 409 "rule … already exists". That is a race, not an
+   * incompatible schema: register again (the rule now exists) a few times before giving up.
+   */
+  private async registerOnce(subject: string, schema: object): Promise<{ id: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject },
+        );
+      } catch (e) {
+        const race = statusOf(e) === 409 && /already exists/i.test(String((e as Error).message));
+        if (!race || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
   }
 
