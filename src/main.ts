@@ -23,7 +23,7 @@ import { runTail } from './cli/tail';
 import { readDataset, readItemCategories } from './io/datasets';
 import type { DatasetFormat } from './io/datasets';
 import { progressBar, replayRows } from './io/replay';
-import { createKafka, createRegistry } from './kafka/clients';
+import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from './kafka/clients';
 import { AvroSerde } from './kafka/serde';
 import { ensureTopics, topicConfigs } from './kafka/topics';
 import { simulate } from './sim/simulator';
@@ -49,10 +49,7 @@ async function run(): Promise<number> {
 async function replay(args: Args): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const kafka = createKafka(
-    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-replay` },
-    logger,
-  );
+  const kafka = createKafka(kafkaClientOptions(config, '-replay'), logger);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(
@@ -90,7 +87,7 @@ async function replay(args: Args): Promise<number> {
     idPrefix = ds.format;
     process.stderr.write(`read ${ds.rows.length} ${ds.format} rows (${ds.skipped} unparseable skipped)\n`);
   }
-  const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+  const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const tty = process.stderr.isTTY;
   await replayRows(kafka, serde, rows, {
     topic: config.topics.input,

@@ -6,6 +6,7 @@
  * whose message lists every problem, each with its variable name. The ConfigMap in k8s/ has
  * exactly these keys (checked by a test).
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import { ProcessorError } from './errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -92,6 +93,20 @@ function brokers(): VarSpec<readonly string[]>['parse'] {
   };
 }
 
+/** A path to a readable regular file (certificates and keys, mounted from Secrets). */
+function file(): VarSpec<string>['parse'] {
+  return (raw) => {
+    try {
+      if (!statSync(raw).isFile()) return fail('should be a readable file (it is not a regular file)');
+      accessSync(raw, constants.R_OK);
+      return ok(raw);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      return fail(`should be a readable file (${typeof code === 'string' ? code : 'unreadable'})`);
+    }
+  };
+}
+
 const TOPIC = {
   pattern: /^[A-Za-z0-9._-]{1,249}$/,
   hint: 'a Kafka topic name ([A-Za-z0-9._-], ≤ 249 chars)',
@@ -101,9 +116,71 @@ const TOPIC = {
 export const VARIABLES = {
   IDRIFT_KAFKA_BROKERS: { doc: 'Kafka bootstrap servers, comma-separated host:port.', parse: brokers() },
   IDRIFT_KAFKA_CLIENT_ID: { doc: 'Kafka client id prefix.', default: 'interest-drift', parse: str() },
+  IDRIFT_KAFKA_SASL_MECHANISM: {
+    doc: 'SASL mechanism for Kafka: scram-sha-512, scram-sha-256 or plain (plain only with TLS); unset = no SASL. Needs IDRIFT_KAFKA_SASL_USERNAME and IDRIFT_KAFKA_SASL_PASSWORD.',
+    default: '',
+    parse: oneOf(['scram-sha-512', 'scram-sha-256', 'plain'] as const),
+  },
+  IDRIFT_KAFKA_SASL_USERNAME: {
+    doc: 'SASL user name (the KafkaUser name); only with IDRIFT_KAFKA_SASL_MECHANISM.',
+    default: '',
+    parse: str(),
+  },
+  IDRIFT_KAFKA_SASL_PASSWORD: {
+    doc: 'SASL password (secret, never logged); only with IDRIFT_KAFKA_SASL_MECHANISM.',
+    default: '',
+    secret: true,
+    parse: str(),
+  },
+  IDRIFT_KAFKA_TLS: {
+    doc: 'Connect to the Kafka brokers over TLS.',
+    default: 'false',
+    parse: bool(),
+  },
+  IDRIFT_KAFKA_TLS_CA_FILE: {
+    doc: "PEM file with the CA certificate(s) that signed the brokers' certificates; unset = the system CAs. Needs IDRIFT_KAFKA_TLS=true.",
+    default: '',
+    parse: file(),
+  },
+  IDRIFT_KAFKA_TLS_CERT_FILE: {
+    doc: 'PEM client certificate for mutual TLS with the brokers; set together with IDRIFT_KAFKA_TLS_KEY_FILE. Needs IDRIFT_KAFKA_TLS=true.',
+    default: '',
+    parse: file(),
+  },
+  IDRIFT_KAFKA_TLS_KEY_FILE: {
+    doc: 'PEM private key of IDRIFT_KAFKA_TLS_CERT_FILE (never logged).',
+    default: '',
+    parse: file(),
+  },
   IDRIFT_SCHEMA_REGISTRY_URL: {
     doc: 'Base URL of the Confluent-API schema registry (for Apicurio: …/apis/ccompat/v7).',
     parse: url(),
+  },
+  IDRIFT_SCHEMA_REGISTRY_USERNAME: {
+    doc: 'HTTP basic-auth user for the schema registry; set together with IDRIFT_SCHEMA_REGISTRY_PASSWORD.',
+    default: '',
+    parse: str(),
+  },
+  IDRIFT_SCHEMA_REGISTRY_PASSWORD: {
+    doc: 'HTTP basic-auth password for the schema registry (secret, never logged).',
+    default: '',
+    secret: true,
+    parse: str(),
+  },
+  IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE: {
+    doc: "PEM file with the CA certificate(s) that signed the registry's certificate; unset = the system CAs. Needs an https:// registry URL.",
+    default: '',
+    parse: file(),
+  },
+  IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE: {
+    doc: 'PEM client certificate for mutual TLS with the registry; set together with IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE.',
+    default: '',
+    parse: file(),
+  },
+  IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE: {
+    doc: 'PEM private key of IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE (never logged).',
+    default: '',
+    parse: file(),
   },
   IDRIFT_APP_ID: {
     doc: 'Application id: consumer group, transactional id prefix and changelog topic prefix.',
@@ -246,6 +323,23 @@ type Vars = typeof VARIABLES;
 type ValueOf<K extends keyof Vars> = Vars[K]['parse'] extends VarSpec<infer T>['parse'] ? T : never;
 type Values = { [K in keyof Vars]: ValueOf<K> };
 
+/** SASL credentials for Kafka. The password is a secret: never log it. */
+export interface SaslConfig {
+  readonly mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain';
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * TLS material as file paths (mounted Secrets); the files are read when the clients are built.
+ * null paths mean the system CAs / no client certificate.
+ */
+export interface TlsConfig {
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+}
+
 /** The parsed, frozen configuration. Units are in the names; nothing here is re-read later. */
 export interface Config {
   readonly appId: string;
@@ -261,6 +355,10 @@ export interface Config {
     readonly createTopics: boolean;
     readonly inputPartitions: number;
     readonly replicationFactor: number;
+    /** null = no SASL. */
+    readonly sasl: SaslConfig | null;
+    /** null = plaintext. */
+    readonly tls: TlsConfig | null;
   };
   readonly processing: {
     readonly allowedLatenessMs: number;
@@ -271,7 +369,13 @@ export interface Config {
   };
   /** Secret; never logged. */
   readonly logPseudonymKey: string | null;
-  readonly registry: { readonly url: string };
+  readonly registry: {
+    readonly url: string;
+    /** HTTP basic auth; null = none. The password is a secret. */
+    readonly auth: { readonly username: string; readonly password: string } | null;
+    /** TLS options for an https:// URL; null = Node's defaults. */
+    readonly tls: TlsConfig | null;
+  };
   readonly topics: {
     readonly input: string;
     readonly migrations: string;
@@ -345,6 +449,7 @@ export function loadConfig(env: Env = process.env): Config {
       if (other) errors.push(`${t} and ${other} name the same topic "${v[t]}"`);
       seen.set(v[t], t);
     }
+    errors.push(...securityProblems(v));
   }
   if (errors.length > 0) {
     throw new ProcessorError(
@@ -353,6 +458,17 @@ export function loadConfig(env: Env = process.env): Config {
       { context: { problems: errors.length } },
     );
   }
+  const o = v as Partial<Values>;
+  const tls = (ca?: string, cert?: string, key?: string): TlsConfig => ({
+    caFile: ca ?? null,
+    certFile: cert ?? null,
+    keyFile: key ?? null,
+  });
+  const registryTlsSet = [
+    o.IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE,
+    o.IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE,
+    o.IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE,
+  ].some((x) => x !== undefined);
   return deepFreeze<Config>({
     appId: v.IDRIFT_APP_ID,
     kafka: {
@@ -367,6 +483,17 @@ export function loadConfig(env: Env = process.env): Config {
       createTopics: v.IDRIFT_CREATE_TOPICS,
       inputPartitions: v.IDRIFT_INPUT_PARTITIONS,
       replicationFactor: v.IDRIFT_TOPIC_REPLICATION_FACTOR,
+      sasl:
+        o.IDRIFT_KAFKA_SASL_MECHANISM === undefined
+          ? null
+          : {
+              mechanism: o.IDRIFT_KAFKA_SASL_MECHANISM,
+              username: o.IDRIFT_KAFKA_SASL_USERNAME ?? '',
+              password: o.IDRIFT_KAFKA_SASL_PASSWORD ?? '',
+            },
+      tls: v.IDRIFT_KAFKA_TLS
+        ? tls(o.IDRIFT_KAFKA_TLS_CA_FILE, o.IDRIFT_KAFKA_TLS_CERT_FILE, o.IDRIFT_KAFKA_TLS_KEY_FILE)
+        : null,
     },
     processing: {
       allowedLatenessMs: v.IDRIFT_ALLOWED_LATENESS_MS,
@@ -376,7 +503,23 @@ export function loadConfig(env: Env = process.env): Config {
       driftExitThreshold: (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD ?? null,
     },
     logPseudonymKey: (v as Partial<Values>).IDRIFT_LOG_PSEUDONYM_KEY ?? null,
-    registry: { url: v.IDRIFT_SCHEMA_REGISTRY_URL },
+    registry: {
+      url: v.IDRIFT_SCHEMA_REGISTRY_URL,
+      auth:
+        o.IDRIFT_SCHEMA_REGISTRY_USERNAME === undefined
+          ? null
+          : {
+              username: o.IDRIFT_SCHEMA_REGISTRY_USERNAME,
+              password: o.IDRIFT_SCHEMA_REGISTRY_PASSWORD ?? '',
+            },
+      tls: registryTlsSet
+        ? tls(
+            o.IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE,
+            o.IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE,
+            o.IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE,
+          )
+        : null,
+    },
     topics: {
       input: v.IDRIFT_INPUT_TOPIC,
       migrations: v.IDRIFT_MIGRATIONS_TOPIC,
@@ -395,6 +538,57 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: v.IDRIFT_LOG_LEVEL,
     shutdown: { graceMs: v.IDRIFT_SHUTDOWN_GRACE_MS, forceMs: v.IDRIFT_SHUTDOWN_FORCE_MS },
   });
+}
+
+/** Cross-field rules of the Kafka and registry security variables; values of secrets never appear. */
+function securityProblems(o: Partial<Values>): string[] {
+  const problems: string[] = [];
+  const set = (x: unknown): boolean => x !== undefined;
+  const pair = (a: keyof Values, b: keyof Values): void => {
+    if (set(o[a]) !== set(o[b])) problems.push(`${a} and ${b} should be set together`);
+  };
+  if (set(o.IDRIFT_KAFKA_SASL_MECHANISM)) {
+    for (const n of ['IDRIFT_KAFKA_SASL_USERNAME', 'IDRIFT_KAFKA_SASL_PASSWORD'] as const) {
+      if (!set(o[n])) problems.push(`${n} is required when IDRIFT_KAFKA_SASL_MECHANISM is set`);
+    }
+    if (o.IDRIFT_KAFKA_SASL_MECHANISM === 'plain' && o.IDRIFT_KAFKA_TLS !== true) {
+      problems.push(
+        'IDRIFT_KAFKA_SASL_MECHANISM=plain sends the password in clear text: set IDRIFT_KAFKA_TLS=true',
+      );
+    }
+  } else {
+    for (const n of ['IDRIFT_KAFKA_SASL_USERNAME', 'IDRIFT_KAFKA_SASL_PASSWORD'] as const) {
+      if (set(o[n])) problems.push(`${n} is set but IDRIFT_KAFKA_SASL_MECHANISM is not`);
+    }
+  }
+  if (o.IDRIFT_KAFKA_TLS !== true) {
+    for (const n of [
+      'IDRIFT_KAFKA_TLS_CA_FILE',
+      'IDRIFT_KAFKA_TLS_CERT_FILE',
+      'IDRIFT_KAFKA_TLS_KEY_FILE',
+    ] as const) {
+      if (set(o[n])) problems.push(`${n} is set but IDRIFT_KAFKA_TLS is not true`);
+    }
+  }
+  pair('IDRIFT_KAFKA_TLS_CERT_FILE', 'IDRIFT_KAFKA_TLS_KEY_FILE');
+  pair('IDRIFT_SCHEMA_REGISTRY_USERNAME', 'IDRIFT_SCHEMA_REGISTRY_PASSWORD');
+  pair('IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE', 'IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE');
+  const registryTls = [
+    'IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE',
+    'IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE',
+    'IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE',
+  ] as const;
+  if (o.IDRIFT_SCHEMA_REGISTRY_URL !== undefined && !o.IDRIFT_SCHEMA_REGISTRY_URL.startsWith('https:')) {
+    if (set(o.IDRIFT_SCHEMA_REGISTRY_PASSWORD)) {
+      problems.push(
+        'IDRIFT_SCHEMA_REGISTRY_PASSWORD would travel in clear text: IDRIFT_SCHEMA_REGISTRY_URL should be an https:// URL',
+      );
+    }
+    for (const n of registryTls) {
+      if (set(o[n])) problems.push(`${n} is set but IDRIFT_SCHEMA_REGISTRY_URL is not an https:// URL`);
+    }
+  }
+  return problems;
 }
 
 /** loadConfig over the process environment, with `defaults` for variables the environment leaves unset. */

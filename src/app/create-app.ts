@@ -12,8 +12,16 @@ import { startHttpServer } from './http-server';
 import { systemClock } from '../core/clock';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
+import type { ValidationLimits } from '../core/validate';
 import { DEFAULT_LIMITS } from '../core/validate';
-import { createKafka, createRegistry } from '../kafka/clients';
+import {
+  createKafka,
+  createRegistry,
+  kafkaAccessPlan,
+  kafkaClientOptions,
+  registryClientOptions,
+  verifyKafkaAccess,
+} from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
 import { ensureTopics, topicConfigs } from '../kafka/topics';
@@ -49,6 +57,11 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
     drift,
     churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
   };
+}
+
+/** Input validation limits: defaults with the configured tolerance for future event times. */
+export function validationLimits(config: Config): ValidationLimits {
+  return { ...DEFAULT_LIMITS, maxFutureMs: config.processing.maxEventFutureMs };
 }
 
 export interface App {
@@ -115,7 +128,7 @@ export function createApp(config: Config, logger: Logger): App {
       );
       const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencyMs);
       dispose = () => encoder.dispose();
-      const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
+      const kafka = createKafka(kafkaClientOptions(config), logger);
       if (config.kafka.createTopics) {
         const admin = kafka.admin();
         await admin.connect();
@@ -132,7 +145,9 @@ export function createApp(config: Config, logger: Logger): App {
           await admin.disconnect();
         }
       }
-      const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+      // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
+      await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
+      const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
       processor = new StreamProcessor({
         config,
         kafka,
@@ -140,7 +155,7 @@ export function createApp(config: Config, logger: Logger): App {
         encoder,
         manifest,
         params: coreParams(config, manifest),
-        limits: { ...DEFAULT_LIMITS, maxFutureMs: config.processing.maxEventFutureMs },
+        limits: validationLimits(config),
         metrics,
         logger,
         clock: systemClock,

@@ -37,6 +37,13 @@ export const ErrorCodes = {
   REGISTRY_UNAVAILABLE: { retriable: true, badRecord: false },
   /** A Kafka operation failed in a way the client marks retriable. */
   KAFKA_TRANSIENT: { retriable: true, badRecord: false },
+  /** Kafka rejected the client's credentials (SASL): wrong user name, password or mechanism. */
+  KAFKA_AUTHENTICATION_FAILED: { retriable: false, badRecord: false },
+  /**
+   * Kafka refused an operation for lack of an ACL; the message names the resource and the
+   * operation the service needs (a deployment error: retrying cannot help).
+   */
+  KAFKA_AUTHORIZATION_FAILED: { retriable: false, badRecord: false },
   /** This instance's transactional producer was fenced by a newer owner of the partition. */
   KAFKA_FENCED: { retriable: false, badRecord: false },
   /** Encoding an output record with its schema failed: an output the code built is invalid (a bug). */

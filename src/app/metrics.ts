@@ -106,6 +106,11 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['outcome'] as const,
       registers: r,
     }),
+    fenced: new Counter({
+      name: 'idrift_producer_fenced_total',
+      help: 'Transactions refused because a newer owner of the partition fenced our producer.',
+      registers: r,
+    }),
     migrations: new Counter({
       name: 'idrift_migrations_emitted_total',
       help: 'InterestMigration records emitted.',

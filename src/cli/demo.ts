@@ -18,7 +18,7 @@ import { churnReader, decodeAll, migrationReader, readCommitted } from './output
 import { formatChurn, formatMigration } from './format';
 import { readDataset } from '../io/datasets';
 import { progressBar, replayRows } from '../io/replay';
-import { createKafka, createRegistry } from '../kafka/clients';
+import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde, frame } from '../kafka/serde';
 import { ensureTopics, topicConfigs } from '../kafka/topics';
 import { simulate } from '../sim/simulator';
@@ -30,11 +30,8 @@ export async function runDemo(args: Args): Promise<number> {
   const logger = createLogger(config.logLevel);
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   const pseudonym = createPseudonymiser();
-  const kafka = createKafka(
-    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-demo` },
-    logger,
-  );
-  const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+  const kafka = createKafka(kafkaClientOptions(config, '-demo'), logger);
+  const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(

@@ -2,7 +2,7 @@
 import { loadConfig } from '../app/config';
 import { createLogger, createPseudonymiser } from '../app/logger';
 import type { Args } from './args';
-import { createKafka, createRegistry } from '../kafka/clients';
+import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { churnReader, migrationReader } from './output-reader';
 import { formatChurn, formatMigration } from './format';
@@ -13,11 +13,8 @@ export async function runTail(args: Args): Promise<number> {
   const pseudonym = createPseudonymiser(
     config.logPseudonymKey ? Buffer.from(config.logPseudonymKey) : undefined,
   );
-  const kafka = createKafka(
-    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-tail` },
-    logger,
-  );
-  const serde = new AvroSerde(createRegistry({ url: config.registry.url }));
+  const kafka = createKafka(kafkaClientOptions(config, '-tail'), logger);
+  const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const consumer = kafka.consumer({
     groupId: `${config.appId}.tail.${process.pid}.${Date.now()}`,
     readUncommitted: false,

@@ -18,6 +18,8 @@ export interface ReadToEndOptions {
   /** Called per fetched batch, in offset order per partition. */
   readonly onBatch: (partition: number, messages: KafkaMessage[]) => Promise<void> | void;
   readonly maxBytesPerPartition?: number;
+  /** Also return records of aborted and open transactions (fault tests count them); default false. */
+  readonly readUncommitted?: boolean;
 }
 
 export interface ReadToEndResult {
@@ -43,7 +45,7 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   if (pending.size === 0) return { unfinished: [], failure: null };
   const consumer = kafka.consumer({
     groupId: o.groupId,
-    readUncommitted: false,
+    readUncommitted: o.readUncommitted ?? false,
     maxWaitTimeInMs: 100,
     maxBytesPerPartition: o.maxBytesPerPartition ?? 4 * 1024 * 1024,
   });

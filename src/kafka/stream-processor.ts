@@ -30,15 +30,14 @@ import type { Clock } from '../core/clock';
 import type { CoreParams } from '../core/params';
 import type { UserState } from '../core/user-state';
 import type { ValidationLimits } from '../core/validate';
-import { validateEvent } from '../core/validate';
 import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { BatchPlan, PipelineRecord } from '../pipeline/partition-processor';
 import { PartitionProcessor } from '../pipeline/partition-processor';
-import type { ClickstreamEvent } from './avro-types.gen';
+import { decodeRecord } from './record-decoder';
+import { authorizationFailure, kafkaAccessPlan, kafkaClientOptions, verifyKafkaAccess } from './clients';
 import {
   ChurnRiskSchema,
-  ClickstreamEventSchema,
   InterestMigrationSchema,
   InterestProfileSchema,
   UserStateSchema,
@@ -46,10 +45,8 @@ import {
 import { restorePartitions } from './changelog-restore';
 import { deadLetterMessage } from './dead-letter';
 import type { AvroSerde } from './serde';
-import { readerType, valueSubject } from './serde';
+import { valueSubject } from './serde';
 import { toAvro } from './state-codec';
-
-const inputReader = readerType<ClickstreamEvent>(ClickstreamEventSchema);
 
 export interface StreamProcessorDeps {
   readonly config: Config;
@@ -107,6 +104,8 @@ function isBug(e: unknown): boolean {
       'MODEL_INVALID',
       'MODEL_FEED_INVALID',
       'CONFIG_INVALID',
+      'KAFKA_AUTHORIZATION_FAILED',
+      'KAFKA_AUTHENTICATION_FAILED',
     ].includes(e.code)
   );
 }
@@ -142,12 +141,23 @@ export class StreamProcessor {
 
   async start(): Promise<void> {
     const { config, serde } = this.deps;
-    this.schemaIds = {
-      migration: await serde.register(valueSubject(config.topics.migrations), InterestMigrationSchema),
-      churn: await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema),
-      profile: await serde.register(valueSubject(config.topics.profiles), InterestProfileSchema),
-      state: await serde.register(valueSubject(config.topics.userStateChangelog), UserStateSchema),
-    };
+    // A registry outage at start-up is transient: wait for it (not ready meanwhile), never exit.
+    for (let delayMs = 250; ; delayMs = Math.min(5_000, delayMs * 2)) {
+      try {
+        this.schemaIds = {
+          migration: await serde.register(valueSubject(config.topics.migrations), InterestMigrationSchema),
+          churn: await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema),
+          profile: await serde.register(valueSubject(config.topics.profiles), InterestProfileSchema),
+          state: await serde.register(valueSubject(config.topics.userStateChangelog), UserStateSchema),
+        };
+        break;
+      } catch (e) {
+        if (!(isProcessorError(e) && e.retriable) || this.stopping) throw e;
+        this.deps.metrics.retries.inc({ dependency: 'schema-registry' });
+        this.log.warn('schema registry unavailable at start; retrying', { delayMs, error: describeError(e) });
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
     const consumer = this.deps.kafka.consumer({
       groupId: config.appId,
       readUncommitted: false,
@@ -159,10 +169,34 @@ export class StreamProcessor {
         retries: 3,
         // kafkajs wraps errors and may drop ours (it keeps only `cause`), so bugs are
         // recorded in eachBatch before they propagate.
-        restartOnFailure: (e: Error) => {
-          if (this.fatalError !== null || this.stopping) return Promise.resolve(false);
+        restartOnFailure: async (e: Error) => {
+          if (this.fatalError !== null || this.stopping) return false;
+          // A permission taken away while running is not transient: stop with the missing
+          // permission named instead of restarting forever. kafkajs reports a refused group or
+          // transactional-id coordinator lookup as "failed to find group coordinator", so
+          // that case re-runs the start-up access check to name what is missing.
+          let denied = authorizationFailure(e, {
+            operation: 'Read',
+            resource: `topic ${config.topics.input} / group ${config.appId}`,
+          });
+          if (!denied && e.name === 'KafkaJSGroupCoordinatorNotFound') {
+            denied = await verifyKafkaAccess(
+              kafkaClientOptions(config),
+              kafkaAccessPlan(config),
+              this.deps.logger,
+            ).then(
+              () => null,
+              (x: unknown) => (isProcessorError(x) && x.code === 'KAFKA_AUTHORIZATION_FAILED' ? x : null),
+            );
+          }
+          if (denied) {
+            this.fatalError = denied;
+            this.log.error('missing Kafka permission; stopping', { error: describeError(denied) });
+            this.onFatal(denied);
+            return false;
+          }
           this.log.warn('consumer restarting after a failure', { error: describeError(e) });
-          return Promise.resolve(true);
+          return true;
         },
       },
     });
@@ -396,36 +430,13 @@ export class StreamProcessor {
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
   ): Promise<PipelineRecord> {
-    const { config, limits, metrics } = this.deps;
-    const offset = m.offset;
-    const size = (m.key?.length ?? 0) + (m.value?.length ?? 0);
-    if (size > config.kafka.maxRecordBytes) {
-      const error = new ProcessorError(
-        'VALIDATE_OVERSIZE',
-        `record has ${size} bytes, limit ${config.kafka.maxRecordBytes}`,
-      );
-      return { kind: 'invalid', offset, error, stage: 'validate' };
-    }
-    const key = m.key?.toString('utf8') ?? null;
-    if (m.value === null) {
-      if (key) return { kind: 'erase', offset, userId: key };
-      return {
-        kind: 'invalid',
-        offset,
-        error: new ProcessorError('DECODE_MISSING_VALUE', 'null value without a key'),
-        stage: 'decode',
-      };
-    }
+    const { config, limits, metrics, serde } = this.deps;
+    const deps = { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes };
     let delayMs = 100;
     for (;;) {
       try {
-        const raw = await this.deps.serde.decode(m.value, inputReader);
-        const v = validateEvent(raw, key, Number(m.timestamp), limits);
-        if (v.ok) return { kind: 'event', offset, event: v.event };
-        return { kind: 'invalid', offset, error: new ProcessorError(v.code, v.message), stage: 'validate' };
+        return await decodeRecord(m, deps);
       } catch (e) {
-        if (isProcessorError(e) && e.isBadRecord)
-          return { kind: 'invalid', offset, error: e, stage: 'decode' };
         if (!(isProcessorError(e) && e.retriable)) throw e;
         if (!isRunning()) throw e;
         metrics.retries.inc({ dependency: 'schema-registry' });
@@ -533,6 +544,21 @@ export class StreamProcessor {
       const type =
         (e as { type?: string; cause?: { type?: string } }).type ??
         (e as { cause?: { type?: string } }).cause?.type;
+      if (type && FENCED.has(type)) {
+        metrics.fenced.inc();
+        this.log.warn(
+          'producer fenced: another instance owns this partition now; dropping it and rejoining',
+          {
+            partition: p,
+            error: type,
+          },
+        );
+      }
+      const denied = authorizationFailure(e, {
+        operation: 'Write',
+        resource: `topics ${[...byTopic.keys()].join(', ')} or transactional id ${config.appId}-${config.topics.input}-${p}`,
+      });
+      if (denied) throw denied;
       if (type && UNACCEPTABLE_RECORDS.has(type)) {
         throw new ProcessorError(
           'INVARIANT_VIOLATED',
@@ -584,6 +610,9 @@ export class StreamProcessor {
  * several requests. Order is kept (requests are sent one after the other, max in flight 1).
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** A newer producer with our transactional id exists: we are a zombie for this partition. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 
 const UNACCEPTABLE_RECORDS = new Set([
   'MESSAGE_TOO_LARGE',

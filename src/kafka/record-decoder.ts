@@ -1,0 +1,60 @@
+/**
+ * Input record bytes → PipelineRecord: the one place that decides what a clickstream record is
+ * (an event, a user erasure, or bad input with its code and stage). Used by the live processor
+ * and by the system-test verifier's reference run, so both classify every record the same way.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import { ProcessorError, isProcessorError } from '../app/errors';
+import type { ValidationLimits } from '../core/validate';
+import { validateEvent } from '../core/validate';
+import type { PipelineRecord } from '../pipeline/partition-processor';
+import type { ClickstreamEvent } from './avro-types.gen';
+import { ClickstreamEventSchema } from './avro-types.gen';
+import type { AvroSerde } from './serde';
+import { readerType } from './serde';
+
+const inputReader = readerType<ClickstreamEvent>(ClickstreamEventSchema);
+
+export interface DecodeDeps {
+  readonly serde: AvroSerde;
+  readonly limits: ValidationLimits;
+  /** Key + value bytes above this are bad input (VALIDATE_OVERSIZE). */
+  readonly maxRecordBytes: number;
+}
+
+/**
+ * Classifies one record. Rejects (does not return) only when a dependency is unavailable
+ * (a retriable ProcessorError, e.g. REGISTRY_UNAVAILABLE): that is not bad data, and the caller
+ * must retry, never dead-letter.
+ */
+export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<PipelineRecord> {
+  const offset = m.offset;
+  const size = (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  if (size > deps.maxRecordBytes) {
+    const error = new ProcessorError(
+      'VALIDATE_OVERSIZE',
+      `record has ${size} bytes, limit ${deps.maxRecordBytes}`,
+    );
+    return { kind: 'invalid', offset, error, stage: 'validate' };
+  }
+  const key = m.key?.toString('utf8') ?? null;
+  if (m.value === null) {
+    if (key) return { kind: 'erase', offset, userId: key };
+    return {
+      kind: 'invalid',
+      offset,
+      error: new ProcessorError('DECODE_MISSING_VALUE', 'null value without a key'),
+      stage: 'decode',
+    };
+  }
+  let raw: ClickstreamEvent;
+  try {
+    raw = await deps.serde.decode(m.value, inputReader);
+  } catch (e) {
+    if (isProcessorError(e) && e.isBadRecord) return { kind: 'invalid', offset, error: e, stage: 'decode' };
+    throw e;
+  }
+  const v = validateEvent(raw, key, Number(m.timestamp), deps.limits);
+  if (v.ok) return { kind: 'event', offset, event: v.event };
+  return { kind: 'invalid', offset, error: new ProcessorError(v.code, v.message), stage: 'validate' };
+}

@@ -1,0 +1,425 @@
+/**
+ * The service against a broker with security ON, as deployed: SASL/SCRAM-SHA-512 over mutual
+ * TLS, the StandardAuthorizer (nothing allowed without an ACL), and exactly the ACLs of the
+ * KafkaUser manifest (k8s/base/kafka-user.yaml) granted to the service's user; the schema
+ * registry behind HTTPS (mutual TLS) with basic auth. Topic names and settings come from the
+ * manifests too (k8s/base/config.env).
+ *
+ * The broker is a second, separate one (test/harness/sasl-broker.sh, ports 19192/19193), started
+ * and stopped here; the registry is the normal stack's (test/harness/with-stack.sh), fronted by
+ * an HTTPS proxy in this test that insists on a client certificate and the password.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
+import { parse } from 'yaml';
+import type { Config } from '../../../src/app/config';
+import { loadConfig } from '../../../src/app/config';
+import type { App } from '../../../src/app/create-app';
+import { createApp } from '../../../src/app/create-app';
+import { isProcessorError } from '../../../src/app/errors';
+import { createLogger } from '../../../src/app/logger';
+import { waitCaughtUp } from '../../../src/cli/caught-up';
+import { readCommitted } from '../../../src/cli/output-reader';
+import { replayRows } from '../../../src/io/replay';
+import { createKafka, createRegistry } from '../../../src/kafka/clients';
+import { AvroSerde } from '../../../src/kafka/serde';
+import { topicConfigs } from '../../../src/kafka/topics';
+import { simulate } from '../../../src/sim/simulator';
+import { TINY_META, TINY_MODEL } from '../../support/processor-harness';
+import type { StackEnv } from '../../support/stack';
+import { describeWithStack } from '../../support/stack';
+
+jest.setTimeout(300_000);
+
+const ROOT = join(__dirname, '..', '..', '..');
+const BROKER_SCRIPT = join(ROOT, 'test', 'harness', 'sasl-broker.sh');
+const ADMIN_PASSWORD = randomBytes(12).toString('hex');
+const SERVICE_PASSWORD = randomBytes(12).toString('hex');
+const REGISTRY_USER = 'idrift-registry-client';
+const REGISTRY_PASSWORD = randomBytes(12).toString('hex');
+
+// ---- the manifests -------------------------------------------------------------------------
+
+interface ManifestAcl {
+  resource: { type: 'topic' | 'group' | 'transactionalId' | 'cluster'; name?: string; patternType?: string };
+  operations: string[];
+}
+
+const kafkaUser = parse(readFileSync(join(ROOT, 'k8s', 'base', 'kafka-user.yaml'), 'utf8')) as {
+  metadata: { name: string };
+  spec: { authorization: { acls: ManifestAcl[] } };
+};
+const SERVICE_USER = kafkaUser.metadata.name;
+const MANIFEST_ACLS = kafkaUser.spec.authorization.acls;
+
+/** k8s/base/config.env: what the ConfigMap holds. */
+const manifestEnv = Object.fromEntries(
+  readFileSync(join(ROOT, 'k8s', 'base', 'config.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^IDRIFT_[A-Z0-9_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+
+const RESOURCE = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  transactionalId: AclResourceTypes.TRANSACTIONAL_ID,
+  cluster: AclResourceTypes.CLUSTER,
+} as const;
+const OPERATION: Record<string, AclOperationTypes> = {
+  Read: AclOperationTypes.READ,
+  Write: AclOperationTypes.WRITE,
+  Describe: AclOperationTypes.DESCRIBE,
+  IdempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
+};
+
+/** One kafkajs ACL binding per (entry, operation), for the service's principal. */
+function bindings(entry: ManifestAcl) {
+  return entry.operations.map((op) => {
+    const operation = OPERATION[op];
+    if (operation === undefined) throw new Error(`operation ${op} not mapped in this test`);
+    return {
+      resourceType: RESOURCE[entry.resource.type],
+      resourceName: entry.resource.type === 'cluster' ? 'kafka-cluster' : (entry.resource.name ?? ''),
+      resourcePatternType:
+        entry.resource.patternType === 'prefix'
+          ? ResourcePatternTypes.PREFIXED
+          : ResourcePatternTypes.LITERAL,
+      principal: `User:${SERVICE_USER}`,
+      host: '*',
+      operation,
+      permissionType: AclPermissionTypes.ALLOW,
+    };
+  });
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function javaAvailable(): boolean {
+  return spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
+}
+
+function brokerEnv(): Record<string, string> {
+  const out = execFileSync(BROKER_SCRIPT, ['env'], { encoding: 'utf8' });
+  const env: Record<string, string> = {};
+  for (const m of out.matchAll(/([A-Z_]+)=(\S+)/g)) env[m[1] as string] = m[2] as string;
+  return env;
+}
+
+/** An HTTPS reverse proxy to the registry that wants a client certificate and basic auth. */
+async function startRegistryProxy(
+  upstream: URL,
+  tls: { key: Buffer; cert: Buffer; ca: Buffer },
+): Promise<{ url: string; served: () => number; refused: () => number; close: () => Promise<void> }> {
+  const expected = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`;
+  let served = 0;
+  let refused = 0;
+  const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    if (req.headers.authorization !== expected) {
+      refused++;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+      return;
+    }
+    served++;
+    const headers = { ...req.headers, host: upstream.host };
+    delete headers.authorization;
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', () => res.writeHead(502).end());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}${upstream.pathname}`,
+    served: () => served,
+    refused: () => refused,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function waitForAcls(admin: Admin, expectedCount: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const res = await admin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      principal: `User:${SERVICE_USER}`,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    });
+    const n = res.resources.reduce((k, r) => k + r.acls.length, 0);
+    if (n === expectedCount) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`ACLs of User:${SERVICE_USER} did not reach ${expectedCount}`);
+}
+
+// ---- the test ------------------------------------------------------------------------------
+
+function securityTests(env: StackEnv): void {
+  let admin: Admin;
+  let adminKafka: Kafka;
+  let proxy: Awaited<ReturnType<typeof startRegistryProxy>>;
+  let broker: Record<string, string>;
+  const logs: string[] = [];
+  const logger = createLogger('info', { write: (line) => void logs.push(line) });
+  const allBindings = MANIFEST_ACLS.flatMap(bindings);
+
+  /** The pod's configuration: the ConfigMap, with local addresses, files and a small model. */
+  function serviceConfig(overrides: Record<string, string> = {}): Config {
+    return loadConfig({
+      ...manifestEnv,
+      IDRIFT_KAFKA_BROKERS: broker.SASL_KAFKA_BROKERS,
+      IDRIFT_KAFKA_SASL_PASSWORD: SERVICE_PASSWORD,
+      IDRIFT_KAFKA_TLS_CA_FILE: broker.SASL_CA_FILE,
+      IDRIFT_KAFKA_TLS_CERT_FILE: broker.SASL_CLIENT_CERT_FILE,
+      IDRIFT_KAFKA_TLS_KEY_FILE: broker.SASL_CLIENT_KEY_FILE,
+      IDRIFT_SCHEMA_REGISTRY_URL: proxy.url,
+      IDRIFT_SCHEMA_REGISTRY_USERNAME: REGISTRY_USER,
+      IDRIFT_SCHEMA_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+      IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE: broker.SASL_CA_FILE,
+      IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE: broker.SASL_CLIENT_CERT_FILE,
+      IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE: broker.SASL_CLIENT_KEY_FILE,
+      IDRIFT_INPUT_PARTITIONS: '3',
+      IDRIFT_TOPIC_REPLICATION_FACTOR: '1',
+      IDRIFT_HTTP_HOST: '127.0.0.1',
+      IDRIFT_HTTP_PORT: '0',
+      IDRIFT_MODEL_PATH: TINY_MODEL,
+      IDRIFT_MODEL_META_PATH: TINY_META,
+      IDRIFT_EXECUTION_PROVIDER: 'cpu',
+      IDRIFT_COMMIT_INTERVAL_MS: '100',
+      IDRIFT_SESSION_TIMEOUT_MS: '10000',
+      IDRIFT_HEARTBEAT_INTERVAL_MS: '1000',
+      IDRIFT_TRANSACTION_TIMEOUT_MS: '10000',
+      IDRIFT_SHUTDOWN_GRACE_MS: '5000',
+      IDRIFT_SHUTDOWN_FORCE_MS: '2000',
+      ...overrides,
+    });
+  }
+
+  beforeAll(async () => {
+    execFileSync(BROKER_SCRIPT, ['up'], {
+      env: {
+        ...process.env,
+        IDRIFT_SASL_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        IDRIFT_SASL_USERS: `${SERVICE_USER}:${SERVICE_PASSWORD}`,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 180_000,
+    });
+    broker = brokerEnv();
+    const read = (k: string): Buffer => readFileSync(broker[k] as string);
+    proxy = await startRegistryProxy(new URL(env.registryUrl), {
+      key: read('SASL_SERVER_KEY_FILE'),
+      cert: read('SASL_SERVER_CERT_FILE'),
+      ca: read('SASL_CA_FILE'),
+    });
+    adminKafka = createKafka(
+      {
+        brokers: [broker.SASL_KAFKA_BROKERS as string],
+        clientId: 'security-test-admin',
+        sasl: {
+          mechanism: 'scram-sha-512',
+          username: broker.SASL_ADMIN_USER as string,
+          password: ADMIN_PASSWORD,
+        },
+        tls: {
+          caFile: broker.SASL_CA_FILE as string,
+          certFile: broker.SASL_CLIENT_CERT_FILE as string,
+          keyFile: broker.SASL_CLIENT_KEY_FILE as string,
+        },
+      },
+      createLogger('warn'),
+    );
+    admin = adminKafka.admin();
+    await admin.connect();
+    // The topics of the manifests (names and compaction from src/kafka/topics.ts, which the unit
+    // test ties to k8s/base/kafka-topics.yaml), sized for one broker.
+    const config = serviceConfig();
+    await admin.createTopics({
+      topics: topicConfigs(config, { inputPartitions: 3, replicationFactor: 1 }),
+      waitForLeaders: true,
+    });
+    await admin.createAcls({ acl: allBindings });
+    await waitForAcls(admin, allBindings.length);
+  });
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await proxy?.close();
+    execFileSync(BROKER_SCRIPT, ['down'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // No secret ever reached a log line.
+    const all = logs.join('');
+    for (const secret of [ADMIN_PASSWORD, SERVICE_PASSWORD, REGISTRY_PASSWORD])
+      expect(all).not.toContain(secret);
+  });
+
+  it('grants nothing to a principal without ACLs (the authorizer is on)', async () => {
+    const stranger = createKafka(
+      {
+        brokers: [broker.SASL_KAFKA_BROKERS as string],
+        clientId: 'stranger',
+        sasl: { mechanism: 'scram-sha-512', username: SERVICE_USER, password: SERVICE_PASSWORD },
+        tls: {
+          caFile: broker.SASL_CA_FILE as string,
+          certFile: broker.SASL_CLIENT_CERT_FILE as string,
+          keyFile: broker.SASL_CLIENT_KEY_FILE as string,
+        },
+      },
+      createLogger('error'),
+    ).admin();
+    await stranger.connect();
+    try {
+      // The service's user may describe its own topics but not create one.
+      const err: unknown = await stranger
+        .createTopics({ topics: [{ topic: 'not-granted', numPartitions: 1, replicationFactor: 1 }] })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      // kafkajs reports per-topic creation errors in an aggregate
+      expect((err as { errors?: { type?: string }[] } | null)?.errors?.[0]?.type).toBe(
+        'TOPIC_AUTHORIZATION_FAILED',
+      );
+    } finally {
+      await stranger.disconnect();
+    }
+    // and the registry proxy refuses a request without the password
+    const status = await new Promise<number>((resolve, reject) => {
+      https
+        .get(`${proxy.url}/subjects`, {
+          ca: readFileSync(broker.SASL_CA_FILE as string),
+          cert: readFileSync(broker.SASL_CLIENT_CERT_FILE as string),
+          key: readFileSync(broker.SASL_CLIENT_KEY_FILE as string),
+        })
+        .on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    expect(status).toBe(401);
+  });
+
+  it('processes the clickstream end to end with exactly the KafkaUser ACLs, over SASL_SSL and an authenticated registry', async () => {
+    const config = serviceConfig();
+    const rows = simulate({ seed: 5, users: 60, days: 1, activityScale: 2 }).rows;
+    const upstreamSerde = new AvroSerde(createRegistry({ url: env.registryUrl, retries: 0 }));
+    const sent = await replayRows(adminKafka, upstreamSerde, rows, {
+      topic: config.topics.input,
+      idPrefix: 'sec',
+    });
+    expect(sent).toBeGreaterThan(100);
+
+    const app: App = createApp(config, logger);
+    const t0 = Date.now();
+    try {
+      await app.start();
+      await Promise.race([
+        waitCaughtUp(adminKafka, config.appId, config.topics.input, 180_000),
+        app.done.then((code) => {
+          throw new Error(`the processor stopped by itself (exit code ${code})`);
+        }),
+      ]);
+    } finally {
+      await app.stop('test done');
+    }
+    const elapsedMs = Date.now() - t0;
+    const changelog = await readCommitted(adminKafka, config.topics.userStateChangelog, 'security-verify');
+    const churn = await readCommitted(adminKafka, config.topics.churn, 'security-verify');
+    const users = new Set(rows.map((r) => r.userId));
+    expect(new Set(changelog.map((m) => m.key?.toString())).size).toBe(users.size);
+    expect(churn.length).toBeGreaterThan(0);
+    expect(proxy.served()).toBeGreaterThan(0);
+    expect(logs.join('')).toContain('kafka permissions verified');
+    console.log(
+      `[security] ${sent} events, ${users.size} users → ${changelog.length} changelog records, ${churn.length} churn alerts in ${elapsedMs} ms; registry proxy served ${proxy.served()} authenticated requests`,
+    );
+  });
+
+  // One manifest ACL entry removed at a time: the service must refuse to start, quickly, and
+  // say which permission is missing (instead of retrying for ever).
+  const removals: [string, (a: ManifestAcl) => boolean, RegExp][] = [
+    [
+      'Write on an output topic',
+      (a) => a.resource.type === 'topic' && a.resource.name === 'interest.migrations',
+      /topic "interest\.migrations": denied \(TOPIC_AUTHORIZATION_FAILED\); the service needs Write \+ Describe/,
+    ],
+    [
+      'Read on the consumer group',
+      (a) => a.resource.type === 'group' && a.resource.patternType !== 'prefix',
+      /group "interest-drift": denied \(GROUP_AUTHORIZATION_FAILED\); the service needs Read/,
+    ],
+    [
+      'Read on the restore groups',
+      (a) => a.resource.type === 'group' && a.resource.patternType === 'prefix',
+      /groups with prefix "interest-drift\.restore\.": denied \(GROUP_AUTHORIZATION_FAILED\)/,
+    ],
+    [
+      'Write on the transactional ids',
+      (a) => a.resource.type === 'transactionalId',
+      /transactional ids with prefix "interest-drift-clickstream\.events-": denied \(TRANSACTIONAL_ID_AUTHORIZATION_FAILED\); the service needs Write \+ Describe/,
+    ],
+  ];
+
+  it.each(removals)('fails fast, naming the permission, without %s', async (_what, pick, message) => {
+    const removed = MANIFEST_ACLS.filter(pick);
+    expect(removed).toHaveLength(1);
+    const gone = removed.flatMap(bindings);
+    await admin.deleteAcls({ filters: gone });
+    await waitForAcls(admin, allBindings.length - gone.length);
+    const app = createApp(serviceConfig(), logger);
+    const t0 = Date.now();
+    try {
+      const err: unknown = await app.start().then(
+        () => new Error('started without the permission'),
+        (e: unknown) => e,
+      );
+      expect(isProcessorError(err) && err.code).toBe('KAFKA_AUTHORIZATION_FAILED');
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toContain(`Kafka user "${SERVICE_USER}"`);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      console.log(`[security] without ${_what}: refused in ${Date.now() - t0} ms: ${(err as Error).message}`);
+    } finally {
+      await app.stop('test done');
+      await admin.createAcls({ acl: gone });
+      await waitForAcls(admin, allBindings.length);
+    }
+  });
+
+  it('fails fast with KAFKA_AUTHENTICATION_FAILED on a wrong password', async () => {
+    const app = createApp(serviceConfig({ IDRIFT_KAFKA_SASL_PASSWORD: 'not-the-password' }), logger);
+    try {
+      const err: unknown = await app.start().then(
+        () => new Error('started with a wrong password'),
+        (e: unknown) => e,
+      );
+      expect(isProcessorError(err) && err.code).toBe('KAFKA_AUTHENTICATION_FAILED');
+      expect((err as Error).message).toContain(`Kafka user "${SERVICE_USER}"`);
+      expect((err as Error).message).not.toContain('not-the-password');
+    } finally {
+      await app.stop('test done');
+    }
+  });
+}
+
+if (!javaAvailable()) {
+  console.warn('[security] skipped: no `java` on PATH to run the SASL broker (test/harness/sasl-broker.sh)');
+  describe.skip('security: SASL/SCRAM + TLS + ACLs [skipped: no `java` on PATH to run the SASL broker]', () => {
+    it('needs Java 17+', () => undefined);
+  });
+} else {
+  describeWithStack('security: SASL/SCRAM + TLS + ACLs on a broker with an authorizer', securityTests);
+}
