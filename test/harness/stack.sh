@@ -129,9 +129,17 @@ registry_start() {
   local jar; jar=$(find "$APICURIO_DIR" -name quarkus-run.jar | head -1)
   local t0; t0=$(now_ms)
   # In-memory storage (the default H2 in-memory database): a registry restart forgets
-  # every schema, which is what tests want. BACKWARD as the global compatibility makes
-  # @kafkajs/confluent-schema-registry's config check agree for subjects it did not create.
+  # every schema, which is what tests want. IDRIFT_REGISTRY_PERSIST=1 keeps them in an H2 file
+  # under the stack folder instead, so an outage test can stop and restart the registry and
+  # find the same schema ids, as a production registry would. BACKWARD as the global
+  # compatibility makes @kafkajs/confluent-schema-registry's config check agree for subjects it
+  # did not create.
   local java_bin; java_bin=$(registry_java)
+  local storage=()
+  if [ "${IDRIFT_REGISTRY_PERSIST:-0}" = 1 ]; then
+    # H2 wants an absolute path.
+    storage=(-Dapicurio.datasource.url="jdbc:h2:file:$(cd "$STACK_DIR" && pwd)/registry-db/registry")
+  fi
   setsid nohup "$java_bin" -Xms128m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MGMT_PORT" \
@@ -139,7 +147,7 @@ registry_start() {
     -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
     -Dapicurio.rest.deletion.group.enabled=true \
-    -Dquarkus.log.level=WARN -Dquarkus.banner.enabled=false \
+    "${storage[@]}" -Dquarkus.log.level=WARN -Dquarkus.banner.enabled=false \
     -jar "$jar" >"$STACK_DIR/registry.log" 2>&1 </dev/null &
   echo $! >"$pidf"
   local deadline=$((SECONDS + START_TIMEOUT_S))

@@ -1,0 +1,40 @@
+/** The group's committed input offsets: how the harness sees processing move. */
+import type { Kafka } from 'kafkajs';
+
+export async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets[0]?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the group has committed more than `above` records in total; returns the ms it
+ * took, or throws after `timeoutMs`.
+ */
+export async function waitProgress(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  above: number,
+  timeoutMs: number,
+): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    let total = -1;
+    try {
+      total = await committedTotal(kafka, groupId, topic);
+    } catch {
+      // the broker may be restarting
+    }
+    if (total > above) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no progress past ${above} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,270 @@
+/**
+ * The verifier: reads every output topic back with read_committed and compares it with a
+ * reference run WITHOUT faults — the pure partition topology (PartitionProcessor, the same
+ * code the service runs) over the input read back per partition in offset order, classified by
+ * the same record decoder. Counts duplicates, missing records and mismatches per topic, checks
+ * per-user order, the final changelog state (floats within 1e-6), and hanging transactions.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../../../src/app/config';
+import { coreParams, validationLimits } from '../../../src/app/create-app';
+import { createLogger } from '../../../src/app/logger';
+import type { ReadMessage } from '../../../src/cli/output-reader';
+import { churnReader, migrationReader, profileReader, readCommitted } from '../../../src/cli/output-reader';
+import type { UserState } from '../../../src/core/user-state';
+import { DeadLetterHeaders, UserStateSchema } from '../../../src/kafka/avro-types.gen';
+import { decodeRecord } from '../../../src/kafka/record-decoder';
+import type { AvroSerde } from '../../../src/kafka/serde';
+import { readerType } from '../../../src/kafka/serde';
+import { toAvro } from '../../../src/kafka/state-codec';
+import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
+import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partition-processor';
+import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { findHangingTransactions } from './cluster';
+
+export interface TopicCheck {
+  readonly expected: number;
+  readonly actual: number;
+  readonly duplicates: number;
+  readonly missing: number;
+  readonly mismatches: number;
+}
+
+export interface Verdict {
+  readonly input: ReadMessage[];
+  readonly topics: Record<string, TopicCheck>;
+  readonly duplicates: number;
+  readonly missing: number;
+  readonly mismatches: number;
+  readonly hangingTransactions: string[];
+  /** Dead letters read back: source partition:offset → code. */
+  readonly deadLetters: Map<string, { code: string; headers: Record<string, string> }>;
+  readonly expectedDeadLetters: Map<string, string>;
+  /** Per-user final state of the reference (null = erased). */
+  readonly referenceStates: Map<string, UserState | null>;
+  readonly referenceDuplicates: number;
+  readonly notes: string[];
+}
+
+const stateReader = readerType<ReturnType<typeof toAvro>>(UserStateSchema);
+
+/** Deep equality; byte arrays of equal length are compared as float32 within `tol` when unequal. */
+export function nearlyEqual(a: unknown, b: unknown, tol = 1e-6): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a));
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) {
+    if (a.equals(b)) return true;
+    if (a.length !== b.length || a.length % 4 !== 0) return false;
+    for (let i = 0; i < a.length; i += 4)
+      if (Math.abs(a.readFloatLE(i) - b.readFloatLE(i)) > tol) return false;
+    return true;
+  }
+  if (a instanceof Float32Array && b instanceof Float32Array) {
+    return a.length === b.length && a.every((x, i) => Math.abs(x - (b[i] as number)) <= tol);
+  }
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => nearlyEqual(x, b[i], tol));
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    if (!nearlyEqual(ka, kb)) return false;
+    return ka.every((k) =>
+      nearlyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol),
+    );
+  }
+  return false;
+}
+
+/**
+ * Compares keyed sequences (per user, in topic order). Within a key, an actual item equal to the
+ * previous one that the reference does not repeat is a duplicate; items the reference has and
+ * the actual lacks are missing; anything else that differs is a mismatch.
+ */
+function compareSequences(expected: Map<string, unknown[]>, actual: Map<string, unknown[]>): TopicCheck {
+  let duplicates = 0;
+  let missing = 0;
+  let mismatches = 0;
+  let e = 0;
+  let a = 0;
+  for (const k of new Set([...expected.keys(), ...actual.keys()])) {
+    const want = expected.get(k) ?? [];
+    const got = actual.get(k) ?? [];
+    e += want.length;
+    a += got.length;
+    let i = 0;
+    let j = 0;
+    const inRest = (x: unknown, list: unknown[], from: number): boolean =>
+      list.slice(from).some((y) => nearlyEqual(x, y));
+    while (i < want.length || j < got.length) {
+      if (i < want.length && j < got.length && nearlyEqual(want[i], got[j])) {
+        i++;
+        j++;
+      } else if (j < got.length && j > 0 && nearlyEqual(got[j], got[j - 1])) {
+        duplicates++;
+        j++;
+      } else if (i < want.length && !inRest(want[i], got, j)) {
+        missing++;
+        i++;
+      } else if (j < got.length && !inRest(got[j], want, i)) {
+        mismatches++; // an output the reference never produced
+        j++;
+      } else {
+        mismatches++; // both present, out of order
+        i++;
+        j++;
+      }
+    }
+  }
+  return { expected: e, actual: a, duplicates, missing, mismatches };
+}
+
+function groupByKey<T>(items: { key: string; value: T }[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const { key, value } of items) {
+    const l = m.get(key);
+    if (l) l.push(value);
+    else m.set(key, [value]);
+  }
+  return m;
+}
+
+export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Promise<Verdict> {
+  const notes: string[] = [];
+  const group = `${config.appId}.verify`;
+  const input = await readCommitted(kafka, config.topics.input, group, 120_000);
+  // ---- reference run, per partition, in offset order ----
+  const deps = { serde, limits: validationLimits(config), maxRecordBytes: config.kafka.maxRecordBytes };
+  const byPartition = new Map<number, PipelineRecord[]>();
+  for (const m of [...input].sort(
+    (x, y) => x.partition - y.partition || Number(BigInt(x.offset) - BigInt(y.offset)),
+  )) {
+    const list = byPartition.get(m.partition) ?? [];
+    list.push(await decodeRecord(m, deps));
+    byPartition.set(m.partition, list);
+  }
+  const { encoder, manifest } = await createOnnxEncoder(
+    { modelPath: config.model.path, manifestPath: config.model.metaPath, provider: 'cpu', intraOpThreads: 2 },
+    createLogger('warn'),
+  );
+  const params = coreParams(config, manifest);
+  const expectedOutputs: { partition: number; o: PlannedOutput }[] = [];
+  const expectedDeadLetters = new Map<string, string>();
+  const referenceStates = new Map<string, UserState | null>();
+  let referenceDuplicates = 0;
+  for (const [partition, records] of byPartition) {
+    const states = new Map<string, UserState>();
+    const proc = new PartitionProcessor(
+      { get: (u) => states.get(u), values: () => states.values() },
+      { encoder, manifest, params, profilesEnabled: config.profilesEnabled },
+    );
+    const plan = await proc.process(records);
+    for (const o of plan.outputs) expectedOutputs.push({ partition, o });
+    for (const d of plan.deadLetters) expectedDeadLetters.set(`${partition}:${d.offset}`, d.error.code);
+    for (const [u, s] of plan.stateWrites) referenceStates.set(u, s);
+    referenceDuplicates += plan.counts.duplicates;
+  }
+  await encoder.dispose();
+
+  // ---- actual, read_committed ----
+  const read = (t: string): Promise<ReadMessage[]> => readCommitted(kafka, t, group, 120_000);
+  const [migrations, churn, profiles, deadLetters, changelog] = await Promise.all([
+    read(config.topics.migrations),
+    read(config.topics.churn),
+    read(config.topics.profiles),
+    read(config.topics.deadLetter),
+    read(config.topics.userStateChangelog),
+  ]);
+  const sortByOffset = (l: ReadMessage[]): ReadMessage[] =>
+    [...l].sort((x, y) => x.partition - y.partition || Number(BigInt(x.offset) - BigInt(y.offset)));
+  const decodeKeyed = async <T>(l: ReadMessage[], reader: ReturnType<typeof readerType<T>>) => {
+    const out: { key: string; value: T | null }[] = [];
+    for (const m of sortByOffset(l))
+      out.push({ key: m.key?.toString() ?? '', value: m.value ? await serde.decode(m.value, reader) : null });
+    return out;
+  };
+  const topics: Record<string, TopicCheck> = {};
+  const expectedOf = (kind: string): Map<string, unknown[]> =>
+    groupByKey(
+      expectedOutputs
+        .filter(({ o }) => o.kind === kind || (kind === 'profile' && o.kind === 'profile-tombstone'))
+        .map(({ o }) => ({
+          key: o.key,
+          value: o.kind === 'profile-tombstone' ? null : (o as { value: unknown }).value,
+        })),
+    );
+  topics.migrations = compareSequences(
+    expectedOf('migration'),
+    groupByKey(await decodeKeyed(migrations, migrationReader)),
+  );
+  topics.churn = compareSequences(expectedOf('churn'), groupByKey(await decodeKeyed(churn, churnReader)));
+  if (config.profilesEnabled)
+    topics.profiles = compareSequences(
+      expectedOf('profile'),
+      groupByKey(await decodeKeyed(profiles, profileReader)),
+    );
+
+  // Dead letters: by source partition:offset, with the code.
+  const gotDead = new Map<string, { code: string; headers: Record<string, string> }>();
+  let dlqDuplicates = 0;
+  let dlqMismatches = 0;
+  for (const m of deadLetters) {
+    const h = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? '']));
+    const id = `${h[DeadLetterHeaders.sourcePartition]}:${h[DeadLetterHeaders.sourceOffset]}`;
+    if (gotDead.has(id)) dlqDuplicates++;
+    gotDead.set(id, { code: h[DeadLetterHeaders.errorCode] ?? '', headers: h });
+  }
+  let dlqMissing = 0;
+  for (const [id, code] of expectedDeadLetters) {
+    const g = gotDead.get(id);
+    if (!g) dlqMissing++;
+    else if (g.code !== code) dlqMismatches++;
+  }
+  for (const id of gotDead.keys()) if (!expectedDeadLetters.has(id)) dlqMismatches++;
+  topics.deadLetters = {
+    expected: expectedDeadLetters.size,
+    actual: deadLetters.length,
+    duplicates: dlqDuplicates,
+    missing: dlqMissing,
+    mismatches: dlqMismatches,
+  };
+
+  // Final changelog state per user (a compacted view), against the reference's final states.
+  const lastState = new Map<string, unknown>();
+  for (const { key, value } of await decodeKeyed(changelog, stateReader)) lastState.set(key, value);
+  let stateMissing = 0;
+  let stateMismatches = 0;
+  for (const [u, s] of referenceStates) {
+    if (!lastState.has(u)) {
+      stateMissing++;
+      continue;
+    }
+    const got = lastState.get(u);
+    const want = s === null ? null : toAvro(s);
+    if (!nearlyEqual(want, got)) stateMismatches++;
+  }
+  for (const u of lastState.keys()) if (!referenceStates.has(u)) stateMismatches++;
+  topics.finalState = {
+    expected: referenceStates.size,
+    actual: lastState.size,
+    duplicates: 0,
+    missing: stateMissing,
+    mismatches: stateMismatches,
+  };
+
+  const hangingTransactions = await findHangingTransactions(config.kafka.brokers);
+  const sum = (f: keyof TopicCheck): number => Object.values(topics).reduce((n, t) => n + t[f], 0);
+  return {
+    input,
+    topics,
+    duplicates: sum('duplicates'),
+    missing: sum('missing'),
+    mismatches: sum('mismatches'),
+    hangingTransactions,
+    deadLetters: gotDead,
+    expectedDeadLetters,
+    referenceStates,
+    referenceDuplicates,
+    notes,
+  };
+}
