@@ -1,0 +1,65 @@
+/**
+ * Restores a changelog topic the way the processor does (restorePartitions, one call per
+ * partition, all partitions at once) in a process of its own, and prints one JSON line:
+ * users, records, wall ms, and heap/off-heap bytes per restored user after a forced GC.
+ *
+ *   BENCH_BROKERS=… BENCH_REGISTRY=… BENCH_TOPIC=… BENCH_PARTITIONS=4 \
+ *     node --expose-gc --max-old-space-size=12288 --import tsx test/bench/lib/restore-probe.ts
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { createLogger } from '../../../src/app/logger';
+import { restorePartitions } from '../../../src/kafka/changelog-restore';
+import { createRegistry } from '../../../src/kafka/clients';
+import { AvroSerde } from '../../../src/kafka/serde';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+
+async function main(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const kafka = new Kafka({
+    clientId: 'bench-restore',
+    brokers: env('BENCH_BROKERS').split(','),
+    logLevel: logLevel.WARN,
+  });
+  const serde = new AvroSerde(createRegistry({ url: env('BENCH_REGISTRY') }));
+  const partitions = Array.from({ length: Number(env('BENCH_PARTITIONS')) }, (_, i) => i);
+  const logger = createLogger('warn');
+  gc?.();
+  const m0 = process.memoryUsage();
+  const t0 = Date.now();
+  const results = await Promise.all(
+    partitions.map((p) => restorePartitions(kafka, env('BENCH_TOPIC'), [p], serde, 'bench', logger, 900_000)),
+  );
+  const wallMs = Date.now() - t0;
+  gc?.();
+  const m1 = process.memoryUsage();
+  const users = results.reduce((n, r) => n + [...r.states.values()].reduce((k, m) => k + m.size, 0), 0);
+  const records = results.reduce((n, r) => n + r.records, 0);
+  const heap = m1.heapUsed - m0.heapUsed;
+  const offHeap = m1.external + m1.arrayBuffers - m0.external - m0.arrayBuffers;
+  process.stdout.write(
+    `${JSON.stringify({
+      users,
+      records,
+      wallMs,
+      usersPerSec: Math.round(users / (wallMs / 1000)),
+      heapBytesPerUser: Math.round(heap / users),
+      offHeapBytesPerUser: Math.round(offHeap / users),
+      bytesPerUser: Math.round((heap + offHeap) / users),
+      rssMb: Math.round(m1.rss / 1e6),
+      gcForced: gc !== undefined,
+    })}\n`,
+  );
+  // Keep the states alive until measured.
+  if (results.length < 0) process.stdout.write(String(results.length));
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[restore-probe] ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,296 @@
+/**
+ * `make bench` (part): per-event cost against history length, and memory per user, in-process
+ * with the real topology (OfflinePipeline → PartitionProcessor → core + the ONNX encoder on CPU).
+ * No Kafka: these two numbers do not depend on the transport. Asserts nothing; writes
+ * test/bench/results/state.{json,md}.
+ *
+ *   node --expose-gc --max-old-space-size=12288 --import tsx test/bench/state.bench.ts \
+ *     [--users 1000000] [--history-users 200] [--rounds 6]
+ *
+ * 1. Scaling with history: two groups of simulated users, one with 10 past events and one with
+ *    1,000, then the same number of NEW events per user for each group, alternating groups round
+ *    by round so machine noise hits both alike. Reports µs per event and the ratio.
+ * 2. Memory: states as restore builds them (Avro-decoded from the changelog encoding, so no object
+ *    is shared between users), N users in one Map, heap measured after a forced GC. Reported for
+ *    a saturated state (full window and dedup list: the per-user bound) and a light one (10 events).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { coreParams } from '../../src/app/create-app';
+import { loadConfigWithDefaults } from '../../src/app/config';
+import { createLogger } from '../../src/app/logger';
+import { numberFlag, parseArgs, stringFlag } from '../../src/cli/args';
+import type { ClickEvent } from '../../src/core/types';
+import type { UserState } from '../../src/core/user-state';
+import { OfflinePipeline, rowsToEvents } from '../../src/eval/offline-run';
+import type { DatasetRow } from '../../src/io/datasets';
+import { UserStateSchema } from '../../src/kafka/avro-types.gen';
+import type { UserState as AvroUserState } from '../../src/kafka/avro-types.gen';
+import { readerType } from '../../src/kafka/serde';
+import { fromAvro, toAvro } from '../../src/kafka/state-codec';
+import { createOnnxEncoder } from '../../src/model/onnx-encoder';
+import { simulate } from '../../src/sim/simulator';
+
+const args = parseArgs(process.argv.slice(2));
+const memoryUsers = numberFlag(args, 'users', 1_000_000);
+const historyUsers = numberFlag(args, 'history-users', 200);
+const rounds = numberFlag(args, 'rounds', 6);
+const newPerRound = 10;
+const outDir = stringFlag(args, 'out') ?? join(__dirname, 'results');
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:state] ${msg}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Users with at least `need` simulated events each, their rows in time order. */
+function usersWithHistory(seed: number, prefix: string, need: number): DatasetRow[][] {
+  // ~16 events per user-day at activity 1; scale activity so 10 days give well over `need`.
+  const sim = simulate({
+    seed,
+    users: Math.ceil(historyUsers * 1.5),
+    days: 10,
+    activityScale: Math.max(1, need / 100),
+    migrationRate: 0,
+    quietRate: 0,
+    userPrefix: prefix,
+  });
+  const byUser = new Map<string, DatasetRow[]>();
+  for (const r of sim.rows) {
+    const list = byUser.get(r.userId) ?? [];
+    list.push(r);
+    byUser.set(r.userId, list);
+  }
+  const out = [...byUser.values()].filter((rs) => rs.length >= need);
+  if (out.length < historyUsers) throw new Error(`only ${out.length} users with ${need} events`);
+  // Real category sequences, but event i of every user at the same time (one a minute): the
+  // partition watermark is shared by all users, so without lockstep a slice [from, to) would hold
+  // events already late for the watermark other users set, and they would be dropped, not timed.
+  const t0 = Date.UTC(2017, 10, 26);
+  return out
+    .slice(0, historyUsers)
+    .map((rs) => rs.map((r, i) => ({ ...r, eventTimeMs: t0 + i * 60_000, sessionId: `${r.userId}-s` })));
+}
+
+/** Events number [from, to) of every user, merged in event-time order. */
+function slice(users: DatasetRow[][], from: number, to: number, prefix: string): ClickEvent[] {
+  const rows = users.flatMap((rs) => rs.slice(from, to));
+  rows.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+  return rowsToEvents(rows, `${prefix}-${from}`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigWithDefaults({
+    IDRIFT_LOG_LEVEL: 'warn',
+    IDRIFT_KAFKA_BROKERS: 'unused:9092',
+    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
+  });
+  const { encoder, manifest } = await createOnnxEncoder(
+    { modelPath: config.model.path, manifestPath: config.model.metaPath, provider: 'cpu', intraOpThreads: 1 },
+    createLogger('warn'),
+  );
+  const params = coreParams(config, manifest);
+
+  // 1. Scaling with history.
+  const shortPast = 10;
+  const longPast = 1000;
+  const need = longPast + rounds * newPerRound;
+  log(`simulating ${historyUsers} users per group with ≥ ${need} events`);
+  const groupA = usersWithHistory(101, 'hist-a', shortPast + rounds * newPerRound);
+  const groupB = usersWithHistory(202, 'hist-b', need);
+  const pipeA = new OfflinePipeline(encoder, manifest, params);
+  const pipeB = new OfflinePipeline(encoder, manifest, params);
+  await pipeA.feed(slice(groupA, 0, shortPast, 'a'));
+  log(`building 1,000-event histories (${historyUsers * longPast} events)`);
+  await pipeB.feed(slice(groupB, 0, longPast, 'b'));
+  const perEventUs: { a: number[]; b: number[] } = { a: [], b: [] };
+  // Same batch size as the live processor's default chunk cap would see for this many users.
+  const batch = historyUsers * newPerRound;
+  for (let r = 0; r < rounds; r++) {
+    const evA = slice(groupA, shortPast + r * newPerRound, shortPast + (r + 1) * newPerRound, 'a');
+    const evB = slice(groupB, longPast + r * newPerRound, longPast + (r + 1) * newPerRound, 'b');
+    const order: [keyof typeof perEventUs, OfflinePipeline, ClickEvent[]][] =
+      r % 2 === 0
+        ? [
+            ['a', pipeA, evA],
+            ['b', pipeB, evB],
+          ]
+        : [
+            ['b', pipeB, evB],
+            ['a', pipeA, evA],
+          ];
+    for (const [k, pipe, ev] of order) {
+      const t0 = performance.now();
+      await pipe.feed(ev, batch);
+      perEventUs[k].push(((performance.now() - t0) * 1000) / ev.length);
+    }
+  }
+  const eventCounts = (p: OfflinePipeline): number[] => [...p.states.values()].map((s) => s.eventCount);
+  const expectedA = historyUsers * (shortPast + rounds * newPerRound);
+  const expectedB = historyUsers * (longPast + rounds * newPerRound);
+  if (pipeA.processed !== expectedA || pipeB.processed !== expectedB) {
+    throw new Error(
+      `not every event was processed: ${pipeA.processed}/${expectedA}, ${pipeB.processed}/${expectedB}`,
+    );
+  }
+  const scaling = {
+    users: historyUsers,
+    newEventsPerUserPerRound: newPerRound,
+    rounds,
+    pastEventsShort: { target: shortPast, medianEventCountAtEnd: median(eventCounts(pipeA)) },
+    pastEventsLong: { target: longPast, medianEventCountAtEnd: median(eventCounts(pipeB)) },
+    perEventUsShort: perEventUs.a,
+    perEventUsLong: perEventUs.b,
+    medianPerEventUsShort: median(perEventUs.a),
+    medianPerEventUsLong: median(perEventUs.b),
+    ratioLongOverShort: median(perEventUs.b) / median(perEventUs.a),
+    target: '≤ 1.2',
+  };
+  log(
+    `per event: ${scaling.medianPerEventUsShort.toFixed(1)} µs (10 past) vs ${scaling.medianPerEventUsLong.toFixed(1)} µs (1,000 past) → ratio ${scaling.ratioLongOverShort.toFixed(2)}`,
+  );
+
+  // 2. Memory per user.
+  const type = readerType<AvroUserState>(UserStateSchema).type;
+  const heaviest = [...pipeB.states.values()].sort(
+    (x, y) =>
+      type.toBuffer(toAvro(y)).length - type.toBuffer(toAvro(x)).length || x.userId.localeCompare(y.userId),
+  )[0] as UserState;
+  const light = [...pipeA.states.values()][0] as UserState;
+  const memory = [];
+  for (const [label, template] of [
+    ['saturated (window and dedup list full)', heaviest],
+    [`light (${light.eventCount} events)`, light],
+  ] as const) {
+    const avro = toAvro(template);
+    const changelogBytes = type.toBuffer(avro).length;
+    const states = new Map<string, UserState>();
+    gc?.();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < memoryUsers; i++) {
+      // A user id of typical length, re-encoded so the decoded state shares nothing.
+      const userId = `user-${(1_000_000_000 + i).toString(36)}`;
+      const decoded = type.fromBuffer(type.toBuffer({ ...avro, userId })) as AvroUserState;
+      states.set(userId, fromAvro(decoded));
+    }
+    const buildS = (performance.now() - t0) / 1000;
+    gc?.();
+    const after = process.memoryUsage();
+    const heapPerUser = (after.heapUsed - before.heapUsed) / memoryUsers;
+    const externalPerUser =
+      (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / memoryUsers;
+    memory.push({
+      state: label,
+      users: states.size,
+      windowEntries: template.window.length,
+      recentEventIds: template.recentEventIds.length,
+      shortHistogramCategories: template.shortHorizon.weights.size,
+      longHistogramCategories: template.longHorizon.weights.size,
+      changelogValueBytes: changelogBytes,
+      heapBytesPerUser: Math.round(heapPerUser),
+      offHeapBytesPerUser: Math.round(externalPerUser),
+      totalBytesPerUser: Math.round(heapPerUser + externalPerUser),
+      rssAfterMb: Math.round(after.rss / 1e6),
+      buildSeconds: buildS,
+      gcForced: gc !== undefined,
+    });
+    log(
+      `${label}: ${Math.round(heapPerUser + externalPerUser)} B/user in memory at ${states.size} users (changelog value ${changelogBytes} B)`,
+    );
+    states.clear();
+  }
+  // Where the bytes go: the saturated state with one part emptied at a time (fewer users suffice).
+  const ablationUsers = Math.min(memoryUsers, 100_000);
+  const full = toAvro(heaviest);
+  const ablate = (what: string, a: AvroUserState): { part: string; bytesPerUser: number } => {
+    const states = new Map<string, UserState>();
+    gc?.();
+    const m0 = process.memoryUsage();
+    for (let i = 0; i < ablationUsers; i++) {
+      const userId = `user-${(1_000_000_000 + i).toString(36)}`;
+      states.set(userId, fromAvro(type.fromBuffer(type.toBuffer({ ...a, userId })) as AvroUserState));
+    }
+    gc?.();
+    const m1 = process.memoryUsage();
+    const total = m1.heapUsed + m1.external + m1.arrayBuffers - (m0.heapUsed + m0.external + m0.arrayBuffers);
+    states.clear();
+    return { part: what, bytesPerUser: Math.round(total / ablationUsers) };
+  };
+  const emptyHist = { anchorTimeMs: 0, categoryIds: [], weights: [] };
+  const whole = ablate('whole state', full);
+  const breakdown = [
+    ablate('recent event ids (dedup)', { ...full, recentEventIds: [] }),
+    ablate('window entries', { ...full, window: [] }),
+    ablate('short + long category histograms', { ...full, shortHorizon: emptyHist, longHorizon: emptyHist }),
+    ablate('hidden state + 2 embeddings (Float32Array)', {
+      ...full,
+      hidden: Buffer.alloc(0),
+      shortEmbedding: Buffer.alloc(0),
+      longEmbedding: Buffer.alloc(0),
+    }),
+  ].map((b) => ({ part: b.part, bytesPerUser: whole.bytesPerUser - b.bytesPerUser }));
+  const rest = whole.bytesPerUser - breakdown.reduce((n, b) => n + b.bytesPerUser, 0);
+  breakdown.push({ part: 'everything else (object shells, ids, scalars, map entry)', bytesPerUser: rest });
+  log(
+    `breakdown at ${ablationUsers} users: ${breakdown.map((b) => `${b.part} ${b.bytesPerUser}`).join('; ')}`,
+  );
+  await encoder.dispose();
+
+  const result = {
+    at: new Date().toISOString(),
+    node: process.version,
+    scaling,
+    memory,
+    breakdown: { users: ablationUsers, wholeBytesPerUser: whole.bytesPerUser, parts: breakdown },
+    target: { bytesPerUser: 2048 },
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'state.json'), JSON.stringify(result, null, 2) + '\n');
+  const md = [
+    '# State benchmark',
+    '',
+    `Run ${result.at}, node ${process.version}, ${historyUsers} users per history group, ${memoryUsers.toLocaleString('en')} users for memory.`,
+    '',
+    '## Per-event cost against history length (incremental encoder)',
+    '',
+    '| past events | median µs per new event | per round |',
+    '| ---: | ---: | --- |',
+    `| 10 | ${scaling.medianPerEventUsShort.toFixed(1)} | ${perEventUs.a.map((x) => x.toFixed(0)).join(', ')} |`,
+    `| 1,000 | ${scaling.medianPerEventUsLong.toFixed(1)} | ${perEventUs.b.map((x) => x.toFixed(0)).join(', ')} |`,
+    '',
+    `Ratio (1,000 vs 10): **${scaling.ratioLongOverShort.toFixed(2)}** (target ≤ 1.2).`,
+    '',
+    '## Memory per user (states as restore decodes them, forced GC)',
+    '',
+    '| state | users | window | dedup ids | changelog value B | heap B/user | off-heap B/user | total B/user |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...memory.map(
+      (m) =>
+        `| ${m.state} | ${m.users.toLocaleString('en')} | ${m.windowEntries} | ${m.recentEventIds} | ${m.changelogValueBytes} | ${m.heapBytesPerUser} | ${m.offHeapBytesPerUser} | **${m.totalBytesPerUser}** |`,
+    ),
+    '',
+    'Target ≤ 2,048 B per user.',
+    '',
+    `Where the bytes of a saturated state go (${ablationUsers.toLocaleString('en')} users, each part emptied in turn):`,
+    '',
+    '| part | B/user |',
+    '| --- | ---: |',
+    ...breakdown.map((b) => `| ${b.part} | ${b.bytesPerUser} |`),
+    `| **whole state** | **${whole.bytesPerUser}** |`,
+    '',
+  ].join('\n');
+  writeFileSync(join(outDir, 'state.md'), md);
+  log(`wrote ${join(outDir, 'state.md')}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * `make bench` last step: one table of where we stand against the benchmark targets, from the
+ * results files the benchmarks wrote (test/bench/results/README.md). Reads, never measures.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = join(__dirname, 'results');
+const read = <T>(name: string): T | null =>
+  existsSync(join(dir, name)) ? (JSON.parse(readFileSync(join(dir, name), 'utf8')) as T) : null;
+
+interface E2e {
+  at: string;
+  throughput: {
+    ours: { eventsPerSec: number };
+    kafkajsPassthrough: { eventsPerSec: number };
+    javaConsumerPerformance: { eventsPerSec: number };
+    ratioToPassthrough: number;
+  };
+  latency: { p99Ms: number; achievedRate: number };
+  restore: { users: number; usersPerSec: number; bytesPerUser: number };
+}
+interface State {
+  at: string;
+  scaling: { ratioLongOverShort: number };
+  memory: { state: string; totalBytesPerUser: number; users: number }[];
+}
+interface Encoder {
+  date: string;
+  activeProvider: string;
+  sweep: { batchSize: number; eventsPerSecond: number }[];
+}
+
+const e2e = read<E2e>('e2e.json');
+const state = read<State>('state.json');
+const cpu = read<Encoder>('encoder-cpu.json');
+const cuda = read<Encoder>('encoder-cuda.json');
+const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
+const rows: string[] = [];
+if (e2e) {
+  const t = e2e.throughput;
+  rows.push(
+    `| end-to-end throughput / kafkajs passthrough | ≥ 0.5 | ${t.ratioToPassthrough.toFixed(2)} (${t.ours.eventsPerSec.toLocaleString('en')} vs ${t.kafkajsPassthrough.eventsPerSec.toLocaleString('en')} events/s; Java consumer ${t.javaConsumerPerformance.eventsPerSec.toLocaleString('en')}) | ${mark(t.ratioToPassthrough >= 0.5)} |`,
+    `| p99 latency at 50 % load | ≤ 250 ms | ${e2e.latency.p99Ms} ms at ${e2e.latency.achievedRate.toLocaleString('en')} events/s | ${mark(e2e.latency.p99Ms <= 250)} |`,
+    `| restore of ${e2e.restore.users.toLocaleString('en')} users | ≥ 100,000 users/s | ${e2e.restore.usersPerSec.toLocaleString('en')} users/s | ${mark(e2e.restore.usersPerSec >= 100_000)} |`,
+    `| memory per user after that restore (real state mix) | ≤ 2,048 B | ${e2e.restore.bytesPerUser} B | ${mark(e2e.restore.bytesPerUser <= 2048)} |`,
+  );
+}
+if (state) {
+  rows.push(
+    `| per-event cost, 1,000 vs 10 past events | ≤ 1.2 | ${state.scaling.ratioLongOverShort.toFixed(2)} | ${mark(state.scaling.ratioLongOverShort <= 1.2)} |`,
+    ...state.memory.map(
+      (m) =>
+        `| memory per user, ${m.state}, ${m.users.toLocaleString('en')} users | ≤ 2,048 B | ${m.totalBytesPerUser} B | ${mark(m.totalBytesPerUser <= 2048)} |`,
+    ),
+  );
+}
+const sweep = (e: Encoder): string =>
+  e.sweep.map((s) => `B=${s.batchSize}: ${s.eventsPerSecond.toLocaleString('en')}`).join(', ');
+if (cpu) rows.push(`| encoder on CPU (events/s by batch size) | report | ${sweep(cpu)} | measured |`);
+rows.push(
+  cuda
+    ? `| encoder on ${cuda.activeProvider} (events/s by batch size) | report | ${sweep(cuda)} | measured |`
+    : '| encoder on CUDA | report | not measured: no GPU was lent to the session that ran this | **not run** |',
+);
+const md = [
+  '# Benchmark results',
+  '',
+  'Written by `make bench` (test/bench/summary.ts) from the files next to this one. Each number comes',
+  'from one run; ratios compare measurements taken in the same run. Details and method:',
+  '[e2e.md](e2e.md), [state.md](state.md), [encoder-cpu.md](encoder-cpu.md).',
+  '',
+  '| what | target | measured | |',
+  '| --- | --- | --- | --- |',
+  ...rows,
+  '',
+  `Runs: e2e ${e2e?.at ?? 'missing'}, state ${state?.at ?? 'missing'}, encoder ${cpu?.date ?? 'missing'}.`,
+  '',
+].join('\n');
+writeFileSync(join(dir, 'README.md'), md);
+process.stdout.write(md);
