@@ -64,6 +64,26 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
+/**
+ * ensureTopics, retried: right after start-up the broker may answer a new topic's metadata with
+ * UNKNOWN_TOPIC_OR_PARTITION, which kafkajs's waitForLeaders does not retry.
+ */
+async function createTopics(kafka: Kafka, topics: Parameters<typeof ensureTopics>[1]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await ensureTopics(admin, topics);
+      return;
+    } catch (e) {
+      if (attempt >= 10) throw e;
+      await sleep(500 * attempt);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
 // ------------------------------------------------------------------ processes measured from outside
 
 const CLK_TCK = 100;
@@ -274,7 +294,7 @@ async function javaConsumerPerf(brokers: string, topic: string, events: number):
       `bench-java-${Date.now()}`,
       '--timeout',
       '60000',
-      '--command-config',
+      '--consumer.config',
       props,
     ],
     { maxBuffer: 16 * 1024 * 1024 },
@@ -500,9 +520,7 @@ async function main(): Promise<void> {
   log('restore: re-keying the changelog states to 1,000,000 users');
   const states = await changelogStates(kafka, serde, config.topics.userStateChangelog);
   const restoreTopic = `bench-${runId}.restore-changelog`;
-  const admin2 = kafka.admin();
-  await admin2.connect();
-  await ensureTopics(admin2, [
+  await createTopics(kafka, [
     {
       topic: restoreTopic,
       numPartitions: PARTITIONS,
@@ -510,7 +528,6 @@ async function main(): Promise<void> {
       configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
     },
   ]);
-  await admin2.disconnect();
   const stateId = await serde.register(valueSubject(restoreTopic), UserStateSchema);
   const restoreRecords = Array.from({ length: RESTORE_USERS }, (_, i) => {
     const userId = `user-${(1_000_000_000 + i).toString(36)}`;
@@ -555,19 +572,16 @@ async function main(): Promise<void> {
   const profDir = join(WORK_DIR, 'cpu-profile');
   rmSync(profDir, { recursive: true, force: true });
   const profApp = `bench-prof-${runId}`;
+  await createTopics(
+    kafka,
+    topicConfigs(loadConfig(appEnv(profApp, input)), { inputPartitions: PARTITIONS, replicationFactor: 1 }),
+  );
   const profProc = spawnNode(
     'processor-profiled',
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--max-old-space-size=8192'],
     ['src/main.ts', 'run'],
     appEnv(profApp, input),
   );
-  const profAdmin = kafka.admin();
-  await profAdmin.connect();
-  await ensureTopics(
-    profAdmin,
-    topicConfigs(loadConfig(appEnv(profApp, input)), { inputPartitions: PARTITIONS, replicationFactor: 1 }),
-  );
-  await profAdmin.disconnect();
   await sleep(PROFILE_S * 1000);
   const profiledEvents = total(await committed(kafka, profApp, input));
   await stopChild(profProc);
@@ -691,7 +705,7 @@ function markdown(r: Result): string {
     '',
     '## Profile of the hot path',
     '',
-    `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included). Self time by area:`,
+    `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included; ${r.profile.files} threads profiled). ${(r.profile.busyMs / 1000).toFixed(1)} of ${(r.profile.sampledMs / 1000).toFixed(1)} sampled seconds were busy (the rest idle, waiting on I/O); shares below are of the busy time. Self time by area:`,
     '',
     '| area | self time % |',
     '| --- | ---: |',

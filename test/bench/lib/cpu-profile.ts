@@ -22,6 +22,8 @@ interface CpuProfile {
 export interface ProfileSummary {
   readonly files: number;
   readonly sampledMs: number;
+  /** Samples not idle (waiting on I/O), ms; the percentages below are shares of this. */
+  readonly busyMs: number;
   readonly byArea: { area: string; percent: number }[];
   readonly topFunctions: { name: string; where: string; percent: number }[];
 }
@@ -44,6 +46,7 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
   const byFn = new Map<string, { name: string; where: string; ms: number }>();
   const byArea = new Map<string, number>();
   let sampledMs = 0;
+  let busyMs = 0;
   for (const f of files) {
     const p = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile;
     const intervalMs = p.samples.length > 0 ? (p.endTime - p.startTime) / 1000 / p.samples.length : 0;
@@ -55,19 +58,29 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
       const name = functionName || '(anonymous)';
       const area = areaOf(url, name, root);
       byArea.set(area, (byArea.get(area) ?? 0) + ms);
+      if (area.startsWith('idle')) continue;
+      busyMs += ms;
       const file = url ? relative(root, url.replace(/^file:\/\//, '')) : '';
-      const where = file ? `${file.replace(/^node_modules\//, '')}:${lineNumber + 1}` : area;
+      // Our sources run through tsx without source maps in the profile: their line numbers
+      // point into transpiled code, so only the file is shown for them.
+      const where = !file
+        ? area
+        : file.startsWith('src/')
+          ? file
+          : `${file.replace(/^node_modules\//, '')}:${lineNumber + 1}`;
       const key = `${name}@${where}`;
       const e = byFn.get(key) ?? { name, where, ms: 0 };
       e.ms += ms;
       byFn.set(key, e);
     }
   }
-  const pct = (ms: number): number => (sampledMs > 0 ? (100 * ms) / sampledMs : 0);
+  const pct = (ms: number): number => (busyMs > 0 ? (100 * ms) / busyMs : 0);
   return {
     files: files.length,
     sampledMs: Math.round(sampledMs),
+    busyMs: Math.round(busyMs),
     byArea: [...byArea.entries()]
+      .filter(([area]) => !area.startsWith('idle'))
       .map(([area, ms]) => ({ area, percent: pct(ms) }))
       .sort((a, b) => b.percent - a.percent),
     topFunctions: [...byFn.values()]
