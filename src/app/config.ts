@@ -201,11 +201,6 @@ export const VARIABLES = {
   },
   IDRIFT_PROFILES_ENABLED: { doc: 'Emit InterestProfile records.', default: 'true', parse: bool() },
   IDRIFT_DLQ_TOPIC: { doc: 'Dead-letter topic.', default: 'clickstream.events.dlq', parse: str(TOPIC) },
-  IDRIFT_COMMIT_INTERVAL_MS: {
-    doc: 'Wall-clock ms between transaction commits per partition.',
-    default: '1000',
-    parse: int(10, 60_000),
-  },
   IDRIFT_TRANSACTION_TIMEOUT_MS: {
     doc: 'Kafka transaction timeout, ms; an abandoned transaction is aborted by the broker after it.',
     default: '30000',
@@ -349,7 +344,6 @@ export interface Config {
     readonly sessionTimeoutMs: number;
     readonly heartbeatIntervalMs: number;
     readonly transactionTimeoutMs: number;
-    readonly commitIntervalMs: number;
     readonly maxRecordBytes: number;
     readonly maxBatchRecords: number;
     readonly createTopics: boolean;
@@ -428,9 +422,6 @@ export function loadConfig(env: Env = process.env): Config {
     if (v.IDRIFT_HEARTBEAT_INTERVAL_MS * 3 > v.IDRIFT_SESSION_TIMEOUT_MS) {
       errors.push('IDRIFT_HEARTBEAT_INTERVAL_MS should be at most a third of IDRIFT_SESSION_TIMEOUT_MS');
     }
-    if (v.IDRIFT_COMMIT_INTERVAL_MS >= v.IDRIFT_TRANSACTION_TIMEOUT_MS) {
-      errors.push('IDRIFT_COMMIT_INTERVAL_MS should be less than IDRIFT_TRANSACTION_TIMEOUT_MS');
-    }
     const enter = (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD;
     const exit = (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD;
     if (enter !== undefined && exit !== undefined && exit >= enter) {
@@ -477,7 +468,6 @@ export function loadConfig(env: Env = process.env): Config {
       sessionTimeoutMs: v.IDRIFT_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: v.IDRIFT_HEARTBEAT_INTERVAL_MS,
       transactionTimeoutMs: v.IDRIFT_TRANSACTION_TIMEOUT_MS,
-      commitIntervalMs: v.IDRIFT_COMMIT_INTERVAL_MS,
       maxRecordBytes: v.IDRIFT_MAX_RECORD_BYTES,
       maxBatchRecords: v.IDRIFT_MAX_BATCH_RECORDS,
       createTopics: v.IDRIFT_CREATE_TOPICS,

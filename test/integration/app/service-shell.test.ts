@@ -56,12 +56,12 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 
 describe('configuration errors', () => {
   it('exit 2 with every problem listed, before touching Kafka', async () => {
-    const run = startCli(['run'], { IDRIFT_COMMIT_INTERVAL_MS: 'soon', IDRIFT_EXECUTION_PROVIDER: 'tpu' });
+    const run = startCli(['run'], { IDRIFT_MAX_BATCH_RECORDS: 'soon', IDRIFT_EXECUTION_PROVIDER: 'tpu' });
     expect(await run.exited).toBe(2);
     const out = run.output();
     expect(out).toContain('IDRIFT_KAFKA_BROKERS is required');
     expect(out).toContain('IDRIFT_SCHEMA_REGISTRY_URL is required');
-    expect(out).toContain('IDRIFT_COMMIT_INTERVAL_MS="soon" should be an integer');
+    expect(out).toContain('IDRIFT_MAX_BATCH_RECORDS="soon" should be an integer');
     expect(out).toContain('IDRIFT_EXECUTION_PROVIDER="tpu" should be one of auto, cuda, cpu');
   });
 });

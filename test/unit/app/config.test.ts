@@ -20,13 +20,13 @@ describe('loadConfig', () => {
   it('reports three bad variables in one error that names all three', () => {
     const err = configError({
       ...minimal,
-      IDRIFT_COMMIT_INTERVAL_MS: 'soon',
+      IDRIFT_MAX_BATCH_RECORDS: 'soon',
       IDRIFT_EXECUTION_PROVIDER: 'tpu',
       IDRIFT_HTTP_PORT: '70000',
     });
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain('3 problems');
-    expect(err.message).toMatch(/IDRIFT_COMMIT_INTERVAL_MS="soon" should be an integer/);
+    expect(err.message).toMatch(/IDRIFT_MAX_BATCH_RECORDS="soon" should be an integer/);
     expect(err.message).toMatch(/IDRIFT_EXECUTION_PROVIDER="tpu" should be one of auto, cuda, cpu/);
     expect(err.message).toMatch(/IDRIFT_HTTP_PORT="70000" should be between 0 and 65535/);
   });
@@ -60,7 +60,7 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.kafka.brokers)).toBe(true);
     expect(() => {
-      (c.kafka as { commitIntervalMs: number }).commitIntervalMs = 5;
+      (c.kafka as { maxBatchRecords: number }).maxBatchRecords = 5;
     }).toThrow(TypeError);
   });
 
