@@ -5,7 +5,7 @@
  * nothing; writes test/bench/results/e2e.{json,md}.
  *
  *   node --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts \
- *     [--events 1000000] [--users 110000] [--partitions 4] [--latency-seconds 30] \
+ *     [--events 1000000] [--users 125000] [--partitions 4] [--latency-seconds 30] \
  *     [--restore-users 1000000] [--profile-seconds 40]
  *
  * Phases, each a separate OS process measured from outside (committed offsets, /proc CPU + RSS):
@@ -46,7 +46,7 @@ import { summariseProfiles } from './lib/cpu-profile';
 const execFileP = promisify(execFile);
 const args = parseArgs(process.argv.slice(2));
 const EVENTS = numberFlag(args, 'events', 1_000_000);
-const USERS = numberFlag(args, 'users', 110_000);
+const USERS = numberFlag(args, 'users', 125_000);
 const PARTITIONS = numberFlag(args, 'partitions', 4);
 const LATENCY_S = numberFlag(args, 'latency-seconds', 30);
 const RESTORE_USERS = numberFlag(args, 'restore-users', 1_000_000);
