@@ -41,6 +41,7 @@ import { rowEventId, toClickstreamEvent } from '../../src/io/replay';
 import type { DatasetRow } from '../../src/io/datasets';
 import { simulate } from '../../src/sim/simulator';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
+import { committedTotal, sleep } from '../support/committed-progress';
 import { summariseProfiles } from './lib/cpu-profile';
 
 const execFileP = promisify(execFile);
@@ -55,7 +56,6 @@ const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const WORK_DIR = join(ROOT, '.cache', 'bench');
 const CHUNK = 2000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 function log(msg: string): void {
   process.stderr.write(`[bench:e2e] ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 }
@@ -127,19 +127,17 @@ function spawnNode(name: string, nodeArgs: string[], script: string[], env: Reco
   return { proc, exited };
 }
 
-async function committed(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-  } finally {
-    await admin.disconnect();
-  }
+/** The JSON line lib/restore-probe.ts prints. */
+interface RestoreProbeResult {
+  readonly users: number;
+  readonly records: number;
+  readonly wallMs: number;
+  readonly usersPerSec: number;
+  readonly heapBytesPerUser: number;
+  readonly offHeapBytesPerUser: number;
+  readonly bytesPerUser: number;
+  readonly rssMb: number;
 }
-
-const total = (m: Map<number, bigint>): number =>
-  [...m.values()].reduce((n, o) => n + (o > 0n ? Number(o) : 0), 0);
 
 interface RunMeasure {
   readonly events: number;
@@ -174,7 +172,7 @@ async function runUntilCaughtUp(
     if (Date.now() - t0 > timeoutMs) throw new Error(`not caught up within ${timeoutMs} ms`);
     let done = 0;
     try {
-      done = total(await committed(kafka, groupId, topic));
+      done = await committedTotal(kafka, groupId, topic);
     } catch {
       // group not there yet
     }
@@ -555,15 +553,7 @@ async function main(): Promise<void> {
   probe.proc.stdout?.on('data', (d: Buffer) => (probeOut += d.toString()));
   if ((await probe.exited) !== 0)
     throw new Error(`restore probe failed; see ${join(WORK_DIR, 'restore-probe.log')}`);
-  const restore = JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as {
-    users: number;
-    wallMs: number;
-    usersPerSec: number;
-    bytesPerUser: number;
-    heapBytesPerUser: number;
-    offHeapBytesPerUser: number;
-    rssMb: number;
-  };
+  const restore = JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as RestoreProbeResult;
   log(
     `restore: ${restore.users} users in ${restore.wallMs} ms (${restore.usersPerSec} users/s), ${restore.bytesPerUser} B/user`,
   );
@@ -583,7 +573,7 @@ async function main(): Promise<void> {
     appEnv(profApp, input),
   );
   await sleep(PROFILE_S * 1000);
-  const profiledEvents = total(await committed(kafka, profApp, input));
+  const profiledEvents = await committedTotal(kafka, profApp, input);
   await stopChild(profProc);
   const profile = summariseProfiles(
     readdirSync(profDir)
@@ -650,16 +640,7 @@ type Result = {
     ratioToJavaConsumer: number;
   };
   latency: Latency;
-  restore: {
-    users: number;
-    wallMs: number;
-    usersPerSec: number;
-    bytesPerUser: number;
-    heapBytesPerUser: number;
-    offHeapBytesPerUser: number;
-    changelogMb: number;
-    distinctTemplateStates: number;
-  };
+  restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
 

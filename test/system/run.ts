@@ -26,7 +26,7 @@ import { ROOT, clusterFromEnv, stack } from './lib/cluster';
 import type { DriverStats } from './lib/driver';
 import { drive } from './lib/driver';
 import { ProcessorProcess } from './lib/processor-process';
-import { committedTotal, sleep, waitProgress } from './lib/progress';
+import { committedTotal, sleep, waitProgress } from '../support/committed-progress';
 import type { Verdict } from './lib/verify';
 import { verify } from './lib/verify';
 import type { InputRecord, Workload } from './lib/workload';
@@ -190,14 +190,28 @@ function rateFor(s: Setup, profile: Profile, seconds: number): number {
   return Math.min(profile.ratePerSec, Math.ceil(s.workload.records.length / seconds));
 }
 
+/** Starts producing the scenario's whole input paced over about `seconds`; `stats` fills in as it goes. */
+function driveOver(
+  cluster: Cluster,
+  s: Setup,
+  profile: Profile,
+  seconds: number,
+): { stats: DriverStats; driving: Promise<DriverStats>; rate: number } {
+  const stats: DriverStats = { sent: 0, startedAtMs: Date.now(), finishedAtMs: 0 };
+  const rate = rateFor(s, profile, seconds);
+  return {
+    stats,
+    rate,
+    driving: drive(cluster.kafka, s.config.topics.input, s.workload.records, rate, stats),
+  };
+}
+
 // ---------------------------------------------------------------- scenarios
 
 async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'crash');
   const p = processor(s, 0);
-  const stats: DriverStats = { sent: 0, startedAtMs: Date.now(), finishedAtMs: 0 };
-  const rate = rateFor(s, profile, profile.kills * 15);
-  const driving = drive(cluster.kafka, s.config.topics.input, s.workload.records, rate, stats);
+  const { stats, driving, rate } = driveOver(cluster, s, profile, profile.kills * 15);
   const recoveries: number[] = [];
   let committed = 0;
   let kills = 0;
@@ -232,7 +246,7 @@ async function zombie(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'zombie');
   const a = processor(s, 0);
   const b = processor(s, 1);
-  const driving = drive(cluster.kafka, s.config.topics.input, s.workload.records, rateFor(s, profile, 80));
+  const { driving } = driveOver(cluster, s, profile, 80);
   a.start();
   b.start();
   await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, 0, 120_000);
@@ -283,14 +297,7 @@ async function zombie(cluster: Cluster, profile: Profile): Promise<Row> {
 async function rebalance(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'rebalance');
   const procs = [processor(s, 0), processor(s, 1), processor(s, 2)];
-  const stats: DriverStats = { sent: 0, startedAtMs: Date.now(), finishedAtMs: 0 };
-  const driving = drive(
-    cluster.kafka,
-    s.config.topics.input,
-    s.workload.records,
-    rateFor(s, profile, 80),
-    stats,
-  );
+  const { stats, driving } = driveOver(cluster, s, profile, 80);
   const total = s.workload.records.length;
   const steps: number[] = [];
   procs[0]?.start();
@@ -299,12 +306,10 @@ async function rebalance(cluster: Cluster, profile: Profile): Promise<Row> {
   let before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
   procs[1]?.start();
   procs[2]?.start();
-  const up = Date.now();
   await sleep(8_000); // let the group settle on three members before measuring
   steps.push(
     8_000 + (await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 60_000)),
   );
-  void up;
   while (stats.sent < total * 0.65) await sleep(200);
   before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
   await Promise.all([procs[1]?.stop(), procs[2]?.stop()]);
@@ -324,14 +329,7 @@ async function rebalance(cluster: Cluster, profile: Profile): Promise<Row> {
 async function brokerRestart(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'broker-restart');
   const p = processor(s, 0);
-  const stats: DriverStats = { sent: 0, startedAtMs: Date.now(), finishedAtMs: 0 };
-  const driving = drive(
-    cluster.kafka,
-    s.config.topics.input,
-    s.workload.records,
-    rateFor(s, profile, 60),
-    stats,
-  );
+  const { stats, driving } = driveOver(cluster, s, profile, 60);
   p.start();
   await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, 0, 120_000);
   while (stats.sent < s.workload.records.length * 0.4) await sleep(200);

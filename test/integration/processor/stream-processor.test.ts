@@ -32,28 +32,9 @@ import {
   runUntilCaughtUp,
   startApp,
 } from '../../support/processor-harness';
+import { committedTotal, waitProgress } from '../../support/committed-progress';
 
 jest.setTimeout(240_000);
-
-async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (offsets[0]?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Polls until the group has committed more than `above` input records in total. */
-async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, above: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if ((await committedTotal(kafka, groupId, topic)) > above) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no progress');
-}
 
 function workload(): DatasetRow[] {
   // Two simulated days of 120 users: migrations, quiet users and churn timers all happen.
@@ -166,7 +147,8 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     const progress: number[] = [];
     for (let i = 0; i < 3; i++) {
       const app = await startApp(restarted);
-      await waitForCommitted(kafka, restarted.appId, restarted.topics.input, progress[i - 1] ?? 0);
+      // Poll finely (20 ms): the stop must land while the run is still busy.
+      await waitProgress(kafka, restarted.appId, restarted.topics.input, progress[i - 1] ?? 0, 12_000, 20);
       await app.stop('test restart');
       progress.push(await committedTotal(kafka, restarted.appId, restarted.topics.input));
     }

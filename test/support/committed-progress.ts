@@ -1,4 +1,7 @@
-/** The group's committed input offsets: how the harness sees processing move. */
+/**
+ * The group's committed input offsets: how integration tests, system tests and benchmarks see
+ * processing move (offsets commit in the outputs' transaction, so this is committed progress).
+ */
 import type { Kafka } from 'kafkajs';
 
 export async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
@@ -14,7 +17,8 @@ export async function committedTotal(kafka: Kafka, groupId: string, topic: strin
 
 /**
  * Waits until the group has committed more than `above` records in total; returns the ms it
- * took, or throws after `timeoutMs`.
+ * took, or throws after `timeoutMs`. Polls every `pollMs`; a failed poll (the broker may be
+ * restarting) counts as no progress.
  */
 export async function waitProgress(
   kafka: Kafka,
@@ -22,6 +26,7 @@ export async function waitProgress(
   topic: string,
   above: number,
   timeoutMs: number,
+  pollMs = 200,
 ): Promise<number> {
   const t0 = Date.now();
   for (;;) {
@@ -29,11 +34,11 @@ export async function waitProgress(
     try {
       total = await committedTotal(kafka, groupId, topic);
     } catch {
-      // the broker may be restarting
+      // no answer yet: not progress
     }
     if (total > above) return Date.now() - t0;
     if (Date.now() - t0 > timeoutMs) throw new Error(`no progress past ${above} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
