@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# interest-drift, CPU image: Node 20, onnxruntime-node with its bundled CPU provider, and the
+# interest-drift, CPU image: Node 24, onnxruntime-node with its bundled CPU provider, and the
 # trained encoder (onnx/artifacts/encoder.onnx + encoder.meta.json) baked in. Runs as uid 10001.
 #   docker build -t interest-drift:0.1.0 .
 # See k8s/README.md ("Building the images").
-ARG NODE_VERSION=20.20.2
+ARG NODE_VERSION=24.21.0
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app

