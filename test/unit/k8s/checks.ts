@@ -20,10 +20,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
-import { VARIABLES } from '../../../src/app/config';
-import type { Config } from '../../../src/app/config';
-import { createMetrics } from '../../../src/app/metrics';
-import { kafkaAccessPlan } from '../../../src/kafka/clients';
+import { VARIABLES } from '../../../src/shared/config';
+import type { Config } from '../../../src/shared/config';
+import { createMetrics } from '../../../src/shared/metrics';
+import { kafkaAccessPlan } from '../../../src/kafka/access-check';
 import { topicConfigs } from '../../../src/kafka/topics';
 import crdSchemas from './schemas/crds-strict.json';
 import k8sSchemas from './schemas/kubernetes-strict.json';
@@ -57,7 +57,6 @@ export interface PodSpec {
 export interface Acl {
   resource: { type: string; name?: string; patternType?: string };
   operations?: string[];
-  operation?: string;
   host?: string;
 }
 
@@ -264,7 +263,7 @@ export interface AclEntry {
 export function kafkaUserAcls(user: K8sObject): AclEntry[] {
   const out: AclEntry[] = [];
   for (const a of spec(user).authorization?.acls ?? []) {
-    for (const op of a.operations ?? (a.operation ? [a.operation] : [])) {
+    for (const op of a.operations ?? []) {
       out.push({
         type: a.resource.type as AclEntry['type'],
         name: a.resource.name ?? '',

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../src/app/config';
-import type { Config, Env } from '../../../src/app/config';
+import { loadConfig } from '../../../src/shared/config';
+import type { Config, Env } from '../../../src/shared/config';
 import type { K8sObject } from './checks';
 import {
   aclProblems,
@@ -232,6 +232,22 @@ describe('the checks reject broken manifests', () => {
     if (endpoint) endpoint.intervall = '15s';
     expect(schemaProblems(sm).join('\n')).toMatch(/"intervall"/);
     expect(schemaProblems({ ...d, kind: 'Deploymnet' }).join('\n')).toMatch(/no schema/);
+  });
+
+  it('a Strimzi v1beta2 object, or a v1 ACL with the singular operation Strimzi 1.x dropped', () => {
+    const t = clone(find(objs(), 'KafkaTopic')[0] as K8sObject);
+    expect(schemaProblems(t)).toEqual([]);
+    expect(schemaProblems({ ...t, apiVersion: 'kafka.strimzi.io/v1beta2' }).join('\n')).toMatch(/no schema/);
+    const u = clone(one(objs(), 'KafkaUser'));
+    expect(schemaProblems({ ...u, apiVersion: 'kafka.strimzi.io/v1beta2' }).join('\n')).toMatch(/no schema/);
+    const acl0 = spec(u).authorization?.acls[0] as Record<string, unknown> | undefined;
+    if (acl0) {
+      acl0.operation = 'Read';
+      delete acl0.operations;
+    }
+    const problems = schemaProblems(u).join('\n');
+    expect(problems).toMatch(/additional properties "operation"/);
+    expect(problems).toMatch(/must have required property 'operations'/);
   });
 
   it('a ConfigMap key the config does not know, or a secret in the ConfigMap', () => {
