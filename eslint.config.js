@@ -19,15 +19,15 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       eqeqeq: ['error', 'always'],
       'no-console': 'error',
-      // Only app/config.ts reads the environment (STYLE.md §6).
+      // Only shared/config.ts reads the environment (STYLE.md §6).
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through src/app/config.ts.' },
+        { object: 'process', property: 'env', message: 'Read configuration through src/shared/config.ts.' },
       ],
     },
   },
   {
-    files: ['src/app/config.ts', 'test/**/*.ts', '*.js', 'test/support/*.js'],
+    files: ['src/shared/config.ts', 'test/**/*.ts', '*.js', 'test/support/*.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -3,31 +3,21 @@
  * lifecycle (STYLE.md §7, §8). start() and stop() are idempotent; stop() runs every cleanup step
  * even if an earlier one failed, within the grace + force budgets.
  */
-import type { Config } from './config';
-import { describeError } from './errors';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
-import { createMetrics } from './metrics';
+import type { Config } from '../shared/config';
+import { describeError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import { createMetrics } from '../shared/metrics';
 import { startHttpServer } from './http-server';
 import { systemClock } from '../core/clock';
-import type { CoreParams } from '../core/params';
-import { DEFAULT_PARAMS } from '../core/params';
-import type { ValidationLimits } from '../core/validate';
-import { DEFAULT_LIMITS } from '../core/validate';
-import {
-  createKafka,
-  createRegistry,
-  kafkaAccessPlan,
-  kafkaClientOptions,
-  registryClientOptions,
-  verifyKafkaAccess,
-} from '../kafka/clients';
+import { kafkaAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
+import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
-import { ensureTopics, topicConfigs } from '../kafka/topics';
-import type { ModelManifest } from '../model/model-manifest';
+import { setUpTopics } from '../kafka/topics';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
+import { coreParams, validationLimits } from '../pipeline/params';
 
 export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -39,30 +29,6 @@ const LEGAL: Record<AppState, readonly AppState[]> = {
   stopped: [],
   failed: ['stopping', 'stopped'],
 };
-
-/** Core parameters: defaults ← calibrated thresholds in the model metadata ← config overrides. */
-export function coreParams(config: Config, manifest: ModelManifest): CoreParams {
-  const t = (manifest.raw.thresholds ?? {}) as {
-    drift?: Partial<CoreParams['drift']>;
-    churn?: Partial<CoreParams['churn']>;
-  };
-  const drift = { ...DEFAULT_PARAMS.drift, ...(t.drift ?? {}) };
-  if (config.processing.driftEnterThreshold !== null)
-    drift.enterThreshold = config.processing.driftEnterThreshold;
-  if (config.processing.driftExitThreshold !== null)
-    drift.exitThreshold = config.processing.driftExitThreshold;
-  return {
-    ...DEFAULT_PARAMS,
-    allowedLatenessMs: config.processing.allowedLatenessMs,
-    drift,
-    churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
-  };
-}
-
-/** Input validation limits: defaults with the configured tolerance for future event times. */
-export function validationLimits(config: Config): ValidationLimits {
-  return { ...DEFAULT_LIMITS, maxFutureMs: config.processing.maxEventFutureMs };
-}
 
 export interface App {
   readonly metrics: Metrics;
@@ -126,24 +92,12 @@ export function createApp(config: Config, logger: Logger): App {
         },
         logger,
       );
-      const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencyMs);
+      const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencySeconds);
       dispose = () => encoder.dispose();
       const kafka = createKafka(kafkaClientOptions(config), logger);
       if (config.kafka.createTopics) {
-        const admin = kafka.admin();
-        await admin.connect();
-        try {
-          const created = await ensureTopics(
-            admin,
-            topicConfigs(config, {
-              inputPartitions: config.kafka.inputPartitions,
-              replicationFactor: config.kafka.replicationFactor,
-            }),
-          );
-          if (created.length > 0) log.info('topics created', { topics: created });
-        } finally {
-          await admin.disconnect();
-        }
+        const created = await setUpTopics(kafka, config);
+        if (created.length > 0) log.info('topics created', { topics: created });
       }
       // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
       await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);

@@ -8,19 +8,20 @@
  *   4. read every output topic read_committed and print a summary.
  */
 import { existsSync } from 'node:fs';
-import { loadConfigWithDefaults } from '../app/config';
+import { loadConfigWithDefaults } from '../shared/config';
 import { createApp } from '../app/create-app';
-import { createLogger, createPseudonymiser } from '../app/logger';
+import { createLogger, createPseudonymiser } from '../shared/logger';
 import type { Args } from './args';
 import { numberFlag, stringFlag } from './args';
-import { waitCaughtUp } from './caught-up';
-import { churnReader, decodeAll, migrationReader, readCommitted } from './output-reader';
+import { waitCaughtUp } from '../kafka/caught-up';
+import { churnReader, decodeAll, migrationReader, readCommitted } from '../kafka/output-reader';
 import { formatChurn, formatMigration } from './format';
 import { readDataset } from '../io/datasets';
-import { progressBar, replayRows } from '../io/replay';
+import { replayRows } from '../kafka/replay-producer';
+import { progressWriter } from './progress';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde, frame } from '../kafka/serde';
-import { ensureTopics, topicConfigs } from '../kafka/topics';
+import { setUpTopics } from '../kafka/topics';
 import { simulate } from '../sim/simulator';
 
 const DEFAULT_REAL_DATA = '../shared/data/taobao-userbehavior-users.csv.gz';
@@ -32,13 +33,7 @@ export async function runDemo(args: Args): Promise<number> {
   const pseudonym = createPseudonymiser();
   const kafka = createKafka(kafkaClientOptions(config, '-demo'), logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(
-    admin,
-    topicConfigs(config, { inputPartitions: config.kafka.inputPartitions, replicationFactor: 1 }),
-  );
-  await admin.disconnect();
+  await setUpTopics(kafka, config, { inputPartitions: config.kafka.inputPartitions, replicationFactor: 1 });
 
   say('== interest-drift demo ==');
   const sim = simulate({
@@ -51,10 +46,7 @@ export async function runDemo(args: Args): Promise<number> {
     `simulated day: ${sim.rows.length} events from ${sim.migrations.length + sim.quiet.length + sim.stableUsers.length} users ` +
       `(${sim.migrations.length} with an injected interest migration, ${sim.quiet.length} who go quiet)`,
   );
-  const progress = (label: string) => (sent: number, total: number) =>
-    process.stderr.write(
-      `${process.stderr.isTTY ? '\r' : ''}${label} ${progressBar(sent, total)}${process.stderr.isTTY ? '' : '\n'}`,
-    );
+  const progress = progressWriter('replay');
   const rows = [...sim.rows];
   const realPath = stringFlag(args, 'data') ?? DEFAULT_REAL_DATA;
   if (existsSync(realPath)) {
@@ -71,7 +63,7 @@ export async function runDemo(args: Args): Promise<number> {
   let total = await replayRows(kafka, serde, rows, {
     topic: config.topics.input,
     idPrefix: 'demo',
-    onProgress: progress('replay'),
+    onProgress: progress.update,
   });
   // Poison: each must land in the dead-letter topic with its reason, and processing go on.
   const producer = kafka.producer();
@@ -84,7 +76,7 @@ export async function runDemo(args: Args): Promise<number> {
   await producer.send({ topic: config.topics.input, messages: poison });
   await producer.disconnect();
   total += poison.length;
-  process.stderr.write('\n');
+  progress.done();
   say(`input: ${total} records in ${config.topics.input}`);
 
   const app = createApp(config, logger);

@@ -10,12 +10,12 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigWithDefaults } from '../app/config';
-import { coreParams } from '../app/create-app';
-import { createLogger } from '../app/logger';
+import { loadConfigWithDefaults } from '../shared/config';
+import { coreParams } from '../pipeline/params';
+import { createLogger } from '../shared/logger';
 import type { BaselineName } from '../eval/baselines';
 import { BASELINE_GRIDS, BASELINES } from '../eval/baselines';
-import type { ChurnEval, EvalSet, MigrationEval, NextCategoryEval } from '../eval/evaluate';
+import type { EvalSet } from '../eval/evaluate';
 import {
   evaluateChurn,
   evaluateMigrations,
@@ -23,42 +23,13 @@ import {
   realEvalSet,
   simEvalSet,
 } from '../eval/evaluate';
+import type { EvalReport, SetReport } from '../eval/report';
 import { renderReport } from '../eval/report';
 import { readDataset } from '../io/datasets';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 import { simulate } from '../sim/simulator';
 import type { Args } from './args';
 import { numberFlag, stringFlag } from './args';
-
-export interface SetReport {
-  readonly name: string;
-  readonly kind: 'real' | 'simulated';
-  readonly source: string;
-  readonly users: number;
-  readonly events: number;
-  readonly positives: number;
-  readonly negatives: number;
-  readonly migration: MigrationEval;
-  readonly churn: ChurnEval;
-  readonly nextCategory: NextCategoryEval | null;
-}
-
-export interface EvalReport {
-  readonly generatedBy: string;
-  readonly modelVersion: string;
-  readonly drift: {
-    enterThreshold: number;
-    exitThreshold: number;
-    minEvidenceEvents: number;
-    cooldownMs: number;
-  };
-  readonly baselineParams: Record<BaselineName, number>;
-  readonly baselineParamsSource: string;
-  /** Per baseline: share of the calibration users' stable users alerted, and whether the target was reachable. */
-  readonly baselineCalibration: Record<string, { stableAlertRate: number; targetMet: boolean }> | null;
-  readonly sets: SetReport[];
-  readonly reference: { modelEval: unknown };
-}
 
 function log(msg: string): void {
   process.stderr.write(`[eval] ${msg}\n`);

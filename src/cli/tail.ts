@@ -1,10 +1,10 @@
 /** `interest-drift tail`: pretty-prints migrations and churn alerts as they commit. */
-import { loadConfig } from '../app/config';
-import { createLogger, createPseudonymiser } from '../app/logger';
+import { loadConfig } from '../shared/config';
+import { createLogger, createPseudonymiser } from '../shared/logger';
 import type { Args } from './args';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
-import { churnReader, migrationReader } from './output-reader';
+import { churnReader, migrationReader } from '../kafka/output-reader';
 import { formatChurn, formatMigration } from './format';
 
 export async function runTail(args: Args): Promise<number> {

@@ -7,7 +7,7 @@ import type { CoreParams } from '../core/params';
 import type { ClickEvent } from '../core/types';
 import type { UserState } from '../core/user-state';
 import type { DatasetRow } from '../io/datasets';
-import { rowEventId } from '../io/replay';
+import { eventIdNamer } from '../io/event-ids';
 import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { PipelineRecord, PlannedOutput } from '../pipeline/partition-processor';
@@ -20,13 +20,10 @@ export interface OfflineResult {
 }
 
 export function rowsToEvents(rows: readonly DatasetRow[], idPrefix: string): ClickEvent[] {
-  const seen = new Map<string, number>();
+  const eventId = eventIdNamer(idPrefix);
   return rows.map((row) => {
-    const base = `${row.userId}|${row.itemId}|${row.kind}|${row.eventTimeMs}`;
-    const occurrence = seen.get(base) ?? 0;
-    seen.set(base, occurrence + 1);
     return {
-      eventId: rowEventId(idPrefix, row, occurrence),
+      eventId: eventId(row),
       userId: row.userId,
       itemId: row.itemId,
       categoryId: row.categoryId,

@@ -2,9 +2,39 @@
  * Renders the evaluation report (README.md of the output folder). The first screen is a summary
  * for readers who will not read the rest; the tables and plots follow.
  */
-import type { EvalReport, SetReport } from '../cli/eval';
-import type { MethodResult } from './evaluate';
+import type { BaselineName } from './baselines';
+import type { ChurnEval, MethodResult, MigrationEval, NextCategoryEval } from './evaluate';
 import type { DetectionScore } from './migration-scoring';
+
+export interface SetReport {
+  readonly name: string;
+  readonly kind: 'real' | 'simulated';
+  readonly source: string;
+  readonly users: number;
+  readonly events: number;
+  readonly positives: number;
+  readonly negatives: number;
+  readonly migration: MigrationEval;
+  readonly churn: ChurnEval;
+  readonly nextCategory: NextCategoryEval | null;
+}
+
+export interface EvalReport {
+  readonly generatedBy: string;
+  readonly modelVersion: string;
+  readonly drift: {
+    enterThreshold: number;
+    exitThreshold: number;
+    minEvidenceEvents: number;
+    cooldownMs: number;
+  };
+  readonly baselineParams: Record<BaselineName, number>;
+  readonly baselineParamsSource: string;
+  /** Per baseline: share of the calibration users' stable users alerted, and whether the target was reachable. */
+  readonly baselineCalibration: Record<string, { stableAlertRate: number; targetMet: boolean }> | null;
+  readonly sets: SetReport[];
+  readonly reference: { modelEval: unknown };
+}
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');

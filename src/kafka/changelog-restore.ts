@@ -10,8 +10,8 @@
 import type { Kafka } from 'kafkajs';
 import { readToEnd } from './read-to-end';
 import { randomUUID } from 'node:crypto';
-import { ProcessorError } from '../app/errors';
-import type { Logger } from '../app/logger';
+import { ProcessorError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
 import type { UserState } from '../core/user-state';
 import type { UserState as AvroUserState } from './avro-types.gen';
 import { UserStateSchema } from './avro-types.gen';

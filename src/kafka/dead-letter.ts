@@ -4,7 +4,7 @@
  * record contents or user ids.
  */
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
-import type { ProcessorError } from '../app/errors';
+import type { ProcessorError } from '../shared/errors';
 import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from './avro-types.gen';
 
 export interface DeadLetterContext {

@@ -1,10 +1,10 @@
 /** Reads the service's output topics (read_committed) and decodes them: for `tail`, `demo` and tests. */
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { readToEnd } from '../kafka/read-to-end';
-import type { ChurnRisk, InterestMigration, InterestProfile } from '../kafka/avro-types.gen';
-import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from '../kafka/avro-types.gen';
-import type { AvroSerde } from '../kafka/serde';
-import { readerType } from '../kafka/serde';
+import { readToEnd } from './read-to-end';
+import type { ChurnRisk, InterestMigration, InterestProfile } from './avro-types.gen';
+import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from './avro-types.gen';
+import type { AvroSerde } from './serde';
+import { readerType } from './serde';
 
 export const migrationReader = readerType<InterestMigration>(InterestMigrationSchema);
 export const churnReader = readerType<ChurnRisk>(ChurnRiskSchema);

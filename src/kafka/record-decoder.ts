@@ -4,7 +4,8 @@
  * and by the system-test verifier's reference run, so both classify every record the same way.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { ProcessorError, isProcessorError } from '../app/errors';
+import { ProcessorError, isProcessorError, isRetriable } from '../shared/errors';
+import { withRetry } from '../shared/retry';
 import type { ValidationLimits } from '../core/validate';
 import { validateEvent } from '../core/validate';
 import type { PipelineRecord } from '../pipeline/partition-processor';
@@ -57,4 +58,38 @@ export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<P
   const v = validateEvent(raw, key, Number(m.timestamp), deps.limits);
   if (v.ok) return { kind: 'event', offset, event: v.event };
   return { kind: 'invalid', offset, error: new ProcessorError(v.code, v.message), stage: 'validate' };
+}
+
+export interface DecodeRetryHooks {
+  /** False once the consumer is stopping or the batch is stale: stop retrying, rethrow. */
+  readonly isRunning: () => boolean;
+  /** Keeps the group membership alive while the registry is down. */
+  readonly heartbeat: () => Promise<void>;
+  /** Before each wait: logs and metrics. */
+  readonly onRetry: (e: unknown, delayMs: number) => void;
+}
+
+/**
+ * decodeRecord, retried with jittered backoff (0.1 s → 5 s) for as long as the dependency is
+ * unavailable and the consumer runs: a registry outage pauses this partition, it never
+ * dead-letters good records.
+ */
+export function decodeRecordWithRetry(
+  m: KafkaMessage,
+  deps: DecodeDeps,
+  hooks: DecodeRetryHooks,
+): Promise<PipelineRecord> {
+  return withRetry(
+    async (attempt) => {
+      if (attempt > 0) await hooks.heartbeat();
+      return decodeRecord(m, deps);
+    },
+    {
+      initialDelayMs: 100,
+      maxDelayMs: 5_000,
+      maxRetries: Infinity,
+      shouldRetry: (e) => isRetriable(e) && hooks.isRunning(),
+      onRetry: (e, _attempt, delayMs) => hooks.onRetry(e, delayMs),
+    },
+  );
 }

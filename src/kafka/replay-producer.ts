@@ -4,12 +4,12 @@
  * event time `speedup` times faster than real time; without it, as fast as the broker takes it.
  */
 import type { Kafka } from 'kafkajs';
-import { createHash } from 'node:crypto';
-import type { DatasetRow } from './datasets';
-import type { ClickstreamEvent } from '../kafka/avro-types.gen';
-import { ClickstreamEventSchema } from '../kafka/avro-types.gen';
-import type { AvroSerde } from '../kafka/serde';
-import { valueSubject } from '../kafka/serde';
+import type { DatasetRow } from '../io/datasets';
+import { eventIdNamer } from '../io/event-ids';
+import type { ClickstreamEvent } from './avro-types.gen';
+import { ClickstreamEventSchema } from './avro-types.gen';
+import type { AvroSerde } from './serde';
+import { valueSubject } from './serde';
 
 export interface ReplayOptions {
   readonly topic: string;
@@ -36,15 +36,6 @@ const EVENT_TYPE: Record<DatasetRow['kind'], ClickstreamEvent['eventType']> = {
   purchase: 'PURCHASE',
 };
 
-/** Deterministic event id of a row: replaying the same file yields the same ids. */
-export function rowEventId(prefix: string, row: DatasetRow, occurrence: number): string {
-  const h = createHash('sha256')
-    .update(`${row.userId}|${row.itemId}|${row.categoryId}|${row.kind}|${row.eventTimeMs}|${occurrence}`)
-    .digest('base64url')
-    .slice(0, 22);
-  return `${prefix}-${h}`;
-}
-
 export function toClickstreamEvent(row: DatasetRow, eventId: string): ClickstreamEvent {
   return {
     eventId,
@@ -68,7 +59,7 @@ export async function replayRows(
   const schemaId = await serde.register(valueSubject(o.topic), ClickstreamEventSchema);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const seen = new Map<string, number>();
+  const eventId = eventIdNamer(o.idPrefix);
   const batchSize = o.batchSize ?? 1000;
   const t0 = Date.now();
   const first = rows[0]?.eventTimeMs ?? 0;
@@ -82,10 +73,7 @@ export async function replayRows(
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
       const messages = chunk.map((row) => {
-        const base = `${row.userId}|${row.itemId}|${row.kind}|${row.eventTimeMs}`;
-        const occurrence = seen.get(base) ?? 0;
-        seen.set(base, occurrence + 1);
-        const event = toClickstreamEvent(row, rowEventId(o.idPrefix, row, occurrence));
+        const event = toClickstreamEvent(row, eventId(row));
         const value = serde.encode(schemaId, event);
         return o.recordTime === 'event'
           ? { key: row.userId, value, timestamp: String(row.eventTimeMs) }
@@ -101,11 +89,4 @@ export async function replayRows(
     await producer.disconnect();
   }
   return rows.length;
-}
-
-/** A one-line progress bar for a terminal. */
-export function progressBar(sent: number, total: number, width = 30): string {
-  const f = total === 0 ? 1 : sent / total;
-  const full = Math.round(f * width);
-  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${sent}/${total} (${(f * 100).toFixed(0)} %)`;
 }

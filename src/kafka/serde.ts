@@ -15,7 +15,8 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import * as avro from 'avsc';
-import { ProcessorError, isProcessorError } from '../app/errors';
+import { ProcessorError, isProcessorError } from '../shared/errors';
+import { withRetry } from '../shared/retry';
 
 export const MAGIC_BYTE = 0;
 export const HEADER_BYTES = 5;
@@ -118,19 +119,16 @@ export class AvroSerde {
    * registry answers the loser with 409 "rule … already exists". That is a race, not an
    * incompatible schema: register again (the rule now exists) a few times before giving up.
    */
-  private async registerOnce(subject: string, schema: object): Promise<{ id: number }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-          { subject },
-        );
-      } catch (e) {
-        const race = statusOf(e) === 409 && /already exists/i.test(String((e as Error).message));
-        if (!race || attempt >= 5) throw e;
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
-    }
+  private registerOnce(subject: string, schema: object): Promise<{ id: number }> {
+    return withRetry(
+      () => this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject }),
+      {
+        initialDelayMs: 50,
+        maxDelayMs: 500,
+        maxRetries: 4,
+        shouldRetry: (e) => statusOf(e) === 409 && /already exists/i.test(String((e as Error).message)),
+      },
+    );
   }
 
   /** Encodes `value` with a schema previously registered through this serde. */

@@ -7,7 +7,7 @@ import type { UserState as AvroUserState } from './avro-types.gen';
 import type { DecayedHistogram } from '../core/decayed-histogram';
 import type { UserState, WindowEntry } from '../core/user-state';
 import { EVENT_KINDS } from '../core/types';
-import { ProcessorError } from '../app/errors';
+import { ProcessorError } from '../shared/errors';
 
 export const STATE_VERSION = 1;
 

@@ -1,52 +1,45 @@
 /**
- * The consume → process → produce loop with exactly-once effect (kafkajs, no KIP-447).
+ * The consume → process → produce loop with exactly-once effect (kafkajs, no KIP-447): the
+ * consumer, its restart policy, partition assignment and the batch loop. The pieces it drives:
+ *   partition-task.ts       per input partition: producer, fence, restore, committed offset
+ *   record-decoder.ts       bytes → event | erasure | bad record (registry outages retried)
+ *   output-transaction.ts   one transaction per chunk: outputs, dead letters, changelog, offset
+ *   failure-policy.ts       which Kafka failure is fatal, fenced or transient
  *
- * One PartitionTask per assigned input partition p:
- *   - its own transactional producer, transactional id `<appId>-<inputTopic>-<p>`, so a newer
- *     owner of p fences this one (InitProducerId bumps the epoch and aborts our open transaction);
- *   - fenced FIRST, then its states restored from changelog partition p, then a PartitionProcessor;
- *   - per chunk of records: decode/validate → process → ONE transaction with the outputs, dead
- *     letters, changelog writes and the consumed offset → only after commit, the new states
- *     become the task's states.
- * Any failure inside a transaction aborts it, drops the task (its states may be ahead of the
- * committed offsets) and rethrows; kafkajs restarts the consumer, which re-creates the task:
- * fence, restore, and continue from the committed offset. Records below the committed offset
- * (a re-delivered batch) are skipped, so nothing is applied twice.
+ * Per chunk of records: decode/validate → process → ONE transaction → only after its commit do
+ * the new states become the task's states. Any failure inside a transaction aborts it, drops the
+ * task (its states may be ahead of the committed offsets) and rethrows; kafkajs restarts the
+ * consumer, which re-opens the task: fence, restore, continue from the committed offset. Records
+ * below the committed offset (a re-delivered batch) are skipped, so nothing is applied twice.
  */
-import type {
-  Consumer,
-  EachBatchPayload,
-  KafkaMessage,
-  Kafka,
-  Message,
-  Producer,
-  TopicMessages,
-} from 'kafkajs';
-import type { Config } from '../app/config';
-import { ProcessorError, describeError, isProcessorError } from '../app/errors';
-import type { Logger } from '../app/logger';
-import type { Metrics } from '../app/metrics';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Config } from '../shared/config';
+import { ProcessorError, describeError, isFatal, isProcessorError, isRetriable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
+import { withRetry } from '../shared/retry';
 import type { Clock } from '../core/clock';
 import type { CoreParams } from '../core/params';
-import type { UserState } from '../core/user-state';
 import type { ValidationLimits } from '../core/validate';
 import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { BatchPlan, PipelineRecord } from '../pipeline/partition-processor';
-import { PartitionProcessor } from '../pipeline/partition-processor';
-import { decodeRecord } from './record-decoder';
-import { authorizationFailure, kafkaAccessPlan, kafkaClientOptions, verifyKafkaAccess } from './clients';
+import { kafkaAccessPlan, verifyKafkaAccess } from './access-check';
 import {
   ChurnRiskSchema,
   InterestMigrationSchema,
   InterestProfileSchema,
   UserStateSchema,
 } from './avro-types.gen';
-import { restorePartitions } from './changelog-restore';
-import { deadLetterMessage } from './dead-letter';
+import { kafkaClientOptions } from './clients';
+import { authorizationFailure } from './failure-policy';
+import type { OutputSchemaIds } from './output-transaction';
+import { buildTopicMessages, commitTransaction } from './output-transaction';
+import type { PartitionTask } from './partition-task';
+import { openPartitionTask, transactionalId, withLock } from './partition-task';
+import { decodeRecordWithRetry } from './record-decoder';
 import type { AvroSerde } from './serde';
 import { valueSubject } from './serde';
-import { toAvro } from './state-codec';
 
 export interface StreamProcessorDeps {
   readonly config: Config;
@@ -63,58 +56,11 @@ export interface StreamProcessorDeps {
   readonly maxChunkRecords: number;
 }
 
-interface PartitionTask {
-  readonly partition: number;
-  readonly producer: Producer;
-  readonly states: Map<string, UserState>;
-  readonly processor: PartitionProcessor;
-  /** Next offset to process: everything below it is committed. */
-  nextOffset: bigint;
-  /** Serialises batches and processing-time timer runs: one transaction at a time per producer. */
-  lock: Promise<void>;
-  /** Wall-clock time of the last record processed, ms. */
-  lastRecordWallMs: number;
-  /** Partition watermark (event time) after the last batch, ms. */
-  lastWatermarkMs: number;
-}
-
-function withLock<T>(task: PartitionTask, fn: () => Promise<T>): Promise<T> {
-  const run = task.lock.then(fn);
-  task.lock = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  return run;
-}
-
-interface SchemaIds {
-  migration: number;
-  churn: number;
-  profile: number;
-  state: number;
-}
-
-/** Errors that mean "a bug": the process must crash instead of retrying forever. */
-function isBug(e: unknown): boolean {
-  return (
-    isProcessorError(e) &&
-    [
-      'INVARIANT_VIOLATED',
-      'ENCODE_INVALID_OUTPUT',
-      'MODEL_INVALID',
-      'MODEL_FEED_INVALID',
-      'CONFIG_INVALID',
-      'KAFKA_AUTHORIZATION_FAILED',
-      'KAFKA_AUTHENTICATION_FAILED',
-    ].includes(e.code)
-  );
-}
-
 export class StreamProcessor {
   private consumer: Consumer | null = null;
   private readonly tasks = new Map<number, Promise<PartitionTask>>();
   private assigned = new Set<number>();
-  private schemaIds: SchemaIds | null = null;
+  private schemaIds: OutputSchemaIds | null = null;
   private readonly log: Logger;
   private stopping = false;
   private restoredPartitions = new Set<number>();
@@ -142,22 +88,27 @@ export class StreamProcessor {
   async start(): Promise<void> {
     const { config, serde } = this.deps;
     // A registry outage at start-up is transient: wait for it (not ready meanwhile), never exit.
-    for (let delayMs = 250; ; delayMs = Math.min(5_000, delayMs * 2)) {
-      try {
-        this.schemaIds = {
-          migration: await serde.register(valueSubject(config.topics.migrations), InterestMigrationSchema),
-          churn: await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema),
-          profile: await serde.register(valueSubject(config.topics.profiles), InterestProfileSchema),
-          state: await serde.register(valueSubject(config.topics.userStateChangelog), UserStateSchema),
-        };
-        break;
-      } catch (e) {
-        if (!(isProcessorError(e) && e.retriable) || this.stopping) throw e;
-        this.deps.metrics.retries.inc({ dependency: 'schema-registry' });
-        this.log.warn('schema registry unavailable at start; retrying', { delayMs, error: describeError(e) });
-        await new Promise((r) => setTimeout(r, delayMs));
-      }
-    }
+    this.schemaIds = await withRetry(
+      async () => ({
+        migration: await serde.register(valueSubject(config.topics.migrations), InterestMigrationSchema),
+        churn: await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema),
+        profile: await serde.register(valueSubject(config.topics.profiles), InterestProfileSchema),
+        state: await serde.register(valueSubject(config.topics.userStateChangelog), UserStateSchema),
+      }),
+      {
+        initialDelayMs: 250,
+        maxDelayMs: 5_000,
+        maxRetries: Infinity,
+        shouldRetry: (e) => isRetriable(e) && !this.stopping,
+        onRetry: (e, _attempt, delayMs) => {
+          this.deps.metrics.retries.inc({ dependency: 'schema-registry' });
+          this.log.warn('schema registry unavailable at start; retrying', {
+            delayMs,
+            error: describeError(e),
+          });
+        },
+      },
+    );
     const consumer = this.deps.kafka.consumer({
       groupId: config.appId,
       readUncommitted: false,
@@ -201,13 +152,14 @@ export class StreamProcessor {
       },
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.deps.metrics.rebalances.inc();
       const mine = new Set<number>(payload.memberAssignment[config.topics.input] ?? []);
       this.onAssignment(mine);
     });
     this.lastLoopTurnMs = this.deps.clock.nowMs();
     const turned = (): void => {
       this.lastLoopTurnMs = this.deps.clock.nowMs();
-      this.deps.metrics.loopLastTurnMs.set(this.lastLoopTurnMs);
+      this.deps.metrics.loopLastTurnSeconds.set(this.lastLoopTurnMs / 1000);
     };
     consumer.on(consumer.events.FETCH, turned);
     consumer.on(consumer.events.HEARTBEAT, turned);
@@ -234,7 +186,7 @@ export class StreamProcessor {
         try {
           await this.eachBatch(payload);
         } catch (e) {
-          if (isBug(e) && this.fatalError === null) {
+          if (isFatal(e) && this.fatalError === null) {
             this.fatalError = e;
             this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
             this.onFatal(e);
@@ -277,65 +229,10 @@ export class StreamProcessor {
   }
 
   private async createTask(p: number): Promise<PartitionTask> {
-    const { config, kafka, metrics } = this.deps;
-    const producer = kafka.producer({
-      transactionalId: `${config.appId}-${config.topics.input}-${p}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: config.kafka.transactionTimeoutMs,
-    });
-    await producer.connect();
-    if (this.stopping) {
-      await producer.disconnect();
-      throw new ProcessorError('KAFKA_TRANSIENT', `partition ${p} start abandoned: stopping`);
-    }
-    // kafkajs sends InitProducerId(transactionalId) lazily, at the first transaction(): this
-    // fences the previous owner and aborts its open transaction before we read the changelog.
-    const fence = await producer.transaction();
-    await fence.abort();
-    const restored = await restorePartitions(
-      kafka,
-      config.topics.userStateChangelog,
-      [p],
-      this.deps.serde,
-      config.appId,
-      this.deps.logger,
-    );
-    const states = restored.states.get(p) ?? new Map<string, UserState>();
-    metrics.restoreDurationMs.observe(restored.durationMs);
-    metrics.restoredUsers.inc(states.size);
-    metrics.usersInState.set({ partition: String(p) }, states.size);
-    const admin = kafka.admin();
-    await admin.connect();
-    let nextOffset = -1n;
-    try {
-      const committed = await admin.fetchOffsets({ groupId: config.appId, topics: [config.topics.input] });
-      const o = committed[0]?.partitions.find((x) => x.partition === p)?.offset;
-      if (o !== undefined && o !== '-1') nextOffset = BigInt(o);
-    } finally {
-      await admin.disconnect();
-    }
-    const processor = new PartitionProcessor(
-      { get: (u) => states.get(u), values: () => states.values() },
-      {
-        encoder: this.deps.encoder,
-        manifest: this.deps.manifest,
-        params: this.deps.params,
-        profilesEnabled: config.profilesEnabled,
-      },
-    );
+    const task = await openPartitionTask(this.deps, p, () => this.stopping);
     this.restoredPartitions.add(p);
-    this.log.info('partition ready', { partition: p, users: states.size, restoreMs: restored.durationMs });
-    return {
-      partition: p,
-      producer,
-      states,
-      processor,
-      nextOffset,
-      lock: Promise.resolve(),
-      lastRecordWallMs: this.deps.clock.nowMs(),
-      lastWatermarkMs: processor.watermarkMs,
-    };
+    this.log.info('partition ready', { partition: p, users: task.states.size, restoreMs: task.restoreMs });
+    return task;
   }
 
   private async dropTask(p: number, why: string): Promise<void> {
@@ -385,7 +282,7 @@ export class StreamProcessor {
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
-    const { metrics, config } = this.deps;
+    const { metrics } = this.deps;
     const p = batch.partition;
     metrics.consumed.inc({ partition: String(p) }, batch.messages.length);
     const fresh = batch.messages.filter((m) => task.nextOffset < 0n || BigInt(m.offset) >= task.nextOffset);
@@ -406,11 +303,12 @@ export class StreamProcessor {
       const last = chunk[chunk.length - 1] as KafkaMessage;
       await this.commit(task, plan, chunk, BigInt(last.offset) + 1n);
       const now = this.deps.clock.nowMs();
-      metrics.batchDurationMs.observe(now - t0);
+      metrics.batchDurationSeconds.observe((now - t0) / 1000);
       metrics.batchRecords.observe(chunk.length);
-      for (const m of chunk) metrics.endToEndLatencyMs.observe(Math.max(0, now - Number(m.timestamp)));
+      for (const m of chunk)
+        metrics.endToEndLatencySeconds.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
       metrics.lag.set({ partition: String(p) }, Number(BigInt(batch.highWatermark) - task.nextOffset));
-      metrics.loopLastTurnMs.set(now);
+      metrics.loopLastTurnSeconds.set(now / 1000);
       payload.resolveOffset(last.offset);
       task.lastRecordWallMs = now;
       task.lastWatermarkMs = plan.watermarkMs;
@@ -419,38 +317,34 @@ export class StreamProcessor {
     if (fresh.length === 0 && batch.messages.length > 0) {
       payload.resolveOffset((batch.messages[batch.messages.length - 1] as KafkaMessage).offset);
     }
-    metrics.loopLastTurnMs.set(this.deps.clock.nowMs());
-    void config;
+    metrics.loopLastTurnSeconds.set(this.deps.clock.nowMs() / 1000);
   }
 
-  /** Bytes → PipelineRecord. Retries (with backoff, heartbeating) while the registry is down. */
-  private async decode(
+  /** Bytes → PipelineRecord; waits out a registry outage (heartbeating, counted as backpressure). */
+  private decode(
     m: KafkaMessage,
     p: number,
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
   ): Promise<PipelineRecord> {
     const { config, limits, metrics, serde } = this.deps;
-    const deps = { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes };
-    let delayMs = 100;
-    for (;;) {
-      try {
-        return await decodeRecord(m, deps);
-      } catch (e) {
-        if (!(isProcessorError(e) && e.retriable)) throw e;
-        if (!isRunning()) throw e;
-        metrics.retries.inc({ dependency: 'schema-registry' });
-        metrics.backpressureMs.inc({ dependency: 'schema-registry' }, delayMs);
-        this.log.warn('schema registry unavailable; retrying', {
-          partition: p,
-          delayMs,
-          error: describeError(e),
-        });
-        await new Promise((r) => setTimeout(r, delayMs));
-        await heartbeat();
-        delayMs = Math.min(5_000, delayMs * 2);
-      }
-    }
+    return decodeRecordWithRetry(
+      m,
+      { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
+      {
+        isRunning,
+        heartbeat,
+        onRetry: (e, delayMs) => {
+          metrics.retries.inc({ dependency: 'schema-registry' });
+          metrics.backpressureSeconds.inc({ dependency: 'schema-registry' }, delayMs / 1000);
+          this.log.warn('schema registry unavailable; retrying', {
+            partition: p,
+            delayMs,
+            error: describeError(e),
+          });
+        },
+      },
+    );
   }
 
   /** One transaction: outputs, dead letters, changelog and (unless null) the consumed offset. */
@@ -461,119 +355,51 @@ export class StreamProcessor {
     nextOffset: bigint | null,
   ): Promise<void> {
     const { config, metrics, serde, manifest } = this.deps;
-    const ids = this.schemaIds;
-    if (!ids) throw new ProcessorError('INVARIANT_VIOLATED', 'commit before start()');
+    const schemaIds = this.schemaIds;
+    if (!schemaIds) throw new ProcessorError('INVARIANT_VIOLATED', 'commit before start()');
     const p = task.partition;
-    const byTopic = new Map<string, Message[]>();
-    const add = (topic: string, m: Message): void => {
-      const list = byTopic.get(topic);
-      if (list) list.push(m);
-      else byTopic.set(topic, [m]);
-    };
-    for (const o of plan.outputs) {
-      switch (o.kind) {
-        case 'migration':
-          add(config.topics.migrations, { key: o.key, value: serde.encode(ids.migration, o.value) });
-          metrics.migrations.inc();
-          break;
-        case 'churn': {
-          const v = o.value as { level: string; trigger: string };
-          add(config.topics.churn, { key: o.key, value: serde.encode(ids.churn, o.value) });
-          metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger });
-          break;
-        }
-        case 'profile':
-          add(config.topics.profiles, { key: o.key, value: serde.encode(ids.profile, o.value) });
-          metrics.profiles.inc();
-          break;
-        case 'profile-tombstone':
-          add(config.topics.profiles, { key: o.key, value: null });
-          break;
-      }
-    }
-    const byOffset = new Map(chunk.map((m) => [m.offset, m]));
-    const nowMs = this.deps.clock.nowMs();
-    for (const d of plan.deadLetters) {
-      const original = byOffset.get(d.offset);
-      if (!original)
-        throw new ProcessorError('INVARIANT_VIOLATED', 'dead letter for an offset outside the chunk');
-      add(
-        config.topics.deadLetter,
-        deadLetterMessage(original, d.error, d.stage, {
-          sourceTopic: config.topics.input,
-          partition: p,
-          appId: config.appId,
-          modelVersion: manifest.modelVersion,
-          nowMs,
-        }),
-      );
-      metrics.deadLettered.inc({ code: d.error.code });
-    }
-    for (const [userId, s] of plan.stateWrites) {
-      add(config.topics.userStateChangelog, {
-        key: userId,
-        value: s === null ? null : serde.encode(ids.state, toAvro(s)),
-        partition: p,
-      });
-    }
-    const topicMessages: TopicMessages[] = [...byTopic.entries()].map(([topic, messages]) => ({
-      topic,
-      messages,
-    }));
-    const txn = await task.producer.transaction();
+    const topicMessages = buildTopicMessages(plan, chunk, {
+      config,
+      serde,
+      schemaIds,
+      partition: p,
+      modelVersion: manifest.modelVersion,
+      nowMs: this.deps.clock.nowMs(),
+    });
+    const consumed =
+      nextOffset === null
+        ? null
+        : { groupId: config.appId, topic: config.topics.input, partition: p, offset: nextOffset };
     try {
-      for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
-        await txn.sendBatch({ topicMessages: request, acks: -1 });
-      }
-      if (nextOffset !== null) {
-        const offset = nextOffset.toString();
-        await retryConcurrent(() =>
-          txn.sendOffsets({
-            consumerGroupId: config.appId,
-            topics: [{ topic: config.topics.input, partitions: [{ partition: p, offset }] }],
-          }),
-        );
-      }
-      await txn.commit();
+      await commitTransaction(task.producer, topicMessages, consumed, {
+        partition: p,
+        resource: `topics ${topicMessages.map((t) => t.topic).join(', ')} or transactional id ${transactionalId(config, p)}`,
+      });
     } catch (e) {
       metrics.transactions.inc({ outcome: 'aborted' });
-      await txn.abort().catch(() => undefined);
       await this.dropTask(p, 'transaction failed');
-      // Records the broker can never accept are our bug, not a transient condition: retrying
-      // would loop forever on the same chunk, so crash loudly instead.
-      const type =
-        (e as { type?: string; cause?: { type?: string } }).type ??
-        (e as { cause?: { type?: string } }).cause?.type;
-      if (type && FENCED.has(type)) {
+      if (isProcessorError(e) && e.code === 'KAFKA_FENCED') {
         metrics.fenced.inc();
         this.log.warn(
           'producer fenced: another instance owns this partition now; dropping it and rejoining',
           {
             partition: p,
-            error: type,
+            error: String(e.context.kafkaError),
           },
         );
       }
-      const denied = authorizationFailure(e, {
-        operation: 'Write',
-        resource: `topics ${[...byTopic.keys()].join(', ')} or transactional id ${config.appId}-${config.topics.input}-${p}`,
-      });
-      if (denied) throw denied;
-      if (type && UNACCEPTABLE_RECORDS.has(type)) {
-        throw new ProcessorError(
-          'INVARIANT_VIOLATED',
-          `the broker rejected our records for partition ${p}: ${type}`,
-          {
-            cause: e,
-          },
-        );
-      }
-      throw new ProcessorError('KAFKA_TRANSIENT', `transaction for partition ${p} failed`, {
-        cause: e,
-        context: { partition: p },
-      });
+      throw e;
     }
     metrics.transactions.inc({ outcome: 'committed' });
+    for (const o of plan.outputs) {
+      if (o.kind === 'migration') metrics.migrations.inc();
+      else if (o.kind === 'profile') metrics.profiles.inc();
+      else if (o.kind === 'churn') {
+        const v = o.value as { level: string; trigger: string };
+        metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger });
+      }
+    }
+    for (const d of plan.deadLetters) metrics.deadLettered.inc({ code: d.error.code });
     for (const [userId, s] of plan.stateWrites) {
       if (s === null) task.states.delete(userId);
       else task.states.set(userId, s);
@@ -585,7 +411,7 @@ export class StreamProcessor {
     metrics.erased.inc(plan.counts.erased);
     metrics.timersFired.inc(plan.counts.timersFired);
     metrics.usersInState.set({ partition: String(p) }, task.states.size);
-    metrics.watermarkMs.set({ partition: String(p) }, plan.watermarkMs);
+    metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
   }
 
   /** Ordered stop: no new fetches, the in-flight batch finishes and commits, clients close. */
@@ -601,66 +427,5 @@ export class StreamProcessor {
     for (const p of [...this.tasks.keys()])
       await this.dropTask(p, 'shutdown').catch((e: unknown) => errors.push(e));
     if (errors.length > 0) this.log.warn('errors during stop', { errors: errors.map(describeError) });
-  }
-}
-
-/**
- * kafkajs puts all messages of one partition in one record batch, and the broker rejects a batch
- * over max.message.bytes (1 MiB by default): a large chunk (e.g. 2,000 changelog writes) must go in
- * several requests. Order is kept (requests are sent one after the other, max in flight 1).
- */
-const MAX_REQUEST_BYTES = 512 * 1024;
-
-/** A newer producer with our transactional id exists: we are a zombie for this partition. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
-
-const UNACCEPTABLE_RECORDS = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-]);
-
-export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topicMessages) {
-    let group: Message[] = [];
-    for (const m of messages) {
-      const size = 64 + sizeOf(m.key) + sizeOf(m.value);
-      if (bytes + size > maxBytes && bytes > 0) {
-        if (group.length > 0) current.push({ topic, messages: group });
-        requests.push(current);
-        current = [];
-        group = [];
-        bytes = 0;
-      }
-      group.push(m);
-      bytes += size;
-    }
-    if (group.length > 0) current.push({ topic, messages: group });
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
-
-function sizeOf(v: Message['key'] | Message['value']): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
-
-/** kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (kafkajs#430). */
-async function retryConcurrent<T>(fn: () => Promise<T>): Promise<T> {
-  let delay = 20;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const type = (e as { type?: string }).type;
-      if (type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 20) throw e;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(500, delay * 2);
-    }
   }
 }

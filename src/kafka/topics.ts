@@ -2,8 +2,10 @@
  * Topic layout and creation. The changelog is compacted and co-partitioned with the input
  * (same partition count), so partition p's state lives in changelog partition p.
  */
-import type { Admin, ITopicConfig } from 'kafkajs';
-import type { Config } from '../app/config';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type { Config } from '../shared/config';
+import { withRetry } from '../shared/retry';
+import { isKafkaRetriable } from './failure-policy';
 
 export interface TopicPlan {
   readonly inputPartitions: number;
@@ -46,4 +48,33 @@ export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promis
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((t) => t.topic);
+}
+
+/**
+ * The one topic set-up: connect an admin, create the service's missing topics (plus `extra`),
+ * disconnect. Retried with backoff: right after a broker starts, a new topic's metadata may still
+ * answer UNKNOWN_TOPIC_OR_PARTITION, which kafkajs's waitForLeaders does not retry.
+ * `plan` defaults to the configured partitions and replication factor. Returns the names created.
+ */
+export async function setUpTopics(
+  kafka: Kafka,
+  config: Config,
+  plan: TopicPlan = {
+    inputPartitions: config.kafka.inputPartitions,
+    replicationFactor: config.kafka.replicationFactor,
+  },
+  extra: readonly ITopicConfig[] = [],
+): Promise<string[]> {
+  return withRetry(
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return await ensureTopics(admin, [...topicConfigs(config, plan), ...extra]);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    { initialDelayMs: 250, maxDelayMs: 2_000, maxRetries: 10, shouldRetry: isKafkaRetriable },
+  );
 }

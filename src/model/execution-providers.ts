@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProcessorError } from '../app/errors';
+import { ProcessorError } from '../shared/errors';
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 export type ActiveProvider = 'cuda' | 'cpu';

@@ -5,7 +5,7 @@ import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from './enc
 export function instrumentEncoder(
   inner: Encoder,
   rows: Histogram,
-  latencyMs: Histogram<'provider'>,
+  latencySeconds: Histogram<'provider'>,
   nowMs: () => number = () => performance.now(),
 ): Encoder {
   return {
@@ -15,7 +15,7 @@ export function instrumentEncoder(
     async encode(batch: readonly EncoderRow[], options?: EncodeOptions): Promise<EncoderRowOutput[]> {
       const t0 = nowMs();
       const out = await inner.encode(batch, options);
-      latencyMs.observe({ provider: inner.provider }, nowMs() - t0);
+      latencySeconds.observe({ provider: inner.provider }, (nowMs() - t0) / 1000);
       rows.observe(batch.length);
       return out;
     },

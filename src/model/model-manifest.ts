@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ProcessorError } from '../app/errors';
+import { ProcessorError } from '../shared/errors';
 
 export interface TensorSpec {
   readonly name: string;

@@ -13,8 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ProcessorError, describeError } from '../app/errors';
-import type { Logger } from '../app/logger';
+import { ProcessorError, describeError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
 import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from './encoder';
 import type { ActiveProvider, ProviderChoice } from './execution-providers';
 import { cudaUnavailableReason, providerAttempts } from './execution-providers';

@@ -17,7 +17,7 @@
  * an aborted transaction the caller discards this processor and restores a new one from the
  * changelog.
  */
-import { ProcessorError } from '../app/errors';
+import { ProcessorError } from '../shared/errors';
 import type { CoreParams } from '../core/params';
 import { EventTimeTimers } from '../core/timers';
 import type { ClickEvent, CoreOutput } from '../core/types';

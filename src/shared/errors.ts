@@ -6,56 +6,61 @@
  * isProcessorError() (a brand, so it survives worker_threads and duplicated packages), never
  * with instanceof.
  *
- * The code decides the failure class (see pipeline/failure-policy.ts):
- *   bad record   → dead-letter topic, processing continues       (DECODE_*, VALIDATE_*)
- *   transient    → retry with backoff, pause input               (retriable: true)
- *   bug / config → crash loudly                                  (everything else)
+ * The code decides the failure class (failureClass() below; the Kafka specifics are in
+ * kafka/failure-policy.ts):
+ *   bad record   → dead-letter topic, processing continues       (badRecord: true)
+ *   transient    → retry with jittered backoff, pause input      (retriable: true)
+ *   bug / config → crash loudly, never retried                   (fatal: true)
+ * Exactly one of the three flags is true for every code.
  */
 
 export const ErrorCodes = {
   /** Configuration is invalid; the message lists every problem at once. */
-  CONFIG_INVALID: { retriable: false, badRecord: false },
+  CONFIG_INVALID: { retriable: false, badRecord: false, fatal: true },
   /** Record value is not in Confluent wire format (missing or wrong magic byte, too short). */
-  DECODE_BAD_MAGIC: { retriable: false, badRecord: true },
+  DECODE_BAD_MAGIC: { retriable: false, badRecord: true, fatal: false },
   /** The registry does not know the schema id in the record header. */
-  DECODE_UNKNOWN_SCHEMA_ID: { retriable: false, badRecord: true },
+  DECODE_UNKNOWN_SCHEMA_ID: { retriable: false, badRecord: true, fatal: false },
   /** The bytes after the header do not decode with the writer schema (truncated, wrong types). */
-  DECODE_AVRO_INVALID: { retriable: false, badRecord: true },
+  DECODE_AVRO_INVALID: { retriable: false, badRecord: true, fatal: false },
   /** The writer schema cannot be resolved into the service's reader schema. */
-  DECODE_SCHEMA_INCOMPATIBLE: { retriable: false, badRecord: true },
+  DECODE_SCHEMA_INCOMPATIBLE: { retriable: false, badRecord: true, fatal: false },
   /** The record value is null where a value is required, or the key is missing. */
-  DECODE_MISSING_VALUE: { retriable: false, badRecord: true },
+  DECODE_MISSING_VALUE: { retriable: false, badRecord: true, fatal: false },
   /** Record bytes exceed the configured maximum size. */
-  VALIDATE_OVERSIZE: { retriable: false, badRecord: true },
+  VALIDATE_OVERSIZE: { retriable: false, badRecord: true, fatal: false },
   /** A required field is empty or malformed (e.g. empty user id, key ≠ userId). */
-  VALIDATE_FIELD_INVALID: { retriable: false, badRecord: true },
+  VALIDATE_FIELD_INVALID: { retriable: false, badRecord: true, fatal: false },
   /** Event type the service does not know (e.g. UNKNOWN from a newer writer). */
-  VALIDATE_UNKNOWN_EVENT_TYPE: { retriable: false, badRecord: true },
+  VALIDATE_UNKNOWN_EVENT_TYPE: { retriable: false, badRecord: true, fatal: false },
   /** Event time too far in the future or before the accepted past bound. */
-  VALIDATE_TIMESTAMP_OUT_OF_RANGE: { retriable: false, badRecord: true },
+  VALIDATE_TIMESTAMP_OUT_OF_RANGE: { retriable: false, badRecord: true, fatal: false },
   /** The schema registry could not be reached or answered with a server error. */
-  REGISTRY_UNAVAILABLE: { retriable: true, badRecord: false },
+  REGISTRY_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /** A Kafka operation failed in a way the client marks retriable. */
-  KAFKA_TRANSIENT: { retriable: true, badRecord: false },
+  KAFKA_TRANSIENT: { retriable: true, badRecord: false, fatal: false },
   /** Kafka rejected the client's credentials (SASL): wrong user name, password or mechanism. */
-  KAFKA_AUTHENTICATION_FAILED: { retriable: false, badRecord: false },
+  KAFKA_AUTHENTICATION_FAILED: { retriable: false, badRecord: false, fatal: true },
   /**
    * Kafka refused an operation for lack of an ACL; the message names the resource and the
    * operation the service needs (a deployment error: retrying cannot help).
    */
-  KAFKA_AUTHORIZATION_FAILED: { retriable: false, badRecord: false },
-  /** This instance's transactional producer was fenced by a newer owner of the partition. */
-  KAFKA_FENCED: { retriable: false, badRecord: false },
+  KAFKA_AUTHORIZATION_FAILED: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * This instance's transactional producer was fenced by a newer owner of the partition: the
+   * partition is dropped and the consumer rejoins (retriable: a restart recovers, nothing is lost).
+   */
+  KAFKA_FENCED: { retriable: true, badRecord: false, fatal: false },
   /** Encoding an output record with its schema failed: an output the code built is invalid (a bug). */
-  ENCODE_INVALID_OUTPUT: { retriable: false, badRecord: false },
+  ENCODE_INVALID_OUTPUT: { retriable: false, badRecord: false, fatal: true },
   /** The ONNX model or its metadata is missing, malformed or does not match the runtime. */
-  MODEL_INVALID: { retriable: false, badRecord: false },
+  MODEL_INVALID: { retriable: false, badRecord: false, fatal: true },
   /** Inputs handed to the encoder do not match the session's inputs (names, shapes, dtypes). */
-  MODEL_FEED_INVALID: { retriable: false, badRecord: false },
+  MODEL_FEED_INVALID: { retriable: false, badRecord: false, fatal: true },
   /** An execution provider could not be created. */
-  MODEL_PROVIDER_UNAVAILABLE: { retriable: false, badRecord: false },
+  MODEL_PROVIDER_UNAVAILABLE: { retriable: false, badRecord: false, fatal: true },
   /** An internal invariant was broken: a bug. */
-  INVARIANT_VIOLATED: { retriable: false, badRecord: false },
+  INVARIANT_VIOLATED: { retriable: false, badRecord: false, fatal: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -70,6 +75,8 @@ export type ErrorContext = Readonly<
 export class ProcessorError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  /** A bug, a configuration or a permission error: the process must crash, not retry. */
+  readonly fatal: boolean;
   readonly context: ErrorContext;
   readonly [BRAND] = true;
 
@@ -78,6 +85,7 @@ export class ProcessorError extends Error {
     this.name = 'ProcessorError';
     this.code = code;
     this.retriable = ErrorCodes[code].retriable;
+    this.fatal = ErrorCodes[code].fatal;
     this.context = options.context ?? {};
   }
 
@@ -89,6 +97,29 @@ export class ProcessorError extends Error {
 
 export function isProcessorError(e: unknown): e is ProcessorError {
   return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+export type FailureClass = 'dead-letter' | 'retry' | 'crash';
+
+/**
+ * The failure class of any thrown value (STYLE.md §5). Anything that is not a ProcessorError is
+ * an unexpected throw, i.e. a bug: crash. Adapters map their dependencies' errors into
+ * ProcessorErrors first (kafka/failure-policy.ts, kafka/serde.ts).
+ */
+export function failureClass(e: unknown): FailureClass {
+  if (!isProcessorError(e)) return 'crash';
+  if (e.isBadRecord) return 'dead-letter';
+  return e.retriable ? 'retry' : 'crash';
+}
+
+/** A ProcessorError marked retriable: the dependency may recover. */
+export function isRetriable(e: unknown): boolean {
+  return isProcessorError(e) && e.retriable;
+}
+
+/** A ProcessorError marked fatal: a bug, config or permission error. */
+export function isFatal(e: unknown): boolean {
+  return isProcessorError(e) && e.fatal;
 }
 
 /** A short, data-free description of any thrown value, for logs. */

@@ -1,15 +1,17 @@
 /**
  * The metric catalog (STYLE.md §11): every metric, its help text, labels and buckets, in one
- * place, registered on an injected Registry. Units are in the names. No label ever holds a user
- * id or any other unbounded value: labels are partitions, providers, reasons and levels.
+ * place, registered on an injected Registry. Prometheus conventions: one prefix (`idrift_`, also
+ * on the default process and Node.js metrics), base units in the names (`_seconds`, `_bytes`),
+ * `_total` on counters. No label ever holds a user id or any other unbounded value: labels are
+ * partitions, providers, reasons and levels.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-const MS_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+const SECONDS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096];
 
 export function createMetrics(registry: Registry = new Registry(), withDefaults = true) {
-  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'idrift_process_' });
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'idrift_' });
   const r = [registry];
   return {
     registry,
@@ -58,23 +60,23 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       buckets: SIZE_BUCKETS,
       registers: r,
     }),
-    encoderLatencyMs: new Histogram({
-      name: 'idrift_encoder_latency_ms',
-      help: 'Wall time of one encoder call, ms.',
+    encoderLatencySeconds: new Histogram({
+      name: 'idrift_encoder_latency_seconds',
+      help: 'Wall time of one encoder call, seconds.',
       labelNames: ['provider'] as const,
-      buckets: MS_BUCKETS,
+      buckets: SECONDS_BUCKETS,
       registers: r,
     }),
-    endToEndLatencyMs: new Histogram({
-      name: 'idrift_end_to_end_latency_ms',
-      help: 'Record timestamp to transaction commit, ms (meaningful for live traffic, not replays).',
-      buckets: MS_BUCKETS,
+    endToEndLatencySeconds: new Histogram({
+      name: 'idrift_end_to_end_latency_seconds',
+      help: 'Record timestamp to transaction commit, seconds (meaningful for live traffic, not replays).',
+      buckets: SECONDS_BUCKETS,
       registers: r,
     }),
-    batchDurationMs: new Histogram({
-      name: 'idrift_batch_duration_ms',
-      help: 'Decode + process + commit of one batch, ms.',
-      buckets: MS_BUCKETS,
+    batchDurationSeconds: new Histogram({
+      name: 'idrift_batch_duration_seconds',
+      help: 'Decode + process + commit of one chunk, seconds.',
+      buckets: SECONDS_BUCKETS,
       registers: r,
     }),
     lag: new Gauge({
@@ -89,10 +91,10 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['partition'] as const,
       registers: r,
     }),
-    restoreDurationMs: new Histogram({
-      name: 'idrift_restore_duration_ms',
-      help: 'Changelog restore time per assignment, ms.',
-      buckets: MS_BUCKETS,
+    restoreDurationSeconds: new Histogram({
+      name: 'idrift_restore_duration_seconds',
+      help: 'Changelog restore time per assigned partition, seconds.',
+      buckets: SECONDS_BUCKETS,
       registers: r,
     }),
     restoredUsers: new Counter({
@@ -132,9 +134,9 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'Churn timers fired.',
       registers: r,
     }),
-    watermarkMs: new Gauge({
-      name: 'idrift_watermark_event_time_ms',
-      help: 'Partition watermark, event time epoch ms.',
+    watermarkSeconds: new Gauge({
+      name: 'idrift_watermark_event_time_seconds',
+      help: 'Partition watermark, event time, Unix seconds.',
       labelNames: ['partition'] as const,
       registers: r,
     }),
@@ -155,15 +157,20 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['dependency'] as const,
       registers: r,
     }),
-    backpressureMs: new Counter({
-      name: 'idrift_backpressure_ms_total',
-      help: 'Time spent paused waiting for a dependency, ms.',
+    backpressureSeconds: new Counter({
+      name: 'idrift_backpressure_seconds_total',
+      help: 'Time spent paused waiting for a dependency, seconds.',
       labelNames: ['dependency'] as const,
       registers: r,
     }),
-    loopLastTurnMs: new Gauge({
-      name: 'idrift_loop_last_turn_timestamp_ms',
-      help: 'Wall time the consumer loop last made progress, epoch ms.',
+    loopLastTurnSeconds: new Gauge({
+      name: 'idrift_loop_last_turn_timestamp_seconds',
+      help: 'Wall time the consumer loop last made progress, Unix seconds.',
+      registers: r,
+    }),
+    rebalances: new Counter({
+      name: 'idrift_consumer_rebalances_total',
+      help: 'Consumer group rebalances this instance took part in (group joins).',
       registers: r,
     }),
     ready: new Gauge({

@@ -14,8 +14,8 @@
  *   tsx src/tools/calibrate.ts [--data FILE] [--target 0.1] [--write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createLogger } from '../app/logger';
-import { numberFlag, parseArgs, stringFlag } from '../cli/args';
+import { createLogger } from '../shared/logger';
+import { numberFlag, parseScriptArgs, stringFlag } from '../cli/args';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
 import type { InterestMigration } from '../core/types';
@@ -26,7 +26,25 @@ import { readDataset } from '../io/datasets';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseScriptArgs({
+    name: 'calibrate.ts',
+    summary:
+      'Calibrate drift and baseline thresholds on the train users; --write stores them in the model metadata.',
+    usage: ['[--data F] [--model F] [--meta F] [--split F] [--target X] [--gap X] [--write]'],
+    options: {
+      data: { type: 'string', valueName: 'F', description: 'Taobao file' },
+      model: { type: 'string', valueName: 'F', description: 'ONNX model' },
+      meta: { type: 'string', valueName: 'F', description: 'model metadata' },
+      split: { type: 'string', valueName: 'F', description: 'user split' },
+      target: {
+        type: 'string',
+        valueName: 'X',
+        description: 'share of stable train users alerted (default 0.1)',
+      },
+      gap: { type: 'string', valueName: 'X', description: 'enter − exit threshold gap (default 0.1)' },
+      write: { type: 'boolean', description: 'write the thresholds into the model metadata' },
+    },
+  });
   const dataPath = stringFlag(args, 'data') ?? '../shared/data/taobao-userbehavior-users.csv.gz';
   const modelPath = stringFlag(args, 'model') ?? 'onnx/artifacts/encoder.onnx';
   const metaPath = stringFlag(args, 'meta') ?? 'onnx/artifacts/encoder.meta.json';

@@ -28,24 +28,45 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
-import { loadConfig } from '../../src/app/config';
-import { numberFlag, parseArgs, stringFlag } from '../../src/cli/args';
-import { waitCaughtUp } from '../../src/cli/caught-up';
+import { loadConfig } from '../../src/shared/config';
+import { numberFlag, parseScriptArgs, stringFlag } from '../../src/cli/args';
+import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { ClickstreamEventSchema, UserStateSchema } from '../../src/kafka/avro-types.gen';
 import type { UserState as AvroUserState } from '../../src/kafka/avro-types.gen';
 import { createRegistry } from '../../src/kafka/clients';
 import { readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, readerType, valueSubject } from '../../src/kafka/serde';
-import { ensureTopics, topicConfigs } from '../../src/kafka/topics';
-import { rowEventId, toClickstreamEvent } from '../../src/io/replay';
+import { setUpTopics } from '../../src/kafka/topics';
+import { eventIdNamer } from '../../src/io/event-ids';
+import { toClickstreamEvent } from '../../src/kafka/replay-producer';
 import type { DatasetRow } from '../../src/io/datasets';
 import { simulate } from '../../src/sim/simulator';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 import { committedTotal, sleep } from '../support/committed-progress';
 import { summariseProfiles } from './lib/cpu-profile';
+import { quantile } from '../../src/eval/metrics';
 
 const execFileP = promisify(execFile);
-const args = parseArgs(process.argv.slice(2));
+const args = parseScriptArgs({
+  name: 'e2e.bench.ts',
+  summary: 'End-to-end benchmark: throughput vs kafkajs and Java ceilings, latency, restore, profile.',
+  usage: [
+    '[--events N] [--users N] [--partitions N] [--latency-seconds S] [--restore-users N] [--profile-seconds S] [--out DIR]',
+  ],
+  options: {
+    events: { type: 'string', valueName: 'N', description: 'preloaded events (default 1,000,000)' },
+    users: { type: 'string', valueName: 'N', description: 'simulated users (default 125,000)' },
+    partitions: { type: 'string', valueName: 'N', description: 'input partitions (default 4)' },
+    'latency-seconds': { type: 'string', valueName: 'S', description: 'latency phase length (default 30)' },
+    'restore-users': {
+      type: 'string',
+      valueName: 'N',
+      description: 'users in the restore phase (default 1,000,000)',
+    },
+    'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40)' },
+    out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
+  },
+});
 const EVENTS = numberFlag(args, 'events', 1_000_000);
 const USERS = numberFlag(args, 'users', 125_000);
 const PARTITIONS = numberFlag(args, 'partitions', 4);
@@ -59,31 +80,6 @@ const CHUNK = 2000;
 function log(msg: string): void {
   process.stderr.write(`[bench:e2e] ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 }
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-/**
- * ensureTopics, retried: right after start-up the broker may answer a new topic's metadata with
- * UNKNOWN_TOPIC_OR_PARTITION, which kafkajs's waitForLeaders does not retry.
- */
-async function createTopics(kafka: Kafka, topics: Parameters<typeof ensureTopics>[1]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await ensureTopics(admin, topics);
-      return;
-    } catch (e) {
-      if (attempt >= 10) throw e;
-      await sleep(500 * attempt);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-}
-
 // ------------------------------------------------------------------ processes measured from outside
 
 const CLK_TCK = 100;
@@ -222,14 +218,11 @@ async function buildWorkload(serde: AvroSerde, topic: string): Promise<Workload>
   rows.sort((a, b) => a.eventTimeMs - b.eventTimeMs || (a.userId < b.userId ? -1 : 1));
   if (rows.length < EVENTS + 10_000) throw new Error(`simulation gave ${rows.length} events; raise --users`);
   const id = await serde.register(valueSubject(topic), ClickstreamEventSchema);
-  const seen = new Map<string, number>();
+  const eventId = eventIdNamer('bench');
   const encode = (row: DatasetRow): { key: string; value: Buffer } => {
-    const base = `${row.userId}|${row.itemId}|${row.kind}|${row.eventTimeMs}`;
-    const occurrence = seen.get(base) ?? 0;
-    seen.set(base, occurrence + 1);
     return {
       key: row.userId,
-      value: serde.encode(id, toClickstreamEvent(row, rowEventId('bench', row, occurrence))),
+      value: serde.encode(id, toClickstreamEvent(row, eventId(row))),
     };
   };
   const preload = rows.slice(0, EVENTS).map(encode);
@@ -410,9 +403,9 @@ async function measureLatency(
     achievedRate: Math.round(sent / sendSeconds),
     records: latencies.length,
     unobserved,
-    p50Ms: percentile(latencies, 0.5),
-    p95Ms: percentile(latencies, 0.95),
-    p99Ms: percentile(latencies, 0.99),
+    p50Ms: quantile(latencies, 0.5),
+    p95Ms: quantile(latencies, 0.95),
+    p99Ms: quantile(latencies, 0.99),
     maxMs: latencies[latencies.length - 1] ?? NaN,
   };
 }
@@ -464,13 +457,9 @@ async function main(): Promise<void> {
   const input = `bench-${runId}.in`;
   const appId = `bench-${runId}`;
   const config = loadConfig(appEnv(appId, input));
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicConfigs(config, { inputPartitions: PARTITIONS, replicationFactor: 1 }));
-  await ensureTopics(admin, [
+  await setUpTopics(kafka, config, { inputPartitions: PARTITIONS, replicationFactor: 1 }, [
     { topic: `${input}.passthrough`, numPartitions: PARTITIONS, replicationFactor: 1 },
   ]);
-  await admin.disconnect();
 
   log(`simulating and encoding ${EVENTS.toLocaleString('en')} events`);
   const workload = await buildWorkload(serde, input);
@@ -518,7 +507,7 @@ async function main(): Promise<void> {
   log('restore: re-keying the changelog states to 1,000,000 users');
   const states = await changelogStates(kafka, serde, config.topics.userStateChangelog);
   const restoreTopic = `bench-${runId}.restore-changelog`;
-  await createTopics(kafka, [
+  await setUpTopics(kafka, config, { inputPartitions: PARTITIONS, replicationFactor: 1 }, [
     {
       topic: restoreTopic,
       numPartitions: PARTITIONS,
@@ -562,10 +551,10 @@ async function main(): Promise<void> {
   const profDir = join(WORK_DIR, 'cpu-profile');
   rmSync(profDir, { recursive: true, force: true });
   const profApp = `bench-prof-${runId}`;
-  await createTopics(
-    kafka,
-    topicConfigs(loadConfig(appEnv(profApp, input)), { inputPartitions: PARTITIONS, replicationFactor: 1 }),
-  );
+  await setUpTopics(kafka, loadConfig(appEnv(profApp, input)), {
+    inputPartitions: PARTITIONS,
+    replicationFactor: 1,
+  });
   const profProc = spawnNode(
     'processor-profiled',
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--max-old-space-size=8192'],

@@ -9,24 +9,40 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createLogger } from '../../src/app/logger';
-import { numberFlag, parseArgs, stringFlag } from '../../src/cli/args';
+import { createLogger } from '../../src/shared/logger';
+import { numberFlag, parseScriptArgs, stringFlag } from '../../src/cli/args';
 import type { EncoderRow } from '../../src/model/encoder';
 import type { ProviderChoice } from '../../src/model/execution-providers';
 import { createOnnxEncoder } from '../../src/model/onnx-encoder';
 import { rng } from '../../src/sim/simulator';
+import { quantile } from '../../src/eval/metrics';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseScriptArgs({
+  name: 'encoder.bench.ts',
+  summary: 'Encoder benchmark: events/s by batch size, incremental vs re-encode, event-loop delay.',
+  usage: ['[--provider cpu|cuda|auto] [--seconds S] [--threads N] [--model F] [--meta F] [--out DIR]'],
+  options: {
+    provider: { type: 'string', valueName: 'P', description: 'execution provider (default cpu)' },
+    seconds: { type: 'string', valueName: 'S', description: 'seconds per measurement (default 2)' },
+    threads: { type: 'string', valueName: 'N', description: 'intra-op threads (default 1)' },
+    model: {
+      type: 'string',
+      valueName: 'F',
+      description: 'ONNX model (default onnx/artifacts/encoder.onnx)',
+    },
+    meta: {
+      type: 'string',
+      valueName: 'F',
+      description: 'model metadata (default onnx/artifacts/encoder.meta.json)',
+    },
+    out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
+  },
+});
 const provider = (stringFlag(args, 'provider') ?? 'cpu') as ProviderChoice;
 const seconds = numberFlag(args, 'seconds', 2);
 const outDir = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const modelPath = stringFlag(args, 'model') ?? 'onnx/artifacts/encoder.onnx';
 const metaPath = stringFlag(args, 'meta') ?? 'onnx/artifacts/encoder.meta.json';
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
 
 async function main(): Promise<void> {
   const { encoder, manifest } = await createOnnxEncoder(
@@ -65,8 +81,8 @@ async function main(): Promise<void> {
       batchSize: b,
       calls: d.length,
       eventsPerSecond: Math.round((b * d.length) / (total / 1000)),
-      callMsP50: Number(percentile(d, 0.5).toFixed(3)),
-      callMsP99: Number(percentile(d, 0.99).toFixed(3)),
+      callMsP50: Number(quantile(d, 0.5).toFixed(3)),
+      callMsP99: Number(quantile(d, 0.99).toFixed(3)),
     });
   }
 

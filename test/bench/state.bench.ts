@@ -17,10 +17,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { coreParams } from '../../src/app/create-app';
-import { loadConfigWithDefaults } from '../../src/app/config';
-import { createLogger } from '../../src/app/logger';
-import { numberFlag, parseArgs, stringFlag } from '../../src/cli/args';
+import { coreParams } from '../../src/pipeline/params';
+import { loadConfigWithDefaults } from '../../src/shared/config';
+import { createLogger } from '../../src/shared/logger';
+import { numberFlag, parseScriptArgs, stringFlag } from '../../src/cli/args';
 import type { ClickEvent } from '../../src/core/types';
 import type { UserState } from '../../src/core/user-state';
 import { OfflinePipeline, rowsToEvents } from '../../src/eval/offline-run';
@@ -32,7 +32,21 @@ import { fromAvro, toAvro } from '../../src/kafka/state-codec';
 import { createOnnxEncoder } from '../../src/model/onnx-encoder';
 import { simulate } from '../../src/sim/simulator';
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseScriptArgs({
+  name: 'state.bench.ts',
+  summary: 'State benchmark: per-event cost vs history length, memory per user.',
+  usage: ['[--users N] [--history-users N] [--rounds N] [--out DIR]'],
+  options: {
+    users: {
+      type: 'string',
+      valueName: 'N',
+      description: 'users for the memory measurement (default 1,000,000)',
+    },
+    'history-users': { type: 'string', valueName: 'N', description: 'users per history group (default 200)' },
+    rounds: { type: 'string', valueName: 'N', description: 'rounds of new events (default 6)' },
+    out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
+  },
+});
 const memoryUsers = numberFlag(args, 'users', 1_000_000);
 const historyUsers = numberFlag(args, 'history-users', 200);
 const rounds = numberFlag(args, 'rounds', 6);

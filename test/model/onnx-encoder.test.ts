@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../../src/app/logger';
+import { createLogger } from '../../src/shared/logger';
 import type { Encoder, EncoderRow, EncoderRowOutput } from '../../src/model/encoder';
 import type { ModelManifest } from '../../src/model/model-manifest';
 import { createOnnxEncoder } from '../../src/model/onnx-encoder';

@@ -4,14 +4,14 @@
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { join } from 'node:path';
-import type { Config } from '../../src/app/config';
-import { loadConfig } from '../../src/app/config';
+import type { Config } from '../../src/shared/config';
+import { loadConfig } from '../../src/shared/config';
 import type { App } from '../../src/app/create-app';
 import { createApp } from '../../src/app/create-app';
-import { createLogger } from '../../src/app/logger';
-import { waitCaughtUp } from '../../src/cli/caught-up';
-import { readCommitted } from '../../src/cli/output-reader';
-import { ensureTopics, topicConfigs } from '../../src/kafka/topics';
+import { createLogger } from '../../src/shared/logger';
+import { waitCaughtUp } from '../../src/kafka/caught-up';
+import { readCommitted } from '../../src/kafka/output-reader';
+import { setUpTopics } from '../../src/kafka/topics';
 import type { StackEnv } from './stack';
 import { uniqueName } from './stack';
 
@@ -44,16 +44,7 @@ export function harnessConfig(env: StackEnv, name: string, overrides: Record<str
 }
 
 export async function createTopicsFor(kafka: Kafka, config: Config): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(
-      admin,
-      topicConfigs(config, { inputPartitions: config.kafka.inputPartitions, replicationFactor: 1 }),
-    );
-  } finally {
-    await admin.disconnect();
-  }
+  await setUpTopics(kafka, config, { inputPartitions: config.kafka.inputPartitions, replicationFactor: 1 });
 }
 
 export async function startApp(config: Config): Promise<App> {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, createRegistry } from '../../src/kafka/clients';
-import { createLogger } from '../../src/app/logger';
+import { createLogger } from '../../src/shared/logger';
 
 export interface StackEnv {
   readonly brokers: string[];

@@ -11,16 +11,16 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../src/app/config';
-import { loadConfig } from '../../src/app/config';
-import { parseArgs, stringFlag } from '../../src/cli/args';
-import { waitCaughtUp } from '../../src/cli/caught-up';
+import type { Config } from '../../src/shared/config';
+import { loadConfig } from '../../src/shared/config';
+import { parseScriptArgs, stringFlag } from '../../src/cli/args';
+import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { createRegistry } from '../../src/kafka/clients';
 import { readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, readerType, valueSubject } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import type { ClickstreamEvent } from '../../src/kafka/avro-types.gen';
-import { ensureTopics, topicConfigs } from '../../src/kafka/topics';
+import { setUpTopics } from '../../src/kafka/topics';
 import type { Cluster } from './lib/cluster';
 import { ROOT, clusterFromEnv, stack } from './lib/cluster';
 import type { DriverStats } from './lib/driver';
@@ -100,10 +100,7 @@ async function setup(
     IDRIFT_HTTP_HOST: '127.0.0.1',
   };
   const config = loadConfig(env);
-  const admin = cluster.kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicConfigs(config, { inputPartitions: 6, replicationFactor: 1 }));
-  await admin.disconnect();
+  await setUpTopics(cluster.kafka, config, { inputPartitions: 6, replicationFactor: 1 });
   const serde = new AvroSerde(createRegistry({ url: cluster.registryUrl }));
   const seed = seedCounter++;
   const workload = await buildWorkload(serde, config.topics.input, {
@@ -549,7 +546,15 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseScriptArgs({
+    name: 'test/system/run.ts',
+    summary: 'Fault-injection system tests, each verified record by record against a fault-free reference.',
+    usage: ['[--profile full|ci] [--only crash,zombie,…]'],
+    options: {
+      profile: { type: 'string', valueName: 'P', description: 'full | ci (default full)' },
+      only: { type: 'string', valueName: 'LIST', description: 'comma-separated scenarios to run' },
+    },
+  });
   const profileName = stringFlag(args, 'profile') ?? 'full';
   const profile = PROFILES[profileName];
   if (!profile) throw new Error(`unknown profile ${profileName}`);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configReferenceMarkdown } from '../../../src/app/config';
+import { configReferenceMarkdown } from '../../src/shared/config';
 
 describe('README', () => {
   it('carries the current configuration reference (regenerate it from configReferenceMarkdown())', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     expect(readme).toContain(configReferenceMarkdown());
   });
 });

@@ -7,7 +7,7 @@
  *     node --expose-gc --max-old-space-size=12288 --import tsx test/bench/lib/restore-probe.ts
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { createLogger } from '../../../src/app/logger';
+import { createLogger } from '../../../src/shared/logger';
 import { restorePartitions } from '../../../src/kafka/changelog-restore';
 import { createRegistry } from '../../../src/kafka/clients';
 import { AvroSerde } from '../../../src/kafka/serde';

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { describeWithStack, testKafka, testRegistry } from '../../support/stack';
 import { createTopicsFor, harnessConfig, TINY_META, TINY_MODEL } from '../../support/processor-harness';
-import { replayRows } from '../../../src/io/replay';
+import { replayRows } from '../../../src/kafka/replay-producer';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { simulate } from '../../../src/sim/simulator';
 
@@ -104,9 +104,9 @@ describeWithStack('interest-drift run', (env) => {
       );
       expect(metrics.body).toContain('idrift_execution_provider_info{provider="cpu",requested="auto"} 1');
       expect(metrics.body).toMatch(/idrift_transactions_total\{outcome="committed"\} [1-9]/);
-      expect(metrics.body).toMatch(/idrift_encoder_latency_ms_count\{provider="cpu"\} [1-9]/);
+      expect(metrics.body).toMatch(/idrift_encoder_latency_seconds_count\{provider="cpu"\} [1-9]/);
       expect(metrics.body).toMatch(/idrift_encoder_batch_rows_count [1-9]/);
-      expect(metrics.body).toMatch(/idrift_restore_duration_ms_count [1-9]/);
+      expect(metrics.body).toMatch(/idrift_restore_duration_seconds_count [1-9]/);
       // No user id ever appears in a label or anywhere in the metrics, nor in the logs.
       const users = new Set(rows.map((r) => r.userId));
       for (const u of users) {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { isProcessorError } from '../../../src/app/errors';
+import { isProcessorError } from '../../../src/shared/errors';
 import type { ClickstreamEvent } from '../../../src/kafka/avro-types.gen';
 import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
 import { AvroSerde, frame, readerType, valueSubject } from '../../../src/kafka/serde';

@@ -3,9 +3,9 @@
  * (tiny fixture model): end-to-end outputs, restart equivalence, dead letters.
  */
 import type { Kafka } from 'kafkajs';
-import { coreParams } from '../../../src/app/create-app';
-import { createLogger } from '../../../src/app/logger';
-import { readCommitted } from '../../../src/cli/output-reader';
+import { coreParams } from '../../../src/pipeline/params';
+import { createLogger } from '../../../src/shared/logger';
+import { readCommitted } from '../../../src/kafka/output-reader';
 import { validateEvent } from '../../../src/core/validate';
 import type { ClickstreamEvent } from '../../../src/kafka/avro-types.gen';
 import { readerType } from '../../../src/kafka/serde';
@@ -17,11 +17,11 @@ import type { UserState } from '../../../src/core/user-state';
 import { ClickstreamEventSchema, DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
 import { createRegistry } from '../../../src/kafka/clients';
 import { AvroSerde, frame } from '../../../src/kafka/serde';
-import { replayRows } from '../../../src/io/replay';
+import { replayRows } from '../../../src/kafka/replay-producer';
 import type { DatasetRow } from '../../../src/io/datasets';
 import { simulate } from '../../../src/sim/simulator';
-import { waitCaughtUp } from '../../../src/cli/caught-up';
-import { churnReader, decodeAll, migrationReader } from '../../../src/cli/output-reader';
+import { waitCaughtUp } from '../../../src/kafka/caught-up';
+import { churnReader, decodeAll, migrationReader } from '../../../src/kafka/output-reader';
 import { describeWithStack, testKafka, testRegistry } from '../../support/stack';
 import {
   createTopicsFor,

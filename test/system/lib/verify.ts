@@ -6,11 +6,11 @@
  * per-user order, the final changelog state (floats within 1e-6), and hanging transactions.
  */
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../../../src/app/config';
-import { coreParams, validationLimits } from '../../../src/app/create-app';
-import { createLogger } from '../../../src/app/logger';
-import type { ReadMessage } from '../../../src/cli/output-reader';
-import { churnReader, migrationReader, profileReader, readCommitted } from '../../../src/cli/output-reader';
+import type { Config } from '../../../src/shared/config';
+import { coreParams, validationLimits } from '../../../src/pipeline/params';
+import { createLogger } from '../../../src/shared/logger';
+import type { ReadMessage } from '../../../src/kafka/output-reader';
+import { churnReader, migrationReader, profileReader, readCommitted } from '../../../src/kafka/output-reader';
 import type { UserState } from '../../../src/core/user-state';
 import { DeadLetterHeaders, UserStateSchema } from '../../../src/kafka/avro-types.gen';
 import { decodeRecord } from '../../../src/kafka/record-decoder';

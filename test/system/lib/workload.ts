@@ -5,7 +5,8 @@
  */
 import type { IHeaders } from 'kafkajs';
 import type { DatasetRow } from '../../../src/io/datasets';
-import { rowEventId, toClickstreamEvent } from '../../../src/io/replay';
+import { eventIdNamer } from '../../../src/io/event-ids';
+import { toClickstreamEvent } from '../../../src/kafka/replay-producer';
 import type { ClickstreamEvent } from '../../../src/kafka/avro-types.gen';
 import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
 import type { AvroSerde } from '../../../src/kafka/serde';
@@ -76,14 +77,11 @@ export async function buildWorkload(serde: AvroSerde, topic: string, o: Workload
     return p ? { ...r, userId: p } : r;
   });
   const id = await serde.register(valueSubject(topic), ClickstreamEventSchema);
-  const seen = new Map<string, number>();
+  const eventId = eventIdNamer(`sys${o.seed}`);
   const records: InputRecord[] = [];
   const events: ClickstreamEvent[] = [];
   for (const row of rows) {
-    const base = `${row.userId}|${row.itemId}|${row.kind}|${row.eventTimeMs}`;
-    const occurrence = seen.get(base) ?? 0;
-    seen.set(base, occurrence + 1);
-    const event = toClickstreamEvent(row, rowEventId(`sys${o.seed}`, row, occurrence));
+    const event = toClickstreamEvent(row, eventId(row));
     events.push(event);
     records.push({ key: row.userId, value: serde.encode(id, event) });
   }

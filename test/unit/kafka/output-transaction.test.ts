@@ -1,4 +1,4 @@
-import { splitBySize } from '../../../src/kafka/stream-processor';
+import { splitBySize } from '../../../src/kafka/output-transaction';
 
 describe('splitBySize', () => {
   it('keeps every message, in order, in requests under the byte budget', () => {

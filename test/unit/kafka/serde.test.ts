@@ -1,4 +1,4 @@
-import { isProcessorError } from '../../../src/app/errors';
+import { isProcessorError } from '../../../src/shared/errors';
 import { frame, parseHeader } from '../../../src/kafka/serde';
 
 function codeOf(fn: () => unknown): string {

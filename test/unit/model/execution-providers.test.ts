@@ -1,4 +1,4 @@
-import { isProcessorError } from '../../../src/app/errors';
+import { isProcessorError } from '../../../src/shared/errors';
 import { parseProviderChoice, providerAttempts } from '../../../src/model/execution-providers';
 
 describe('execution provider table', () => {

@@ -1,4 +1,4 @@
-import { isProcessorError } from '../../../src/app/errors';
+import { isProcessorError } from '../../../src/shared/errors';
 import { checkModelFile, gapFeature, parseManifest } from '../../../src/model/model-manifest';
 
 function meta(overrides: Record<string, unknown> = {}): string {

@@ -1,5 +1,5 @@
-import { VARIABLES, configReferenceMarkdown, loadConfig } from '../../../src/app/config';
-import { isProcessorError } from '../../../src/app/errors';
+import { VARIABLES, configReferenceMarkdown, loadConfig } from '../../../src/shared/config';
+import { isProcessorError } from '../../../src/shared/errors';
 
 const minimal = {
   IDRIFT_KAFKA_BROKERS: '127.0.0.1:19092',

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../src/app/config';
-import type { Env } from '../../../src/app/config';
-import { isProcessorError } from '../../../src/app/errors';
+import { loadConfig } from '../../../src/shared/config';
+import type { Env } from '../../../src/shared/config';
+import { isProcessorError } from '../../../src/shared/errors';
 import { kafkaClientOptions, registryClientOptions } from '../../../src/kafka/clients';
 
 let dir: string;

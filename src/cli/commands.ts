@@ -1,0 +1,132 @@
+/**
+ * The command table: every command's options (parsed strictly, rendered by `--help`) and the
+ * function that runs it. Exit codes: 0 clean stop, 1 fatal error, 2 bad usage or configuration.
+ */
+import type { Args, CommandSpec } from './args';
+import { runDemo } from './demo';
+import { runEval } from './eval';
+import { runReplay } from './replay';
+import { runService } from './run';
+import { runTail } from './tail';
+
+export const PROGRAM = 'interest-drift';
+
+const CONFIG_FOOTER =
+  'Configuration comes from IDRIFT_* environment variables (README "Configuration"); every problem\n' +
+  'with them is reported at once and exits 2.';
+
+export interface Command {
+  readonly spec: CommandSpec;
+  readonly run: (args: Args) => Promise<number>;
+}
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  run: {
+    spec: {
+      name: `${PROGRAM} run`,
+      summary: 'Run the stream processor: clickstream in, migrations, churn risk and profiles out.',
+      usage: [''],
+      options: {},
+      footer: `${CONFIG_FOOTER}\nSIGTERM or SIGINT stops it in order (commit, close); exit 0, or 1 after a fatal error.`,
+    },
+    run: runService,
+  },
+  replay: {
+    spec: {
+      name: `${PROGRAM} replay`,
+      summary: 'Produce a dataset file or a seeded simulation to the input topic.',
+      usage: [
+        'FILE [--format F] [--item-properties F1,F2] [--speedup X] [--limit N]',
+        '--simulate [--users N] [--days D] [--seed S] [--activity K]',
+      ],
+      maxPositionals: 1,
+      options: {
+        format: {
+          type: 'string',
+          valueName: 'F',
+          description: 'taobao | rees46 | retailrocket (default: detected)',
+        },
+        'item-properties': {
+          type: 'string',
+          valueName: 'F1,F2',
+          description: 'RetailRocket item_properties files (categories)',
+        },
+        speedup: {
+          type: 'string',
+          valueName: 'X',
+          description: 'replay at X times event time; 0 = as fast as possible (default 0)',
+        },
+        limit: { type: 'string', valueName: 'N', description: 'first N rows only' },
+        simulate: { type: 'boolean', description: 'replay the seeded simulator instead of a file' },
+        users: { type: 'string', valueName: 'N', description: 'simulated users (default 2000)' },
+        days: { type: 'string', valueName: 'D', description: 'simulated days (default 1)' },
+        seed: { type: 'string', valueName: 'S', description: 'simulator seed (default 7)' },
+        activity: { type: 'string', valueName: 'K', description: 'simulated activity scale (default 1)' },
+      },
+      footer: CONFIG_FOOTER,
+    },
+    run: runReplay,
+  },
+  tail: {
+    spec: {
+      name: `${PROGRAM} tail`,
+      summary: 'Pretty-print committed interest migrations and churn alerts (user ids pseudonymised).',
+      usage: ['[--from-beginning]'],
+      options: {
+        'from-beginning': { type: 'boolean', description: 'start at the oldest record, not the newest' },
+      },
+      footer: CONFIG_FOOTER,
+    },
+    run: runTail,
+  },
+  demo: {
+    spec: {
+      name: `${PROGRAM} demo`,
+      summary: 'Replay a simulated day (and the real sample when present), process it, print a summary.',
+      usage: ['[--data FILE] [--users N] [--seed S]'],
+      options: {
+        data: {
+          type: 'string',
+          valueName: 'FILE',
+          description: 'real Taobao file (default ../shared/data/taobao-userbehavior-users.csv.gz)',
+        },
+        users: { type: 'string', valueName: 'N', description: 'simulated users (default 3000)' },
+        seed: { type: 'string', valueName: 'S', description: 'simulator seed (default 7)' },
+      },
+      footer: CONFIG_FOOTER,
+    },
+    run: runDemo,
+  },
+  eval: {
+    spec: {
+      name: `${PROGRAM} eval`,
+      summary: 'Offline evaluation report (markdown + JSON) of drift, churn and next category; no Kafka.',
+      usage: [
+        '[--data FILE [--users test --split FILE]] [--simulate [--sim-users N] [--sim-days D] [--seed S]] [--out DIR]',
+      ],
+      options: {
+        data: {
+          type: 'string',
+          valueName: 'FILE',
+          description: 'Taobao-format file; all its users are evaluated',
+        },
+        users: {
+          type: 'string',
+          valueName: 'NAME',
+          description: 'only the users of this split (train | valid | test)',
+        },
+        split: {
+          type: 'string',
+          valueName: 'FILE',
+          description: 'user split (default onnx/artifacts/split.json)',
+        },
+        simulate: { type: 'boolean', description: 'add the seeded simulation' },
+        seed: { type: 'string', valueName: 'S', description: 'simulator seed (default 11)' },
+        'sim-users': { type: 'string', valueName: 'N', description: 'simulated users (default 1500)' },
+        'sim-days': { type: 'string', valueName: 'D', description: 'simulated days (default 5)' },
+        out: { type: 'string', valueName: 'DIR', description: 'report folder (default onnx/artifacts/eval)' },
+      },
+    },
+    run: runEval,
+  },
+};

@@ -1,0 +1,157 @@
+/**
+ * What the service needs from Kafka's authorizer (derived from the Config) and the start-up check
+ * that every permission is there, reported all at once. k8s/base/kafka-user.yaml grants exactly
+ * this plan (the security integration test applies that manifest's ACLs).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { LogEntry } from 'kafkajs';
+import type { Config } from '../shared/config';
+import { ProcessorError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { withRetry } from '../shared/retry';
+import type { KafkaClientOptions } from './clients';
+import { connectionConfig, plainFields } from './clients';
+import type { KafkaOperation } from './failure-policy';
+import { isKafkaRetriable, kafkaErrorType } from './failure-policy';
+
+/** Every Kafka permission the processor needs, derived from the Config. */
+export interface KafkaAccessPlan {
+  readonly topics: readonly { readonly name: string; readonly operations: readonly KafkaOperation[] }[];
+  /** Consumer groups; `probe` is a group id the check looks up (for a prefixed grant, one inside it). */
+  readonly groups: readonly { readonly grant: string; readonly prefixed: boolean; readonly probe: string }[];
+  /** Prefix of the per-partition transactional ids `<appId>-<inputTopic>-<partition>`. */
+  readonly transactionalIdPrefix: string;
+}
+
+export function kafkaAccessPlan(config: Config): KafkaAccessPlan {
+  const t = config.topics;
+  const write: KafkaOperation[] = ['Write', 'Describe'];
+  return {
+    topics: [
+      { name: t.input, operations: ['Read', 'Describe'] },
+      { name: t.migrations, operations: write },
+      { name: t.churn, operations: write },
+      ...(config.profilesEnabled ? [{ name: t.profiles, operations: write }] : []),
+      { name: t.deadLetter, operations: write },
+      { name: t.userStateChangelog, operations: ['Read', 'Write', 'Describe'] },
+    ],
+    groups: [
+      { grant: config.appId, prefixed: false, probe: config.appId },
+      // changelog restore reads with a throw-away group `<appId>.restore.<pid>.<ms>`
+      { grant: `${config.appId}.restore.`, prefixed: true, probe: `${config.appId}.restore.preflight` },
+    ],
+    transactionalIdPrefix: `${config.appId}-${t.input}-`,
+  };
+}
+
+/**
+ * Checks, before the processor joins its group, that the Kafka user can reach everything in
+ * `plan`, and throws ONE ProcessorError listing every missing permission:
+ *   KAFKA_AUTHENTICATION_FAILED   the SASL credentials were refused
+ *   KAFKA_AUTHORIZATION_FAILED    a topic, group or transactional id is not granted
+ * Side-effect free except for one InitProducerId on the transactional id `<prefix>preflight`,
+ * which never begins a transaction (so it fences nobody).
+ *
+ * kafkajs hides a refused FindCoordinator (group or transactional id) behind "Failed to find
+ * group coordinator"; this check's own client logs at debug level to read the broker's answer.
+ * What it cannot see: a grant that has Describe but lacks Read/Write fails later, at the first
+ * fetch or transaction.
+ */
+export async function verifyKafkaAccess(
+  opts: KafkaClientOptions,
+  plan: KafkaAccessPlan,
+  logger: Logger,
+): Promise<void> {
+  const coordinatorErrors = new Map<string, string>();
+  const log = logger.child('kafka-access');
+  const kafka = new Kafka({
+    ...connectionConfig({ ...opts, clientId: `${opts.clientId}-preflight` }),
+    logLevel: logLevel.DEBUG,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry as { message: string; groupId?: unknown; error?: unknown };
+        const type = kafkaErrorType(rest.error);
+        if (message === 'Tried to find group coordinator' && typeof rest.groupId === 'string' && type) {
+          coordinatorErrors.set(rest.groupId, type);
+        }
+        if (level <= logLevel.ERROR && !message.startsWith('Response '))
+          log.debug(message, plainFields(rest));
+      },
+  });
+  const who = opts.sasl ? `Kafka user "${opts.sasl.username}"` : 'the Kafka client';
+  const problems: string[] = [];
+  const deny = (resource: string, needs: readonly string[], type: string): void => {
+    problems.push(`${resource}: denied (${type}); the service needs ${needs.join(' + ')} on it`);
+  };
+  // Coordinators may still be loading (fresh cluster, moved partition): retry what kafkajs marks
+  // retriable, a bounded number of times, so a transient state is never reported as missing ACLs.
+  const retrying = <T>(fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, { initialDelayMs: 100, maxDelayMs: 2_000, maxRetries: 10, shouldRetry: isKafkaRetriable });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (e) {
+    if ((e as { name?: unknown }).name === 'KafkaJSSASLAuthenticationError') {
+      throw new ProcessorError(
+        'KAFKA_AUTHENTICATION_FAILED',
+        `Kafka refused the SASL ${opts.sasl?.mechanism ?? ''} credentials of ${who}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  try {
+    for (const t of plan.topics) {
+      try {
+        await retrying(() => admin.fetchTopicMetadata({ topics: [t.name] }));
+      } catch (e) {
+        const type = kafkaErrorType(e);
+        if (type === 'TOPIC_AUTHORIZATION_FAILED') deny(`topic "${t.name}"`, t.operations, type);
+        else if (type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+      }
+    }
+    for (const g of plan.groups) {
+      try {
+        await retrying(() => admin.fetchOffsets({ groupId: g.probe }));
+      } catch (e) {
+        const type = kafkaErrorType(e) ?? coordinatorErrors.get(g.probe);
+        if (type !== 'GROUP_AUTHORIZATION_FAILED') throw e;
+        deny(`${g.prefixed ? 'groups with prefix' : 'group'} "${g.grant}"`, ['Read'], type);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const probe = `${plan.transactionalIdPrefix}preflight`;
+  const producer = kafka.producer({ transactionalId: probe, idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.abort();
+  } catch (e) {
+    const type = kafkaErrorType(e) ?? coordinatorErrors.get(probe);
+    if (type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') {
+      deny(`transactional ids with prefix "${plan.transactionalIdPrefix}"`, ['Write', 'Describe'], type);
+    } else if (type === 'CLUSTER_AUTHORIZATION_FAILED') {
+      // kafkajs' idempotent producer asks for a producer id without a transactional id first;
+      // Kafka ≥ 3.0 grants that to anyone with Write on a topic (KIP-679).
+      deny('the cluster', ['IdempotentWrite (or Write on any topic, Kafka ≥ 3.0)'], type);
+    } else if (problems.length === 0) {
+      throw e;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  if (problems.length > 0) {
+    throw new ProcessorError(
+      'KAFKA_AUTHORIZATION_FAILED',
+      `${who} lacks Kafka permissions (${problems.length}):\n  - ${problems.join('\n  - ')}`,
+      { context: { problems: problems.length } },
+    );
+  }
+  log.info('kafka permissions verified', {
+    topics: plan.topics.length,
+    groups: plan.groups.length,
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * The Kafka side of the failure policy (STYLE.md §5): which kafkajs errors are transient, which
+ * mean a newer owner fenced us, which are a missing permission and which are our bug. Every
+ * Kafka failure the processor sees is mapped here to a ProcessorError, whose flags then decide:
+ * retry (and rejoin), or crash loudly. Bad records never reach this module: the decoder
+ * dead-letters them.
+ */
+import { ProcessorError } from '../shared/errors';
+
+/** Kafka ACL operations the service uses. */
+export type KafkaOperation = 'Read' | 'Write' | 'Describe' | 'IdempotentWrite';
+
+const AUTHZ_TYPES = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+
+/** The kafkajs protocol error type (e.g. TOPIC_AUTHORIZATION_FAILED) anywhere in the cause chain. */
+export function kafkaErrorType(e: unknown): string | null {
+  for (let c: unknown = e, depth = 0; c && typeof c === 'object' && depth < 5; depth++) {
+    const type = (c as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/**
+ * Maps a kafkajs authorization failure to a non-retriable ProcessorError that names the resource
+ * and the operation that was refused; `attempted` says what the caller was doing (e.g.
+ * `{ operation: 'Write', resource: 'topic interest.migrations' }`). Returns null for any other
+ * error, so callers can `throw authorizationFailure(e, …) ?? e`.
+ */
+export function authorizationFailure(
+  e: unknown,
+  attempted: { readonly operation: KafkaOperation; readonly resource: string },
+): ProcessorError | null {
+  const type = kafkaErrorType(e);
+  if (type === null || !AUTHZ_TYPES.has(type)) return null;
+  return new ProcessorError(
+    'KAFKA_AUTHORIZATION_FAILED',
+    `Kafka denied ${attempted.operation} on ${attempted.resource} (${type}): grant it to the service's KafkaUser`,
+    { cause: e, context: { kafkaError: type } },
+  );
+}
+
+/** A newer producer with our transactional id exists: we are a zombie for this partition. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+
+/** Records the broker can never accept: retrying the same chunk would loop forever. */
+const UNACCEPTABLE_RECORDS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+]);
+
+/** kafkajs marks the errors a retry may cure (leader moved, coordinator loading, timeouts). */
+export function isKafkaRetriable(e: unknown): boolean {
+  return (e as { retriable?: unknown } | null)?.retriable === true;
+}
+
+/** kafkajs does not retry CONCURRENT_TRANSACTIONS on AddOffsetsToTxn (kafkajs#430): we do. */
+export function isConcurrentTransactions(e: unknown): boolean {
+  return kafkaErrorType(e) === 'CONCURRENT_TRANSACTIONS';
+}
+
+/**
+ * Maps a failed transaction of input partition `partition` to the ProcessorError that decides
+ * what happens next: a missing permission and records the broker refuses are fatal; a fenced
+ * producer and anything else are retriable (drop the partition, rejoin, restore, go on from the
+ * committed offset).
+ */
+export function transactionFailure(
+  e: unknown,
+  partition: number,
+  attempted: { readonly resource: string },
+): ProcessorError {
+  const denied = authorizationFailure(e, { operation: 'Write', resource: attempted.resource });
+  if (denied) return denied;
+  const type = kafkaErrorType(e);
+  if (type && UNACCEPTABLE_RECORDS.has(type)) {
+    return new ProcessorError(
+      'INVARIANT_VIOLATED',
+      `the broker rejected our records for partition ${partition}: ${type}`,
+      { cause: e },
+    );
+  }
+  if (type && FENCED.has(type)) {
+    return new ProcessorError(
+      'KAFKA_FENCED',
+      `producer for partition ${partition} fenced: another instance owns it now`,
+      { cause: e, context: { partition, kafkaError: type } },
+    );
+  }
+  return new ProcessorError('KAFKA_TRANSIENT', `transaction for partition ${partition} failed`, {
+    cause: e,
+    context: { partition },
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * One Kafka transaction per processed chunk of input partition p: the outputs, the dead letters,
+ * the changelog writes of partition p and (unless null) the consumed offset, all or nothing.
+ * Building the messages is pure; committing maps every failure through the failure policy.
+ */
+import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Config } from '../shared/config';
+import { ProcessorError } from '../shared/errors';
+import { withRetry } from '../shared/retry';
+import type { BatchPlan } from '../pipeline/partition-processor';
+import { deadLetterMessage } from './dead-letter';
+import { isConcurrentTransactions, transactionFailure } from './failure-policy';
+import type { AvroSerde } from './serde';
+import { toAvro } from './state-codec';
+
+/** Registry ids of the schemas the outputs are written with. */
+export interface OutputSchemaIds {
+  readonly migration: number;
+  readonly churn: number;
+  readonly profile: number;
+  readonly state: number;
+}
+
+export interface OutputContext {
+  readonly config: Config;
+  readonly serde: AvroSerde;
+  readonly schemaIds: OutputSchemaIds;
+  readonly partition: number;
+  readonly modelVersion: string;
+  /** Wall-clock ms, stamped on dead letters. */
+  readonly nowMs: number;
+}
+
+/** Every message of a plan, by topic, in plan order. `chunk` holds the dead letters' originals. */
+export function buildTopicMessages(
+  plan: BatchPlan,
+  chunk: readonly KafkaMessage[],
+  ctx: OutputContext,
+): TopicMessages[] {
+  const { config, serde, schemaIds: ids, partition: p } = ctx;
+  const byTopic = new Map<string, Message[]>();
+  const add = (topic: string, m: Message): void => {
+    const list = byTopic.get(topic);
+    if (list) list.push(m);
+    else byTopic.set(topic, [m]);
+  };
+  for (const o of plan.outputs) {
+    switch (o.kind) {
+      case 'migration':
+        add(config.topics.migrations, { key: o.key, value: serde.encode(ids.migration, o.value) });
+        break;
+      case 'churn':
+        add(config.topics.churn, { key: o.key, value: serde.encode(ids.churn, o.value) });
+        break;
+      case 'profile':
+        add(config.topics.profiles, { key: o.key, value: serde.encode(ids.profile, o.value) });
+        break;
+      case 'profile-tombstone':
+        add(config.topics.profiles, { key: o.key, value: null });
+        break;
+    }
+  }
+  const byOffset = new Map(chunk.map((m) => [m.offset, m]));
+  for (const d of plan.deadLetters) {
+    const original = byOffset.get(d.offset);
+    if (!original)
+      throw new ProcessorError('INVARIANT_VIOLATED', 'dead letter for an offset outside the chunk');
+    add(
+      config.topics.deadLetter,
+      deadLetterMessage(original, d.error, d.stage, {
+        sourceTopic: config.topics.input,
+        partition: p,
+        appId: config.appId,
+        modelVersion: ctx.modelVersion,
+        nowMs: ctx.nowMs,
+      }),
+    );
+  }
+  for (const [userId, s] of plan.stateWrites) {
+    add(config.topics.userStateChangelog, {
+      key: userId,
+      value: s === null ? null : serde.encode(ids.state, toAvro(s)),
+      partition: p,
+    });
+  }
+  return [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
+}
+
+export interface ConsumedOffset {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to consume. */
+  readonly offset: bigint;
+}
+
+/**
+ * Sends `topicMessages` and `consumed` in one transaction of `producer` and commits it. On any
+ * failure the transaction is aborted and a ProcessorError from the failure policy is thrown
+ * (KAFKA_FENCED, KAFKA_TRANSIENT, KAFKA_AUTHORIZATION_FAILED or INVARIANT_VIOLATED).
+ */
+export async function commitTransaction(
+  producer: Producer,
+  topicMessages: readonly TopicMessages[],
+  consumed: ConsumedOffset | null,
+  failureContext: { readonly partition: number; readonly resource: string },
+): Promise<void> {
+  const txn = await producer.transaction();
+  try {
+    for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
+      await txn.sendBatch({ topicMessages: request, acks: -1 });
+    }
+    if (consumed !== null) {
+      const offsets = {
+        consumerGroupId: consumed.groupId,
+        topics: [
+          {
+            topic: consumed.topic,
+            partitions: [{ partition: consumed.partition, offset: consumed.offset.toString() }],
+          },
+        ],
+      };
+      await withRetry(() => txn.sendOffsets(offsets), {
+        initialDelayMs: 20,
+        maxDelayMs: 500,
+        maxRetries: 20,
+        shouldRetry: isConcurrentTransactions,
+      });
+    }
+    await txn.commit();
+  } catch (e) {
+    await txn.abort().catch(() => undefined);
+    throw transactionFailure(e, failureContext.partition, { resource: failureContext.resource });
+  }
+}
+
+/**
+ * kafkajs puts all messages of one partition in one record batch, and the broker rejects a batch
+ * over max.message.bytes (1 MiB by default): a large chunk (e.g. 2,000 changelog writes) must go in
+ * several requests. Order is kept (requests are sent one after the other, max in flight 1).
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let group: Message[] = [];
+    for (const m of messages) {
+      const size = 64 + sizeOf(m.key) + sizeOf(m.value);
+      if (bytes + size > maxBytes && bytes > 0) {
+        if (group.length > 0) current.push({ topic, messages: group });
+        requests.push(current);
+        current = [];
+        group = [];
+        bytes = 0;
+      }
+      group.push(m);
+      bytes += size;
+    }
+    if (group.length > 0) current.push({ topic, messages: group });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function sizeOf(v: Message['key'] | Message['value']): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}

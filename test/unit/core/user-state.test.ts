@@ -1,0 +1,86 @@
+import { DEFAULT_PARAMS } from '../../../src/core/params';
+import type { ClickEvent } from '../../../src/core/types';
+import type { EventEncoding, ModelContext, UserState } from '../../../src/core/user-state';
+import {
+  applyEvent,
+  hiddenFor,
+  isDuplicate,
+  newUserState,
+  rememberEventId,
+} from '../../../src/core/user-state';
+
+const MODEL: ModelContext = {
+  modelVersion: 'm1',
+  segmentCentroids: [],
+  segmentLabels: [],
+  inactivityHorizonMs: 86_400_000,
+};
+
+function enc(i: number): EventEncoding {
+  const v = new Float32Array([Math.cos(i), Math.sin(i), 0, 0]);
+  return { h: new Float32Array([i, i + 1]), embedding: v, inactivityLogit: -1 };
+}
+
+function event(i: number, categoryId = 'c1'): ClickEvent {
+  return {
+    eventId: `e${i}`,
+    userId: 'u1',
+    itemId: `i${i}`,
+    categoryId,
+    kind: 'view',
+    eventTimeMs: 1_700_000_000_000 + i * 60_000,
+  };
+}
+
+function run(n: number, category = (i: number) => `c${i % 3}`): UserState {
+  let s: UserState | null = null;
+  for (let i = 0; i < n; i++) s = applyEvent(s, event(i, category(i)), enc(i), DEFAULT_PARAMS, MODEL).state;
+  return s as UserState;
+}
+
+describe('user state', () => {
+  it('starts empty, and the first event sets counts, times, window and embeddings', () => {
+    const fresh = newUserState('u1', 'm1');
+    expect(fresh.eventCount).toBe(0);
+    expect(fresh.hidden).toBeNull();
+    const { state } = applyEvent(null, event(0), enc(0), DEFAULT_PARAMS, MODEL);
+    expect(state.eventCount).toBe(1);
+    expect(state.firstEventTimeMs).toBe(event(0).eventTimeMs);
+    expect(state.lastEventTimeMs).toBe(event(0).eventTimeMs);
+    expect(state.window).toEqual([{ categoryId: 'c1', kind: 'view', eventTimeMs: event(0).eventTimeMs }]);
+    expect([...(state.hidden as Float32Array)]).toEqual([0, 1]);
+    expect(state.recentEventIds).toEqual(['e0']);
+  });
+
+  it('is deterministic and never mutates its input', () => {
+    const before = run(20);
+    const untouched = run(20);
+    const a = applyEvent(before, event(20), enc(20), DEFAULT_PARAMS, MODEL);
+    const b = applyEvent(before, event(20), enc(20), DEFAULT_PARAMS, MODEL);
+    expect(a).toEqual(b);
+    expect(before).toEqual(untouched);
+  });
+
+  it('keeps the window and the dedup ids bounded however long the history', () => {
+    const s = run(DEFAULT_PARAMS.windowEvents * 5);
+    expect(s.eventCount).toBe(DEFAULT_PARAMS.windowEvents * 5);
+    expect(s.window).toHaveLength(DEFAULT_PARAMS.windowEvents);
+    expect(s.recentEventIds.length).toBeLessThanOrEqual(DEFAULT_PARAMS.dedupIds);
+    expect(s.recentEventIds[s.recentEventIds.length - 1]).toBe(`e${DEFAULT_PARAMS.windowEvents * 5 - 1}`);
+  });
+
+  it('recognises a recent event id, and forgets the oldest past the bound', () => {
+    let ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids = rememberEventId(ids, `e${i}`, 3);
+    expect(ids).toEqual(['e2', 'e3', 'e4']);
+    expect(isDuplicate(ids, 'e4')).toBe(true);
+    expect(isDuplicate(ids, 'e1')).toBe(false);
+  });
+
+  it('restarts the encoder sequence for a state written by another model version', () => {
+    const s = run(3);
+    expect(hiddenFor(s, MODEL)).toBe(s.hidden);
+    expect(hiddenFor(s, { ...MODEL, modelVersion: 'm2' })).toBeNull();
+    expect(hiddenFor(null, MODEL)).toBeNull();
+  });
+});

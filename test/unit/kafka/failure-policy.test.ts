@@ -1,0 +1,60 @@
+import {
+  authorizationFailure,
+  isConcurrentTransactions,
+  isKafkaRetriable,
+  kafkaErrorType,
+  transactionFailure,
+} from '../../../src/kafka/failure-policy';
+
+/** The shape kafkajs gives protocol errors: a `type`, a `retriable` flag, wrapped in causes. */
+const kafkaError = (type: string, retriable = false): Error =>
+  Object.assign(new Error(type), { type, retriable, name: 'KafkaJSProtocolError' });
+const wrapped = (cause: Error): Error => Object.assign(new Error('wrapped'), { cause });
+
+describe('Kafka failure policy', () => {
+  it('finds the protocol error type anywhere in the cause chain', () => {
+    expect(kafkaErrorType(wrapped(wrapped(kafkaError('PRODUCER_FENCED'))))).toBe('PRODUCER_FENCED');
+    expect(kafkaErrorType(new Error('plain'))).toBeNull();
+  });
+
+  it('maps a failed transaction to fenced, transient, permission or bug', () => {
+    const resource = { resource: 'topic interest.migrations' };
+    expect(transactionFailure(kafkaError('INVALID_PRODUCER_EPOCH'), 3, resource)).toMatchObject({
+      code: 'KAFKA_FENCED',
+      retriable: true,
+      fatal: false,
+    });
+    expect(transactionFailure(kafkaError('REQUEST_TIMED_OUT', true), 3, resource)).toMatchObject({
+      code: 'KAFKA_TRANSIENT',
+      retriable: true,
+    });
+    const denied = transactionFailure(wrapped(kafkaError('TOPIC_AUTHORIZATION_FAILED')), 3, resource);
+    expect(denied).toMatchObject({ code: 'KAFKA_AUTHORIZATION_FAILED', fatal: true });
+    expect(denied.message).toMatch(/Write on topic interest\.migrations/);
+    expect(transactionFailure(kafkaError('MESSAGE_TOO_LARGE'), 3, resource)).toMatchObject({
+      code: 'INVARIANT_VIOLATED',
+      fatal: true,
+    });
+  });
+
+  it('names the refused operation, and ignores errors that are not about permissions', () => {
+    const e = authorizationFailure(kafkaError('GROUP_AUTHORIZATION_FAILED'), {
+      operation: 'Read',
+      resource: 'group interest-drift',
+    });
+    expect(e?.message).toMatch(/Kafka denied Read on group interest-drift \(GROUP_AUTHORIZATION_FAILED\)/);
+    expect(
+      authorizationFailure(kafkaError('NOT_LEADER_FOR_PARTITION', true), {
+        operation: 'Read',
+        resource: 'x',
+      }),
+    ).toBeNull();
+  });
+
+  it('retries what kafkajs marks retriable, and CONCURRENT_TRANSACTIONS', () => {
+    expect(isKafkaRetriable(kafkaError('LEADER_NOT_AVAILABLE', true))).toBe(true);
+    expect(isKafkaRetriable(kafkaError('TOPIC_AUTHORIZATION_FAILED'))).toBe(false);
+    expect(isKafkaRetriable(null)).toBe(false);
+    expect(isConcurrentTransactions(kafkaError('CONCURRENT_TRANSACTIONS'))).toBe(true);
+  });
+});
