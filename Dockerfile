@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # interest-drift, CPU image: Node 24, onnxruntime-node with its bundled CPU provider, and the
 # trained encoder (onnx/artifacts/encoder.onnx + encoder.meta.json) baked in. Runs as uid 10001.
-#   docker build -t interest-drift:0.1.0 .
+#   docker build -t interest-drift:0.2.0 .
 # See k8s/README.md ("Building the images").
 ARG NODE_VERSION=24.21.0
 

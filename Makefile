@@ -46,9 +46,10 @@ schemas: $(NPM_STAMP) ## regenerate src/kafka/avro-types.gen.ts from schemas/*.a
 typecheck: $(NPM_STAMP) ## tsc --noEmit over src and test
 	npx tsc -p tsconfig.json --noEmit
 
-lint: $(NPM_STAMP) ## eslint + prettier + typecheck + generated types current
+lint: $(NPM_STAMP) ## eslint + prettier + typecheck + layer rules (.dependency-cruiser.cjs) + generated types current
 	npx tsx src/tools/gen-schema-types.ts --check
 	npx tsc -p tsconfig.json --noEmit
+	npx depcruise src --config .dependency-cruiser.cjs
 	npx eslint .
 	npx prettier --check .
 

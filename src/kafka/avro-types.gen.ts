@@ -278,7 +278,7 @@ export const DeadLetterHeaders = {
   sourceTimestampMs: 'dlq.source.timestamp.ms',
   /** Pipeline stage that rejected it: decode | validate | process. */
   stage: 'dlq.stage',
-  /** Stable error code from src/app/errors.ts (e.g. DECODE_UNKNOWN_SCHEMA_ID). */
+  /** Stable error code from src/shared/errors.ts (e.g. DECODE_UNKNOWN_SCHEMA_ID). */
   errorCode: 'dlq.error.code',
   /** Human-readable reason; never contains field values that could be personal data. */
   errorMessage: 'dlq.error.message',

@@ -193,7 +193,7 @@ export function configMapProblems(cm: K8sObject): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(cm.data ?? {})) {
     const spec = SPECS[key];
-    if (!spec) problems.push(`ConfigMap key ${key} is not a variable of src/app/config.ts`);
+    if (!spec) problems.push(`ConfigMap key ${key} is not a variable of src/shared/config.ts`);
     else if (spec.secret) problems.push(`ConfigMap key ${key} is a secret: reference a Secret instead`);
   }
   return problems;

@@ -254,7 +254,7 @@ describe('the checks reject broken manifests', () => {
     const cm = clone(configMap(objs()));
     cm.data = { ...cm.data, IDRIFT_KAFKA_BROKER: 'x:9092', IDRIFT_KAFKA_SASL_PASSWORD: 'hunter2' };
     expect(configMapProblems(cm)).toEqual([
-      'ConfigMap key IDRIFT_KAFKA_BROKER is not a variable of src/app/config.ts',
+      'ConfigMap key IDRIFT_KAFKA_BROKER is not a variable of src/shared/config.ts',
       'ConfigMap key IDRIFT_KAFKA_SASL_PASSWORD is a secret: reference a Secret instead',
     ]);
   });
