@@ -9,7 +9,7 @@ module.exports = tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'test/support/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', '.dependency-cruiser.cjs', 'test/support/*.js'] },
         tsconfigRootDir: __dirname,
       },
     },
@@ -27,7 +27,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/shared/config.ts', 'test/**/*.ts', '*.js', 'test/support/*.js'],
+    files: ['src/shared/config.ts', 'test/**/*.ts', '*.js', '.dependency-cruiser.cjs', 'test/support/*.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
@@ -35,7 +35,7 @@ module.exports = tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['*.js', 'test/support/*.js'],
+    files: ['*.js', '.dependency-cruiser.cjs', 'test/support/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       sourceType: 'commonjs',
