@@ -14,6 +14,7 @@ import { kafkaAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
+import { subjectConfigClient } from '../kafka/registry-compatibility';
 import { setUpTopics } from '../kafka/topics';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
@@ -114,6 +115,7 @@ export function createApp(config: Config, logger: Logger): App {
         logger,
         clock: systemClock,
         maxChunkRecords: config.kafka.maxBatchRecords,
+        subjectConfig: subjectConfigClient(registryClientOptions(config)),
       });
       processor.onFatal = () => {
         state = 'failed';

@@ -2,9 +2,12 @@
  * The command table: every command's options (parsed strictly, rendered by `--help`) and the
  * function that runs it. Exit codes: 0 clean stop, 1 fatal error, 2 bad usage or configuration.
  */
+import { runAlertBridgeCommand } from './alert-bridge';
 import type { Args, CommandSpec } from './args';
 import { runDemo } from './demo';
+import { runDlq } from './dlq';
 import { runEval } from './eval';
+import { runInspect } from './inspect';
 import { runReplay } from './replay';
 import { runService } from './run';
 import { runTail } from './tail';
@@ -96,6 +99,66 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       footer: CONFIG_FOOTER,
     },
     run: runDemo,
+  },
+  'alert-bridge': {
+    spec: {
+      name: `${PROGRAM} alert-bridge`,
+      summary:
+        'Forward churn alerts to a Prometheus Alertmanager: firing on raise, resolved when the user returns.',
+      usage: [''],
+      options: {},
+      footer:
+        `${CONFIG_FOOTER}\nNeeds IDRIFT_ALERTMANAGER_URL and IDRIFT_LOG_PSEUDONYM_KEY (labels carry the keyed pseudonym,\n` +
+        'never the user id; IDRIFT_ALERT_INCLUDE_USER_ID=true adds the id as an annotation). At-least-once from\n' +
+        'churn.risk (consumer group <appId>.alert-bridge); SIGTERM stops it.',
+    },
+    run: runAlertBridgeCommand,
+  },
+  inspect: {
+    spec: {
+      name: `${PROGRAM} inspect`,
+      summary: "Print one user's committed state from the changelog (JSON on stdout).",
+      usage: ['USER'],
+      maxPositionals: 1,
+      options: {},
+      footer: `${CONFIG_FOOTER}\nExit 1 when the changelog holds no state for the user.`,
+    },
+    run: runInspect,
+  },
+  dlq: {
+    spec: {
+      name: `${PROGRAM} dlq`,
+      summary: 'Re-publish chosen dead letters to the input after a fix (original key, value, headers).',
+      usage: ['redrive [--code C1,C2] [--source-partition P] [--from-offset N] [--to-offset M] [--dry-run]'],
+      maxPositionals: 1,
+      options: {
+        code: {
+          type: 'string',
+          valueName: 'C1,C2',
+          description: 'only these error codes (dlq.error.code); default all',
+        },
+        'source-partition': {
+          type: 'string',
+          valueName: 'P',
+          description: 'only records from this input partition',
+        },
+        'from-offset': {
+          type: 'string',
+          valueName: 'N',
+          description: 'only records whose input offset is ≥ N',
+        },
+        'to-offset': {
+          type: 'string',
+          valueName: 'M',
+          description: 'only records whose input offset is ≤ M',
+        },
+        'dry-run': { type: 'boolean', description: 'count what would be re-driven; produce nothing' },
+      },
+      footer:
+        `${CONFIG_FOOTER}\nPrints {examined, matched, redriven, byCode}. Re-driving a record twice is harmless: the\n` +
+        'processor drops repeated event ids. Needs Read on the dead-letter topic and Write on the input.',
+    },
+    run: runDlq,
   },
   eval: {
     spec: {

@@ -97,6 +97,7 @@ export async function runDemo(args: Args): Promise<number> {
     churnReader,
   );
   const dlq = await readCommitted(kafka, config.topics.deadLetter, 'demo-read');
+  const late = await readCommitted(kafka, config.topics.late, 'demo-read');
   const profiles = await readCommitted(kafka, config.topics.profiles, 'demo-read');
   const metrics = await app.metrics.registry.getMetricsAsJSON();
   const counter = (name: string): number =>
@@ -108,7 +109,9 @@ export async function runDemo(args: Args): Promise<number> {
   const stable = new Set(sim.stableUsers);
   const stableAlerts = new Set(migrations.filter((m) => stable.has(m.userId)).map((m) => m.userId));
   const byLevel = new Map<string, number>();
-  for (const c of churn) byLevel.set(c.level, (byLevel.get(c.level) ?? 0) + 1);
+  const raised = churn.filter((c) => c.status !== 'RESOLVED');
+  const resolved = churn.filter((c) => c.status === 'RESOLVED');
+  for (const c of raised) byLevel.set(c.level, (byLevel.get(c.level) ?? 0) + 1);
   const dlqReasons = new Map<string, number>();
   for (const m of dlq) {
     const code = m.headers?.['dlq.error.code']?.toString() ?? '?';
@@ -132,16 +135,19 @@ export async function runDemo(args: Args): Promise<number> {
     `interest migrations     ${migrations.length} (simulated: ${simHits.size}/${simUsers.size} injected migrations caught, ${stableAlerts.size}/${stable.size} stable users alerted)`,
   );
   say(
-    `churn alerts            ${
+    `churn alerts            raised ${
       [...byLevel.entries()]
         .sort()
         .map(([l, n]) => `${l} ${n}`)
         .join(', ') || 'none'
-    }`,
+    }; resolved (user returned) ${resolved.length}`,
   );
   say(`profiles                ${profiles.length}`);
   say(
     `dead letters            ${dlq.length} (${[...dlqReasons.entries()].map(([c, n]) => `${c} ${n}`).join(', ')})`,
+  );
+  say(
+    `late events             ${late.length} in ${config.topics.late} (original bytes, watermark in the headers)`,
   );
   say(
     `model                   ${app.metrics ? 'ONNX encoder' : ''} ${
@@ -155,6 +161,7 @@ export async function runDemo(args: Args): Promise<number> {
   say('sample migrations:');
   for (const m of migrations.slice(0, 5)) say(`  ${formatMigration(m, pseudonym)}`);
   say('sample churn alerts:');
-  for (const c of churn.filter((x) => x.level === 'HIGH').slice(0, 3)) say(`  ${formatChurn(c, pseudonym)}`);
+  for (const c of raised.filter((x) => x.level === 'HIGH').slice(0, 3)) say(`  ${formatChurn(c, pseudonym)}`);
+  for (const c of resolved.slice(0, 2)) say(`  ${formatChurn(c, pseudonym)}`);
   return 0;
 }

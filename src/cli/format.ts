@@ -14,8 +14,9 @@ export function formatMigration(m: InterestMigration, pseudonym: (u: string) => 
 }
 
 export function formatChurn(c: ChurnRisk, pseudonym: (u: string) => string): string {
+  const what = c.status === 'RESOLVED' ? `RESOLVED ${c.level}` : c.level;
   return (
-    `[${when(c.scoredAtEventTimeMs)}] CHURN ${c.level.padEnd(6)} ${pseudonym(c.userId)}  risk ${c.riskScore.toFixed(2)}, idle ${(c.idleMs / 3_600_000).toFixed(1)} h` +
+    `[${when(c.scoredAtEventTimeMs)}] CHURN ${what.padEnd(6)} ${pseudonym(c.userId)}  risk ${c.riskScore.toFixed(2)}, idle ${(c.idleMs / 3_600_000).toFixed(1)} h` +
     `  (${c.trigger.toLowerCase()}; ${c.reasons.map((r) => r.code.toLowerCase()).join(', ')})`
   );
 }

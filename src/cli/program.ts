@@ -15,7 +15,7 @@ const TOP: CommandSpec = {
   options: { version: { type: 'boolean', description: 'print the version and exit' } },
   maxPositionals: 0,
   footer: `Commands:\n${Object.entries(COMMANDS)
-    .map(([name, c]) => `  ${name.padEnd(8)}${c.spec.summary}`)
+    .map(([name, c]) => `  ${name.padEnd(14)}${c.spec.summary}`)
     .join('\n')}\n\nExit codes: 0 clean stop, 1 fatal error, 2 bad usage or configuration.`,
 };
 

@@ -10,6 +10,8 @@ export interface ChurnState {
   readonly recentRatePerDay: number;
   /** Decayed long-run event rate per day, anchored at the user's last event time. */
   readonly baselineRatePerDay: number;
+  /** alertId of the user's open alert (raised, not yet resolved); null when none. */
+  readonly openAlertId: string | null;
 }
 
 export const INITIAL_CHURN: ChurnState = {
@@ -18,4 +20,5 @@ export const INITIAL_CHURN: ChurnState = {
   nextTimerTimeMs: 0,
   recentRatePerDay: 0,
   baselineRatePerDay: 0,
+  openAlertId: null,
 };

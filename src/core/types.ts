@@ -71,6 +71,12 @@ export interface ChurnRisk {
   readonly reasons: readonly ChurnReason[];
   readonly trigger: 'EVENT' | 'EVENT_TIME_TIMER' | 'PROCESSING_TIME_TIMER';
   readonly modelVersion: string;
+  /** RAISED opens an alert (closing `replacesAlertId`); RESOLVED closes the alert `alertId`. */
+  readonly status: 'RAISED' | 'RESOLVED';
+  /** For RESOLVED: why it closed; null for RAISED. */
+  readonly resolution: 'USER_RETURNED' | null;
+  /** For RAISED: the open alert this one replaces; null otherwise. */
+  readonly replacesAlertId: string | null;
 }
 
 export interface InterestProfile {

@@ -214,7 +214,8 @@ export function applyEvent(
     longEmbedding = shortEmbedding;
   }
 
-  // Churn: scored at the event (idle 0); a return to activity lowers the level silently.
+  // Churn: scored at the event (idle 0). A rise raises an alert; a return while an alert is open
+  // resolves it (the level then falls to what the event's score says).
   const p = sigmoid(enc.inactivityLogit);
   const c = base.churn;
   const recentRatePerDay =
@@ -242,11 +243,14 @@ export function applyEvent(
     recentEventIds: rememberEventId(base.recentEventIds, event.eventId, params.dedupIds),
     profileEmittedAtMs: base.profileEmittedAtMs,
   };
+  let openAlertId = c.openAlertId;
   if (levelNow > c.level) {
-    outputs.push({
-      kind: 'churn',
-      value: churnAlert(state, c.level, levelNow, lastEventTimeMs, 'EVENT', params, model),
-    });
+    const raised = churnAlert(state, c.level, levelNow, lastEventTimeMs, 'EVENT', params, model);
+    outputs.push({ kind: 'churn', value: raised });
+    openAlertId = raised.alertId;
+  } else if (c.openAlertId !== null) {
+    outputs.push({ kind: 'churn', value: churnResolved(base, c.openAlertId, c.level, t, params, model) });
+    openAlertId = null;
   }
   state = {
     ...state,
@@ -254,6 +258,7 @@ export function applyEvent(
       ...churnBase,
       level: levelNow,
       nextTimerTimeMs: nextLevelDueMs(p, lastEventTimeMs, levelNow, params.churn),
+      openAlertId,
     },
   };
   return { state, outputs };
@@ -278,8 +283,11 @@ export function scoreIdle(
   const p = c.inactivityProbability;
   const level = levelOf(riskAt(p, atMs - prev.lastEventTimeMs, params.churn), params.churn);
   const outputs: CoreOutput[] = [];
+  let openAlertId = c.openAlertId;
   if (level > c.level) {
-    outputs.push({ kind: 'churn', value: churnAlert(prev, c.level, level, atMs, trigger, params, model) });
+    const raised = churnAlert(prev, c.level, level, atMs, trigger, params, model);
+    outputs.push({ kind: 'churn', value: raised });
+    openAlertId = raised.alertId;
   }
   const newLevel = Math.max(level, c.level);
   const state: UserState = {
@@ -288,6 +296,7 @@ export function scoreIdle(
       ...c,
       level: newLevel,
       nextTimerTimeMs: nextLevelDueMs(p, prev.lastEventTimeMs, newLevel, params.churn),
+      openAlertId,
     },
   };
   return { state, outputs };
@@ -353,6 +362,48 @@ function churnAlert(
     reasons,
     trigger,
     modelVersion: model.modelVersion,
+    status: 'RAISED',
+    resolution: null,
+    replacesAlertId: s.churn.openAlertId,
+  };
+}
+
+/**
+ * Closes the open alert `alertId` (of level `level`) of user `s` (its state before the event that
+ * brought it back), scored at event time `atMs`: same alert id, the alert's level, reason
+ * USER_RETURNED.
+ */
+function churnResolved(
+  s: UserState,
+  alertId: string,
+  level: number,
+  atMs: number,
+  params: CoreParams,
+  model: ModelContext,
+): ChurnRisk {
+  const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
+  const idleHours = idleMs / 3_600_000;
+  return {
+    alertId,
+    userId: s.userId,
+    scoredAtEventTimeMs: atMs,
+    level: levelName(level),
+    previousLevel: levelName(level),
+    riskScore: riskAt(s.churn.inactivityProbability, 0, params.churn),
+    idleMs,
+    lastEventTimeMs: s.lastEventTimeMs,
+    reasons: [
+      {
+        code: 'IDLE_TIME',
+        value: idleHours,
+        detail: `active again after ${idleHours.toFixed(1)} h (event time)`,
+      },
+    ],
+    trigger: 'EVENT',
+    modelVersion: model.modelVersion,
+    status: 'RESOLVED',
+    resolution: 'USER_RETURNED',
+    replacesAlertId: null,
   };
 }
 

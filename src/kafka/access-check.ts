@@ -33,6 +33,7 @@ export function kafkaAccessPlan(config: Config): KafkaAccessPlan {
       { name: t.churn, operations: write },
       ...(config.profilesEnabled ? [{ name: t.profiles, operations: write }] : []),
       { name: t.deadLetter, operations: write },
+      ...(config.lateTopicEnabled ? [{ name: t.late, operations: write }] : []),
       { name: t.userStateChangelog, operations: ['Read', 'Write', 'Describe'] },
     ],
     groups: [

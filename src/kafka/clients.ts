@@ -35,7 +35,7 @@ export function kafkaClientOptions(config: Config, clientIdSuffix = ''): KafkaCl
   };
 }
 
-function tlsOptions(tls: TlsConfig): ConnectionOptions {
+export function tlsOptions(tls: TlsConfig): ConnectionOptions {
   return {
     ...(tls.caFile ? { ca: [readFileSync(tls.caFile)] } : {}),
     ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),

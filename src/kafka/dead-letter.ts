@@ -15,11 +15,16 @@ export interface DeadLetterContext {
   readonly nowMs: number;
 }
 
+/**
+ * The original record, untouched, with the reason headers of schemas/dead-letter-headers.json.
+ * `extra` adds headers of that contract that only some records carry (the late-event times).
+ */
 export function deadLetterMessage(
   original: KafkaMessage,
-  error: ProcessorError,
+  error: Pick<ProcessorError, 'code' | 'message'>,
   stage: string,
   ctx: DeadLetterContext,
+  extra: Readonly<Record<string, string>> = {},
 ): Message {
   const headers: IHeaders = {};
   for (const [k, v] of Object.entries(original.headers ?? {})) {
@@ -36,6 +41,7 @@ export function deadLetterMessage(
     [DeadLetterHeaders.appId]: ctx.appId,
     [DeadLetterHeaders.modelVersion]: ctx.modelVersion,
     [DeadLetterHeaders.timeMs]: String(ctx.nowMs),
+    ...extra,
   });
   return { key: original.key, value: original.value, headers, partition: ctx.partition };
 }

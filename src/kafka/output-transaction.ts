@@ -1,6 +1,6 @@
 /**
  * One Kafka transaction per processed chunk of input partition p: the outputs, the dead letters,
- * the changelog writes of partition p and (unless null) the consumed offset, all or nothing.
+ * the late events (when the late-events topic is on), the changelog writes of partition p and (unless null) the consumed offset, all or nothing.
  * Building the messages is pure; committing maps every failure through the failure policy.
  */
 import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
@@ -8,6 +8,7 @@ import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
 import type { BatchPlan } from '../pipeline/partition-processor';
+import { DeadLetterHeaders } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { isConcurrentTransactions, transactionFailure } from './failure-policy';
 import type { AvroSerde } from './serde';
@@ -61,20 +62,35 @@ export function buildTopicMessages(
     }
   }
   const byOffset = new Map(chunk.map((m) => [m.offset, m]));
+  const originalAt = (offset: string): KafkaMessage => {
+    const m = byOffset.get(offset);
+    if (!m) throw new ProcessorError('INVARIANT_VIOLATED', `offset ${offset} is outside the chunk`);
+    return m;
+  };
+  const sideContext = {
+    sourceTopic: config.topics.input,
+    partition: p,
+    appId: config.appId,
+    modelVersion: ctx.modelVersion,
+    nowMs: ctx.nowMs,
+  };
   for (const d of plan.deadLetters) {
-    const original = byOffset.get(d.offset);
-    if (!original)
-      throw new ProcessorError('INVARIANT_VIOLATED', 'dead letter for an offset outside the chunk');
-    add(
-      config.topics.deadLetter,
-      deadLetterMessage(original, d.error, d.stage, {
-        sourceTopic: config.topics.input,
-        partition: p,
-        appId: config.appId,
-        modelVersion: ctx.modelVersion,
-        nowMs: ctx.nowMs,
-      }),
-    );
+    add(config.topics.deadLetter, deadLetterMessage(originalAt(d.offset), d.error, d.stage, sideContext));
+  }
+  if (config.lateTopicEnabled) {
+    for (const l of plan.lateEvents) {
+      const reason = {
+        code: 'EVENT_LATE' as const,
+        message: `event time ${l.watermarkMs - l.eventTimeMs} ms behind the watermark`,
+      };
+      add(
+        config.topics.late,
+        deadLetterMessage(originalAt(l.offset), reason, 'lateness', sideContext, {
+          [DeadLetterHeaders.watermarkMs]: String(l.watermarkMs),
+          [DeadLetterHeaders.eventTimeMs]: String(l.eventTimeMs),
+        }),
+      );
+    }
   }
   for (const [userId, s] of plan.stateWrites) {
     add(config.topics.userStateChangelog, {

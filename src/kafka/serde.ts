@@ -13,10 +13,13 @@
  * Error messages carry sizes, ids and codes, never record contents.
  */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import * as avro from 'avsc';
 import { ProcessorError, isProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
+
+/** Registry compatibility levels the service uses (see registry-compatibility.ts). */
+export type Compatibility = 'BACKWARD' | 'FULL_TRANSITIVE';
 
 export const MAGIC_BYTE = 0;
 export const HEADER_BYTES = 5;
@@ -83,14 +86,19 @@ export class AvroSerde {
 
   /**
    * Registers `schema` under `subject` (idempotent in the registry) and returns its id.
-   * Callers register their output schemas once at start-up, before producing.
+   * Callers register their output schemas once at start-up, before producing. `compatibility`
+   * is the level the subject must already have (the client refuses a mismatch) or gets when new.
    */
-  async register(subject: string, schema: object): Promise<number> {
+  async register(
+    subject: string,
+    schema: object,
+    compatibility: Compatibility = 'BACKWARD',
+  ): Promise<number> {
     const key = `${subject}\u0000${JSON.stringify(schema)}`;
     const hit = this.registered.get(key);
     if (hit) return hit.id;
     try {
-      const { id } = await this.registerOnce(subject, schema);
+      const { id } = await this.registerOnce(subject, schema, compatibility);
       const type = avro.Type.forSchema(schema as avro.Schema);
       this.registered.set(key, { id, type });
       this.writers.set(id, type);
@@ -119,9 +127,17 @@ export class AvroSerde {
    * registry answers the loser with 409 "rule … already exists". That is a race, not an
    * incompatible schema: register again (the rule now exists) a few times before giving up.
    */
-  private registerOnce(subject: string, schema: object): Promise<{ id: number }> {
+  private registerOnce(
+    subject: string,
+    schema: object,
+    compatibility: Compatibility,
+  ): Promise<{ id: number }> {
     return withRetry(
-      () => this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject }),
+      () =>
+        this.registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject, compatibility: COMPATIBILITY[compatibility] },
+        ),
       {
         initialDelayMs: 50,
         maxDelayMs: 500,

@@ -9,7 +9,13 @@ import type { UserState, WindowEntry } from '../core/user-state';
 import { EVENT_KINDS } from '../core/types';
 import { ProcessorError } from '../shared/errors';
 
-export const STATE_VERSION = 1;
+/**
+ * Layout version written now. Versions restored: 1 (before 0.2.0: no churn.openAlertId, which
+ * the reader schema defaults to null: alerts raised before the upgrade are not resolved by us)
+ * and 2.
+ */
+export const STATE_VERSION = 2;
+const RESTORABLE_VERSIONS: readonly number[] = [1, 2];
 
 function f32ToBytes(v: Float32Array | null): Buffer {
   if (!v) return Buffer.alloc(0);
@@ -70,7 +76,7 @@ export function toAvro(s: UserState): AvroUserState {
 }
 
 export function fromAvro(a: AvroUserState): UserState {
-  if (a.stateVersion !== STATE_VERSION) {
+  if (!RESTORABLE_VERSIONS.includes(a.stateVersion)) {
     throw new ProcessorError(
       'INVARIANT_VIOLATED',
       `changelog state version ${a.stateVersion} is not supported`,

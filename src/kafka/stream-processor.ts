@@ -38,6 +38,8 @@ import { buildTopicMessages, commitTransaction } from './output-transaction';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { decodeRecordWithRetry } from './record-decoder';
+import type { SubjectConfigClient } from './registry-compatibility';
+import { outputCompatibility } from './registry-compatibility';
 import type { AvroSerde } from './serde';
 import { valueSubject } from './serde';
 
@@ -54,6 +56,8 @@ export interface StreamProcessorDeps {
   readonly clock: Clock;
   /** Records per transaction at most. */
   readonly maxChunkRecords: number;
+  /** Sets each output subject's compatibility level before its schema is registered. */
+  readonly subjectConfig: SubjectConfigClient;
 }
 
 export class StreamProcessor {
@@ -88,12 +92,19 @@ export class StreamProcessor {
   async start(): Promise<void> {
     const { config, serde } = this.deps;
     // A registry outage at start-up is transient: wait for it (not ready meanwhile), never exit.
+    const levels = outputCompatibility(config);
+    const register = async (topic: string, schema: object): Promise<number> => {
+      const subject = valueSubject(topic);
+      const level = levels[subject] ?? 'BACKWARD';
+      await this.deps.subjectConfig.set(subject, level);
+      return serde.register(subject, schema, level);
+    };
     this.schemaIds = await withRetry(
       async () => ({
-        migration: await serde.register(valueSubject(config.topics.migrations), InterestMigrationSchema),
-        churn: await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema),
-        profile: await serde.register(valueSubject(config.topics.profiles), InterestProfileSchema),
-        state: await serde.register(valueSubject(config.topics.userStateChangelog), UserStateSchema),
+        migration: await register(config.topics.migrations, InterestMigrationSchema),
+        churn: await register(config.topics.churn, ChurnRiskSchema),
+        profile: await register(config.topics.profiles, InterestProfileSchema),
+        state: await register(config.topics.userStateChangelog, UserStateSchema),
       }),
       {
         initialDelayMs: 250,
@@ -395,8 +406,8 @@ export class StreamProcessor {
       if (o.kind === 'migration') metrics.migrations.inc();
       else if (o.kind === 'profile') metrics.profiles.inc();
       else if (o.kind === 'churn') {
-        const v = o.value as { level: string; trigger: string };
-        metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger });
+        const v = o.value as { level: string; trigger: string; status: string };
+        metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger, status: v.status });
       }
     }
     for (const d of plan.deadLetters) metrics.deadLettered.inc({ code: d.error.code });

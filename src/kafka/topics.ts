@@ -24,6 +24,9 @@ export function topicConfigs(config: Config, plan: TopicPlan): ITopicConfig[] {
     { topic: config.topics.migrations, numPartitions: partitions, replicationFactor },
     { topic: config.topics.churn, numPartitions: partitions, replicationFactor },
     { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
+    ...(config.lateTopicEnabled
+      ? [{ topic: config.topics.late, numPartitions: partitions, replicationFactor }]
+      : []),
     {
       topic: config.topics.userStateChangelog,
       numPartitions: partitions,

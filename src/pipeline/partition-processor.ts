@@ -56,6 +56,8 @@ export interface BatchPlan {
   readonly stateWrites: Map<string, UserState | null>;
   /** Records to dead-letter, in offset order. */
   readonly deadLetters: { readonly offset: string; readonly error: ProcessorError; readonly stage: string }[];
+  /** Events later than the allowed lateness, in offset order: routed to the late-events topic. */
+  readonly lateEvents: LateEvent[];
   readonly counts: {
     processed: number;
     duplicates: number;
@@ -69,6 +71,14 @@ export interface BatchPlan {
   readonly watermarkMs: number;
   /** Largest event time seen, ms. */
   readonly maxEventTimeMs: number;
+}
+
+/** An event dropped from processing for lateness; times are event time, epoch ms. */
+export interface LateEvent {
+  readonly offset: string;
+  readonly eventTimeMs: number;
+  /** The watermark it fell behind: largest event time seen so far minus the allowed lateness. */
+  readonly watermarkMs: number;
 }
 
 /** Read access to the committed states of the partition. */
@@ -96,6 +106,7 @@ function emptyPlan(watermarkMs: number, maxEventTimeMs: number): BatchPlan {
     outputs: [],
     stateWrites: new Map(),
     deadLetters: [],
+    lateEvents: [],
     counts: {
       processed: 0,
       duplicates: 0,
@@ -167,6 +178,11 @@ export class PartitionProcessor {
       const e = rec.event;
       if (maxSeen > 0 && e.eventTimeMs < maxSeen - params.allowedLatenessMs) {
         plan.counts.late++;
+        plan.lateEvents.push({
+          offset: rec.offset,
+          eventTimeMs: e.eventTimeMs,
+          watermarkMs: maxSeen - params.allowedLatenessMs,
+        });
         continue;
       }
       let sh = shadows.get(e.userId);

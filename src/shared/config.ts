@@ -201,6 +201,16 @@ export const VARIABLES = {
   },
   IDRIFT_PROFILES_ENABLED: { doc: 'Emit InterestProfile records.', default: 'true', parse: bool() },
   IDRIFT_DLQ_TOPIC: { doc: 'Dead-letter topic.', default: 'clickstream.events.dlq', parse: str(TOPIC) },
+  IDRIFT_LATE_TOPIC: {
+    doc: 'Topic for events later than the allowed lateness (original bytes, reason and watermark in headers).',
+    default: 'clickstream.events.late',
+    parse: str(TOPIC),
+  },
+  IDRIFT_LATE_TOPIC_ENABLED: {
+    doc: 'Send late events to IDRIFT_LATE_TOPIC; false = count them (idrift_events_late_total) and drop them.',
+    default: 'true',
+    parse: bool(),
+  },
   IDRIFT_TRANSACTION_TIMEOUT_MS: {
     doc: 'Kafka transaction timeout, ms; an abandoned transaction is aborted by the broker after it.',
     default: '30000',
@@ -242,7 +252,7 @@ export const VARIABLES = {
     parse: int(1, 10),
   },
   IDRIFT_ALLOWED_LATENESS_MS: {
-    doc: 'Events older than the partition watermark by more than this are counted as late and dropped, ms.',
+    doc: 'Events older than the partition watermark by more than this are late: sent to IDRIFT_LATE_TOPIC (or counted and dropped), ms.',
     default: '600000',
     parse: int(0, 30 * 86_400_000),
   },
@@ -265,6 +275,21 @@ export const VARIABLES = {
     doc: 'Override of the calibrated drift exit threshold (0..1, below the enter threshold); unset = model metadata.',
     default: '',
     parse: num(0, 1),
+  },
+  IDRIFT_ALERTMANAGER_URL: {
+    doc: 'Base URL of the Prometheus Alertmanager that `interest-drift alert-bridge` posts churn alerts to (v2 API); unused by `run`.',
+    default: '',
+    parse: url(),
+  },
+  IDRIFT_ALERT_INCLUDE_USER_ID: {
+    doc: 'alert-bridge: also put the real user id in an annotation (user_id); labels only ever carry the keyed pseudonym.',
+    default: 'false',
+    parse: bool(),
+  },
+  IDRIFT_ALERT_FIRING_TTL_MS: {
+    doc: 'alert-bridge: a raised alert stays firing this long unless resolved earlier (its endsAt), ms.',
+    default: String(7 * 86_400_000),
+    parse: int(60_000, 90 * 86_400_000),
   },
   IDRIFT_LOG_PSEUDONYM_KEY: {
     doc: 'Secret key for pseudonymising user ids in logs; unset = a random key per process.',
@@ -376,16 +401,26 @@ export interface Config {
     readonly churn: string;
     readonly profiles: string;
     readonly deadLetter: string;
+    /** Late events, when `lateTopicEnabled`. */
+    readonly late: string;
     /** Compacted changelog of the user-state store, derived from the app id. */
     readonly userStateChangelog: string;
   };
   readonly profilesEnabled: boolean;
+  /** Late events go to `topics.late` (true) or are counted and dropped (false). */
+  readonly lateTopicEnabled: boolean;
   readonly model: {
     readonly path: string;
     readonly metaPath: string;
     readonly executionProvider: 'auto' | 'cuda' | 'cpu';
   };
   readonly http: { readonly host: string; readonly port: number };
+  /** The alert bridge (`interest-drift alert-bridge`); `alertmanagerUrl` null = not configured. */
+  readonly alerts: {
+    readonly alertmanagerUrl: string | null;
+    readonly includeUserId: boolean;
+    readonly firingTtlMs: number;
+  };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly shutdown: { readonly graceMs: number; readonly forceMs: number };
 }
@@ -433,6 +468,7 @@ export function loadConfig(env: Env = process.env): Config {
       'IDRIFT_CHURN_TOPIC',
       'IDRIFT_PROFILES_TOPIC',
       'IDRIFT_DLQ_TOPIC',
+      'IDRIFT_LATE_TOPIC',
     ] as const;
     const seen = new Map<string, string>();
     for (const t of topics) {
@@ -516,9 +552,16 @@ export function loadConfig(env: Env = process.env): Config {
       churn: v.IDRIFT_CHURN_TOPIC,
       profiles: v.IDRIFT_PROFILES_TOPIC,
       deadLetter: v.IDRIFT_DLQ_TOPIC,
+      late: v.IDRIFT_LATE_TOPIC,
       userStateChangelog: `${v.IDRIFT_APP_ID}.user-state`,
     },
     profilesEnabled: v.IDRIFT_PROFILES_ENABLED,
+    lateTopicEnabled: v.IDRIFT_LATE_TOPIC_ENABLED,
+    alerts: {
+      alertmanagerUrl: (v as Partial<Values>).IDRIFT_ALERTMANAGER_URL ?? null,
+      includeUserId: v.IDRIFT_ALERT_INCLUDE_USER_ID,
+      firingTtlMs: v.IDRIFT_ALERT_FIRING_TTL_MS,
+    },
     model: {
       path: v.IDRIFT_MODEL_PATH,
       metaPath: v.IDRIFT_MODEL_META_PATH,

@@ -33,6 +33,11 @@ export const ErrorCodes = {
   VALIDATE_FIELD_INVALID: { retriable: false, badRecord: true, fatal: false },
   /** Event type the service does not know (e.g. UNKNOWN from a newer writer). */
   VALIDATE_UNKNOWN_EVENT_TYPE: { retriable: false, badRecord: true, fatal: false },
+  /**
+   * Event time behind the partition watermark by more than the allowed lateness: the record goes
+   * to the late-events topic (not the dead-letter topic) with the watermark in its headers.
+   */
+  EVENT_LATE: { retriable: false, badRecord: true, fatal: false },
   /** Event time too far in the future or before the accepted past bound. */
   VALIDATE_TIMESTAMP_OUT_OF_RANGE: { retriable: false, badRecord: true, fatal: false },
   /** The schema registry could not be reached or answered with a server error. */
@@ -51,6 +56,10 @@ export const ErrorCodes = {
    * partition is dropped and the consumer rejoins (retriable: a restart recovers, nothing is lost).
    */
   KAFKA_FENCED: { retriable: true, badRecord: false, fatal: false },
+  /** The Alertmanager could not be reached or answered with a server error (alert-bridge). */
+  ALERTMANAGER_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
+  /** The Alertmanager refused an alert as invalid (HTTP 4xx): the bridge built a bad alert (a bug). */
+  ALERT_REJECTED: { retriable: false, badRecord: false, fatal: true },
   /** Encoding an output record with its schema failed: an output the code built is invalid (a bug). */
   ENCODE_INVALID_OUTPUT: { retriable: false, badRecord: false, fatal: true },
   /** The ONNX model or its metadata is missing, malformed or does not match the runtime. */

@@ -120,8 +120,8 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     }),
     churnAlerts: new Counter({
       name: 'idrift_churn_alerts_total',
-      help: 'ChurnRisk records emitted, by level and trigger.',
-      labelNames: ['level', 'trigger'] as const,
+      help: 'ChurnRisk records emitted, by level, trigger and status (RAISED, RESOLVED).',
+      labelNames: ['level', 'trigger', 'status'] as const,
       registers: r,
     }),
     profiles: new Counter({

@@ -101,6 +101,39 @@ describe('churn scoring', () => {
     await d.feed([ev('u', 'c1', T0 + 41 * HOUR)]);
     expect(d.states.get('u')?.churn.level).toBe(0);
   });
+
+  it('opens one alert per rise, each replacing the last, and resolves the open one when the user returns', async () => {
+    const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(-2));
+    await d.feed(mixture('u', ['c1', 'c2'], 20, T0, 5 * MIN, 15));
+    await d.feedInBatches(mixture('busy', ['c7'], 200, T0 + 2 * HOUR, 20 * MIN, 13), 10);
+    const raised = d.values<ChurnRisk>('churn').filter((c) => c.userId === 'u');
+    expect(raised.map((a) => [a.status, a.level])).toEqual([
+      ['RAISED', 'LOW'],
+      ['RAISED', 'MEDIUM'],
+      ['RAISED', 'HIGH'],
+    ]);
+    expect(raised.map((a) => a.replacesAlertId)).toEqual([null, raised[0]?.alertId, raised[1]?.alertId]);
+    expect(d.states.get('u')?.churn.openAlertId).toBe(raised[2]?.alertId);
+
+    const back = T0 + 80 * HOUR;
+    await d.feed([ev('u', 'c1', back)]);
+    const after = d.values<ChurnRisk>('churn').filter((c) => c.userId === 'u');
+    expect(after).toHaveLength(4);
+    const resolved = after[3] as ChurnRisk;
+    expect(resolved).toMatchObject({
+      status: 'RESOLVED',
+      resolution: 'USER_RETURNED',
+      alertId: raised[2]?.alertId,
+      level: 'HIGH',
+      scoredAtEventTimeMs: back,
+      trigger: 'EVENT',
+    });
+    expect(resolved.idleMs).toBe(back - (raised[2]?.lastEventTimeMs ?? 0));
+    expect(d.states.get('u')?.churn.openAlertId).toBeNull();
+    // Activity goes on: nothing more to resolve.
+    await d.feed([ev('u', 'c1', back + MIN)]);
+    expect(d.values<ChurnRisk>('churn').filter((c) => c.userId === 'u')).toHaveLength(4);
+  });
 });
 
 describe('processing-time timers', () => {
@@ -137,6 +170,13 @@ describe('dedup, lateness and erase', () => {
       ev('c', 'c1', T0 + 60 * MIN - DEFAULT_PARAMS.allowedLatenessMs - 1000), // too late: dropped
     ]);
     expect(plan.counts.late).toBe(1);
+    expect(plan.lateEvents).toEqual([
+      {
+        offset: '2',
+        eventTimeMs: T0 + 60 * MIN - DEFAULT_PARAMS.allowedLatenessMs - 1000,
+        watermarkMs: T0 + 60 * MIN - DEFAULT_PARAMS.allowedLatenessMs,
+      },
+    ]);
     expect(d.states.has('b')).toBe(true);
     expect(d.states.has('c')).toBe(false);
   });

@@ -29,6 +29,7 @@ export function harnessConfig(env: StackEnv, name: string, overrides: Record<str
     IDRIFT_CHURN_TOPIC: `${id}.churn`,
     IDRIFT_PROFILES_TOPIC: `${id}.profiles`,
     IDRIFT_DLQ_TOPIC: `${id}.dlq`,
+    IDRIFT_LATE_TOPIC: `${id}.late`,
     IDRIFT_INPUT_PARTITIONS: '3',
     IDRIFT_HTTP_PORT: '0',
     IDRIFT_LOG_LEVEL: 'warn',
@@ -72,6 +73,7 @@ export interface Outputs {
   readonly churn: KafkaMessage[];
   readonly profiles: KafkaMessage[];
   readonly deadLetters: KafkaMessage[];
+  readonly late: KafkaMessage[];
   readonly changelog: KafkaMessage[];
 }
 
@@ -82,6 +84,7 @@ export async function readOutputs(kafka: Kafka, config: Config): Promise<Outputs
     churn: await read(config.topics.churn),
     profiles: await read(config.topics.profiles),
     deadLetters: await read(config.topics.deadLetter),
+    late: await read(config.topics.late),
     changelog: await read(config.topics.userStateChangelog),
   };
 }

@@ -232,16 +232,22 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
         code: 'VALIDATE_OVERSIZE',
       },
     ];
+    // A valid event two days behind everything already read: late in any partition.
+    const lateEventTimeMs = (rows[0]?.eventTimeMs ?? 0) - 2 * 86_400_000;
+    const late = serde.encode(id, { ...good, userId: 'late-user', eventTimeMs: lateEventTimeMs });
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
       topic: config.topics.input,
-      messages: bad.map((b) => ({
-        key: b.key || null,
-        value: b.value,
-        timestamp: ts,
-        headers: { kind: b.kind },
-      })),
+      messages: [
+        ...bad.map((b) => ({
+          key: b.key || null,
+          value: b.value,
+          timestamp: ts,
+          headers: { kind: b.kind },
+        })),
+        { key: 'late-user', value: late, timestamp: ts, headers: { kind: 'late' } },
+      ],
     });
     await producer.disconnect();
     await replayRows(kafka, serde, rows.slice(half), { topic: config.topics.input, idPrefix: 'g' });
@@ -277,5 +283,16 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     const states = lastPerKey(out.changelog);
     for (const u of new Set(rows.map((r) => r.userId))) expect(states.get(u)).toBeTruthy();
     expect(states.has('poison-user')).toBe(false);
+    // The late event went to the late-events topic, untouched, with the watermark; not to the DLQ.
+    expect(out.late).toHaveLength(1);
+    const l = out.late[0] as (typeof out.late)[number];
+    expect(l.key?.toString()).toBe('late-user');
+    expect(l.value?.equals(late)).toBe(true);
+    expect(l.headers?.[DeadLetterHeaders.errorCode]?.toString()).toBe('EVENT_LATE');
+    expect(l.headers?.[DeadLetterHeaders.stage]?.toString()).toBe('lateness');
+    expect(l.headers?.[DeadLetterHeaders.eventTimeMs]?.toString()).toBe(String(lateEventTimeMs));
+    expect(Number(l.headers?.[DeadLetterHeaders.watermarkMs]?.toString())).toBeGreaterThan(lateEventTimeMs);
+    expect(l.headers?.['dlq.original.kind']?.toString()).toBe('late');
+    expect(states.has('late-user')).toBe(false);
   });
 });

@@ -273,7 +273,10 @@ describe('the checks reject broken manifests', () => {
 
     const user = clone(one(o, 'KafkaUser'));
     const acls = spec(user).authorization?.acls ?? [];
-    acls.splice(6, 1); // the consumer group
+    acls.splice(
+      acls.findIndex((a) => a.resource.type === 'group' && a.resource.patternType !== 'prefix'),
+      1,
+    ); // the consumer group
     acls.push({ resource: { type: 'topic', name: '*' }, operations: ['All'] });
     expect(aclProblems(user, config)).toEqual([
       'KafkaUser lacks group:literal:interest-drift:Read',

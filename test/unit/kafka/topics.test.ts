@@ -13,6 +13,7 @@ describe('topic layout', () => {
         config.topics.migrations,
         config.topics.churn,
         config.topics.deadLetter,
+        config.topics.late,
         config.topics.userStateChangelog,
         config.topics.profiles,
       ].sort(),
@@ -29,9 +30,14 @@ describe('topic layout', () => {
     );
   });
 
-  it('leaves the profiles topic out when profiles are off', () => {
-    const config = loadConfig({ ...base, IDRIFT_PROFILES_ENABLED: 'false' });
+  it('leaves the profiles and late-events topics out when they are off', () => {
+    const config = loadConfig({
+      ...base,
+      IDRIFT_PROFILES_ENABLED: 'false',
+      IDRIFT_LATE_TOPIC_ENABLED: 'false',
+    });
     const names = topicConfigs(config, { inputPartitions: 1, replicationFactor: 1 }).map((t) => t.topic);
     expect(names).not.toContain(config.topics.profiles);
+    expect(names).not.toContain(config.topics.late);
   });
 });

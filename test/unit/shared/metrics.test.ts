@@ -32,6 +32,7 @@ describe('metric catalog', () => {
       'outcome',
       'level',
       'trigger',
+      'status',
       'provider',
       'requested',
       'dependency',

@@ -1,0 +1,140 @@
+/**
+ * Churn alerts → Prometheus Alertmanager (v2 API), for `interest-drift alert-bridge`.
+ *
+ * Alertmanager identifies an alert by its label set, so a ChurnRisk record maps to one alert with
+ * labels alertname, service, level, reasons (sorted codes), user (the keyed pseudonym, never the
+ * id) and alert_id. RAISED posts it firing until `firingTtlMs` from now and resolves the alert it
+ * replaces; RESOLVED resolves `alertId`. Resolving looks the alert up in Alertmanager by its
+ * alert_id label and re-posts its exact labels with endsAt = now, so the bridge keeps no state:
+ * replaying records (at-least-once delivery) posts the same identities again, which Alertmanager
+ * merges.
+ */
+import type { ChurnRisk } from '../kafka/avro-types.gen';
+import { ProcessorError } from '../shared/errors';
+
+export interface AlertmanagerAlert {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly generatorURL?: string;
+}
+
+export interface AlertOptions {
+  readonly pseudonym: (userId: string) => string;
+  readonly includeUserId: boolean;
+  readonly firingTtlMs: number;
+  /** Wall-clock now, ms. */
+  readonly nowMs: number;
+}
+
+export const ALERT_NAME = 'InterestDriftChurnRisk';
+
+/** The firing alert of a RAISED record. */
+export function firingAlert(r: ChurnRisk, o: AlertOptions): AlertmanagerAlert {
+  const reasons = r.reasons.map((x) => x.code).sort();
+  return {
+    labels: {
+      alertname: ALERT_NAME,
+      service: 'interest-drift',
+      level: r.level,
+      reasons: reasons.join(','),
+      user: o.pseudonym(r.userId),
+      alert_id: r.alertId,
+    },
+    annotations: {
+      summary: `churn risk ${r.level}: ${r.reasons.map((x) => x.detail).join('; ')}`,
+      risk_score: r.riskScore.toFixed(3),
+      idle_hours: (r.idleMs / 3_600_000).toFixed(1),
+      scored_at_event_time: new Date(r.scoredAtEventTimeMs).toISOString(),
+      model_version: r.modelVersion,
+      ...(o.includeUserId ? { user_id: r.userId } : {}),
+    },
+    startsAt: new Date(o.nowMs).toISOString(),
+    endsAt: new Date(o.nowMs + o.firingTtlMs).toISOString(),
+  };
+}
+
+/** What a record asks of Alertmanager: alerts to post firing, and alert ids to resolve. */
+export function alertActions(
+  r: ChurnRisk,
+  o: AlertOptions,
+): { fire: AlertmanagerAlert[]; resolve: string[] } {
+  if (r.status === 'RAISED') {
+    return { fire: [firingAlert(r, o)], resolve: r.replacesAlertId ? [r.replacesAlertId] : [] };
+  }
+  if (r.status === 'RESOLVED') return { fire: [], resolve: [r.alertId] };
+  return { fire: [], resolve: [] };
+}
+
+export interface AlertmanagerClient {
+  post(alerts: readonly AlertmanagerAlert[]): Promise<void>;
+  /** Active (firing) alerts whose alert_id label is `alertId`. */
+  find(alertId: string): Promise<AlertmanagerAlert[]>;
+}
+
+export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): AlertmanagerClient {
+  const base = baseUrl.replace(/\/$/, '');
+  const call = async (path: string, init: RequestInit): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      throw new ProcessorError(
+        'ALERTMANAGER_UNAVAILABLE',
+        `Alertmanager ${init.method ?? 'GET'} ${path} failed`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (res.status >= 500 || res.status === 429) {
+      throw new ProcessorError('ALERTMANAGER_UNAVAILABLE', `Alertmanager answered HTTP ${res.status}`, {
+        context: { status: res.status },
+      });
+    }
+    if (!res.ok) {
+      throw new ProcessorError('ALERT_REJECTED', `Alertmanager refused the request: HTTP ${res.status}`, {
+        context: { status: res.status },
+      });
+    }
+    return res;
+  };
+  return {
+    async post(alerts) {
+      if (alerts.length === 0) return;
+      await call('/api/v2/alerts', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      });
+    },
+    async find(alertId) {
+      const filter = encodeURIComponent(`alert_id="${alertId}"`);
+      const res = await call(`/api/v2/alerts?active=true&silenced=true&inhibited=true&filter=${filter}`, {
+        method: 'GET',
+      });
+      return (await res.json()) as AlertmanagerAlert[];
+    },
+  };
+}
+
+/** Applies one record: resolve what it closes, then post what it opens. */
+export async function applyAlertRecord(
+  client: AlertmanagerClient,
+  r: ChurnRisk,
+  o: AlertOptions,
+): Promise<{ fired: number; resolved: number }> {
+  const { fire, resolve } = alertActions(r, o);
+  let resolved = 0;
+  for (const id of resolve) {
+    const open = await client.find(id);
+    const endsAt = new Date(o.nowMs).toISOString();
+    await client.post(
+      open.map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt })),
+    );
+    resolved += open.length;
+  }
+  await client.post(fire);
+  return { fired: fire.length, resolved };
+}

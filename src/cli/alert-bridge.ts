@@ -1,0 +1,47 @@
+/** `interest-drift alert-bridge`: churn.risk → Prometheus Alertmanager, until SIGTERM/SIGINT. */
+import { alertmanagerClient, applyAlertRecord } from '../app/alertmanager';
+import { startAlertBridge } from '../kafka/alert-bridge';
+import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
+import { AvroSerde } from '../kafka/serde';
+import { loadConfig } from '../shared/config';
+import { ProcessorError } from '../shared/errors';
+import { createLogger, createPseudonymiser } from '../shared/logger';
+
+export async function runAlertBridgeCommand(): Promise<number> {
+  const config = loadConfig();
+  const problems: string[] = [];
+  if (!config.alerts.alertmanagerUrl) problems.push('IDRIFT_ALERTMANAGER_URL is required by alert-bridge');
+  if (!config.logPseudonymKey) {
+    problems.push(
+      'IDRIFT_LOG_PSEUDONYM_KEY is required by alert-bridge (alert user labels must stay stable)',
+    );
+  }
+  if (problems.length > 0) throw new ProcessorError('CONFIG_INVALID', problems.join('\n'));
+  const logger = createLogger(config.logLevel);
+  const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);
+  const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
+  const client = alertmanagerClient(config.alerts.alertmanagerUrl as string);
+  const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
+  const bridge = await startAlertBridge(
+    kafka,
+    serde,
+    config,
+    async (r) => {
+      await applyAlertRecord(client, r, {
+        pseudonym,
+        includeUserId: config.alerts.includeUserId,
+        firingTtlMs: config.alerts.firingTtlMs,
+        nowMs: Date.now(),
+      });
+    },
+    logger,
+  );
+  const onSignal = (signal: string): void => {
+    logger.info('signal received', { signal });
+    void bridge.stop();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  await bridge.done;
+  return 0;
+}

@@ -1,0 +1,111 @@
+/**
+ * The consumer side of `interest-drift alert-bridge`: tails the churn topic (read_committed,
+ * consumer group `<appId>.alert-bridge`) and hands each ChurnRisk to `apply`, in order per
+ * partition. At-least-once: an offset is committed only after `apply` succeeded for it, so a
+ * crash replays records, which `apply` must tolerate (alert identities are idempotent). A
+ * retriable failure of `apply` (the Alertmanager is down) is retried with jittered backoff while
+ * heartbeating; a fatal one stops the bridge. A record that does not decode is logged with its
+ * offset and skipped (it is our own output: the schema registry is the contract).
+ */
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../shared/config';
+import { describeError, isProcessorError, isRetriable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { withRetry } from '../shared/retry';
+import type { ChurnRisk } from './avro-types.gen';
+import { churnReader } from './output-reader';
+import type { AvroSerde } from './serde';
+
+export interface AlertBridge {
+  /** Resolves when the bridge stops; rejects with the fatal error that stopped it. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function alertBridgeGroup(config: Config): string {
+  return `${config.appId}.alert-bridge`;
+}
+
+export async function startAlertBridge(
+  kafka: Kafka,
+  serde: AvroSerde,
+  config: Config,
+  apply: (record: ChurnRisk) => Promise<void>,
+  logger: Logger,
+): Promise<AlertBridge> {
+  const log = logger.child('alert-bridge');
+  let stopping = false;
+  let fail: (e: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  const consumer = kafka.consumer({ groupId: alertBridgeGroup(config), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: config.topics.churn, fromBeginning: true });
+  await consumer.run({
+    autoCommit: true,
+    eachBatchAutoResolve: false,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      const heartbeat = (): Promise<void> => payload.heartbeat();
+      for (const m of batch.messages) {
+        if (!payload.isRunning() || payload.isStale()) return;
+        if (m.value !== null) {
+          let record: ChurnRisk | null = null;
+          try {
+            record = await serde.decode(m.value, churnReader);
+          } catch (e) {
+            if (isRetriable(e)) throw e;
+            log.error('churn record does not decode; skipped', {
+              partition: batch.partition,
+              offset: m.offset,
+              error: describeError(e),
+            });
+          }
+          if (record) {
+            const r = record;
+            try {
+              await withRetry(
+                async (attempt) => {
+                  if (attempt > 0) await heartbeat();
+                  await apply(r);
+                },
+                {
+                  initialDelayMs: 200,
+                  maxDelayMs: 10_000,
+                  maxRetries: Infinity,
+                  shouldRetry: (e) => isRetriable(e) && !stopping,
+                  onRetry: (e, _n, delayMs) =>
+                    log.warn('alert delivery failed; retrying', { delayMs, error: describeError(e) }),
+                },
+              );
+            } catch (e) {
+              if (!stopping && isProcessorError(e) && e.fatal) {
+                log.error('alert delivery refused; stopping', { error: describeError(e) });
+                fail(e);
+              }
+              throw e;
+            }
+          }
+        }
+        payload.resolveOffset(m.offset);
+        await heartbeat();
+      }
+      await payload.commitOffsetsIfNecessary();
+    },
+  });
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await consumer.stop().catch(() => undefined);
+    await consumer.disconnect().catch(() => undefined);
+  };
+  let stopped: () => void = () => undefined;
+  const stoppedP = new Promise<void>((r) => (stopped = r));
+  const done = Promise.race([stoppedP, failed]).finally(() => void stop());
+  return {
+    done,
+    stop: async () => {
+      await stop();
+      stopped();
+    },
+  };
+}

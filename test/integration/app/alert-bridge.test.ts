@@ -1,0 +1,195 @@
+/**
+ * churn.risk → a REAL Prometheus Alertmanager (pinned, built by test/harness/alertmanager.sh) on
+ * the real broker and registry: raised alerts fire with the pseudonym and level/reason labels, a
+ * rise replaces the lower open alert, a return resolves the open one, and replaying the topic
+ * (at-least-once) leaves the same alerts.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
+import { ALERT_NAME, alertmanagerClient, applyAlertRecord } from '../../../src/app/alertmanager';
+import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
+import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
+import { ChurnRiskSchema } from '../../../src/kafka/avro-types.gen';
+import { waitCaughtUp } from '../../../src/kafka/caught-up';
+import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
+import type { Config } from '../../../src/shared/config';
+import { createLogger, createPseudonymiser } from '../../../src/shared/logger';
+import { createTopicsFor, harnessConfig } from '../../support/processor-harness';
+import { describeWithStack, sleep, testKafka, testRegistry } from '../../support/stack';
+
+const ROOT = join(__dirname, '..', '..', '..');
+jest.setTimeout(600_000);
+
+function churn(over: Partial<ChurnRisk> & Pick<ChurnRisk, 'alertId' | 'userId' | 'level'>): ChurnRisk {
+  return {
+    scoredAtEventTimeMs: Date.UTC(2026, 10, 1),
+    previousLevel: 'NONE',
+    riskScore: 0.8,
+    idleMs: 36 * 3_600_000,
+    lastEventTimeMs: Date.UTC(2026, 9, 30),
+    reasons: [
+      { code: 'IDLE_TIME', value: 36, detail: 'no activity for 36.0 h (event time)' },
+      { code: 'INACTIVITY_MODEL', value: 0.7, detail: 'model: 70 % chance of no event within 24 h' },
+    ],
+    trigger: 'EVENT_TIME_TIMER',
+    modelVersion: 'm1',
+    status: 'RAISED',
+    resolution: null,
+    replacesAlertId: null,
+    ...over,
+  };
+}
+
+describeWithStack('alert bridge to a real Alertmanager', (env) => {
+  let am: ChildProcess;
+  let amUrl = '';
+  let storage = '';
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    const bin = execFileSync(join(ROOT, 'test/harness/alertmanager.sh'), ['path'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000,
+    }).trim();
+    storage = mkdtempSync(join(tmpdir(), 'alertmanager-'));
+    const port = 29_100 + Math.floor(Math.random() * 800);
+    amUrl = `http://127.0.0.1:${port}`;
+    am = spawn(
+      bin,
+      [
+        `--config.file=${join(ROOT, 'test/harness/alertmanager/alertmanager.yml')}`,
+        `--storage.path=${storage}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; ; i++) {
+      const ready = await fetch(`${amUrl}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (i > 100) throw new Error('Alertmanager did not become ready');
+      await sleep(200);
+    }
+    kafka = testKafka(env);
+  });
+
+  afterAll(() => {
+    am?.kill('SIGTERM');
+    if (storage) rmSync(storage, { recursive: true, force: true });
+  });
+
+  async function bridgeUntilCaughtUp(config: Config, includeUserId: boolean): Promise<void> {
+    const serde = new AvroSerde(testRegistry(env));
+    const client = alertmanagerClient(amUrl);
+    const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
+    const bridge = await startAlertBridge(
+      kafka,
+      serde,
+      config,
+      async (r) => {
+        await applyAlertRecord(client, r, {
+          pseudonym,
+          includeUserId,
+          firingTtlMs: 3_600_000,
+          nowMs: Date.now(),
+        });
+      },
+      createLogger('warn'),
+    );
+    try {
+      await waitCaughtUp(kafka, alertBridgeGroup(config), config.topics.churn, 120_000);
+    } finally {
+      await bridge.stop();
+    }
+  }
+
+  async function activeAlerts(): Promise<AlertmanagerAlert[]> {
+    const res = await fetch(
+      `${amUrl}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${ALERT_NAME}"`)}`,
+    );
+    return ((await res.json()) as AlertmanagerAlert[]).sort((a, b) =>
+      (a.labels.alert_id ?? '').localeCompare(b.labels.alert_id ?? ''),
+    );
+  }
+
+  it('fires on raise, replaces on a rise, resolves on return, and stays the same on replay', async () => {
+    const config = harnessConfig(env, 'alerts');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
+    const records = [
+      churn({ alertId: 'a1', userId: 'alice', level: 'LOW' }),
+      churn({ alertId: 'a2', userId: 'alice', level: 'MEDIUM', previousLevel: 'LOW', replacesAlertId: 'a1' }),
+      churn({ alertId: 'b1', userId: 'bob', level: 'HIGH' }),
+      churn({ alertId: 'c1', userId: 'carol', level: 'LOW' }),
+      churn({
+        alertId: 'a2',
+        userId: 'alice',
+        level: 'MEDIUM',
+        status: 'RESOLVED',
+        resolution: 'USER_RETURNED',
+      }),
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: records.map((r) => ({ key: r.userId, value: serde.encode(id, r) })),
+    });
+    await producer.disconnect();
+
+    await bridgeUntilCaughtUp(config, false);
+    const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
+    const first = await activeAlerts();
+    expect(first.map((a) => [a.labels.alert_id, a.labels.level])).toEqual([
+      ['b1', 'HIGH'],
+      ['c1', 'LOW'],
+    ]);
+    const bob = first[0] as AlertmanagerAlert;
+    expect(bob.labels).toEqual({
+      alertname: ALERT_NAME,
+      service: 'interest-drift',
+      level: 'HIGH',
+      reasons: 'IDLE_TIME,INACTIVITY_MODEL',
+      user: pseudonym('bob'),
+      alert_id: 'b1',
+    });
+    expect(bob.annotations.user_id).toBeUndefined();
+    expect(JSON.stringify(first)).not.toMatch(/alice|bob|carol/);
+
+    // Replay from the start (another group: at-least-once delivery seen twice): same alerts,
+    // and with IDRIFT_ALERT_INCLUDE_USER_ID the real id only in an annotation.
+    await bridgeUntilCaughtUp({ ...config, appId: `${config.appId}-replay` }, true);
+    const again = await activeAlerts();
+    expect(again.map((a) => a.labels.alert_id)).toEqual(['b1', 'c1']);
+    expect(again.map((a) => a.annotations.user_id)).toEqual(['bob', 'carol']);
+    expect(JSON.stringify(again.map((a) => a.labels))).not.toMatch(/alice|bob|carol/);
+
+    // Carol comes back: her alert resolves.
+    await (async () => {
+      const p = kafka.producer();
+      await p.connect();
+      const r = churn({
+        alertId: 'c1',
+        userId: 'carol',
+        level: 'LOW',
+        status: 'RESOLVED',
+        resolution: 'USER_RETURNED',
+      });
+      await p.send({ topic: config.topics.churn, messages: [{ key: 'carol', value: serde.encode(id, r) }] });
+      await p.disconnect();
+    })();
+    await bridgeUntilCaughtUp(config, false);
+    expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(['b1']);
+  });
+});
