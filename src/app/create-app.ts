@@ -3,12 +3,15 @@
  * lifecycle (STYLE.md §7, §8). start() and stop() are idempotent; stop() runs every cleanup step
  * even if an earlier one failed, within the grace + force budgets.
  */
+import { hostname, networkInterfaces } from 'node:os';
 import type { Config } from '../shared/config';
 import { describeError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { createMetrics } from '../shared/metrics';
+import type { ApiRoutes } from './http-server';
 import { startHttpServer } from './http-server';
+import { handleInterests, matchInterestsPath } from './interest-api';
 import { systemClock } from '../core/clock';
 import { kafkaAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
@@ -18,6 +21,7 @@ import { subjectConfigClient } from '../kafka/registry-compatibility';
 import { setUpTopics } from '../kafka/topics';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
+import { modelContext } from '../pipeline/partition-processor';
 import { coreParams, validationLimits } from '../pipeline/params';
 
 export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -46,6 +50,7 @@ export function createApp(config: Config, logger: Logger): App {
   const metrics = createMetrics();
   let state: AppState = 'created';
   let processor: StreamProcessor | null = null;
+  let api: ApiRoutes | null = null;
   let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
   let dispose: (() => Promise<void>) | null = null;
   let stopping: Promise<void> | null = null;
@@ -65,22 +70,28 @@ export function createApp(config: Config, logger: Logger): App {
     async start() {
       if (state !== 'created') return;
       transition('starting');
-      http = await startHttpServer(config.http.host, config.http.port, metrics.registry, {
-        liveness: () => {
-          if (state === 'failed') return 'processor failed';
-          const last = processor?.lastLoopTurnMs ?? 0;
-          const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
-          if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
-            return `consumer loop has not turned for ${Date.now() - last} ms`;
-          }
-          return null;
+      http = await startHttpServer(
+        config.http.host,
+        config.http.port,
+        metrics.registry,
+        {
+          liveness: () => {
+            if (state === 'failed') return 'processor failed';
+            const last = processor?.lastLoopTurnMs ?? 0;
+            const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
+            if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
+              return `consumer loop has not turned for ${Date.now() - last} ms`;
+            }
+            return null;
+          },
+          readiness: () => {
+            if (state !== 'running') return `state ${state}`;
+            if (!processor?.ready) return 'partitions not yet assigned and restored';
+            return null;
+          },
         },
-        readiness: () => {
-          if (state !== 'running') return `state ${state}`;
-          if (!processor?.ready) return 'partitions not yet assigned and restored';
-          return null;
-        },
-      });
+        () => api,
+      );
       const { encoder: rawEncoder, manifest } = await createOnnxEncoder(
         {
           modelPath: config.model.path,
@@ -103,20 +114,34 @@ export function createApp(config: Config, logger: Logger): App {
       // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
       await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
       const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
+      const limits = validationLimits(config);
+      const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
       processor = new StreamProcessor({
+        httpUrl,
         config,
         kafka,
         serde,
         encoder,
         manifest,
         params: coreParams(config, manifest),
-        limits: validationLimits(config),
+        limits,
         metrics,
         logger,
         clock: systemClock,
         maxChunkRecords: config.kafka.maxBatchRecords,
         subjectConfig: subjectConfigClient(registryClientOptions(config)),
       });
+      const source = processor;
+      const apiOptions = {
+        model: modelContext(manifest),
+        topN: 5,
+        maxIdLength: limits.maxIdLength,
+        selfUrl: httpUrl,
+      };
+      api = (pathname) => {
+        const id = matchInterestsPath(pathname);
+        return id === undefined ? undefined : handleInterests(id, source, apiOptions);
+      };
       processor.onFatal = () => {
         state = 'failed';
         void app.stop('fatal error').then(() => resolveDone(1));
@@ -157,4 +182,17 @@ export function createApp(config: Config, logger: Logger): App {
     },
   };
   return app;
+}
+
+/**
+ * The URL other instances redirect lookups to: the bound address when it is a specific one,
+ * otherwise this host's first non-loopback IPv4 (a pod's IP in Kubernetes).
+ */
+function advertisedUrl(host: string, port: number): string {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '')
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const ipv4 = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  return `http://${ipv4?.address ?? hostname()}:${port}`;
 }

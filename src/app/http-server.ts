@@ -1,12 +1,14 @@
 /**
  * GET /metrics (Prometheus text), /healthz (liveness: the consumer loop turned recently),
- * /readyz (assigned partitions restored and the model loaded; 503 while stopping).
- * Probes do no expensive work (STYLE.md §9).
+ * /readyz (assigned partitions restored and the model loaded; 503 while stopping), and the
+ * routes of `api` (the interest lookup, once the processor runs). Probes do no expensive work
+ * (STYLE.md §9).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { ApiResponse } from './interest-api';
 
 export interface HealthSource {
   /** Liveness: null if alive, else why not. */
@@ -15,11 +17,15 @@ export interface HealthSource {
   readiness(): string | null;
 }
 
+/** Extra GET routes: resolves to a response, or undefined when the path is not theirs. */
+export type ApiRoutes = (pathname: string) => Promise<ApiResponse> | undefined;
+
 export async function startHttpServer(
   host: string,
   port: number,
   registry: Registry,
   health: HealthSource,
+  api: () => ApiRoutes | null = () => null,
 ): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
@@ -42,8 +48,19 @@ export async function startHttpServer(
         const why = health.readiness();
         return why === null ? reply(200, 'ready\n') : reply(503, `${why}\n`);
       }
-      default:
-        return reply(404, 'not found\n');
+      default: {
+        const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+        const answer = api()?.(pathname);
+        if (!answer) return reply(404, 'not found\n');
+        answer.then(
+          (r) => {
+            res.writeHead(r.status, r.headers);
+            res.end(r.body);
+          },
+          () => reply(500, 'lookup failed\n'),
+        );
+        return;
+      }
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -84,6 +84,12 @@ export async function runDemo(args: Args): Promise<number> {
   await app.start();
   const caughtUpMs = await waitCaughtUp(kafka, config.appId, config.topics.input, 15 * 60_000);
   const elapsedMs = Date.now() - t0;
+  // One user through the interest lookup API, as the ad-bidding service would ask at bid time
+  // (the demo's single instance owns every partition, so it answers itself).
+  const lookedUp = sim.migrations[0]?.userId ?? rows[0]?.userId ?? '';
+  const lookup = await fetch(
+    `http://127.0.0.1:${String(app.httpPort())}/v1/users/${encodeURIComponent(lookedUp)}/interests`,
+  ).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
   await app.stop('demo finished');
 
   const migrations = await decodeAll(
@@ -158,6 +164,13 @@ export async function runDemo(args: Args): Promise<number> {
     }`,
   );
   say('');
+  say(`lookup                  GET /v1/users/${pseudonym(lookedUp)}/interests → HTTP ${lookup.status}`);
+  say(
+    JSON.stringify({ ...lookup.body, userId: pseudonym(lookedUp) }, null, 2)
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
   say('sample migrations:');
   for (const m of migrations.slice(0, 5)) say(`  ${formatMigration(m, pseudonym)}`);
   say('sample churn alerts:');

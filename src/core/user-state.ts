@@ -61,6 +61,18 @@ export interface UserState {
   /** Most recent event ids, oldest first, at most CoreParams.dedupIds. */
   readonly recentEventIds: readonly string[];
   readonly profileEmittedAtMs: number;
+  /** Drift score after the last event (0 before the first). */
+  readonly driftScore: number;
+  /** The user's last detected migration, null when none. */
+  readonly lastMigration: LastMigration | null;
+}
+
+/** What the lookup API reports of the last migration: top category ids before and after. */
+export interface LastMigration {
+  readonly fromCategoryIds: readonly string[];
+  readonly toCategoryIds: readonly string[];
+  /** Event time of detection, ms. */
+  readonly detectedAtMs: number;
 }
 
 /** What the core needs to know about the model. */
@@ -100,6 +112,8 @@ export function newUserState(userId: string, modelVersion: string): UserState {
     churn: INITIAL_CHURN,
     recentEventIds: [],
     profileEmittedAtMs: 0,
+    driftScore: 0,
+    lastMigration: null,
   };
 }
 
@@ -117,7 +131,7 @@ export function rememberEventId(recent: readonly string[], eventId: string, max:
   return next.length > max ? next.slice(next.length - max) : next;
 }
 
-function segmentRef(v: Float32Array | null, model: ModelContext): SegmentRef {
+export function segmentRef(v: Float32Array | null, model: ModelContext): SegmentRef {
   if (!v || model.segmentCentroids.length === 0) return { segmentId: -1, label: 'unknown' };
   const i = nearestCentroid(v, model.segmentCentroids);
   return { segmentId: i, label: model.segmentLabels[i] ?? `segment ${i}` };
@@ -190,6 +204,7 @@ export function applyEvent(
   const outputs: CoreOutput[] = [];
   // Cooldown over: measure the next switch from where the user is now.
   let rebasedLong = step.rebase ? copyHistogram(shortHorizon) : longHorizon;
+  let lastMigration = base.lastMigration;
   if (step.rebase) longEmbedding = shortEmbedding;
   if (step.fire) {
     const evidenceStart = base.drift.phase === 'SUSPECT' ? base.drift.evidenceStartTimeMs : t;
@@ -209,6 +224,11 @@ export function applyEvent(
       modelVersion: model.modelVersion,
     };
     outputs.push({ kind: 'migration', value: migration });
+    lastMigration = {
+      fromCategoryIds: migration.fromCategories.map((c) => c.categoryId),
+      toCategoryIds: migration.toCategories.map((c) => c.categoryId),
+      detectedAtMs: t,
+    };
     // The new interests become the baseline: the next migration must be away from them.
     rebasedLong = copyHistogram(shortHorizon);
     longEmbedding = shortEmbedding;
@@ -242,6 +262,8 @@ export function applyEvent(
     churn: churnBase,
     recentEventIds: rememberEventId(base.recentEventIds, event.eventId, params.dedupIds),
     profileEmittedAtMs: base.profileEmittedAtMs,
+    driftScore: score,
+    lastMigration,
   };
   let openAlertId = c.openAlertId;
   if (levelNow > c.level) {

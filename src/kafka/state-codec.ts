@@ -10,9 +10,10 @@ import { EVENT_KINDS } from '../core/types';
 import { ProcessorError } from '../shared/errors';
 
 /**
- * Layout version written now. Versions restored: 1 (before 0.2.0: no churn.openAlertId, which
- * the reader schema defaults to null: alerts raised before the upgrade are not resolved by us)
- * and 2.
+ * Layout version written now. Versions restored: 1 (before 0.2.0: no churn.openAlertId,
+ * driftScore, lastMigration, which the reader schema defaults to null, 0 and null: alerts raised
+ * before the upgrade are not resolved by us, and the lookup API shows no last migration until the
+ * next one) and 2.
  */
 export const STATE_VERSION = 2;
 const RESTORABLE_VERSIONS: readonly number[] = [1, 2];
@@ -72,6 +73,14 @@ export function toAvro(s: UserState): AvroUserState {
     churn: { ...s.churn },
     recentEventIds: [...s.recentEventIds],
     profileEmittedAtMs: s.profileEmittedAtMs,
+    driftScore: s.driftScore,
+    lastMigration: s.lastMigration
+      ? {
+          fromCategoryIds: [...s.lastMigration.fromCategoryIds],
+          toCategoryIds: [...s.lastMigration.toCategoryIds],
+          detectedAtTimeMs: s.lastMigration.detectedAtMs,
+        }
+      : null,
   };
 }
 
@@ -102,5 +111,13 @@ export function fromAvro(a: AvroUserState): UserState {
     churn: { ...a.churn },
     recentEventIds: [...a.recentEventIds],
     profileEmittedAtMs: a.profileEmittedAtMs,
+    driftScore: a.driftScore,
+    lastMigration: a.lastMigration
+      ? {
+          fromCategoryIds: [...a.lastMigration.fromCategoryIds],
+          toCategoryIds: [...a.lastMigration.toCategoryIds],
+          detectedAtMs: a.lastMigration.detectedAtTimeMs,
+        }
+      : null,
   };
 }

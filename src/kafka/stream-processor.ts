@@ -12,7 +12,9 @@
  * consumer, which re-opens the task: fence, restore, continue from the committed offset. Records
  * below the committed offset (a re-delivered batch) are skipped, so nothing is applied twice.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionMetadata } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
 import { ProcessorError, describeError, isFatal, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -37,6 +39,7 @@ import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction } from './output-transaction';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
+import { PartitionOwners, addressAwareAssigner } from './partition-owners';
 import { decodeRecordWithRetry } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
 import { outputCompatibility } from './registry-compatibility';
@@ -58,7 +61,16 @@ export interface StreamProcessorDeps {
   readonly maxChunkRecords: number;
   /** Sets each output subject's compatibility level before its schema is registered. */
   readonly subjectConfig: SubjectConfigClient;
+  /** This instance's HTTP base URL, published to the group for lookups; null = not published. */
+  readonly httpUrl: string | null;
 }
+
+/** Where one user's state is, from this instance's point of view. */
+export type UserLookup =
+  | { readonly kind: 'local'; readonly partition: number; readonly state: UserState | undefined }
+  | { readonly kind: 'restoring'; readonly partition: number }
+  | { readonly kind: 'remote'; readonly partition: number }
+  | { readonly kind: 'unavailable' };
 
 export class StreamProcessor {
   private consumer: Consumer | null = null;
@@ -68,6 +80,11 @@ export class StreamProcessor {
   private readonly log: Logger;
   private stopping = false;
   private restoredPartitions = new Set<number>();
+  /** Tasks whose partition is restored, for synchronous reads of the committed states. */
+  private readonly readyTasks = new Map<number, PartitionTask>();
+  /** The input topic's partitions, for the producers' default (murmur2) key → partition mapping. */
+  private partitionMetadata: PartitionMetadata[] = [];
+  private owners: PartitionOwners | null = null;
   private joined = false;
   private idleTimer: NodeJS.Timeout | null = null;
   /** Wall-clock ms of the loop's last sign of life: a fetch (even an empty one) or a batch. */
@@ -78,6 +95,26 @@ export class StreamProcessor {
 
   constructor(private readonly deps: StreamProcessorDeps) {
     this.log = deps.logger.child('processor');
+  }
+
+  /** The partition of `userId` and whether its committed state is here (no I/O). */
+  lookup(userId: string): UserLookup {
+    const { config } = this.deps;
+    if (this.partitionMetadata.length === 0 || this.stopping) return { kind: 'unavailable' };
+    const partition = Partitioners.DefaultPartitioner()({
+      topic: config.topics.input,
+      partitionMetadata: this.partitionMetadata,
+      message: { key: userId, value: null },
+    });
+    const task = this.readyTasks.get(partition);
+    if (task) return { kind: 'local', partition, state: task.states.get(userId) };
+    if (this.assigned.has(partition)) return { kind: 'restoring', partition };
+    return { kind: 'remote', partition };
+  }
+
+  /** The HTTP URL of the instance that owns `partition` (from the group's metadata), or null. */
+  ownerOf(partition: number): Promise<string | null> {
+    return this.owners ? this.owners.ownerOf(partition) : Promise.resolve(null);
   }
 
   /** True when the group is joined and every assigned partition is restored. */
@@ -127,6 +164,7 @@ export class StreamProcessor {
       heartbeatInterval: config.kafka.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
       maxWaitTimeInMs: 250,
+      partitionAssigners: [addressAwareAssigner(this.deps.httpUrl)],
       retry: {
         retries: 3,
         // kafkajs wraps errors and may drop ours (it keeps only `cause`), so bugs are
@@ -176,6 +214,7 @@ export class StreamProcessor {
     consumer.on(consumer.events.HEARTBEAT, turned);
     consumer.on(consumer.events.END_BATCH_PROCESS, turned);
     consumer.on(consumer.events.REBALANCING, () => {
+      this.owners?.invalidate();
       this.joined = false;
     });
     this.consumer = consumer;
@@ -187,6 +226,8 @@ export class StreamProcessor {
       );
       this.idleTimer.unref();
     }
+    this.partitionMetadata = await inputPartitions(this.deps.kafka, config.topics.input);
+    this.owners = new PartitionOwners(this.deps.kafka, config.appId, config.topics.input);
     await consumer.connect();
     await consumer.subscribe({ topic: config.topics.input, fromBeginning: true });
     await consumer.run({
@@ -242,6 +283,7 @@ export class StreamProcessor {
   private async createTask(p: number): Promise<PartitionTask> {
     const task = await openPartitionTask(this.deps, p, () => this.stopping);
     this.restoredPartitions.add(p);
+    this.readyTasks.set(p, task);
     this.log.info('partition ready', { partition: p, users: task.states.size, restoreMs: task.restoreMs });
     return task;
   }
@@ -250,6 +292,7 @@ export class StreamProcessor {
     const t = this.tasks.get(p);
     this.tasks.delete(p);
     this.restoredPartitions.delete(p);
+    this.readyTasks.delete(p);
     this.deps.metrics.usersInState.remove({ partition: String(p) });
     if (!t) return;
     try {
@@ -430,6 +473,7 @@ export class StreamProcessor {
     if (this.stopping) return;
     this.stopping = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.owners?.close();
     const errors: unknown[] = [];
     if (this.consumer) {
       await this.consumer.stop().catch((e: unknown) => errors.push(e));
@@ -438,5 +482,16 @@ export class StreamProcessor {
     for (const p of [...this.tasks.keys()])
       await this.dropTask(p, 'shutdown').catch((e: unknown) => errors.push(e));
     if (errors.length > 0) this.log.warn('errors during stop', { errors: errors.map(describeError) });
+  }
+}
+
+async function inputPartitions(kafka: Kafka, topic: string): Promise<PartitionMetadata[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]?.partitions ?? [];
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -313,9 +313,14 @@ export const VARIABLES = {
     parse: oneOf(['auto', 'cuda', 'cpu'] as const),
   },
   IDRIFT_HTTP_HOST: {
-    doc: 'Address the /metrics, /healthz, /readyz server binds to.',
+    doc: 'Address the HTTP server (/metrics, /healthz, /readyz, /v1/users/…/interests) binds to.',
     default: '127.0.0.1',
     parse: str(),
+  },
+  IDRIFT_HTTP_ADVERTISED_URL: {
+    doc: 'Base URL other instances redirect interest lookups to (published through the consumer group); unset = http://<first non-loopback IPv4>:<port>.',
+    default: '',
+    parse: url(),
   },
   IDRIFT_HTTP_PORT: {
     doc: 'Port of the HTTP server (0 = any free port).',
@@ -414,7 +419,12 @@ export interface Config {
     readonly metaPath: string;
     readonly executionProvider: 'auto' | 'cuda' | 'cpu';
   };
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Base URL published for lookup redirects; null = derived from the host's address at start. */
+    readonly advertisedUrl: string | null;
+  };
   /** The alert bridge (`interest-drift alert-bridge`); `alertmanagerUrl` null = not configured. */
   readonly alerts: {
     readonly alertmanagerUrl: string | null;
@@ -567,7 +577,11 @@ export function loadConfig(env: Env = process.env): Config {
       metaPath: v.IDRIFT_MODEL_META_PATH,
       executionProvider: v.IDRIFT_EXECUTION_PROVIDER,
     },
-    http: { host: v.IDRIFT_HTTP_HOST, port: v.IDRIFT_HTTP_PORT },
+    http: {
+      host: v.IDRIFT_HTTP_HOST,
+      port: v.IDRIFT_HTTP_PORT,
+      advertisedUrl: (v as Partial<Values>).IDRIFT_HTTP_ADVERTISED_URL ?? null,
+    },
     logLevel: v.IDRIFT_LOG_LEVEL,
     shutdown: { graceMs: v.IDRIFT_SHUTDOWN_GRACE_MS, forceMs: v.IDRIFT_SHUTDOWN_FORCE_MS },
   });

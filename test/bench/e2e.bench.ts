@@ -448,6 +448,7 @@ async function main(): Promise<void> {
     IDRIFT_CHURN_TOPIC: `${appId}.churn`,
     IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
     IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
+    IDRIFT_LATE_TOPIC: `${appId}.late`,
     IDRIFT_INPUT_PARTITIONS: String(PARTITIONS),
     IDRIFT_EXECUTION_PROVIDER: 'cpu',
     IDRIFT_LOG_LEVEL: 'warn',

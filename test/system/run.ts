@@ -91,6 +91,7 @@ async function setup(
     IDRIFT_CHURN_TOPIC: `${appId}.churn`,
     IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
     IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
+    IDRIFT_LATE_TOPIC: `${appId}.late`,
     IDRIFT_INPUT_PARTITIONS: '6',
     IDRIFT_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
     IDRIFT_HEARTBEAT_INTERVAL_MS: '1000',

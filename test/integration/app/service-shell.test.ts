@@ -86,6 +86,7 @@ describeWithStack('interest-drift run', (env) => {
       IDRIFT_CHURN_TOPIC: config.topics.churn,
       IDRIFT_PROFILES_TOPIC: config.topics.profiles,
       IDRIFT_DLQ_TOPIC: config.topics.deadLetter,
+      IDRIFT_LATE_TOPIC: config.topics.late,
       IDRIFT_MODEL_PATH: TINY_MODEL,
       IDRIFT_MODEL_META_PATH: TINY_META,
       IDRIFT_HTTP_PORT: String(port),

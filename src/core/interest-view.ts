@@ -1,0 +1,69 @@
+/**
+ * What the interest lookup API (and the profile topic) says about one user, computed from the
+ * user's committed state: pure, so every instance answers the same for the same state.
+ */
+import { levelName } from './churn-scorer';
+import { topShares } from './decayed-histogram';
+import type { ChurnLevelName, CategoryShare, SegmentRef } from './types';
+import type { ModelContext, UserState } from './user-state';
+import { segmentRef } from './user-state';
+
+export interface InterestView {
+  readonly userId: string;
+  /** Top categories of the short horizon (last few events), shares of its decayed weight. */
+  readonly shortTerm: readonly CategoryShare[];
+  /** Top categories of the long horizon (the reference the drift detector compares against). */
+  readonly longTerm: readonly CategoryShare[];
+  /** Nearest segment of the long-term embedding, with its label. */
+  readonly segment: SegmentRef;
+  readonly drift: {
+    readonly phase: UserState['drift']['phase'];
+    /** Drift score after the last event, 0..1. */
+    readonly score: number;
+    readonly lastMigration: {
+      readonly fromCategoryIds: readonly string[];
+      readonly toCategoryIds: readonly string[];
+      /** Event time of detection, ISO 8601. */
+      readonly detectedAt: string;
+    } | null;
+  };
+  readonly churn: {
+    readonly level: ChurnLevelName;
+    /** Model probability of no event within the inactivity horizon after the last event. */
+    readonly inactivityProbability: number;
+    readonly openAlertId: string | null;
+  };
+  readonly eventCount: number;
+  readonly modelVersion: string;
+  /** Event time of the last event applied, ISO 8601. */
+  readonly lastEventTime: string;
+}
+
+export function interestView(s: UserState, model: ModelContext, topN: number): InterestView {
+  const m = s.lastMigration;
+  return {
+    userId: s.userId,
+    shortTerm: topShares(s.shortHorizon, topN),
+    longTerm: topShares(s.longHorizon, topN),
+    segment: segmentRef(s.longEmbedding, model),
+    drift: {
+      phase: s.drift.phase,
+      score: s.driftScore,
+      lastMigration: m
+        ? {
+            fromCategoryIds: m.fromCategoryIds,
+            toCategoryIds: m.toCategoryIds,
+            detectedAt: new Date(m.detectedAtMs).toISOString(),
+          }
+        : null,
+    },
+    churn: {
+      level: levelName(s.churn.level),
+      inactivityProbability: s.churn.inactivityProbability,
+      openAlertId: s.churn.openAlertId,
+    },
+    eventCount: s.eventCount,
+    modelVersion: s.modelVersion,
+    lastEventTime: new Date(s.lastEventTimeMs).toISOString(),
+  };
+}

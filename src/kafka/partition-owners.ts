@@ -1,0 +1,101 @@
+/**
+ * Which instance owns which input partition, learnt through the consumer group itself (in the
+ * spirit of Kafka Streams' interactive queries): every member publishes its HTTP address in the
+ * userData of its group metadata, and any member can read all members' metadata and assignments
+ * with DescribeGroups. No extra topic, no service discovery.
+ */
+import type { Admin, Kafka, PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol, PartitionAssigners } from 'kafkajs';
+
+/**
+ * kafkajs' round-robin assignor, unchanged in name, version and algorithm (so members of older
+ * versions can share the group during a rolling upgrade), whose member metadata also carries
+ * `{ "httpUrl": … }`.
+ */
+export function addressAwareAssigner(httpUrl: string | null): PartitionAssigner {
+  return (config) => {
+    const rr = PartitionAssigners.roundRobin(config);
+    return {
+      name: rr.name,
+      version: rr.version,
+      assign: (group) => rr.assign(group),
+      protocol: ({ topics }) => ({
+        name: rr.name,
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: rr.version,
+          topics,
+          userData: Buffer.from(JSON.stringify({ httpUrl })),
+        }),
+      }),
+    };
+  };
+}
+
+/** Owners of a topic's partitions in one group, cached for `maxAgeMs` (refreshed on a miss). */
+export class PartitionOwners {
+  private owners = new Map<number, string>();
+  private fetchedAtMs = 0;
+  private inflight: Promise<void> | null = null;
+  private admin: Admin | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly groupId: string,
+    private readonly topic: string,
+    private readonly maxAgeMs = 2_000,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** The HTTP URL of the member that owns `partition`; null while nobody (known) does. */
+  async ownerOf(partition: number): Promise<string | null> {
+    const fresh = this.nowMs() - this.fetchedAtMs < this.maxAgeMs;
+    if (!fresh || !this.owners.has(partition)) await this.refresh();
+    return this.owners.get(partition) ?? null;
+  }
+
+  /** Forget the cache (the group rebalanced). */
+  invalidate(): void {
+    this.fetchedAtMs = 0;
+  }
+
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = null;
+    await admin?.disconnect().catch(() => undefined);
+  }
+
+  private refresh(): Promise<void> {
+    this.inflight ??= this.load().finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  private async load(): Promise<void> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const { groups } = await this.admin.describeGroups([this.groupId]);
+    const owners = new Map<number, string>();
+    for (const m of groups[0]?.members ?? []) {
+      const url = httpUrlOf(m.memberMetadata);
+      const assignment =
+        m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+      if (!url || !assignment) continue;
+      for (const p of assignment.assignment[this.topic] ?? []) owners.set(p, url);
+    }
+    this.owners = owners;
+    this.fetchedAtMs = this.nowMs();
+  }
+}
+
+function httpUrlOf(metadata: Buffer): string | null {
+  try {
+    const userData = AssignerProtocol.MemberMetadata.decode(metadata)?.userData;
+    if (!userData || userData.length === 0) return null;
+    const parsed = JSON.parse(userData.toString('utf8')) as { httpUrl?: unknown };
+    return typeof parsed.httpUrl === 'string' ? parsed.httpUrl : null;
+  } catch {
+    return null; // a member of another version or client: no address published
+  }
+}

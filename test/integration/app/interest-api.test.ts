@@ -1,0 +1,77 @@
+/**
+ * The interest lookup API on two real processor instances sharing a group on the real broker:
+ * the owner answers from its live state, the other instance redirects to the owner it learnt
+ * from the group's metadata; unknown users are 404 and malformed ids 400.
+ */
+import type { Kafka } from 'kafkajs';
+import type { App } from '../../../src/app/create-app';
+import { waitCaughtUp } from '../../../src/kafka/caught-up';
+import { replayRows } from '../../../src/kafka/replay-producer';
+import { AvroSerde } from '../../../src/kafka/serde';
+import { readUserState } from '../../../src/kafka/state-lookup';
+import { simulate } from '../../../src/sim/simulator';
+import { createTopicsFor, harnessConfig, startApp } from '../../support/processor-harness';
+import { describeWithStack, sleep, testKafka, testRegistry } from '../../support/stack';
+
+jest.setTimeout(240_000);
+
+describeWithStack('interest lookup API across two instances', (env) => {
+  let kafka: Kafka;
+  const apps: App[] = [];
+  afterAll(async () => {
+    for (const a of apps) await a.stop('test done');
+  });
+
+  it('answers from the owner and redirects from the other instance', async () => {
+    kafka = testKafka(env);
+    const config = harnessConfig(env, 'lookup');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const rows = simulate({ seed: 9, users: 40, days: 1, activityScale: 2 }).rows;
+    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'l' });
+    apps.push(await startApp(config), await startApp(config));
+    const urls = apps.map((a) => `http://127.0.0.1:${String(a.httpPort())}`);
+    // Both joined (the group has two members) and caught up.
+    for (let i = 0; ; i++) {
+      const ready = await Promise.all(urls.map((u) => fetch(`${u}/readyz`).then((r) => r.status === 200)));
+      if (ready.every(Boolean)) break;
+      if (i > 300) throw new Error('instances not ready');
+      await sleep(200);
+    }
+    await waitCaughtUp(kafka, config.appId, config.topics.input, 120_000);
+
+    const users = [...new Set(rows.map((r) => r.userId))];
+    const outcome = { local: 0, redirected: 0 };
+    for (const u of users) {
+      const first = await fetch(`${urls[0]}/v1/users/${encodeURIComponent(u)}/interests`, {
+        redirect: 'manual',
+      });
+      let res = first;
+      if (first.status === 307) {
+        outcome.redirected++;
+        const location = first.headers.get('location') ?? '';
+        expect(location).toBe(`${urls[1]}/v1/users/${encodeURIComponent(u)}/interests`);
+        res = await fetch(location, { redirect: 'manual' });
+      } else outcome.local++;
+      expect(res.status).toBe(200);
+      const view = (await res.json()) as {
+        userId: string;
+        eventCount: number;
+        shortTerm: { categoryId: string }[];
+      };
+      const state = await readUserState(kafka, serde, config, u);
+      expect(view.userId).toBe(u);
+      expect(view.eventCount).toBe(state?.eventCount);
+    }
+    // Three partitions over two instances: both kinds of answer happen.
+    expect(outcome.local).toBeGreaterThan(0);
+    expect(outcome.redirected).toBeGreaterThan(0);
+
+    // An unknown user: 404 from whichever instance owns its partition (following a redirect).
+    const unknown = await fetch(`${urls[0]}/v1/users/nobody-${Date.now()}/interests`);
+    expect(unknown.status).toBe(404);
+    for (const bad of ['%00', 'x'.repeat(300)]) {
+      expect((await fetch(`${urls[1]}/v1/users/${bad}/interests`)).status).toBe(400);
+    }
+  });
+});
