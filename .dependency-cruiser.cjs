@@ -14,6 +14,8 @@ const MAY_IMPORT = {
   app: ['shared', 'core', 'model', 'pipeline', 'io', 'kafka'],
   cli: ['shared', 'core', 'model', 'pipeline', 'io', 'sim', 'eval', 'kafka', 'app'],
   tools: ['shared', 'core', 'model', 'pipeline', 'io', 'sim', 'eval', 'cli'],
+  // Example consumers of our topics: written against the contracts alone, like a consumer team.
+  examples: [],
 };
 
 /** @type {import('dependency-cruiser').IConfiguration} */

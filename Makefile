@@ -23,7 +23,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
-        stack-status demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e model model-eval py-env clean
+        stack-status demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-eval py-env clean
 
 node-version: ## the Node.js every recipe runs on
 	@echo "node $$(node --version) ($$(command -v node))"
@@ -126,11 +126,14 @@ bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-
 # The end-to-end benchmark gets a stack of its own (other ports and folder) and about 4 GB of disk.
 BENCH_STACK := IDRIFT_STACK_DIR=.cache/stack-bench IDRIFT_KAFKA_PORT=29292 IDRIFT_CONTROLLER_PORT=29293 \
   IDRIFT_REGISTRY_PORT=28281 IDRIFT_REGISTRY_MGMT_PORT=28282
-bench: bench-encoder bench-state bench-e2e ## all benchmarks (~20 min) → test/bench/results/*.{json,md} + README.md
+bench: bench-encoder bench-state bench-e2e bench-lookup ## all benchmarks (~25 min) → test/bench/results/*.{json,md} + README.md
 	npx tsx test/bench/summary.ts
 
 bench-state: $(NPM_STAMP) ## per-event cost vs history length, memory per user → test/bench/results/state.{json,md}
 	node --expose-gc --max-old-space-size=12288 --import tsx test/bench/state.bench.ts $(BENCH_ARGS)
+
+bench-lookup: $(NPM_STAMP) ## interest lookup API latency at 2,000 req/s while processing → lookup.{json,md}
+	$(BENCH_STACK) $(WITH_STACK) node --max-old-space-size=4096 --import tsx test/bench/lookup.bench.ts $(BENCH_ARGS)
 
 bench-e2e: $(NPM_STAMP) ## throughput vs kafkajs/Java ceilings, latency, 1M-user restore, profile → e2e.{json,md}
 	$(BENCH_STACK) $(WITH_STACK) node --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts $(BENCH_ARGS)

@@ -27,11 +27,19 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/shared/config.ts', 'test/**/*.ts', '*.js', '.dependency-cruiser.cjs', 'test/support/*.js'],
+    // Example consumers stand alone (no access to our config), as a consumer team's code would.
+    files: [
+      'src/shared/config.ts',
+      'src/examples/**/*.ts',
+      'test/**/*.ts',
+      '*.js',
+      '.dependency-cruiser.cjs',
+      'test/support/*.js',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['test/**/*.ts', 'src/cli/**/*.ts', 'src/main.ts'],
+    files: ['test/**/*.ts', 'src/cli/**/*.ts', 'src/examples/**/*.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -87,6 +87,21 @@ export interface InterestProfile {
   readonly topCategories: readonly CategoryShare[];
   readonly eventCount: number;
   readonly modelVersion: string;
+  readonly shortTermCategories: readonly CategoryShare[];
+  readonly drift: {
+    readonly phase: string;
+    readonly score: number;
+    readonly lastMigration: {
+      readonly fromCategoryIds: readonly string[];
+      readonly toCategoryIds: readonly string[];
+      readonly detectedAtEventTimeMs: number;
+    } | null;
+  };
+  readonly churn: {
+    readonly level: string;
+    readonly inactivityProbability: number;
+    readonly openAlertId: string | null;
+  };
 }
 
 /** What one step of the core asks the shell to emit, in order. */

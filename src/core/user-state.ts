@@ -429,30 +429,6 @@ function churnResolved(
   };
 }
 
-/** An InterestProfile output if the user's last one is older than the rate limit, else null. */
-export function maybeProfile(s: UserState, params: CoreParams, model: ModelContext): StepResult | null {
-  if (!s.longEmbedding) return null;
-  if (s.profileEmittedAtMs > 0 && s.lastEventTimeMs - s.profileEmittedAtMs < params.profileMinIntervalMs)
-    return null;
-  return {
-    state: { ...s, profileEmittedAtMs: s.lastEventTimeMs },
-    outputs: [
-      {
-        kind: 'profile',
-        value: {
-          userId: s.userId,
-          updatedAtEventTimeMs: s.lastEventTimeMs,
-          embedding: Array.from(s.longEmbedding),
-          segment: segmentRef(s.longEmbedding, model),
-          topCategories: topShares(s.longHorizon, params.topCategories),
-          eventCount: s.eventCount,
-          modelVersion: model.modelVersion,
-        },
-      },
-    ],
-  };
-}
-
 export function eventKindIndex(kind: EventKind): number {
   return EVENT_KINDS.indexOf(kind);
 }

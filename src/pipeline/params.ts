@@ -23,6 +23,7 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
   return {
     ...DEFAULT_PARAMS,
     allowedLatenessMs: config.processing.allowedLatenessMs,
+    profileMinIntervalMs: config.profileMinIntervalMs,
     drift,
     churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
   };

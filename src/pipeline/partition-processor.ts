@@ -22,14 +22,8 @@ import type { CoreParams } from '../core/params';
 import { EventTimeTimers } from '../core/timers';
 import type { ClickEvent, CoreOutput } from '../core/types';
 import type { EventEncoding, ModelContext, UserState } from '../core/user-state';
-import {
-  applyEvent,
-  hiddenFor,
-  isDuplicate,
-  maybeProfile,
-  rememberEventId,
-  scoreIdle,
-} from '../core/user-state';
+import { applyEvent, hiddenFor, isDuplicate, rememberEventId, scoreIdle } from '../core/user-state';
+import { maybeProfile } from '../core/profile';
 import type { Encoder, EncoderRow } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import { gapFeature } from '../model/model-manifest';

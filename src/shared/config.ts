@@ -200,6 +200,11 @@ export const VARIABLES = {
     parse: str(TOPIC),
   },
   IDRIFT_PROFILES_ENABLED: { doc: 'Emit InterestProfile records.', default: 'true', parse: bool() },
+  IDRIFT_PROFILE_MIN_INTERVAL_MS: {
+    doc: 'At most one InterestProfile per user per this much event time, ms.',
+    default: '600000',
+    parse: int(0, 30 * 86_400_000),
+  },
   IDRIFT_DLQ_TOPIC: { doc: 'Dead-letter topic.', default: 'clickstream.events.dlq', parse: str(TOPIC) },
   IDRIFT_LATE_TOPIC: {
     doc: 'Topic for events later than the allowed lateness (original bytes, reason and watermark in headers).',
@@ -412,6 +417,8 @@ export interface Config {
     readonly userStateChangelog: string;
   };
   readonly profilesEnabled: boolean;
+  /** At most one profile per user per this much event time, ms. */
+  readonly profileMinIntervalMs: number;
   /** Late events go to `topics.late` (true) or are counted and dropped (false). */
   readonly lateTopicEnabled: boolean;
   readonly model: {
@@ -566,6 +573,7 @@ export function loadConfig(env: Env = process.env): Config {
       userStateChangelog: `${v.IDRIFT_APP_ID}.user-state`,
     },
     profilesEnabled: v.IDRIFT_PROFILES_ENABLED,
+    profileMinIntervalMs: v.IDRIFT_PROFILE_MIN_INTERVAL_MS,
     lateTopicEnabled: v.IDRIFT_LATE_TOPIC_ENABLED,
     alerts: {
       alertmanagerUrl: (v as Partial<Values>).IDRIFT_ALERTMANAGER_URL ?? null,

@@ -1,0 +1,193 @@
+/**
+ * Interest lookup API under load: one processor process (the real service, `src/main.ts run`)
+ * keeps processing paced input while autocannon sends GET /v1/users/{id}/interests at a fixed
+ * rate for users it holds. Reports latency percentiles, errors, and the input processed meanwhile
+ * (so the answer is "while it processes input", not on an idle service).
+ *
+ *   make bench-lookup [BENCH_ARGS="--rate 2000 --seconds 20 --users 20000 --input-rate 1000"]
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { parseScriptArgs, numberFlag, stringFlag } from '../../src/cli/args';
+import { replayRows } from '../../src/kafka/replay-producer';
+import { AvroSerde } from '../../src/kafka/serde';
+import { createRegistry } from '../../src/kafka/clients';
+import { setUpTopics } from '../../src/kafka/topics';
+import { loadConfig } from '../../src/shared/config';
+import { simulate } from '../../src/sim/simulator';
+import { committedTotal, sleep } from '../support/committed-progress';
+import { ROOT, clusterFromEnv } from '../system/lib/cluster';
+
+const args = parseScriptArgs({
+  name: 'lookup.bench.ts',
+  summary: 'Interest lookup API latency at a fixed request rate while the processor processes input.',
+  usage: ['[--rate R] [--seconds S] [--users N] [--input-rate E] [--out DIR]'],
+  options: {
+    rate: { type: 'string', valueName: 'R', description: 'requests per second (default 2000)' },
+    seconds: { type: 'string', valueName: 'S', description: 'measured seconds (default 20)' },
+    users: { type: 'string', valueName: 'N', description: 'simulated users (default 20,000)' },
+    'input-rate': {
+      type: 'string',
+      valueName: 'E',
+      description: 'input events per second during the load (default 1000)',
+    },
+    out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
+  },
+});
+const RATE = numberFlag(args, 'rate', 2000);
+const SECONDS = numberFlag(args, 'seconds', 20);
+const USERS = numberFlag(args, 'users', 20_000);
+const INPUT_RATE = numberFlag(args, 'input-rate', 1000);
+const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
+const TARGET_P99_MS = 5;
+
+const log = (m: string): void =>
+  void process.stderr.write(`[bench:lookup] ${new Date().toISOString().slice(11, 19)} ${m}\n`);
+
+async function main(): Promise<void> {
+  const cluster = clusterFromEnv(process.env);
+  const { kafka } = cluster;
+  const runId = Date.now().toString(36);
+  const appId = `bench-lookup-${runId}`;
+  const port = 29_900 + Math.floor(Math.random() * 90);
+  const env: Record<string, string> = {
+    IDRIFT_KAFKA_BROKERS: cluster.brokers.join(','),
+    IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
+    IDRIFT_APP_ID: appId,
+    IDRIFT_INPUT_TOPIC: `${appId}.in`,
+    IDRIFT_MIGRATIONS_TOPIC: `${appId}.migrations`,
+    IDRIFT_CHURN_TOPIC: `${appId}.churn`,
+    IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
+    IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
+    IDRIFT_LATE_TOPIC: `${appId}.late`,
+    IDRIFT_INPUT_PARTITIONS: '4',
+    IDRIFT_EXECUTION_PROVIDER: 'cpu',
+    IDRIFT_LOG_LEVEL: 'warn',
+    IDRIFT_HTTP_HOST: '127.0.0.1',
+    IDRIFT_HTTP_PORT: String(port),
+  };
+  const config = loadConfig(env);
+  await setUpTopics(kafka, config, { inputPartitions: 4, replicationFactor: 1 });
+  const serde = new AvroSerde(createRegistry({ url: cluster.registryUrl }));
+  const sim = simulate({ seed: 21, users: USERS, days: 2, activityScale: 1 });
+  const rows = [...sim.rows].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+  const split = Math.floor(rows.length * 0.6);
+  const preload = rows.slice(0, split);
+  const later = rows.slice(split);
+  const users = [...new Set(preload.map((r) => r.userId))];
+  log(`preloading ${preload.length} events of ${users.length} users`);
+  await replayRows(kafka, serde, preload, { topic: config.topics.input, idPrefix: 'lk' });
+
+  const workDir = join(ROOT, '.cache', 'bench');
+  mkdirSync(workDir, { recursive: true });
+  const out = createWriteStream(join(workDir, 'lookup-processor.log'));
+  const proc = spawn(
+    process.execPath,
+    ['--max-old-space-size=4096', '--import', 'tsx', 'src/main.ts', 'run'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  proc.stdout?.pipe(out, { end: false });
+  proc.stderr?.pipe(out, { end: false });
+  try {
+    for (
+      let t0 = Date.now();
+      (await committedTotal(kafka, appId, config.topics.input).catch(() => 0)) < preload.length;
+    ) {
+      if (Date.now() - t0 > 600_000) throw new Error('processor did not catch up with the preload');
+      await sleep(500);
+    }
+    log('caught up; paced input and lookups start');
+    let stopInput = false;
+    const input = (async () => {
+      let i = 0;
+      const batch = Math.max(1, Math.round(INPUT_RATE / 10));
+      while (!stopInput && i < later.length) {
+        const t = Date.now();
+        await replayRows(kafka, serde, later.slice(i, i + batch), {
+          topic: config.topics.input,
+          idPrefix: 'lk2',
+        });
+        i += batch;
+        await sleep(Math.max(0, 100 - (Date.now() - t)));
+      }
+    })();
+    const before = await committedTotal(kafka, appId, config.topics.input);
+    let k = 0;
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}`,
+      connections: 20,
+      overallRate: RATE,
+      duration: SECONDS,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({
+            ...req,
+            path: `/v1/users/${encodeURIComponent(users[(k++ * 7919) % users.length] as string)}/interests`,
+          }),
+        },
+      ],
+    });
+    stopInput = true;
+    await input;
+    const processed = (await committedTotal(kafka, appId, config.topics.input)) - before;
+    const r = {
+      at: new Date().toISOString(),
+      node: process.version,
+      target: { rate: RATE, p99Ms: TARGET_P99_MS },
+      requests: result.requests.total,
+      achievedRate: Math.round(result.requests.average),
+      latencyMs: {
+        p50: result.latency.p50,
+        p90: result.latency.p90,
+        p99: result.latency.p99,
+        max: result.latency.max,
+      },
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      inputEventsProcessedDuringLoad: processed,
+      users: users.length,
+      met: result.latency.p99 <= TARGET_P99_MS && result.non2xx === 0 && result.errors === 0,
+    };
+    log(
+      `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms at ${r.achievedRate} req/s; ${processed} input events processed meanwhile`,
+    );
+    mkdirSync(OUT_DIR, { recursive: true });
+    writeFileSync(join(OUT_DIR, 'lookup.json'), `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(
+      join(OUT_DIR, 'lookup.md'),
+      [
+        '# Interest lookup API under load',
+        '',
+        `Run ${r.at}, node ${r.node}; one processor process (src/main.ts run) on the local broker, processing paced input`,
+        `(${INPUT_RATE} events/s offered) while autocannon sends GET /v1/users/{id}/interests at ${RATE} req/s for ${SECONDS} s`,
+        `over ${users.length} users it holds (20 connections). Broker, registry, load generator and processor share the machine's cores.`,
+        '',
+        '| requests | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors | input events processed meanwhile |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        `| ${r.requests} | ${r.achievedRate} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | **${r.latencyMs.p99}** | ${r.latencyMs.max} | ${r.non2xx} | ${r.errors} | ${processed} |`,
+        '',
+        `Target p99 ≤ ${TARGET_P99_MS} ms at ${RATE} req/s with no errors: **${r.met ? 'met' : 'missed'}**.`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`[bench:lookup] ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
