@@ -31,7 +31,18 @@ interface Encoder {
   sweep: { batchSize: number; eventsPerSecond: number }[];
 }
 
+interface Lookup {
+  at: string;
+  target: { rate: number; p99Ms: number };
+  achievedRate: number;
+  latencyMs: { p50: number; p99: number };
+  non2xx: number;
+  inputEventsProcessedDuringLoad: number;
+  met: boolean;
+}
+
 const e2e = read<E2e>('e2e.json');
+const lookup = read<Lookup>('lookup.json');
 const state = read<State>('state.json');
 const cpu = read<Encoder>('encoder-cpu.json');
 const cuda = read<Encoder>('encoder-cuda.json');
@@ -55,6 +66,11 @@ if (state) {
     ),
   );
 }
+if (lookup) {
+  rows.push(
+    `| interest lookup API p99 at ${lookup.target.rate.toLocaleString('en')} req/s while processing | ≤ ${lookup.target.p99Ms} ms | ${lookup.latencyMs.p99} ms (p50 ${lookup.latencyMs.p50} ms) at ${lookup.achievedRate.toLocaleString('en')} req/s, ${lookup.non2xx} non-2xx, ${lookup.inputEventsProcessedDuringLoad.toLocaleString('en')} input events processed meanwhile | ${mark(lookup.met)} |`,
+  );
+}
 const sweep = (e: Encoder): string =>
   e.sweep.map((s) => `B=${s.batchSize}: ${s.eventsPerSecond.toLocaleString('en')}`).join(', ');
 if (cpu) rows.push(`| encoder on CPU (events/s by batch size) | report | ${sweep(cpu)} | measured |`);
@@ -68,13 +84,13 @@ const md = [
   '',
   'Written by `make bench` (test/bench/summary.ts) from the files next to this one. Each number comes',
   'from one run; ratios compare measurements taken in the same run. Details and method:',
-  '[e2e.md](e2e.md), [state.md](state.md), [encoder-cpu.md](encoder-cpu.md).',
+  '[e2e.md](e2e.md), [state.md](state.md), [encoder-cpu.md](encoder-cpu.md), [lookup.md](lookup.md).',
   '',
   '| what | target | measured | |',
   '| --- | --- | --- | --- |',
   ...rows,
   '',
-  `Runs: e2e ${e2e?.at ?? 'missing'}, state ${state?.at ?? 'missing'}, encoder ${cpu?.date ?? 'missing'}.`,
+  `Runs: e2e ${e2e?.at ?? 'missing'}, state ${state?.at ?? 'missing'}, encoder ${cpu?.date ?? 'missing'}, lookup ${lookup?.at ?? 'missing'}.`,
   '',
 ].join('\n');
 writeFileSync(join(dir, 'README.md'), md);
