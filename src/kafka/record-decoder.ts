@@ -74,14 +74,23 @@ export interface DecodeRetryHooks {
  * unavailable and the consumer runs: a registry outage pauses this partition, it never
  * dead-letters good records.
  */
-export function decodeRecordWithRetry(
+export async function decodeRecordWithRetry(
   m: KafkaMessage,
   deps: DecodeDeps,
   hooks: DecodeRetryHooks,
 ): Promise<PipelineRecord> {
+  // The common case decodes at once: no retry machinery per record on the hot path.
+  let first: unknown;
+  try {
+    return await decodeRecord(m, deps);
+  } catch (e) {
+    if (!(isRetriable(e) && hooks.isRunning())) throw e;
+    first = e;
+  }
   return withRetry(
     async (attempt) => {
-      if (attempt > 0) await hooks.heartbeat();
+      if (attempt === 0) throw first; // the failure above: back off before the first retry
+      await hooks.heartbeat();
       return decodeRecord(m, deps);
     },
     {

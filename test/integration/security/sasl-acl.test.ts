@@ -367,6 +367,11 @@ function securityTests(env: StackEnv): void {
       /groups with prefix "interest-drift\.restore\.": denied \(GROUP_AUTHORIZATION_FAILED\)/,
     ],
     [
+      'Read on the input topic',
+      (a) => a.resource.type === 'topic' && a.resource.name === 'clickstream.events',
+      /topic "clickstream\.events": denied \(TOPIC_AUTHORIZATION_FAILED\); the service needs Read \+ Describe/,
+    ],
+    [
       'Write on the transactional ids',
       (a) => a.resource.type === 'transactionalId',
       /transactional ids with prefix "interest-drift-clickstream\.events-": denied \(TRANSACTIONAL_ID_AUTHORIZATION_FAILED\); the service needs Write \+ Describe/,
