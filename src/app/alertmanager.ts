@@ -138,3 +138,14 @@ export async function applyAlertRecord(
   await client.post(fire);
   return { fired: fire.length, resolved };
 }
+
+/** The bridge's `apply`: each record's actions against `client`, stamped with the wall clock. */
+export function alertApplier(
+  client: AlertmanagerClient,
+  o: Omit<AlertOptions, 'nowMs'>,
+  nowMs: () => number = Date.now,
+): (r: ChurnRisk) => Promise<void> {
+  return async (r) => {
+    await applyAlertRecord(client, r, { ...o, nowMs: nowMs() });
+  };
+}

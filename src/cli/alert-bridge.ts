@@ -1,5 +1,5 @@
 /** `interest-drift alert-bridge`: churn.risk → Prometheus Alertmanager, until SIGTERM/SIGINT. */
-import { alertmanagerClient, applyAlertRecord } from '../app/alertmanager';
+import { alertApplier, alertmanagerClient } from '../app/alertmanager';
 import { startAlertBridge } from '../kafka/alert-bridge';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
@@ -26,14 +26,11 @@ export async function runAlertBridgeCommand(): Promise<number> {
     kafka,
     serde,
     config,
-    async (r) => {
-      await applyAlertRecord(client, r, {
-        pseudonym,
-        includeUserId: config.alerts.includeUserId,
-        firingTtlMs: config.alerts.firingTtlMs,
-        nowMs: Date.now(),
-      });
-    },
+    alertApplier(client, {
+      pseudonym,
+      includeUserId: config.alerts.includeUserId,
+      firingTtlMs: config.alerts.firingTtlMs,
+    }),
     logger,
   );
   const onSignal = (signal: string): void => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
-import { ALERT_NAME, alertmanagerClient, applyAlertRecord } from '../../../src/app/alertmanager';
+import { ALERT_NAME, alertApplier, alertmanagerClient } from '../../../src/app/alertmanager';
 import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
 import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
 import { ChurnRiskSchema } from '../../../src/kafka/avro-types.gen';
@@ -96,14 +96,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       kafka,
       serde,
       config,
-      async (r) => {
-        await applyAlertRecord(client, r, {
-          pseudonym,
-          includeUserId,
-          firingTtlMs: 3_600_000,
-          nowMs: Date.now(),
-        });
-      },
+      alertApplier(client, { pseudonym, includeUserId, firingTtlMs: 3_600_000 }),
       createLogger('warn'),
     );
     try {
