@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import type { UserState as AvroUserState } from './avro-types.gen';
 import { UserStateSchema } from './avro-types.gen';
+import { partitionOfKey } from './partition-owners';
 import { readToEnd } from './read-to-end';
 import type { AvroSerde } from './serde';
 import { readerType } from './serde';
@@ -27,11 +27,7 @@ export async function userPartition(kafka: Kafka, topic: string, userId: string)
     const partitionMetadata = meta.topics[0]?.partitions ?? [];
     if (partitionMetadata.length === 0)
       throw new ProcessorError('CONFIG_INVALID', `topic ${topic} has no partitions`);
-    return Partitioners.DefaultPartitioner()({
-      topic,
-      partitionMetadata,
-      message: { key: userId, value: null },
-    });
+    return partitionOfKey(topic, partitionMetadata, userId);
   } finally {
     await admin.disconnect();
   }

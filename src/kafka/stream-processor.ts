@@ -13,7 +13,6 @@
  * below the committed offset (a re-delivered batch) are skipped, so nothing is applied twice.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionMetadata } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
 import { ProcessorError, describeError, isFatal, isProcessorError, isRetriable } from '../shared/errors';
@@ -39,7 +38,7 @@ import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction } from './output-transaction';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
-import { PartitionOwners, addressAwareAssigner } from './partition-owners';
+import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
 import { decodeRecordWithRetry } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
 import { outputCompatibility } from './registry-compatibility';
@@ -101,11 +100,7 @@ export class StreamProcessor {
   lookup(userId: string): UserLookup {
     const { config } = this.deps;
     if (this.partitionMetadata.length === 0 || this.stopping) return { kind: 'unavailable' };
-    const partition = Partitioners.DefaultPartitioner()({
-      topic: config.topics.input,
-      partitionMetadata: this.partitionMetadata,
-      message: { key: userId, value: null },
-    });
+    const partition = partitionOfKey(config.topics.input, this.partitionMetadata, userId);
     const task = this.readyTasks.get(partition);
     if (task) return { kind: 'local', partition, state: task.states.get(userId) };
     if (this.assigned.has(partition)) return { kind: 'restoring', partition };
