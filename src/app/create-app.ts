@@ -144,7 +144,7 @@ export function createApp(config: Config, logger: Logger): App {
       };
       processor.onFatal = () => {
         state = 'failed';
-        void app.stop('fatal error').then(() => resolveDone(1));
+        void app.stop('fatal error');
       };
       await processor.start();
       metrics.ready.set(1);
@@ -153,7 +153,9 @@ export function createApp(config: Config, logger: Logger): App {
     stop(reason = 'requested') {
       if (stopping) return stopping;
       stopping = (async () => {
-        if (state !== 'failed') transition('stopping');
+        // A stop caused by a fatal error must end the process non-zero (done resolves once).
+        const failed = state === 'failed';
+        if (!failed) transition('stopping');
         log.info('stopping', { reason });
         const steps: [string, () => Promise<void>][] = [
           ['processor', async () => processor?.stop()],
@@ -176,7 +178,7 @@ export function createApp(config: Config, logger: Logger): App {
         ]);
         state = 'stopped';
         log.info('stopped');
-        resolveDone(0);
+        resolveDone(failed ? 1 : 0);
       })();
       return stopping;
     },

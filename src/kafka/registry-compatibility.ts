@@ -14,7 +14,7 @@ import { ProcessorError } from '../shared/errors';
 import type { RegistryClientOptions } from './clients';
 import { tlsOptions } from './clients';
 import type { Compatibility } from './serde';
-import { valueSubject } from './serde';
+import { registryAuthFailure, valueSubject } from './serde';
 
 /** The compatibility level of every subject the service registers a schema under. */
 export function outputCompatibility(config: Config): Readonly<Record<string, Compatibility>> {
@@ -77,6 +77,8 @@ export function subjectConfigClient(opts: RegistryClientOptions): SubjectConfigC
         throw unavailable(`read the compatibility of ${subject}`, e);
       });
       if (r.status === 404) return null;
+      if (r.status === 401 || r.status === 403)
+        throw registryAuthFailure(r.status, `read the compatibility of ${subject}`);
       if (r.status >= 300) throw unavailable(`read the compatibility of ${subject}`, r.text, r.status);
       const level = JSON.parse(r.text) as { compatibilityLevel?: string; compatibility?: string };
       return (level.compatibilityLevel ?? level.compatibility ?? '').toUpperCase() || null;
@@ -89,8 +91,10 @@ export function subjectConfigClient(opts: RegistryClientOptions): SubjectConfigC
       if (r.status >= 500 || r.status === 0 || r.status === 409) {
         throw unavailable(`set the compatibility of ${subject}`, r.text, r.status);
       }
+      if (r.status === 401 || r.status === 403)
+        throw registryAuthFailure(r.status, `set the compatibility of ${subject}`);
       if (r.status >= 300) {
-        // 401/403/422: a deployment error (credentials, permissions), not a transient one.
+        // 422 and the like: a deployment error, not a transient one.
         throw new ProcessorError(
           'CONFIG_INVALID',
           `registry refused compatibility ${level} for subject ${subject} (HTTP ${r.status})`,

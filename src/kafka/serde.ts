@@ -72,6 +72,15 @@ export function frame(schemaId: number, body: Buffer): Buffer {
   return Buffer.concat([header, body]);
 }
 
+/** The registry refused our credentials or permissions; the message names the request, never a secret. */
+export function registryAuthFailure(status: number, attempted: string, cause?: unknown): ProcessorError {
+  return new ProcessorError(
+    'REGISTRY_AUTH_FAILED',
+    `the schema registry refused to ${attempted} (HTTP ${status}): check IDRIFT_SCHEMA_REGISTRY_USERNAME/PASSWORD and the registry's permissions`,
+    { cause, context: { status } },
+  );
+}
+
 function statusOf(e: unknown): number | undefined {
   const s = (e as { status?: unknown } | null)?.status;
   return typeof s === 'number' ? s : undefined;
@@ -105,6 +114,8 @@ export class AvroSerde {
       return id;
     } catch (e) {
       const status = statusOf(e);
+      if (status === 401 || status === 403)
+        throw registryAuthFailure(status, `register subject ${subject}`, e);
       if (status === 409 || status === 422) {
         // Incompatible with the subject's history: a deployment error, not a transient one.
         throw new ProcessorError(
@@ -199,7 +210,10 @@ export class AvroSerde {
       fetched = await this.registry.getSchema(schemaId);
     } catch (e) {
       if (isProcessorError(e)) throw e;
-      if (statusOf(e) === 404) {
+      const status = statusOf(e);
+      if (status === 401 || status === 403)
+        throw registryAuthFailure(status, `fetch schema id ${schemaId}`, e);
+      if (status === 404) {
         throw new ProcessorError('DECODE_UNKNOWN_SCHEMA_ID', `schema id ${schemaId} is not in the registry`, {
           cause: e,
           context: { schemaId },

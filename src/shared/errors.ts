@@ -40,6 +40,11 @@ export const ErrorCodes = {
   EVENT_LATE: { retriable: false, badRecord: true, fatal: false },
   /** Event time too far in the future or before the accepted past bound. */
   VALIDATE_TIMESTAMP_OUT_OF_RANGE: { retriable: false, badRecord: true, fatal: false },
+  /**
+   * The schema registry refused our credentials or permissions (HTTP 401/403): a deployment error,
+   * so the service stops with it instead of waiting for ever as for an outage.
+   */
+  REGISTRY_AUTH_FAILED: { retriable: false, badRecord: false, fatal: true },
   /** The schema registry could not be reached or answered with a server error. */
   REGISTRY_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /** A Kafka operation failed in a way the client marks retriable. */

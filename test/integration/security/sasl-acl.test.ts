@@ -29,7 +29,8 @@ import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { readCommitted } from '../../../src/kafka/output-reader';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { createKafka, createRegistry } from '../../../src/kafka/clients';
-import { AvroSerde } from '../../../src/kafka/serde';
+import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
+import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
 import { topicConfigs } from '../../../src/kafka/topics';
 import { simulate } from '../../../src/sim/simulator';
 import { TINY_META, TINY_MODEL } from '../../support/processor-harness';
@@ -117,12 +118,20 @@ function brokerEnv(): Record<string, string> {
 async function startRegistryProxy(
   upstream: URL,
   tls: { key: Buffer; cert: Buffer; ca: Buffer },
-): Promise<{ url: string; served: () => number; refused: () => number; close: () => Promise<void> }> {
+): Promise<{
+  url: string;
+  served: () => number;
+  refused: () => number;
+  /** Refuse every request from now on (credentials revoked at the registry), or stop refusing. */
+  refuseAll: (on: boolean) => void;
+  close: () => Promise<void>;
+}> {
   const expected = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`;
   let served = 0;
   let refused = 0;
+  let refusing = false;
   const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    if (req.headers.authorization !== expected) {
+    if (refusing || req.headers.authorization !== expected) {
       refused++;
       res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
       return;
@@ -146,6 +155,7 @@ async function startRegistryProxy(
     url: `https://127.0.0.1:${port}${upstream.pathname}`,
     served: () => served,
     refused: () => refused,
+    refuseAll: (on) => void (refusing = on),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -401,6 +411,91 @@ function securityTests(env: StackEnv): void {
       await admin.createAcls({ acl: gone });
       await waitForAcls(admin, allBindings.length);
     }
+  });
+
+  it('fails fast with REGISTRY_AUTH_FAILED on a wrong schema-registry password, not a wait', async () => {
+    const app = createApp(
+      serviceConfig({ IDRIFT_SCHEMA_REGISTRY_PASSWORD: 'not-the-registry-password' }),
+      logger,
+    );
+    const t0 = Date.now();
+    try {
+      const err: unknown = await app.start().then(
+        () => new Error('started with a wrong registry password'),
+        (e: unknown) => e,
+      );
+      expect(isProcessorError(err) && err.code).toBe('REGISTRY_AUTH_FAILED');
+      expect((err as Error).message).toMatch(/HTTP 401/);
+      expect((err as Error).message).not.toContain('not-the-registry-password');
+      expect(Date.now() - t0).toBeLessThan(30_000);
+    } finally {
+      await app.stop('test done');
+    }
+  });
+
+  it('stops with REGISTRY_AUTH_FAILED when the registry starts refusing mid-run, and loses nothing', async () => {
+    const config = serviceConfig();
+    const upstream = createRegistry({ url: env.registryUrl, retries: 0 });
+    const upstreamSerde = new AvroSerde(upstream);
+    // A new writer version of the input schema: the running service has not fetched it yet.
+    const fields = (ClickstreamEventSchema as unknown as { fields: object[] }).fields;
+    const next = {
+      ...ClickstreamEventSchema,
+      fields: [...fields, { name: 'note', type: ['null', 'string'], default: null }],
+    };
+    const nextId = await upstreamSerde.register(valueSubject(config.topics.input), next);
+    const event = {
+      eventId: 'refused-1',
+      userId: 'refused-user',
+      itemId: 'i1',
+      categoryId: 'c1',
+      eventType: 'VIEW',
+      eventTimeMs: Date.now(),
+      sessionId: null,
+      priceMinorUnits: null,
+      currencyCode: null,
+      note: null,
+    };
+    const app: App = createApp(config, logger);
+    try {
+      await app.start();
+      await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
+      proxy.refuseAll(true);
+      const producer = adminKafka.producer();
+      await producer.connect();
+      await producer.send({
+        topic: config.topics.input,
+        messages: [{ key: 'refused-user', value: upstreamSerde.encode(nextId, event) }],
+      });
+      await producer.disconnect();
+      const t0 = Date.now();
+      const code = await Promise.race([
+        app.done,
+        new Promise<string>((r) => setTimeout(() => r('still running'), 60_000)),
+      ]);
+      expect(code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      expect(logs.join('')).toMatch(
+        /REGISTRY_AUTH_FAILED: the schema registry refused to fetch schema id \d+ \(HTTP 401\)/,
+      );
+    } finally {
+      proxy.refuseAll(false);
+      await app.stop('test done');
+    }
+    // Credentials back: a restart processes the record, nothing lost.
+    const again: App = createApp(config, logger);
+    try {
+      await again.start();
+      await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
+    } finally {
+      await again.stop('test done');
+    }
+    const changelog = await readCommitted(
+      adminKafka,
+      config.topics.userStateChangelog,
+      'security-verify-refused',
+    );
+    expect(changelog.some((m) => m.key?.toString() === 'refused-user' && m.value !== null)).toBe(true);
   });
 
   it('fails fast with KAFKA_AUTHENTICATION_FAILED on a wrong password', async () => {
