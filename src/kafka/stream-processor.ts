@@ -78,8 +78,7 @@ export class StreamProcessor {
   private schemaIds: OutputSchemaIds | null = null;
   private readonly log: Logger;
   private stopping = false;
-  private restoredPartitions = new Set<number>();
-  /** Tasks whose partition is restored, for synchronous reads of the committed states. */
+  /** Tasks whose partition is restored (the restored partitions), for synchronous reads of the committed states. */
   private readonly readyTasks = new Map<number, PartitionTask>();
   /** The input topic's partitions, for the producers' default (murmur2) key → partition mapping. */
   private partitionMetadata: PartitionMetadata[] = [];
@@ -114,7 +113,7 @@ export class StreamProcessor {
 
   /** True when the group is joined and every assigned partition is restored. */
   get ready(): boolean {
-    return this.joined && [...this.assigned].every((p) => this.restoredPartitions.has(p));
+    return this.joined && [...this.assigned].every((p) => this.readyTasks.has(p));
   }
 
   get assignedPartitions(): number[] {
@@ -277,7 +276,6 @@ export class StreamProcessor {
 
   private async createTask(p: number): Promise<PartitionTask> {
     const task = await openPartitionTask(this.deps, p, () => this.stopping);
-    this.restoredPartitions.add(p);
     this.readyTasks.set(p, task);
     this.log.info('partition ready', { partition: p, users: task.states.size, restoreMs: task.restoreMs });
     return task;
@@ -286,7 +284,6 @@ export class StreamProcessor {
   private async dropTask(p: number, why: string): Promise<void> {
     const t = this.tasks.get(p);
     this.tasks.delete(p);
-    this.restoredPartitions.delete(p);
     this.readyTasks.delete(p);
     this.deps.metrics.usersInState.remove({ partition: String(p) });
     if (!t) return;
@@ -313,7 +310,7 @@ export class StreamProcessor {
     const idleMs = this.deps.config.processing.idlePartitionTimerMs;
     const now = this.deps.clock.nowMs();
     for (const [p, t] of this.tasks) {
-      if (!this.restoredPartitions.has(p)) continue;
+      if (!this.readyTasks.has(p)) continue;
       const task = await t.catch(() => null);
       if (!task || now - task.lastRecordWallMs < idleMs || task.processor.pendingTimers === 0) continue;
       await withLock(task, async () => {

@@ -37,6 +37,7 @@ import { createRegistry } from '../../src/kafka/clients';
 import { readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, readerType, valueSubject } from '../../src/kafka/serde';
 import { setUpTopics } from '../../src/kafka/topics';
+import { appTopicsEnv } from '../support/app-env';
 import { eventIdNamer } from '../../src/io/event-ids';
 import { toClickstreamEvent } from '../../src/kafka/replay-producer';
 import type { DatasetRow } from '../../src/io/datasets';
@@ -442,13 +443,7 @@ async function main(): Promise<void> {
   const appEnv = (appId: string, input: string): Record<string, string> => ({
     IDRIFT_KAFKA_BROKERS: brokers,
     IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
-    IDRIFT_APP_ID: appId,
-    IDRIFT_INPUT_TOPIC: input,
-    IDRIFT_MIGRATIONS_TOPIC: `${appId}.migrations`,
-    IDRIFT_CHURN_TOPIC: `${appId}.churn`,
-    IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
-    IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
-    IDRIFT_LATE_TOPIC: `${appId}.late`,
+    ...appTopicsEnv(appId, input),
     IDRIFT_INPUT_PARTITIONS: String(PARTITIONS),
     IDRIFT_EXECUTION_PROVIDER: 'cpu',
     IDRIFT_LOG_LEVEL: 'warn',

@@ -15,6 +15,7 @@ import { replayRows } from '../../src/kafka/replay-producer';
 import { AvroSerde } from '../../src/kafka/serde';
 import { createRegistry } from '../../src/kafka/clients';
 import { setUpTopics } from '../../src/kafka/topics';
+import { appTopicsEnv } from '../support/app-env';
 import { loadConfig } from '../../src/shared/config';
 import { simulate } from '../../src/sim/simulator';
 import { committedTotal, sleep } from '../support/committed-progress';
@@ -55,13 +56,7 @@ async function main(): Promise<void> {
   const env: Record<string, string> = {
     IDRIFT_KAFKA_BROKERS: cluster.brokers.join(','),
     IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
-    IDRIFT_APP_ID: appId,
-    IDRIFT_INPUT_TOPIC: `${appId}.in`,
-    IDRIFT_MIGRATIONS_TOPIC: `${appId}.migrations`,
-    IDRIFT_CHURN_TOPIC: `${appId}.churn`,
-    IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
-    IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
-    IDRIFT_LATE_TOPIC: `${appId}.late`,
+    ...appTopicsEnv(appId),
     IDRIFT_INPUT_PARTITIONS: '4',
     IDRIFT_EXECUTION_PROVIDER: 'cpu',
     IDRIFT_LOG_LEVEL: 'warn',

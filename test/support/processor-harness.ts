@@ -12,6 +12,7 @@ import { createLogger } from '../../src/shared/logger';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { readCommitted } from '../../src/kafka/output-reader';
 import { setUpTopics } from '../../src/kafka/topics';
+import { appTopicsEnv } from './app-env';
 import type { StackEnv } from './stack';
 import { uniqueName } from './stack';
 
@@ -23,13 +24,7 @@ export function harnessConfig(env: StackEnv, name: string, overrides: Record<str
   return loadConfig({
     IDRIFT_KAFKA_BROKERS: env.brokers.join(','),
     IDRIFT_SCHEMA_REGISTRY_URL: env.registryUrl,
-    IDRIFT_APP_ID: id,
-    IDRIFT_INPUT_TOPIC: `${id}.in`,
-    IDRIFT_MIGRATIONS_TOPIC: `${id}.migrations`,
-    IDRIFT_CHURN_TOPIC: `${id}.churn`,
-    IDRIFT_PROFILES_TOPIC: `${id}.profiles`,
-    IDRIFT_DLQ_TOPIC: `${id}.dlq`,
-    IDRIFT_LATE_TOPIC: `${id}.late`,
+    ...appTopicsEnv(id),
     IDRIFT_INPUT_PARTITIONS: '3',
     IDRIFT_HTTP_PORT: '0',
     IDRIFT_LOG_LEVEL: 'warn',

@@ -21,6 +21,7 @@ import { AvroSerde, readerType, valueSubject } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import type { ClickstreamEvent } from '../../src/kafka/avro-types.gen';
 import { setUpTopics } from '../../src/kafka/topics';
+import { appTopicsEnv } from '../support/app-env';
 import type { Cluster } from './lib/cluster';
 import { ROOT, clusterFromEnv, stack } from './lib/cluster';
 import type { DriverStats } from './lib/driver';
@@ -85,13 +86,7 @@ async function setup(
   const env: Record<string, string> = {
     IDRIFT_KAFKA_BROKERS: cluster.brokers.join(','),
     IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
-    IDRIFT_APP_ID: appId,
-    IDRIFT_INPUT_TOPIC: `${appId}.in`,
-    IDRIFT_MIGRATIONS_TOPIC: `${appId}.migrations`,
-    IDRIFT_CHURN_TOPIC: `${appId}.churn`,
-    IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
-    IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
-    IDRIFT_LATE_TOPIC: `${appId}.late`,
+    ...appTopicsEnv(appId),
     IDRIFT_INPUT_PARTITIONS: '6',
     IDRIFT_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
     IDRIFT_HEARTBEAT_INTERVAL_MS: '1000',

@@ -10,6 +10,7 @@ import { createTopicsFor, harnessConfig, TINY_META, TINY_MODEL } from '../../sup
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { simulate } from '../../../src/sim/simulator';
+import { appTopicsEnv } from '../../support/app-env';
 
 jest.setTimeout(120_000);
 
@@ -80,13 +81,7 @@ describeWithStack('interest-drift run', (env) => {
     const run = startCli(['run'], {
       IDRIFT_KAFKA_BROKERS: env.brokers.join(','),
       IDRIFT_SCHEMA_REGISTRY_URL: env.registryUrl,
-      IDRIFT_APP_ID: config.appId,
-      IDRIFT_INPUT_TOPIC: config.topics.input,
-      IDRIFT_MIGRATIONS_TOPIC: config.topics.migrations,
-      IDRIFT_CHURN_TOPIC: config.topics.churn,
-      IDRIFT_PROFILES_TOPIC: config.topics.profiles,
-      IDRIFT_DLQ_TOPIC: config.topics.deadLetter,
-      IDRIFT_LATE_TOPIC: config.topics.late,
+      ...appTopicsEnv(config.appId),
       IDRIFT_MODEL_PATH: TINY_MODEL,
       IDRIFT_MODEL_META_PATH: TINY_META,
       IDRIFT_HTTP_PORT: String(port),

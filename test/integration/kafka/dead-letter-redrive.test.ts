@@ -16,6 +16,7 @@ import { readUserState } from '../../../src/kafka/state-lookup';
 import type { Config } from '../../../src/shared/config';
 import { loadConfig } from '../../../src/shared/config';
 import { simulate } from '../../../src/sim/simulator';
+import { appTopicsEnv } from '../../support/app-env';
 import {
   createTopicsFor,
   harnessConfig,
@@ -33,13 +34,7 @@ function reconfigured(config: Config, env: Record<string, string>): Config {
   return loadConfig({
     IDRIFT_KAFKA_BROKERS: config.kafka.brokers.join(','),
     IDRIFT_SCHEMA_REGISTRY_URL: config.registry.url,
-    IDRIFT_APP_ID: config.appId,
-    IDRIFT_INPUT_TOPIC: config.topics.input,
-    IDRIFT_MIGRATIONS_TOPIC: config.topics.migrations,
-    IDRIFT_CHURN_TOPIC: config.topics.churn,
-    IDRIFT_PROFILES_TOPIC: config.topics.profiles,
-    IDRIFT_DLQ_TOPIC: config.topics.deadLetter,
-    IDRIFT_LATE_TOPIC: config.topics.late,
+    ...appTopicsEnv(config.appId),
     IDRIFT_INPUT_PARTITIONS: String(config.kafka.inputPartitions),
     IDRIFT_HTTP_PORT: '0',
     IDRIFT_MODEL_PATH: config.model.path,
