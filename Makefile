@@ -68,8 +68,9 @@ test: lint ## lint, then unit and integration tests; starts/stops the local stac
 # outage test can restart it without losing schema ids).
 SYSTEM_STACK := IDRIFT_STACK_DIR=.cache/stack-system IDRIFT_KAFKA_PORT=19292 IDRIFT_CONTROLLER_PORT=19293 \
   IDRIFT_REGISTRY_PORT=18281 IDRIFT_REGISTRY_MGMT_PORT=18282 IDRIFT_REGISTRY_PERSIST=1
-test-system: $(NPM_STAMP) ## fault-injection system tests (PROFILE=full|ci, ONLY=crash,zombie,…) → test/system/results
-	$(SYSTEM_STACK) $(WITH_STACK) npx tsx test/system/run.ts --profile $${PROFILE:-full} $${ONLY:+--only $$ONLY}
+test-system: $(NPM_STAMP) ## fault-injection system tests (PROFILE=full|ci|chaos, ONLY=crash,…; chaos: SEED=, MINUTES=) → test/system/results
+	$(SYSTEM_STACK) $(WITH_STACK) npx tsx test/system/run.ts --profile $${PROFILE:-full} $${ONLY:+--only $$ONLY} \
+	  $${SEED:+--seed $$SEED} $${MINUTES:+--minutes $$MINUTES}
 
 test-security: $(NPM_STAMP) ## SASL/SCRAM + TLS + ACL test (starts its own secured broker; also part of make test)
 	$(WITH_STACK) npx jest test/integration/security --runInBand

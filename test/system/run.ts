@@ -11,193 +11,37 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../src/shared/config';
-import { loadConfig } from '../../src/shared/config';
 import { parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
-import { createRegistry } from '../../src/kafka/clients';
-import { readToEnd } from '../../src/kafka/read-to-end';
-import { AvroSerde, readerType, valueSubject } from '../../src/kafka/serde';
+import { valueSubject, readerType } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import type { ClickstreamEvent } from '../../src/kafka/avro-types.gen';
-import { setUpTopics } from '../../src/kafka/topics';
-import { appTopicsEnv } from '../support/app-env';
 import type { Cluster } from './lib/cluster';
 import { ROOT, clusterFromEnv, stack } from './lib/cluster';
-import type { DriverStats } from './lib/driver';
 import { drive } from './lib/driver';
-import { ProcessorProcess } from './lib/processor-process';
 import { committedTotal, sleep, waitProgress } from '../support/committed-progress';
-import type { Verdict } from './lib/verify';
-import { verify } from './lib/verify';
-import type { InputRecord, Workload } from './lib/workload';
-import { POISON_KINDS, buildWorkload } from './lib/workload';
-
-interface Profile {
-  readonly users: number;
-  readonly days: number;
-  readonly ratePerSec: number;
-  readonly kills: number;
-}
-
-const PROFILES: Record<string, Profile> = {
-  full: { users: 5000, days: 2, ratePerSec: 4000, kills: 10 },
-  // Same guarantees, smaller input: for a quick local check.
-  ci: { users: 1500, days: 2, ratePerSec: 3000, kills: 10 },
-};
-
-interface Row {
-  scenario: string;
-  events: number;
-  faults: string;
-  duplicates: number | string;
-  missing: number | string;
-  mismatches: number | string;
-  recovery: string;
-  pass: boolean;
-  notes: string[];
-}
-
-const SESSION_TIMEOUT_MS = 10_000;
-const LOG_DIR = join(ROOT, '.cache', 'system-logs');
-const RESULTS_DIR = join(ROOT, 'test', 'system', 'results');
-let nextPort = 19_400;
-let seedCounter = 100;
-const allProcesses: ProcessorProcess[] = [];
-const allPlanted: string[] = [];
-const deadLetterHeaderValues: string[] = [];
-const metricTexts: string[] = [];
-
-interface Setup {
-  readonly name: string;
-  readonly config: Config;
-  readonly env: Record<string, string>;
-  readonly workload: Workload;
-  readonly serde: AvroSerde;
-}
-
-async function setup(
-  cluster: Cluster,
-  profile: Profile,
-  name: string,
-  extra: { poisonRate?: number; erase?: number } = {},
-): Promise<Setup> {
-  const appId = `sys-${name}-${Date.now().toString(36)}`;
-  const env: Record<string, string> = {
-    IDRIFT_KAFKA_BROKERS: cluster.brokers.join(','),
-    IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
-    ...appTopicsEnv(appId),
-    IDRIFT_INPUT_PARTITIONS: '6',
-    IDRIFT_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
-    IDRIFT_HEARTBEAT_INTERVAL_MS: '1000',
-    IDRIFT_TRANSACTION_TIMEOUT_MS: '30000',
-    IDRIFT_EXECUTION_PROVIDER: 'cpu',
-    IDRIFT_LOG_LEVEL: 'info',
-    IDRIFT_HTTP_HOST: '127.0.0.1',
-  };
-  const config = loadConfig(env);
-  await setUpTopics(cluster.kafka, config, { inputPartitions: 6, replicationFactor: 1 });
-  const serde = new AvroSerde(createRegistry({ url: cluster.registryUrl }));
-  const seed = seedCounter++;
-  const workload = await buildWorkload(serde, config.topics.input, {
-    seed,
-    users: profile.users,
-    days: profile.days,
-    ...extra,
-  });
-  allPlanted.push(...workload.planted);
-  return { name, config, env, workload, serde };
-}
-
-function processor(s: Setup, i: number): ProcessorProcess {
-  const p = new ProcessorProcess(`${s.name}-${i}`, s.env, join(LOG_DIR, `${s.name}-${i}.log`), nextPort++);
-  allProcesses.push(p);
-  return p;
-}
-
-async function finish(cluster: Cluster, s: Setup, procs: ProcessorProcess[]): Promise<Verdict> {
-  await waitCaughtUp(cluster.kafka, s.config.appId, s.config.topics.input, 300_000);
-  for (const p of procs) if (p.running) metricTexts.push(await p.metrics());
-  for (const p of procs) if (p.running) await p.stop();
-  const v = await verify(cluster.kafka, s.serde, s.config);
-  for (const d of v.deadLetters.values()) deadLetterHeaderValues.push(...Object.values(d.headers));
-  return v;
-}
-
-function rowOf(
-  s: Setup,
-  v: Verdict,
-  faults: string,
-  recovery: string,
-  extraPass: boolean,
-  notes: string[],
-): Row {
-  const pass =
-    extraPass &&
-    v.duplicates === 0 &&
-    v.missing === 0 &&
-    v.mismatches === 0 &&
-    v.hangingTransactions.length === 0;
-  const detail = Object.entries(v.topics)
-    .map(([t, c]) => `${t} ${c.actual}/${c.expected}`)
-    .join(', ');
-  return {
-    scenario: s.name,
-    events: s.workload.records.length,
-    faults,
-    duplicates: v.duplicates,
-    missing: v.missing,
-    mismatches: v.mismatches,
-    recovery,
-    pass,
-    notes: [
-      ...notes,
-      `records read back (actual/expected): ${detail}`,
-      `hanging transactions: ${v.hangingTransactions.length}`,
-    ],
-  };
-}
-
-/** Records of aborted (or still open) transactions on a topic: read_uncommitted minus read_committed. */
-async function abortedRecords(cluster: Cluster, topic: string): Promise<number> {
-  const count = async (readUncommitted: boolean): Promise<number> => {
-    let n = 0;
-    await readToEnd(cluster.kafka, {
-      topic,
-      groupId: `count.${Date.now()}.${Math.random()}`,
-      timeoutMs: 120_000,
-      readUncommitted,
-      onBatch: (_p, m) => {
-        n += m.length;
-      },
-    });
-    return n;
-  };
-  return (await count(true)) - (await count(false));
-}
-
-const fmtS = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-/** A production rate that makes the input last at least `seconds`, so faults land mid-stream. */
-function rateFor(s: Setup, profile: Profile, seconds: number): number {
-  return Math.min(profile.ratePerSec, Math.ceil(s.workload.records.length / seconds));
-}
-
-/** Starts producing the scenario's whole input paced over about `seconds`; `stats` fills in as it goes. */
-function driveOver(
-  cluster: Cluster,
-  s: Setup,
-  profile: Profile,
-  seconds: number,
-): { stats: DriverStats; driving: Promise<DriverStats>; rate: number } {
-  const stats: DriverStats = { sent: 0, startedAtMs: Date.now(), finishedAtMs: 0 };
-  const rate = rateFor(s, profile, seconds);
-  return {
-    stats,
-    rate,
-    driving: drive(cluster.kafka, s.config.topics.input, s.workload.records, rate, stats),
-  };
-}
+import type { InputRecord } from './lib/workload';
+import { POISON_KINDS } from './lib/workload';
+import type { Profile, Row } from './lib/scenario';
+import { chaos } from './lib/chaos';
+import { writeChaosResults } from './lib/chaos-report';
+import {
+  LOG_DIR,
+  PROFILES,
+  RESULTS_DIR,
+  SESSION_TIMEOUT_MS,
+  abortedRecords,
+  allPlanted,
+  allProcesses,
+  deadLetterHeaderValues,
+  driveOver,
+  finish,
+  fmtS,
+  metricTexts,
+  processor,
+  rowOf,
+  setup,
+} from './lib/scenario';
 
 // ---------------------------------------------------------------- scenarios
 
@@ -545,10 +389,16 @@ async function main(): Promise<number> {
   const args = parseScriptArgs({
     name: 'test/system/run.ts',
     summary: 'Fault-injection system tests, each verified record by record against a fault-free reference.',
-    usage: ['[--profile full|ci] [--only crash,zombie,…]'],
+    usage: ['[--profile full|ci] [--only crash,zombie,…]', '--profile chaos [--seed N] [--minutes M]'],
     options: {
-      profile: { type: 'string', valueName: 'P', description: 'full | ci (default full)' },
+      profile: { type: 'string', valueName: 'P', description: 'full | ci | chaos (default full)' },
       only: { type: 'string', valueName: 'LIST', description: 'comma-separated scenarios to run' },
+      seed: { type: 'string', valueName: 'N', description: 'chaos: nemesis and workload seed (default 1)' },
+      minutes: {
+        type: 'string',
+        valueName: 'M',
+        description: 'chaos: input duration in minutes (default 20)',
+      },
     },
   });
   const profileName = stringFlag(args, 'profile') ?? 'full';
@@ -559,6 +409,22 @@ async function main(): Promise<number> {
   rmSync(LOG_DIR, { recursive: true, force: true });
   mkdirSync(LOG_DIR, { recursive: true });
   mkdirSync(RESULTS_DIR, { recursive: true });
+  if (profileName === 'chaos') {
+    const seed = Number(stringFlag(args, 'seed') ?? '1');
+    const minutes = Number(stringFlag(args, 'minutes') ?? '20');
+    if (!Number.isInteger(seed) || !(minutes >= 2))
+      throw new Error('--seed must be an integer and --minutes >= 2');
+    const report = await chaos(cluster, profile, {
+      seed,
+      minutes,
+      ratePerSec: profile.ratePerSec,
+      users: profile.users,
+    });
+    for (const p of allProcesses) if (p.running) await p.kill9();
+    const privacyRow = privacy();
+    process.stdout.write(`${writeChaosResults(report, privacyRow)}\n`);
+    return report.row.pass && privacyRow.pass ? 0 : 1;
+  }
   const rows: Row[] = [];
   const t0 = Date.now();
   for (const [name, fn] of Object.entries(SCENARIOS)) {

@@ -13,6 +13,8 @@ export class ProcessorProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   readonly startedAtMs: number[] = [];
+  /** How the last run ended (null while none has). */
+  lastExit: { code: number | null; signal: string | null; atMs: number } | null = null;
 
   constructor(
     readonly name: string,
@@ -35,6 +37,7 @@ export class ProcessorProcess {
     this.exited = new Promise((resolve) =>
       child.on('exit', (code, signal) => {
         log.write(`--- exit code=${code} signal=${signal} ${new Date().toISOString()}\n`);
+        this.lastExit = { code, signal, atMs: Date.now() };
         log.end();
         if (this.child === child) this.child = null;
         resolve(code);
