@@ -165,28 +165,9 @@ export class StreamProcessor {
         // recorded in eachBatch before they propagate.
         restartOnFailure: async (e: Error) => {
           if (this.fatalError !== null || this.stopping) return false;
-          // A permission taken away while running is not transient: stop with the missing
-          // permission named instead of restarting forever. kafkajs reports a refused group or
-          // transactional-id coordinator lookup as "failed to find group coordinator", so
-          // that case re-runs the start-up access check to name what is missing.
-          let denied = authorizationFailure(e, {
-            operation: 'Read',
-            resource: `topic ${config.topics.input} / group ${config.appId}`,
-          });
-          if (!denied && e.name === 'KafkaJSGroupCoordinatorNotFound') {
-            denied = await verifyKafkaAccess(
-              kafkaClientOptions(config),
-              kafkaAccessPlan(config),
-              this.deps.logger,
-            ).then(
-              () => null,
-              (x: unknown) => (isProcessorError(x) && x.code === 'KAFKA_AUTHORIZATION_FAILED' ? x : null),
-            );
-          }
+          const denied = await this.missingPermission(e);
           if (denied) {
-            this.fatalError = denied;
-            this.log.error('missing Kafka permission; stopping', { error: describeError(denied) });
-            this.onFatal(denied);
+            this.stopForPermission(denied);
             return false;
           }
           this.log.warn('consumer restarting after a failure', { error: describeError(e) });
@@ -211,6 +192,23 @@ export class StreamProcessor {
       this.owners?.invalidate();
       this.joined = false;
     });
+    // kafkajs asks restartOnFailure only about retriable errors; after any other crash the
+    // consumer stays down while the process looks alive. Stop instead, naming the cause.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.fatalError !== null || this.stopping) return;
+      const cause = payload.error;
+      this.fatalError = cause;
+      void this.missingPermission(cause).then((denied) => {
+        if (denied) return this.stopForPermission(denied);
+        const crashed = new ProcessorError(
+          'KAFKA_CONSUMER_CRASHED',
+          `the Kafka consumer stopped after an error it does not retry: ${cause.message}`,
+          { cause },
+        );
+        this.log.error('consumer crashed and will not restart; stopping', { error: describeError(crashed) });
+        this.onFatal(crashed);
+      });
+    });
     this.consumer = consumer;
     const idleMs = config.processing.idlePartitionTimerMs;
     if (idleMs > 0) {
@@ -234,13 +232,52 @@ export class StreamProcessor {
         } catch (e) {
           if (isFatal(e) && this.fatalError === null) {
             this.fatalError = e;
-            this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
-            this.onFatal(e);
+            const denied = await this.missingPermission(e);
+            if (denied) this.stopForPermission(denied);
+            else {
+              this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
+              this.onFatal(e);
+            }
           }
           throw e;
         }
       },
     });
+  }
+
+  /**
+   * A permission taken away while running is not transient: the service stops with the missing
+   * permission named instead of restarting for ever. What kafkajs reports does not always name
+   * it (a refused group or transactional-id coordinator reads "failed to find group
+   * coordinator"; a transaction refused because its offsets need Read on the input topic reads
+   * as a Write failure), so any authorization failure re-runs the start-up access check, whose
+   * message names the resource and the operations; its own failure leaves the first error.
+   */
+  private async missingPermission(e: unknown): Promise<ProcessorError | null> {
+    const config = this.deps.config;
+    const denied =
+      isProcessorError(e) && e.code === 'KAFKA_AUTHORIZATION_FAILED'
+        ? e
+        : authorizationFailure(e, {
+            operation: 'Read',
+            resource: `topic ${config.topics.input} / group ${config.appId}`,
+          });
+    if (!denied && (e as Error | null)?.name !== 'KafkaJSGroupCoordinatorNotFound') return null;
+    const named = await verifyKafkaAccess(
+      kafkaClientOptions(config),
+      kafkaAccessPlan(config),
+      this.deps.logger,
+    ).then(
+      () => null,
+      (x: unknown) => (isProcessorError(x) && x.code === 'KAFKA_AUTHORIZATION_FAILED' ? x : null),
+    );
+    return named ?? denied;
+  }
+
+  private stopForPermission(denied: ProcessorError): void {
+    this.fatalError = denied;
+    this.log.error('missing Kafka permission; stopping', { error: describeError(denied) });
+    this.onFatal(denied);
   }
 
   private onAssignment(mine: Set<number>): void {

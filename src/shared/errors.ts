@@ -61,6 +61,11 @@ export const ErrorCodes = {
    * partition is dropped and the consumer rejoins (retriable: a restart recovers, nothing is lost).
    */
   KAFKA_FENCED: { retriable: true, badRecord: false, fatal: false },
+  /**
+   * The Kafka consumer crashed with an error kafkajs does not retry, so it will not restart by
+   * itself: the service stops (exit 1) for its supervisor to restart it, instead of idling.
+   */
+  KAFKA_CONSUMER_CRASHED: { retriable: false, badRecord: false, fatal: true },
   /** The Alertmanager could not be reached or answered with a server error (alert-bridge). */
   ALERTMANAGER_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /** The Alertmanager refused an alert as invalid (HTTP 4xx): the bridge built a bad alert (a bug). */

@@ -29,8 +29,8 @@ import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { readCommitted } from '../../../src/kafka/output-reader';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { createKafka, createRegistry } from '../../../src/kafka/clients';
-import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
-import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
+import { ClickstreamEventSchema, UserStateSchema } from '../../../src/kafka/avro-types.gen';
+import { AvroSerde, readerType, valueSubject } from '../../../src/kafka/serde';
 import { topicConfigs } from '../../../src/kafka/topics';
 import { simulate } from '../../../src/sim/simulator';
 import { TINY_META, TINY_MODEL } from '../../support/processor-harness';
@@ -412,6 +412,99 @@ function securityTests(env: StackEnv): void {
       await waitForAcls(admin, allBindings.length);
     }
   });
+
+  // A permission taken away while the service runs: it must stop (exit code 1) with the
+  // permission named, not restart for ever, and lose nothing: with the ACL back, a restart
+  // finishes the input and every user's state counts each of its events exactly once.
+  const revocations: [string, (a: ManifestAcl) => boolean, RegExp][] = [
+    [
+      'Read on the input topic',
+      (a) => a.resource.type === 'topic' && a.resource.name === 'clickstream.events',
+      /missing Kafka permission.*topic \\"clickstream\.events\\": denied \(TOPIC_AUTHORIZATION_FAILED\); the service needs Read \+ Describe/,
+    ],
+    [
+      'Write on the state changelog',
+      (a) => a.resource.type === 'topic' && a.resource.name === 'interest-drift.user-state',
+      /missing Kafka permission.*topic \\"interest-drift\.user-state\\": denied \(TOPIC_AUTHORIZATION_FAILED\); the service needs Read \+ Write \+ Describe/,
+    ],
+  ];
+
+  it.each(revocations.map((r, i) => [...r, i] as const))(
+    'stops with the permission named when %s is revoked mid-run, and loses nothing',
+    async (what, pick, message, i) => {
+      const config = serviceConfig();
+      const tag = what.replace(/\W+/g, '-').toLowerCase();
+      const rows = simulate({
+        // Event time after every earlier test's input: older events would be late (watermark).
+        startTimeMs: Date.UTC(2018, 0, 1) + i * 30 * 86_400_000,
+        seed: 17,
+        users: 40,
+        days: 2,
+        activityScale: 2,
+        userPrefix: `revoke-${tag}`,
+      }).rows;
+      const half = Math.floor(rows.length / 2);
+      const upstreamSerde = new AvroSerde(createRegistry({ url: env.registryUrl, retries: 0 }));
+      const gone = MANIFEST_ACLS.filter(pick).flatMap(bindings);
+      expect(gone.length).toBeGreaterThan(0);
+      const logStart = logs.length;
+      const app: App = createApp(config, logger);
+      let revokedAt = 0;
+      try {
+        await app.start();
+        await replayRows(adminKafka, upstreamSerde, rows.slice(0, half), {
+          topic: config.topics.input,
+          idPrefix: tag,
+        });
+        await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
+        await admin.deleteAcls({ filters: gone });
+        await waitForAcls(admin, allBindings.length - gone.length);
+        revokedAt = Date.now();
+        await replayRows(adminKafka, upstreamSerde, rows.slice(half), {
+          topic: config.topics.input,
+          idPrefix: tag,
+        });
+        const code = await Promise.race([
+          app.done,
+          new Promise<string>((r) => setTimeout(() => r('still running'), 90_000)),
+        ]);
+        const said = logs.slice(logStart).join('');
+        if (code !== 1) console.log(`[security] ${what} revoked mid-run, the service said:\n${said}`);
+        expect(code).toBe(1);
+        expect(said).toMatch(message);
+        expect(said).toContain('missing Kafka permission; stopping');
+        console.log(
+          `[security] ${what} revoked mid-run: stopped with exit code ${code} in ${Date.now() - revokedAt} ms`,
+        );
+      } finally {
+        await admin.createAcls({ acl: gone });
+        await waitForAcls(admin, allBindings.length);
+        await app.stop('test done');
+      }
+      const again: App = createApp(config, logger);
+      try {
+        await again.start();
+        await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
+      } finally {
+        await again.stop('test done');
+      }
+      const sent = new Map<string, number>();
+      for (const r of rows) sent.set(r.userId, (sent.get(r.userId) ?? 0) + 1);
+      const last = new Map<string, number>();
+      const stateType = readerType<{ eventCount: number }>(UserStateSchema);
+      for (const m of await readCommitted(
+        adminKafka,
+        config.topics.userStateChangelog,
+        `revoke-verify-${tag}`,
+      )) {
+        const key = m.key?.toString() ?? '';
+        if (!sent.has(key) || m.value === null) continue;
+        last.set(key, Number((await upstreamSerde.decode(m.value, stateType)).eventCount));
+      }
+      expect(last.size).toBe(sent.size);
+      for (const [user, n] of sent) expect([user, last.get(user)]).toEqual([user, n]);
+    },
+  );
 
   it('fails fast with REGISTRY_AUTH_FAILED on a wrong schema-registry password, not a wait', async () => {
     const app = createApp(

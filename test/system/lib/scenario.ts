@@ -145,6 +145,7 @@ export function rowOf(
       ...notes,
       `records read back (actual/expected): ${detail}`,
       `hanging transactions: ${v.hangingTransactions.length}`,
+      ...v.notes,
     ],
   };
 }
