@@ -23,7 +23,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
-        stack-status demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-eval py-env clean
+        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-eval py-env clean
 
 node-version: ## the Node.js every recipe runs on
 	@echo "node $$(node --version) ($$(command -v node))"
@@ -71,6 +71,12 @@ SYSTEM_STACK := IDRIFT_STACK_DIR=.cache/stack-system IDRIFT_KAFKA_PORT=19292 IDR
 test-system: $(NPM_STAMP) ## fault-injection system tests (PROFILE=full|ci|chaos, ONLY=crash,…; chaos: SEED=, MINUTES=) → test/system/results
 	$(SYSTEM_STACK) $(WITH_STACK) npx tsx test/system/run.ts --profile $${PROFILE:-full} $${ONLY:+--only $$ONLY} \
 	  $${SEED:+--seed $$SEED} $${MINUTES:+--minutes $$MINUTES}
+
+# The soak gets a stack of its own too, so it can run beside the system tests' stack.
+SOAK_STACK := IDRIFT_STACK_DIR=.cache/stack-soak IDRIFT_KAFKA_PORT=19392 IDRIFT_CONTROLLER_PORT=19393 \
+  IDRIFT_REGISTRY_PORT=18381 IDRIFT_REGISTRY_MGMT_PORT=18382
+soak: $(NPM_STAMP) ## steady input at half the measured maximum with rolling restarts (MINUTES=30) → test/system/results/soak.{md,svg}
+	$(SOAK_STACK) $(WITH_STACK) npx tsx test/system/soak.ts --minutes $${MINUTES:-30} $${SOAK_ARGS:-}
 
 test-security: $(NPM_STAMP) ## SASL/SCRAM + TLS + ACL test (starts its own secured broker; also part of make test)
 	$(WITH_STACK) npx jest test/integration/security --runInBand
