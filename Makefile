@@ -74,7 +74,8 @@ test-system: $(NPM_STAMP) ## fault-injection system tests (PROFILE=full|ci|chaos
 
 # The soak gets a stack of its own too, so it can run beside the system tests' stack.
 SOAK_STACK := IDRIFT_STACK_DIR=.cache/stack-soak IDRIFT_KAFKA_PORT=19392 IDRIFT_CONTROLLER_PORT=19393 \
-  IDRIFT_REGISTRY_PORT=18381 IDRIFT_REGISTRY_MGMT_PORT=18382
+  IDRIFT_REGISTRY_PORT=18381 IDRIFT_REGISTRY_MGMT_PORT=18382 IDRIFT_SYSTEM_LOG_DIR=.cache/soak-logs \
+  IDRIFT_SYSTEM_HTTP_PORT_BASE=19500
 soak: $(NPM_STAMP) ## steady input at half the measured maximum with rolling restarts (MINUTES=30) → test/system/results/soak.{md,svg}
 	$(SOAK_STACK) $(WITH_STACK) npx tsx test/system/soak.ts --minutes $${MINUTES:-30} $${SOAK_ARGS:-}
 

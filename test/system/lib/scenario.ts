@@ -50,9 +50,10 @@ export interface Row {
 }
 
 export const SESSION_TIMEOUT_MS = 10_000;
-export const LOG_DIR = join(ROOT, '.cache', 'system-logs');
+// A runner beside another (the soak beside the system tests) takes its own log folder and HTTP ports.
+export const LOG_DIR = join(ROOT, process.env.IDRIFT_SYSTEM_LOG_DIR ?? join('.cache', 'system-logs'));
 export const RESULTS_DIR = join(ROOT, 'test', 'system', 'results');
-let nextPort = 19_400;
+let nextPort = Number(process.env.IDRIFT_SYSTEM_HTTP_PORT_BASE ?? '19400');
 let seedCounter = 100;
 export const allProcesses: ProcessorProcess[] = [];
 export const allPlanted: string[] = [];
