@@ -47,7 +47,10 @@ function seedPage(r: Stored): string {
     r.unexpectedExits.length === 0
       ? 'None.'
       : r.unexpectedExits
-          .map((x) => `- ${x.instance} at t = ${x.atS} s: code ${x.code}, signal ${x.signal}`)
+          .map(
+            (x) =>
+              `- ${x.instance} at t = ${x.atS} s: code ${x.code}, signal ${x.signal}${x.lastLine ? `; last line: \`${x.lastLine.replace(/`/g, "'")}\`` : ''}`,
+          )
           .join('\n'),
     '',
   ].join('\n');

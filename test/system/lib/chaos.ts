@@ -50,7 +50,14 @@ export interface ChaosReport {
   readonly maxLag: number;
   readonly maxLagAtS: number;
   readonly settleMs: number;
-  readonly unexpectedExits: { instance: string; code: number | null; signal: string | null; atS: number }[];
+  readonly unexpectedExits: {
+    instance: string;
+    code: number | null;
+    signal: string | null;
+    atS: number;
+    /** The last line the process wrote before it exited (its reason). */
+    lastLine: string;
+  }[];
 }
 
 async function inputEnd(cluster: Cluster, topic: string): Promise<number> {
@@ -107,6 +114,13 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
             code: p.lastExit?.code ?? null,
             signal: p.lastExit?.signal ?? null,
             atS: atS(p.lastExit?.atMs),
+            lastLine: (
+              p
+                .log()
+                .split('\n')
+                .filter((l) => l.trim() && !l.startsWith('---'))
+                .pop() ?? ''
+            ).slice(0, 240),
           });
           await sleep(1_000);
           if (desired[i] && !busy[i] && !p.running) p.start();
