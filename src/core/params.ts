@@ -56,6 +56,12 @@ export interface CoreParams {
   readonly allowedLatenessMs: number;
   /** Minimum event time between two InterestProfile records of a user, ms. */
   readonly profileMinIntervalMs: number;
+  /**
+   * A user whose last event is older than this behind the partition watermark is evicted: the
+   * state goes (changelog tombstone) and a later event starts the user afresh. Event time, ms;
+   * 0 = keep every user for ever.
+   */
+  readonly stateTtlMs: number;
   /** Categories reported in from/to lists and profiles. */
   readonly topCategories: number;
   readonly eventWeights: Readonly<Record<EventKind, number>>;
@@ -78,6 +84,7 @@ export const DEFAULT_PARAMS: CoreParams = {
   longEmbeddingHalfLifeEvents: 40,
   allowedLatenessMs: 10 * 60_000,
   profileMinIntervalMs: 10 * 60_000,
+  stateTtlMs: 30 * 24 * HOUR_MS,
   topCategories: 3,
   eventWeights: { view: 1, click: 1, cart: 2, favorite: 2, purchase: 3 },
   drift: {

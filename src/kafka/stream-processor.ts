@@ -492,6 +492,7 @@ export class StreamProcessor {
     metrics.duplicates.inc(plan.counts.duplicates);
     metrics.late.inc(plan.counts.late);
     metrics.erased.inc(plan.counts.erased);
+    metrics.evicted.inc(plan.counts.evicted);
     metrics.timersFired.inc(plan.counts.timersFired);
     metrics.usersInState.set({ partition: String(p) }, task.states.size);
     metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);

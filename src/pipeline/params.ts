@@ -24,6 +24,7 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
     ...DEFAULT_PARAMS,
     allowedLatenessMs: config.processing.allowedLatenessMs,
     profileMinIntervalMs: config.profileMinIntervalMs,
+    stateTtlMs: config.processing.stateTtlMs,
     drift,
     churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
   };

@@ -57,6 +57,8 @@ export interface BatchPlan {
     duplicates: number;
     late: number;
     erased: number;
+    /** Users evicted after IDRIFT_STATE_TTL_MS of event time without an event. */
+    evicted: number;
     timersFired: number;
     encoderCalls: number;
     encodedEvents: number;
@@ -106,6 +108,7 @@ function emptyPlan(watermarkMs: number, maxEventTimeMs: number): BatchPlan {
       duplicates: 0,
       late: 0,
       erased: 0,
+      evicted: 0,
       timersFired: 0,
       encoderCalls: 0,
       encodedEvents: 0,
@@ -126,6 +129,12 @@ export function modelContext(manifest: ModelManifest): ModelContext {
 
 export class PartitionProcessor {
   private readonly timers = new EventTimeTimers();
+  /**
+   * One eviction check per user at lastEventTimeMs + stateTtlMs, set when the user has none; a
+   * check that finds the user active since moves itself forward. Not moved on every event, so
+   * the heap holds at most one live entry per user.
+   */
+  private readonly evictions = new EventTimeTimers();
   private readonly model: ModelContext;
   private maxEventTimeMs = 0;
 
@@ -137,6 +146,8 @@ export class PartitionProcessor {
     this.model = modelContext(deps.manifest);
     for (const s of states.values()) {
       if (s.churn.nextTimerTimeMs > 0) this.timers.schedule(s.userId, s.churn.nextTimerTimeMs);
+      if (deps.params.stateTtlMs > 0)
+        this.evictions.schedule(s.userId, s.lastEventTimeMs + deps.params.stateTtlMs);
       if (s.lastEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = s.lastEventTimeMs;
     }
   }
@@ -189,9 +200,19 @@ export class PartitionProcessor {
         plan.counts.duplicates++;
         continue;
       }
+      const watermarkAtEvent = Math.max(maxSeen, e.eventTimeMs) - params.allowedLatenessMs;
+      if (
+        params.stateTtlMs > 0 &&
+        sh.lastEventTimeMs > 0 &&
+        sh.lastEventTimeMs + params.stateTtlMs <= watermarkAtEvent
+      ) {
+        // The walk evicts this user just before this event (TTL): a new row from nothing.
+        sh = { lastEventTimeMs: 0, recentIds: [], row: -1 };
+        shadows.set(e.userId, sh);
+      }
       if (sh.row < 0) {
         const committed = this.states.get(e.userId);
-        // A user erased earlier in this batch starts from nothing, like a new user.
+        // A user erased (or evicted) earlier in this batch starts from nothing, like a new user.
         const h0 = sh.lastEventTimeMs === 0 && !committed ? null : hiddenFor(committed ?? null, this.model);
         sh.row = rows.length;
         rows.push({ h0: sh.lastEventTimeMs === 0 ? null : h0, cats: [], types: [], gaps: [] });
@@ -270,12 +291,15 @@ export class PartitionProcessor {
         }
         working.set(e.userId, state);
         this.timers.schedule(e.userId, state.churn.nextTimerTimeMs);
+        if (params.stateTtlMs > 0 && this.evictions.dueAt(e.userId) === undefined)
+          this.evictions.schedule(e.userId, state.lastEventTimeMs + params.stateTtlMs);
         plan.counts.processed++;
       } else if (step.rec.kind === 'erase') {
         const userId = step.rec.userId;
         if (current(userId) !== null || this.states.get(userId)) plan.counts.erased++;
         working.set(userId, null);
         this.timers.cancel(userId);
+        this.evictions.cancel(userId);
         if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
       }
     }
@@ -321,6 +345,19 @@ export class PartitionProcessor {
       working.set(due.userId, r.state);
       this.timers.schedule(due.userId, r.state.churn.nextTimerTimeMs);
       plan.counts.timersFired++;
+    }
+    const ttl = this.deps.params.stateTtlMs;
+    if (ttl <= 0) return;
+    for (let due = this.evictions.popDue(watermarkMs); due; due = this.evictions.popDue(watermarkMs)) {
+      const s = current(due.userId);
+      if (!s) continue;
+      if (s.lastEventTimeMs + ttl > watermarkMs) {
+        this.evictions.schedule(due.userId, s.lastEventTimeMs + ttl);
+        continue;
+      }
+      working.set(due.userId, null);
+      this.timers.cancel(due.userId);
+      plan.counts.evicted++;
     }
   }
 }

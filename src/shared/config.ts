@@ -261,6 +261,11 @@ export const VARIABLES = {
     default: '600000',
     parse: int(0, 30 * 86_400_000),
   },
+  IDRIFT_STATE_TTL_MS: {
+    doc: 'Users without an event for this long behind the partition watermark are evicted (changelog tombstone; a later event starts them afresh), event time, ms (0 = keep for ever).',
+    default: '2592000000',
+    parse: int(0, 3650 * 86_400_000),
+  },
   IDRIFT_MAX_EVENT_FUTURE_MS: {
     doc: 'Events whose time leads their record timestamp by more than this are dead-lettered, ms.',
     default: '3600000',
@@ -391,6 +396,8 @@ export interface Config {
   };
   readonly processing: {
     readonly allowedLatenessMs: number;
+    /** Event-time idle period after which a user's state is evicted, ms (0 = never). */
+    readonly stateTtlMs: number;
     readonly maxEventFutureMs: number;
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
@@ -540,6 +547,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     processing: {
       allowedLatenessMs: v.IDRIFT_ALLOWED_LATENESS_MS,
+      stateTtlMs: v.IDRIFT_STATE_TTL_MS,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,

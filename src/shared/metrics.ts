@@ -48,6 +48,11 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'Users erased by a tombstone.',
       registers: r,
     }),
+    evicted: new Counter({
+      name: 'idrift_users_evicted_total',
+      help: 'Users evicted after IDRIFT_STATE_TTL_MS of event time without an event (changelog tombstone).',
+      registers: r,
+    }),
     batchRecords: new Histogram({
       name: 'idrift_batch_records',
       help: 'Records per processed batch.',
