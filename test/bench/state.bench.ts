@@ -13,6 +13,9 @@
  * 2. Memory: states as restore builds them (Avro-decoded from the changelog encoding, so no object
  *    is shared between users), N users in one Map, heap measured after a forced GC. Reported for
  *    a saturated state (full window and dedup list: the per-user bound) and a light one (10 events).
+ * 3. Turnover: 10 cohorts of --turnover-users users, each active for one day of event time and
+ *    then gone, a cohort starting each day, run with a state TTL of 3 days and without one. Live
+ *    users and heap after each cohort: with the TTL they level off once cohorts start expiring.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,12 +47,18 @@ const args = parseScriptArgs({
     },
     'history-users': { type: 'string', valueName: 'N', description: 'users per history group (default 200)' },
     rounds: { type: 'string', valueName: 'N', description: 'rounds of new events (default 6)' },
+    'turnover-users': {
+      type: 'string',
+      valueName: 'N',
+      description: 'users per cohort in the turnover run (default 5,000; 0 skips it)',
+    },
     out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
   },
 });
 const memoryUsers = numberFlag(args, 'users', 1_000_000);
 const historyUsers = numberFlag(args, 'history-users', 200);
 const rounds = numberFlag(args, 'rounds', 6);
+const turnoverUsers = numberFlag(args, 'turnover-users', 5_000);
 const newPerRound = 10;
 const outDir = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -276,6 +285,35 @@ async function main(): Promise<void> {
     );
     states.clear();
   }
+  // 3. Turnover: cohorts come and go, with and without a state TTL.
+  const DAY = 86_400_000;
+  const cohorts = 10;
+  const turnover: { ttlDays: number; live: number[]; heapMb: number[] }[] = [];
+  if (turnoverUsers > 0) {
+    const start = Date.UTC(2017, 10, 26);
+    for (const ttlDays of [3, 0]) {
+      const pipe = new OfflinePipeline(encoder, manifest, { ...params, stateTtlMs: ttlDays * DAY });
+      const run = { ttlDays, live: [] as number[], heapMb: [] as number[] };
+      for (let c = 0; c < cohorts; c++) {
+        const rows = simulate({
+          seed: 500 + c,
+          users: turnoverUsers,
+          days: 1,
+          startTimeMs: start + c * DAY,
+          userPrefix: `cohort${c}`,
+        }).rows;
+        await pipe.feed(rowsToEvents(rows, `t${c}`), 2000);
+        pipe.outputs.length = 0; // the outputs would go to Kafka: not state
+        run.live.push(pipe.states.size);
+        run.heapMb.push(Math.round((await settle()).heapUsed / 2 ** 20));
+      }
+      log(
+        `turnover, TTL ${ttlDays || 'off'}: live users ${run.live.join(', ')}; heap MB ${run.heapMb.join(', ')}`,
+      );
+      turnover.push(run);
+      pipe.states.clear();
+    }
+  }
   await encoder.dispose();
 
   const result = {
@@ -284,6 +322,7 @@ async function main(): Promise<void> {
     scaling,
     memory,
     breakdown: { users: ablationUsers, wholeBytesPerUser: whole.bytesPerUser, parts: breakdown },
+    turnover: { usersPerCohort: turnoverUsers, cohorts, runs: turnover },
     target: { bytesPerUser: 2048 },
   };
   mkdirSync(outDir, { recursive: true });
@@ -322,6 +361,21 @@ async function main(): Promise<void> {
     ...breakdown.map((b) => `| ${b.part} | ${b.bytesPerUser} |`),
     `| **whole state** | **${whole.bytesPerUser}** |`,
     '',
+    ...(turnover.length === 0
+      ? []
+      : [
+          `## Turnover: ${cohorts} cohorts of ${turnoverUsers.toLocaleString('en')} users, one a day, each active for a day`,
+          '',
+          `| state TTL | ${Array.from({ length: cohorts }, (_, c) => `after day ${c + 1}`).join(' | ')} |`,
+          `| --- | ${Array.from({ length: cohorts }, () => '---:').join(' | ')} |`,
+          ...turnover.map(
+            (t) =>
+              `| ${t.ttlDays ? `${t.ttlDays} days` : 'off'} | ${t.live.map((n, c) => `${n.toLocaleString('en')} users, ${t.heapMb[c]} MB`).join(' | ')} |`,
+          ),
+          '',
+          'Heap is the whole process after a forced GC (encoder and the other sections included), so only its trend is meaningful.',
+          '',
+        ]),
   ].join('\n');
   writeFileSync(join(outDir, 'state.md'), md);
   log(`wrote ${join(outDir, 'state.md')}`);
