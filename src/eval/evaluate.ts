@@ -16,6 +16,8 @@ import { gapFeature } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
 import type { BaselineName, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline } from './baselines';
+import type { DetectionIntervals } from './bootstrap';
+import { detectionIntervals, migrationOutcomes } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
 import { scoreDetections } from './migration-scoring';
@@ -168,6 +170,8 @@ export interface MethodResult {
   readonly paramName: string;
   readonly calibratedParam: number;
   readonly atCalibrated: DetectionScore;
+  /** 95 % user-level bootstrap intervals at the calibrated parameter. */
+  readonly intervals: DetectionIntervals;
   readonly sweep: SweepPoint[];
 }
 
@@ -191,7 +195,7 @@ export async function evaluateMigrations(
   const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
   const recording = new RecordingEncoder(encoder);
   const gap = params.drift.enterThreshold - params.drift.exitThreshold;
-  const runCore = async (enter: number): Promise<DetectionScore> => {
+  const runCore = async (enter: number): Promise<{ score: DetectionScore; alerts: Alert[] }> => {
     recording.rewind();
     const p: CoreParams = {
       ...params,
@@ -202,15 +206,17 @@ export async function evaluateMigrations(
     const migrations = pipeline.outputs.flatMap((o) =>
       o.kind === 'migration' ? [o.value as InterestMigration] : [],
     );
-    return scoreDetections(set.truth, alertsFromMigrations(migrations, users));
+    const alerts = alertsFromMigrations(migrations, users);
+    return { score: scoreDetections(set.truth, alerts), alerts };
   };
-  const calibratedCore = await runCore(params.drift.enterThreshold);
+  const calibratedRun = await runCore(params.drift.enterThreshold);
+  const calibratedCore = calibratedRun.score;
   const coreSweep: SweepPoint[] = [];
   const grid = [...new Set([...DRIFT_GRID, params.drift.enterThreshold])].sort((a, b) => a - b);
   for (const enter of grid) {
     coreSweep.push({
       param: enter,
-      score: enter === params.drift.enterThreshold ? calibratedCore : await runCore(enter),
+      score: enter === params.drift.enterThreshold ? calibratedCore : (await runCore(enter)).score,
     });
   }
   const methods: MethodResult[] = [
@@ -219,6 +225,7 @@ export async function evaluateMigrations(
       paramName: 'enter threshold',
       calibratedParam: params.drift.enterThreshold,
       atCalibrated: calibratedCore,
+      intervals: detectionIntervals(migrationOutcomes(set.truth, calibratedRun.alerts)),
       sweep: coreSweep,
     },
   ];
@@ -232,11 +239,13 @@ export async function evaluateMigrations(
       score: scoreDetections(set.truth, baselineAlerts(set.rows, name, param, guards)),
     }));
     const chosen = baselineParams[name];
+    const alerts = baselineAlerts(set.rows, name, chosen, guards);
     methods.push({
       method: name,
       paramName: BASELINE_PARAM_NAMES[name],
       calibratedParam: chosen,
-      atCalibrated: scoreDetections(set.truth, baselineAlerts(set.rows, name, chosen, guards)),
+      atCalibrated: scoreDetections(set.truth, alerts),
+      intervals: detectionIntervals(migrationOutcomes(set.truth, alerts)),
       sweep,
     });
   }

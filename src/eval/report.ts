@@ -3,6 +3,7 @@
  * for readers who will not read the rest; the tables and plots follow.
  */
 import type { BaselineName } from './baselines';
+import type { Interval } from './bootstrap';
 import type { ChurnEval, MethodResult, MigrationEval, NextCategoryEval } from './evaluate';
 import type { DetectionScore } from './migration-scoring';
 
@@ -38,6 +39,11 @@ export interface EvalReport {
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+/** A 95 % bootstrap interval as "[lo–hi]" (empty when there is none). */
+const pctCi = (i: Interval | undefined): string =>
+  i && Number.isFinite(i.lo) ? `[${(i.lo * 100).toFixed(1)}–${(i.hi * 100).toFixed(1)}]` : '';
+const f3Ci = (i: Interval | undefined): string =>
+  i && Number.isFinite(i.lo) ? `[${i.lo.toFixed(3)}–${i.hi.toFixed(3)}]` : '';
 const f1d = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 
 function ours(set: SetReport): MethodResult {
@@ -151,10 +157,12 @@ function migrationTable(set: SetReport): string[] {
         ];
   const rows = set.migration.methods.map((m) => {
     const s = m.atCalibrated;
+    // Absent in reports written before the intervals existed.
+    const ci = (m as Partial<MethodResult>).intervals;
     const name = m === ours(set) ? `**${m.method}**` : m.method;
     return set.kind === 'simulated'
-      ? `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.precision)} | ${pct(s.recall)} | ${f3(s.f1)} | ${s.falseAlarmsPerUserDay.toFixed(3)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${s.alertsPer1kEvents.toFixed(2)} |`
-      : `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.recall)} | ${pct(s.falseAlarmUserRate)} | ${s.alertsPer1kEvents.toFixed(2)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${pct(s.precision)} | ${f3(s.f1)} |`;
+      ? `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.precision)} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${f3(s.f1)} ${f3Ci(ci?.f1)} | ${s.falseAlarmsPerUserDay.toFixed(3)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${s.alertsPer1kEvents.toFixed(2)} |`
+      : `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${pct(s.falseAlarmUserRate)} ${pctCi(ci?.stableAlertRate)} | ${s.alertsPer1kEvents.toFixed(2)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${pct(s.precision)} | ${f3(s.f1)} ${f3Ci(ci?.f1)} |`;
   });
   return [...head, ...rows];
 }
@@ -234,6 +242,8 @@ export function renderReport(report: EvalReport): string {
       '### Interest migration at calibrated parameters',
       '',
       ...migrationTable(set),
+      '',
+      'Brackets: 95 % user-level bootstrap intervals (1,000 resamples of the scored users, src/eval/bootstrap.ts).',
       '',
     );
     if (set.kind === 'real') {
