@@ -15,7 +15,7 @@ import { coreParams } from '../pipeline/params';
 import { createLogger } from '../shared/logger';
 import type { BaselineName } from '../eval/baselines';
 import { BASELINE_GRIDS, BASELINES } from '../eval/baselines';
-import type { EvalSet } from '../eval/evaluate';
+import type { EvalSet, OperatingPoint } from '../eval/evaluate';
 import {
   evaluateChurn,
   evaluateMigrations,
@@ -52,6 +52,7 @@ export async function runEval(args: Args): Promise<number> {
   const thresholds = (manifest.raw.thresholds ?? {}) as {
     baselines?: Partial<Record<BaselineName, number>>;
     calibration?: { baselines?: Record<string, { stableAlertRate: number; targetMet: boolean }> };
+    operatingPoints?: OperatingPoint[];
   };
   const stored = thresholds.baselines ?? {};
   const baselineParams = {} as Record<BaselineName, number>;
@@ -96,7 +97,14 @@ export async function runEval(args: Args): Promise<number> {
   for (const { set, source, nextCategory } of sets) {
     const positives = [...set.truth.values()].filter((t) => t.positive).length;
     log(`${set.name}: ${set.rows.length} events; migrations…`);
-    const migration = await evaluateMigrations(set, encoder, manifest, params, baselineParams);
+    const migration = await evaluateMigrations(
+      set,
+      encoder,
+      manifest,
+      params,
+      baselineParams,
+      thresholds.operatingPoints ?? [],
+    );
     log(`${set.name}: churn…`);
     const churn = await evaluateChurn(set, encoder, manifest, params);
     log(`${set.name}: next category…`);

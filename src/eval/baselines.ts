@@ -3,10 +3,17 @@
  * exist to be compared with the core's drift detector in the offline evaluation. Pure and
  * deterministic; one instance per user.
  *
- * Every baseline gets the same guards as the core detector, so the comparison is about the
- * signal, not the plumbing: no alert before `minHistoryEvents` events, and after an alert none
- * for `cooldownMs` of event time (CoreParams.drift).
+ * Every baseline gets the core detector's whole gating (core/drift-detector.ts, the same
+ * function): no alert before `minHistoryEvents` events, `minEvidenceEvents` consecutive events
+ * of evidence with hysteresis (enter/exit thresholds), a cooldown after an alert, and a rebase of
+ * the baseline's reference (its statistics restart from the user's current interests) when it
+ * fires and again when the cooldown ends. So the comparison is about the signal, not the
+ * plumbing.
  */
+import { stepDrift } from '../core/drift-detector';
+import type { DriftParams } from '../core/params';
+import { INITIAL_DRIFT } from '../core/drift-detector';
+import type { DriftState } from '../core/drift-detector';
 import { jsDivergence } from './metrics';
 
 export interface CategoryStreamDetector {
@@ -23,61 +30,82 @@ export const BASELINES: readonly BaselineName[] = [
   'adwin',
 ];
 
+/** The core detector's gating, applied to every baseline (CoreParams.drift). */
 export interface Guards {
   readonly minHistoryEvents: number;
   readonly cooldownMs: number;
+  /** Consecutive events of evidence before an alert (1 = a single event fires). */
+  readonly minEvidenceEvents: number;
+  /** enter − exit for baselines with a continuous score (js-divergence). */
+  readonly hysteresisGap: number;
+}
+
+/** The gating the core detector runs with, for the baselines: the core's drift parameters. */
+export function guardsOf(drift: DriftParams): Guards {
+  return {
+    minHistoryEvents: drift.minHistoryEvents,
+    cooldownMs: drift.cooldownMs,
+    minEvidenceEvents: drift.minEvidenceEvents,
+    hysteresisGap: drift.enterThreshold - drift.exitThreshold,
+  };
 }
 
 /**
  * Each baseline's tuning parameter, swept in the evaluation, in the order from most to least
  * sensitive: top-category-changed = recent-window length in events (shorter fires more often);
- * js-divergence = threshold in bits; page-hinkley = λ; adwin = δ (confidence).
+ * js-divergence = enter threshold in bits; page-hinkley = λ; adwin = δ (confidence).
  */
 export const BASELINE_GRIDS: Readonly<Record<BaselineName, readonly number[]>> = {
   'top-category-changed': [5, 10, 20, 40, 60, 100, 150, 200, 300],
-  'js-divergence': [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1],
-  'page-hinkley': [1, 2, 5, 10, 20, 30, 50],
+  'js-divergence': [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1],
+  'page-hinkley': [1, 2, 5, 10, 20, 30, 50, 80],
   adwin: [0.5, 0.1, 0.01, 1e-3, 1e-5, 1e-8],
 };
 
 export function createBaseline(name: BaselineName, param: number, guards: Guards): CategoryStreamDetector {
-  const signal = ((): Signal => {
-    switch (name) {
-      case 'top-category-changed':
-        return new TopCategoryChanged(param);
-      case 'js-divergence':
-        return new JsThreshold(20, param);
-      case 'page-hinkley':
-        return new PageHinkley(param);
-      case 'adwin':
-        return new Adwin(param);
-    }
-  })();
-  return new Guarded(signal, guards);
+  const gate = (signal: Signal, enter: number, exit: number): CategoryStreamDetector =>
+    new Gated(signal, {
+      enterThreshold: enter,
+      exitThreshold: exit,
+      minEvidenceEvents: guards.minEvidenceEvents,
+      minHistoryEvents: guards.minHistoryEvents,
+      cooldownMs: guards.cooldownMs,
+      embeddingWeight: 0,
+    });
+  switch (name) {
+    case 'top-category-changed':
+      return gate(new TopCategoryChanged(param), 0.5, 0.5);
+    case 'js-divergence':
+      return gate(new JsScore(20), param, Math.max(0, param - guards.hysteresisGap));
+    case 'page-hinkley':
+      return gate(new PageHinkley(param), 0.5, 0.5);
+    case 'adwin':
+      return gate(new Adwin(param), 0.5, 0.5);
+  }
 }
 
-/** A raw signal: sees every event, says whether it would alert; the guard decides. */
+/**
+ * A raw signal: sees every event and scores it (a yes/no signal scores 1 or 0); the gate
+ * decides. `rebase` restarts its reference from the user's current interests.
+ */
 interface Signal {
-  observe(categoryId: string): boolean;
-  /** Called after an alert was emitted, so change detectors restart their statistics. */
-  reset(): void;
+  score(categoryId: string): number;
+  rebase(): void;
 }
 
-class Guarded implements CategoryStreamDetector {
+class Gated implements CategoryStreamDetector {
   private events = 0;
-  private lastAlertMs = -Infinity;
+  private state: DriftState = INITIAL_DRIFT;
   constructor(
     private readonly signal: Signal,
-    private readonly guards: Guards,
+    private readonly params: DriftParams,
   ) {}
   observe(categoryId: string, eventTimeMs: number): boolean {
     this.events++;
-    const raw = this.signal.observe(categoryId);
-    if (!raw || this.events < this.guards.minHistoryEvents) return false;
-    if (eventTimeMs - this.lastAlertMs < this.guards.cooldownMs) return false;
-    this.lastAlertMs = eventTimeMs;
-    this.signal.reset();
-    return true;
+    const step = stepDrift(this.state, this.signal.score(categoryId), eventTimeMs, this.events, this.params);
+    this.state = step.state;
+    if (step.fire || step.rebase) this.signal.rebase();
+    return step.fire;
   }
 }
 
@@ -98,6 +126,13 @@ class SplitHistory {
   }
   get full(): boolean {
     return this.recent.length === this.window && this.olderCounts.size > 0;
+  }
+  /** The recent window becomes the reference; a new window starts empty. */
+  rebase(): void {
+    this.olderCounts.clear();
+    for (const [k, n] of this.recentCounts) this.olderCounts.set(k, n);
+    this.recent.length = 0;
+    this.recentCounts.clear();
   }
 }
 
@@ -120,33 +155,34 @@ function top(m: ReadonlyMap<string, number>): string | null {
   return best;
 }
 
-/** Alerts when the top category of the last `window` events differs from that of the events before. */
+/** 1 when the top category of the last `window` events differs from that of the events before. */
 class TopCategoryChanged implements Signal {
   private readonly h: SplitHistory;
   constructor(window: number) {
     this.h = new SplitHistory(window);
   }
-  observe(c: string): boolean {
+  score(c: string): number {
     this.h.push(c);
-    return this.h.full && top(this.h.recentCounts) !== top(this.h.olderCounts);
+    return this.h.full && top(this.h.recentCounts) !== top(this.h.olderCounts) ? 1 : 0;
   }
-  reset(): void {}
+  rebase(): void {
+    this.h.rebase();
+  }
 }
 
-/** Alerts when JS(last `window` events ‖ events before them) ≥ threshold (bits). */
-class JsThreshold implements Signal {
+/** JS(last `window` events ‖ the reference before them), bits; 0 until both are filled. */
+class JsScore implements Signal {
   private readonly h: SplitHistory;
-  constructor(
-    window: number,
-    private readonly threshold: number,
-  ) {
+  constructor(window: number) {
     this.h = new SplitHistory(window);
   }
-  observe(c: string): boolean {
+  score(c: string): number {
     this.h.push(c);
-    return this.h.full && jsDivergence(this.h.recentCounts, this.h.olderCounts) >= this.threshold;
+    return this.h.full ? jsDivergence(this.h.recentCounts, this.h.olderCounts) : 0;
   }
-  reset(): void {}
+  rebase(): void {
+    this.h.rebase();
+  }
 }
 
 /**
@@ -176,15 +212,15 @@ class PageHinkley implements Signal {
     private readonly lambda: number,
     private readonly delta = 0.005,
   ) {}
-  observe(c: string): boolean {
+  score(c: string): number {
     const x = this.surprise.next(c);
     this.n++;
     this.mean += (x - this.mean) / this.n;
     this.m += x - this.mean - this.delta;
     this.min = Math.min(this.min, this.m);
-    return this.m - this.min > this.lambda;
+    return this.m - this.min > this.lambda ? 1 : 0;
   }
-  reset(): void {
+  rebase(): void {
     this.n = 0;
     this.mean = 0;
     this.m = 0;
@@ -196,17 +232,19 @@ class PageHinkley implements Signal {
  * ADWIN (Bifet & Gavaldà 2007), the exact O(W) variant over a bounded window (300 values): it
  * signals when some split of the window into an older and a newer part has means differing by
  * more than ε_cut = sqrt(ln(4·|W|/δ) / (2m)), m the harmonic mean of the part sizes; only
- * increases count (new categories), and the older part is dropped.
+ * increases count (new categories), and the older part is dropped. A detection is latched (the
+ * signal stays 1) until the gate rebases it, so it can gather the gate's evidence.
  */
 class Adwin implements Signal {
   private readonly surprise = new Surprise();
   private window: number[] = [];
+  private changed = false;
   constructor(
     private readonly delta: number,
     private readonly maxWindow = 300,
     private readonly minPart = 5,
   ) {}
-  observe(c: string): boolean {
+  score(c: string): number {
     this.window.push(this.surprise.next(c));
     if (this.window.length > this.maxWindow) this.window.shift();
     const w = this.window;
@@ -225,10 +263,14 @@ class Adwin implements Signal {
       const m = 1 / (1 / n0 + 1 / n1);
       if (mu1 - mu0 > Math.sqrt(logTerm / (2 * m))) {
         this.window = w.slice(i);
-        return true;
+        this.changed = true;
+        break;
       }
     }
-    return false;
+    return this.changed ? 1 : 0;
   }
-  reset(): void {}
+  rebase(): void {
+    this.changed = false;
+    this.window = [];
+  }
 }

@@ -15,7 +15,7 @@ import type { ModelManifest } from '../model/model-manifest';
 import { gapFeature } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
 import type { BaselineName, Guards } from './baselines';
-import { BASELINE_GRIDS, BASELINES, createBaseline } from './baselines';
+import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
 import type { DetectionIntervals } from './bootstrap';
 import { detectionIntervals, migrationOutcomes } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
@@ -180,6 +180,8 @@ export const DRIFT_GRID: readonly number[] = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0
 
 export interface MigrationEval {
   readonly methods: MethodResult[];
+  /** Every method at each stable-alert budget, parameters from the train users. */
+  readonly budgets: BudgetResult[];
   readonly events: number;
   readonly users: number;
 }
@@ -190,16 +192,25 @@ export async function evaluateMigrations(
   manifest: ModelManifest,
   params: CoreParams,
   baselineParams: Readonly<Record<BaselineName, number>>,
+  operatingPoints: readonly OperatingPoint[] = [],
 ): Promise<MigrationEval> {
   const users = byUser(set.rows);
   const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
   const recording = new RecordingEncoder(encoder);
   const gap = params.drift.enterThreshold - params.drift.exitThreshold;
-  const runCore = async (enter: number): Promise<{ score: DetectionScore; alerts: Alert[] }> => {
+  const runCore = async (
+    enter: number,
+    embeddingWeight = params.drift.embeddingWeight,
+  ): Promise<{ score: DetectionScore; alerts: Alert[] }> => {
     recording.rewind();
     const p: CoreParams = {
       ...params,
-      drift: { ...params.drift, enterThreshold: enter, exitThreshold: Math.max(0.05, enter - gap) },
+      drift: {
+        ...params.drift,
+        enterThreshold: enter,
+        exitThreshold: Math.max(0.05, enter - gap),
+        embeddingWeight,
+      },
     };
     const pipeline = new OfflinePipeline(recording, manifest, p);
     await pipeline.feed(events);
@@ -229,10 +240,7 @@ export async function evaluateMigrations(
       sweep: coreSweep,
     },
   ];
-  const guards: Guards = {
-    minHistoryEvents: params.drift.minHistoryEvents,
-    cooldownMs: params.drift.cooldownMs,
-  };
+  const guards: Guards = guardsOf(params.drift);
   for (const name of BASELINES) {
     const sweep = BASELINE_GRIDS[name].map((param) => ({
       param,
@@ -249,7 +257,36 @@ export async function evaluateMigrations(
       sweep,
     });
   }
-  return { methods, events: set.rows.length, users: users.size };
+  const budgets: BudgetResult[] = [];
+  for (const op of operatingPoints) {
+    const rows: BudgetRow[] = [];
+    for (const v of CORE_VARIANTS) {
+      const enter = op.params[v.name];
+      if (enter === undefined) continue;
+      const run = await runCore(enter, v.embeddingWeight ?? params.drift.embeddingWeight);
+      rows.push({
+        method: v.name,
+        param: enter,
+        trainStableAlertRate: op.trainStableAlertRate[v.name] ?? NaN,
+        score: run.score,
+        intervals: detectionIntervals(migrationOutcomes(set.truth, run.alerts)),
+      });
+    }
+    for (const name of BASELINES) {
+      const param = op.params[name];
+      if (param === undefined) continue;
+      const alerts = baselineAlerts(set.rows, name, param, guards);
+      rows.push({
+        method: name,
+        param,
+        trainStableAlertRate: op.trainStableAlertRate[name] ?? NaN,
+        score: scoreDetections(set.truth, alerts),
+        intervals: detectionIntervals(migrationOutcomes(set.truth, alerts)),
+      });
+    }
+    budgets.push({ budget: op.budget, rows });
+  }
+  return { methods, budgets, events: set.rows.length, users: users.size };
 }
 
 export const BASELINE_PARAM_NAMES: Readonly<Record<BaselineName, string>> = {
@@ -277,21 +314,68 @@ export function calibrateBaselines(
   guards: Guards,
   target: number,
 ): Record<BaselineName, BaselineCalibration> {
-  const out = {} as Record<BaselineName, BaselineCalibration>;
+  return calibrateBaselinesAt(set, guards, [target])[0] as Record<BaselineName, BaselineCalibration>;
+}
+
+/** calibrateBaselines for several stable-alert budgets at once (one sweep per baseline). */
+export function calibrateBaselinesAt(
+  set: EvalSet,
+  guards: Guards,
+  budgets: readonly number[],
+): Record<BaselineName, BaselineCalibration>[] {
+  const out = budgets.map(() => ({}) as Record<BaselineName, BaselineCalibration>);
   for (const name of BASELINES) {
-    let chosen: BaselineCalibration | null = null;
-    for (const param of BASELINE_GRIDS[name]) {
-      const rate = scoreDetections(
-        set.truth,
-        baselineAlerts(set.rows, name, param, guards),
-      ).falseAlarmUserRate;
-      chosen = { param, stableAlertRate: rate, targetMet: rate <= target };
-      if (chosen.targetMet) break;
-    }
-    if (!chosen) throw new Error(`empty grid for ${name}`);
-    out[name] = chosen;
+    const sweep = BASELINE_GRIDS[name].map((param) => ({
+      param,
+      rate: scoreDetections(set.truth, baselineAlerts(set.rows, name, param, guards)).falseAlarmUserRate,
+    }));
+    budgets.forEach((budget, k) => {
+      const hit = sweep.find((x) => x.rate <= budget);
+      const pick = hit ?? sweep.at(-1);
+      if (!pick) throw new Error(`empty grid for ${name}`);
+      (out[k] as Record<BaselineName, BaselineCalibration>)[name] = {
+        param: pick.param,
+        stableAlertRate: pick.rate,
+        targetMet: hit !== undefined,
+      };
+    });
   }
   return out;
+}
+
+/**
+ * Core detector variants of the ablation: the drift score from categories only (embedding
+ * weight 0), from the encoder's embedding only (weight 1), and the shipped mix.
+ */
+export const CORE_VARIANTS: readonly { readonly name: string; readonly embeddingWeight: number | null }[] = [
+  { name: 'interest-drift (encoder + categories)', embeddingWeight: null },
+  { name: 'interest-drift, categories only', embeddingWeight: 0 },
+  { name: 'interest-drift, embedding only', embeddingWeight: 1 },
+];
+
+/**
+ * One stable-alert budget: each method's parameter chosen on the TRAIN users (make calibrate) as
+ * the most sensitive one alerting at most `budget` of the stable train users. Keys: the
+ * CORE_VARIANTS names (enter threshold) and the baseline names.
+ */
+export interface OperatingPoint {
+  readonly budget: number;
+  readonly params: Readonly<Record<string, number>>;
+  /** Stable-alert rate each method reached on the train users at its parameter. */
+  readonly trainStableAlertRate: Readonly<Record<string, number>>;
+}
+
+export interface BudgetRow {
+  readonly method: string;
+  readonly param: number;
+  readonly trainStableAlertRate: number;
+  readonly score: DetectionScore;
+  readonly intervals: DetectionIntervals;
+}
+
+export interface BudgetResult {
+  readonly budget: number;
+  readonly rows: BudgetRow[];
 }
 
 export interface ChurnMethodResult {

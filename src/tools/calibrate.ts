@@ -11,6 +11,11 @@
  * offline evaluation (eval/baselines.ts) are calibrated by the same rule on the same users and
  * stored beside (`thresholds.baselines`). Nothing is tuned on test users.
  *
+ * Matched budgets: for each stable-alert budget (5 % and 10 %), every method of the evaluation
+ * (the core detector and its ablations: categories only, embedding only; each baseline) gets
+ * its own parameter by the same rule, stored as `thresholds.operatingPoints`, so the offline
+ * evaluation compares recall at the same false-alarm rate.
+ *
  *   tsx src/tools/calibrate.ts [--data FILE] [--target 0.1] [--write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +24,9 @@ import { numberFlag, parseScriptArgs, stringFlag } from '../cli/args';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
 import type { InterestMigration } from '../core/types';
-import { calibrateBaselines, realEvalSet } from '../eval/evaluate';
+import { guardsOf } from '../eval/baselines';
+import type { OperatingPoint } from '../eval/evaluate';
+import { CORE_VARIANTS, calibrateBaselines, calibrateBaselinesAt, realEvalSet } from '../eval/evaluate';
 import { RecordingEncoder, rowsToEvents, runOffline } from '../eval/offline-run';
 import { realisedShift } from '../eval/realised-shift';
 import { readDataset } from '../io/datasets';
@@ -65,20 +72,26 @@ async function main(): Promise<void> {
   );
   const recording = new RecordingEncoder(encoder);
   const events = rowsToEvents(rows, 'taobao');
-  const grid: {
+  interface GridPoint {
     enter: number;
     exit: number;
     stableAlertRate: number;
     shifterRecall: number;
     alertsPer1kEvents: number;
-  }[] = [];
-  for (let enter = 0.15; enter <= 0.701; enter += 0.025) {
+  }
+  const sweep = async (embeddingWeight: number, from: number): Promise<GridPoint[]> => {
+    const out: GridPoint[] = [];
+    for (let enter = from; enter <= 0.701; enter += 0.025) out.push(await point(enter, embeddingWeight));
+    return out;
+  };
+  const point = async (enter: number, embeddingWeight: number): Promise<GridPoint> => {
     const params: CoreParams = {
       ...DEFAULT_PARAMS,
       drift: {
         ...DEFAULT_PARAMS.drift,
         enterThreshold: Number(enter.toFixed(3)),
         exitThreshold: Number(Math.max(0.05, enter - gap).toFixed(3)),
+        embeddingWeight,
       },
     };
     recording.rewind();
@@ -95,21 +108,42 @@ async function main(): Promise<void> {
         })
         .map((m) => m.userId),
     );
-    grid.push({
+    return {
       enter: params.drift.enterThreshold,
       exit: params.drift.exitThreshold,
       stableAlertRate: stable.filter((s) => alerted.has(s.userId)).length / Math.max(1, stable.length),
       shifterRecall: caught.size / Math.max(1, shifters.length),
       alertsPer1kEvents: (migrations.length / Math.max(1, res.processed)) * 1000,
-    });
-  }
+    };
+  };
+  const grid = await sweep(DEFAULT_PARAMS.drift.embeddingWeight, 0.15);
   const chosen = grid.find((g) => g.stableAlertRate <= target) ?? grid[grid.length - 1];
   if (!chosen) throw new Error('empty grid');
-  const baselines = calibrateBaselines(
-    realEvalSet('train', rows, manifest.inactivityHorizonMs),
-    { minHistoryEvents: DEFAULT_PARAMS.drift.minHistoryEvents, cooldownMs: DEFAULT_PARAMS.drift.cooldownMs },
-    target,
-  );
+  const trainSet = realEvalSet('train', rows, manifest.inactivityHorizonMs);
+  const guards = guardsOf({ ...DEFAULT_PARAMS.drift, enterThreshold: gap, exitThreshold: 0 });
+  const baselines = calibrateBaselines(trainSet, guards, target);
+  // Matched budgets for every method of the evaluation, the ablations included.
+  const budgets = [0.05, 0.1];
+  const variantGrids = new Map<string, GridPoint[]>();
+  for (const v of CORE_VARIANTS) {
+    variantGrids.set(v.name, v.embeddingWeight === null ? grid : await sweep(v.embeddingWeight, 0.025));
+  }
+  const baselinesAt = calibrateBaselinesAt(trainSet, guards, budgets);
+  const operatingPoints: OperatingPoint[] = budgets.map((budget, k) => {
+    const params: Record<string, number> = {};
+    const trainStableAlertRate: Record<string, number> = {};
+    for (const [name, g] of variantGrids) {
+      const pick = g.find((x) => x.stableAlertRate <= budget) ?? g.at(-1);
+      if (!pick) throw new Error(`empty grid for ${name}`);
+      params[name] = pick.enter;
+      trainStableAlertRate[name] = Number(pick.stableAlertRate.toFixed(4));
+    }
+    for (const [name, b] of Object.entries(baselinesAt[k] ?? {})) {
+      params[name] = b.param;
+      trainStableAlertRate[name] = Number(b.stableAlertRate.toFixed(4));
+    }
+    return { budget, params, trainStableAlertRate };
+  });
   const table = [
     '| enter | exit | stable users alerted | shifters caught (2nd half) | alerts / 1k events |',
     '| ---: | ---: | ---: | ---: | ---: |',
@@ -126,12 +160,21 @@ async function main(): Promise<void> {
           ([k, b]) =>
             `  ${k}: ${b.param} (stable users alerted ${(b.stableAlertRate * 100).toFixed(1)} %${b.targetMet ? '' : ', target NOT reachable on this grid'})`,
         )
+        .join('\n')}\n` +
+      `\nmatched budgets (parameter, stable train users alerted):\n${operatingPoints
+        .map(
+          (op) =>
+            `  ${(op.budget * 100).toFixed(0)} %: ${Object.entries(op.params)
+              .map(([k, v]) => `${k} ${v} (${((op.trainStableAlertRate[k] ?? NaN) * 100).toFixed(1)} %)`)
+              .join('; ')}`,
+        )
         .join('\n')}\n`,
   );
   if (args.flags.has('write')) {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
     meta.thresholds = {
       drift: { enterThreshold: chosen.enter, exitThreshold: chosen.exit },
+      operatingPoints,
       baselines: Object.fromEntries(Object.entries(baselines).map(([k, b]) => [k, b.param])),
       calibration: {
         tool: 'src/tools/calibrate.ts',

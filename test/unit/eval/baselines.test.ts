@@ -1,7 +1,7 @@
 import { BASELINES, createBaseline } from '../../../src/eval/baselines';
 
 const HOUR = 3_600_000;
-const guards = { minHistoryEvents: 20, cooldownMs: 24 * HOUR };
+const guards = { minHistoryEvents: 20, cooldownMs: 24 * HOUR, minEvidenceEvents: 12, hysteresisGap: 0.1 };
 
 /** `n` events cycling over `cats`, one every 10 minutes from `start`. */
 function stream(cats: string[], n: number, start: number): [string, number][] {
@@ -50,4 +50,24 @@ describe('baseline detectors', () => {
     }
     expect(fired.length).toBeGreaterThanOrEqual(2);
   });
+
+  it('needs the evidence run: a short excursion to other categories does not fire (one event of evidence would)', () => {
+    const excursion = [
+      ...stream(['a', 'a', 'a', 'b'], 200, 0),
+      ...stream(['x', 'y'], 25, 200 * 600_000), // a session elsewhere, then back
+      ...stream(['a', 'a', 'a', 'b'], 200, 225 * 600_000),
+    ];
+    expect(alerts('js-divergence', 0.7, excursion)).toEqual([]);
+    const loose = createBaseline('js-divergence', 0.7, { ...guards, minEvidenceEvents: 1 });
+    expect(excursion.some(([c, t]) => loose.observe(c, t))).toBe(true);
+  });
+
+  it.each(BASELINES)(
+    '%s alerts a user who stays in the new interests once (rebase), not again after the cooldown',
+    (name) => {
+      // 300 events before, then 1,000 events (≈ 7 days) in the new categories.
+      const events = [...stream(['a', 'a', 'a', 'b'], 300, 0), ...stream(['x', 'y'], 1000, 300 * 600_000)];
+      expect(alerts(name, PARAMS[name], events)).toHaveLength(1);
+    },
+  );
 });
