@@ -165,7 +165,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       name: `${PROGRAM} eval`,
       summary: 'Offline evaluation report (markdown + JSON) of drift, churn and next category; no Kafka.',
       usage: [
-        '[--data FILE [--users test --split FILE]] [--simulate [--sim-users N] [--sim-days D] [--seed S]] [--out DIR]',
+        '[--data FILE [--users test --split FILE]] [--simulate [--sim-users N] [--sim-days D] [--seed S] [--sim-seeds K]] [--out DIR]',
       ],
       options: {
         data: {
@@ -187,6 +187,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
         seed: { type: 'string', valueName: 'S', description: 'simulator seed (default 11)' },
         'sim-users': { type: 'string', valueName: 'N', description: 'simulated users (default 1500)' },
         'sim-days': { type: 'string', valueName: 'D', description: 'simulated days (default 5)' },
+        'sim-seeds': {
+          type: 'string',
+          valueName: 'K',
+          description: 'simulator seeds S, S+1, … for the mean ± sd table (default 5)',
+        },
         out: { type: 'string', valueName: 'DIR', description: 'report folder (default onnx/artifacts/eval)' },
       },
     },

@@ -15,11 +15,12 @@ import { coreParams } from '../pipeline/params';
 import { createLogger } from '../shared/logger';
 import type { BaselineName } from '../eval/baselines';
 import { BASELINE_GRIDS, BASELINES } from '../eval/baselines';
-import type { EvalSet, OperatingPoint } from '../eval/evaluate';
+import type { EvalSet, OperatingPoint, SeedSpread } from '../eval/evaluate';
 import {
   evaluateChurn,
   evaluateMigrations,
   evaluateNextCategory,
+  migrationsOverSeeds,
   realEvalSet,
   simEvalSet,
 } from '../eval/evaluate';
@@ -81,10 +82,18 @@ export async function runEval(args: Args): Promise<number> {
       nextCategory: true,
     });
   }
+  let seedSets: { seeds: number[]; sets: EvalSet[] } | null = null;
   if (args.flags.has('simulate')) {
     const seed = numberFlag(args, 'seed', 11);
     const users = numberFlag(args, 'sim-users', 1500);
     const days = numberFlag(args, 'sim-days', 5);
+    const seeds = Array.from({ length: numberFlag(args, 'sim-seeds', 5) }, (_, i) => seed + i);
+    seedSets = {
+      seeds,
+      sets: seeds.map((s) =>
+        simEvalSet(`seed ${s}`, simulate({ seed: s, users, days, userPrefix: 'evalsim' })),
+      ),
+    };
     const sim = simulate({ seed, users, days, userPrefix: 'evalsim' });
     sets.push({
       set: simEvalSet(`simulated (seed ${seed}, ${users} users, ${days} days)`, sim),
@@ -122,6 +131,18 @@ export async function runEval(args: Args): Promise<number> {
       nextCategory: next,
     });
   }
+  let simSeeds: SeedSpread | null = null;
+  if (seedSets && seedSets.seeds.length > 1) {
+    log(`simulated migrations over seeds ${seedSets.seeds.join(', ')}…`);
+    simSeeds = await migrationsOverSeeds(
+      seedSets.sets,
+      seedSets.seeds,
+      encoder,
+      manifest,
+      params,
+      baselineParams,
+    );
+  }
   await encoder.dispose();
   let modelEval: unknown = null;
   try {
@@ -144,6 +165,7 @@ export async function runEval(args: Args): Promise<number> {
       : 'middle of each grid (model metadata has no thresholds.baselines; run make calibrate)',
     baselineCalibration: thresholds.calibration?.baselines ?? null,
     sets: reports,
+    simSeeds,
     reference: { modelEval },
   };
   mkdirSync(out, { recursive: true });

@@ -289,6 +289,75 @@ export async function evaluateMigrations(
   return { methods, budgets, events: set.rows.length, users: users.size };
 }
 
+/** Mean and sample standard deviation. */
+export interface MeanSd {
+  readonly mean: number;
+  readonly sd: number;
+}
+
+export function meanSd(xs: readonly number[]): MeanSd {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, sd };
+}
+
+export interface SeedSpread {
+  readonly seeds: number[];
+  readonly methods: {
+    method: string;
+    f1: MeanSd;
+    recall: MeanSd;
+    precision: MeanSd;
+    recallWithinBound: MeanSd;
+  }[];
+}
+
+/**
+ * Every method at its calibrated parameter over several simulator seeds (a new population and
+ * new migrations per seed): mean ± sd, so one lucky seed cannot carry a claim.
+ */
+export async function migrationsOverSeeds(
+  sets: readonly EvalSet[],
+  seeds: readonly number[],
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  baselineParams: Readonly<Record<BaselineName, number>>,
+): Promise<SeedSpread> {
+  const per = new Map<string, DetectionScore[]>();
+  const add = (m: string, s: DetectionScore): void => {
+    const l = per.get(m);
+    if (l) l.push(s);
+    else per.set(m, [s]);
+  };
+  const guards = guardsOf(params.drift);
+  for (const set of sets) {
+    const users = byUser(set.rows);
+    const pipeline = new OfflinePipeline(encoder, manifest, params);
+    await pipeline.feed(rowsToEvents(set.rows, 'sim'));
+    const migrations = pipeline.outputs.flatMap((o) =>
+      o.kind === 'migration' ? [o.value as InterestMigration] : [],
+    );
+    add(
+      CORE_VARIANTS[0]?.name ?? 'interest-drift',
+      scoreDetections(set.truth, alertsFromMigrations(migrations, users)),
+    );
+    for (const name of BASELINES)
+      add(name, scoreDetections(set.truth, baselineAlerts(set.rows, name, baselineParams[name], guards)));
+  }
+  return {
+    seeds: [...seeds],
+    methods: [...per].map(([method, scores]) => ({
+      method,
+      f1: meanSd(scores.map((s) => s.f1)),
+      recall: meanSd(scores.map((s) => s.recall)),
+      precision: meanSd(scores.map((s) => s.precision)),
+      recallWithinBound: meanSd(scores.map((s) => s.recallWithinBound)),
+    })),
+  };
+}
+
 export const BASELINE_PARAM_NAMES: Readonly<Record<BaselineName, string>> = {
   'top-category-changed': 'recent window (events)',
   'js-divergence': 'JS threshold (bits)',

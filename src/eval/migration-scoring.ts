@@ -8,6 +8,11 @@
  * first one); every other alert on a scored user is a false alarm, including repeats and alerts
  * before the change. Detection delay = the alerting event's index in the user's own sequence
  * minus the change index (events after the change).
+ *
+ * Delay-bounded recall counts a catch only when it comes within DELAY_BOUND of the change (48 h
+ * of event time or 50 events, whichever allows more); a late alert is of little use to ad
+ * bidding. Detectable recall is recall among the positive users with at least
+ * DETECTABLE_MIN_EVENTS events after the change (fewer cannot pass the 12-event evidence run).
  */
 import { prf, quantile } from './metrics';
 
@@ -28,7 +33,15 @@ export interface Alert {
   readonly eventIndex: number;
 }
 
+export const DELAY_BOUND = { ms: 48 * 3_600_000, events: 50 } as const;
+export const DETECTABLE_MIN_EVENTS = 20;
+
 export interface DetectionScore {
+  /** Recall counting only catches within DELAY_BOUND of the change. */
+  readonly recallWithinBound: number;
+  /** Positive users with ≥ DETECTABLE_MIN_EVENTS events after the change, and recall among them. */
+  readonly detectablePositives: number;
+  readonly recallDetectable: number;
   readonly positives: number;
   readonly negatives: number;
   readonly alerts: number;
@@ -54,11 +67,13 @@ export function scoreDetections(
 ): DetectionScore {
   let positives = 0;
   let negatives = 0;
+  let detectable = 0;
   let events = 0;
   let userDays = 0;
   for (const t of truth.values()) {
     if (t.positive) positives++;
     else negatives++;
+    if (t.positive && t.changeIndex >= 0 && t.events - t.changeIndex >= DETECTABLE_MIN_EVENTS) detectable++;
     events += t.events;
     userDays += Math.max(t.spanMs, 3_600_000) / 86_400_000;
   }
@@ -68,6 +83,8 @@ export function scoreDetections(
   const delays: number[] = [];
   let scored = 0;
   let falseAlarms = 0;
+  let inBound = 0;
+  let caughtDetectable = 0;
   for (const a of sorted) {
     const t = truth.get(a.userId);
     if (!t) continue;
@@ -75,6 +92,9 @@ export function scoreDetections(
     if (t.positive && a.eventTimeMs >= t.changeTimeMs && !caught.has(a.userId)) {
       caught.add(a.userId);
       if (t.changeIndex >= 0) delays.push(Math.max(0, a.eventIndex - t.changeIndex));
+      const lateByEvents = t.changeIndex >= 0 ? a.eventIndex - t.changeIndex : Infinity;
+      if (a.eventTimeMs - t.changeTimeMs <= DELAY_BOUND.ms || lateByEvents <= DELAY_BOUND.events) inBound++;
+      if (t.changeIndex >= 0 && t.events - t.changeIndex >= DETECTABLE_MIN_EVENTS) caughtDetectable++;
     } else {
       falseAlarms++;
       if (!t.positive) falselyAlerted.add(a.userId);
@@ -82,6 +102,9 @@ export function scoreDetections(
   }
   const { precision, recall, f1 } = prf(caught.size, scored, positives);
   return {
+    recallWithinBound: positives ? inBound / positives : 0,
+    detectablePositives: detectable,
+    recallDetectable: detectable ? caughtDetectable / detectable : 0,
     positives,
     negatives,
     alerts: scored,

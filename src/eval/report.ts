@@ -4,7 +4,14 @@
  */
 import type { BaselineName } from './baselines';
 import type { Interval } from './bootstrap';
-import type { ChurnEval, MethodResult, MigrationEval, NextCategoryEval } from './evaluate';
+import type {
+  ChurnEval,
+  MeanSd,
+  MethodResult,
+  MigrationEval,
+  NextCategoryEval,
+  SeedSpread,
+} from './evaluate';
 import type { DetectionScore } from './migration-scoring';
 
 export interface SetReport {
@@ -34,6 +41,8 @@ export interface EvalReport {
   /** Per baseline: share of the calibration users' stable users alerted, and whether the target was reachable. */
   readonly baselineCalibration: Record<string, { stableAlertRate: number; targetMet: boolean }> | null;
   readonly sets: SetReport[];
+  /** The simulated scenario over several seeds (absent when only one ran). */
+  readonly simSeeds?: SeedSpread | null;
   readonly reference: { modelEval: unknown };
 }
 
@@ -188,12 +197,12 @@ function migrationTable(set: SetReport): string[] {
   const head =
     set.kind === 'simulated'
       ? [
-          '| method | parameter | precision | recall | F1 | false alarms / user-day | delay p50 (events) | delay p90 | alerts / 1k events |',
-          '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          '| method | parameter | precision | recall | recall ≤ 48 h / 50 events | recall, detectable | F1 | false alarms / user-day | delay p50 (events) | delay p90 | alerts / 1k events |',
+          '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ]
       : [
-          '| method | parameter | recall (movers alerted in 2nd half) | false-alarm rate (stable users alerted) | alerts / 1k events | delay p50 (events) | delay p90 | precision | F1 |',
-          '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          '| method | parameter | recall (movers alerted in 2nd half) | recall ≤ 48 h / 50 events | recall, detectable | false-alarm rate (stable users alerted) | alerts / 1k events | delay p50 (events) | delay p90 | precision | F1 |',
+          '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ];
   const rows = set.migration.methods.map((m) => {
     const s = m.atCalibrated;
@@ -201,8 +210,8 @@ function migrationTable(set: SetReport): string[] {
     const ci = (m as Partial<MethodResult>).intervals;
     const name = m === ours(set) ? `**${m.method}**` : m.method;
     return set.kind === 'simulated'
-      ? `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.precision)} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${f3(s.f1)} ${f3Ci(ci?.f1)} | ${s.falseAlarmsPerUserDay.toFixed(3)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${s.alertsPer1kEvents.toFixed(2)} |`
-      : `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${pct(s.falseAlarmUserRate)} ${pctCi(ci?.stableAlertRate)} | ${s.alertsPer1kEvents.toFixed(2)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${pct(s.precision)} | ${f3(s.f1)} ${f3Ci(ci?.f1)} |`;
+      ? `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.precision)} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${pct(s.recallWithinBound)} | ${pct(s.recallDetectable)} (${s.detectablePositives}) | ${f3(s.f1)} ${f3Ci(ci?.f1)} | ${s.falseAlarmsPerUserDay.toFixed(3)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${s.alertsPer1kEvents.toFixed(2)} |`
+      : `| ${name} | ${m.paramName} ${m.calibratedParam} | ${pct(s.recall)} ${pctCi(ci?.recall)} | ${pct(s.recallWithinBound)} | ${pct(s.recallDetectable)} (${s.detectablePositives}) | ${pct(s.falseAlarmUserRate)} ${pctCi(ci?.stableAlertRate)} | ${s.alertsPer1kEvents.toFixed(2)} | ${f1d(s.delayEventsP50)} | ${f1d(s.delayEventsP90)} | ${pct(s.precision)} | ${f3(s.f1)} ${f3Ci(ci?.f1)} |`;
   });
   return [...head, ...rows];
 }
@@ -229,6 +238,25 @@ function budgetTable(set: SetReport): string[] {
     return `| ${m} | ${cells.join(' | ')} |`;
   });
   return [...head, ...rows, ''];
+}
+
+const pmSd = (m: MeanSd, scale = 100, digits = 1): string =>
+  `${(m.mean * scale).toFixed(digits)} ± ${(m.sd * scale).toFixed(digits)}`;
+
+/** The simulated scenario over several seeds: mean ± sd at the calibrated parameters. */
+function seedTable(s: SeedSpread | null): string[] {
+  if (!s || s.seeds.length < 2) return [];
+  return [
+    `### Simulated migrations over ${s.seeds.length} seeds (${s.seeds.join(', ')}), calibrated parameters, mean ± sd`,
+    '',
+    '| method | F1 | recall % | recall ≤ 48 h / 50 events % | precision % |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...s.methods.map(
+      (m) =>
+        `| ${m.method} | ${pmSd(m.f1, 1, 3)} | ${pmSd(m.recall)} | ${pmSd(m.recallWithinBound)} | ${pmSd(m.precision)} |`,
+    ),
+    '',
+  ];
 }
 
 function sweepTable(m: MethodResult): string[] {
@@ -283,6 +311,7 @@ export function renderReport(report: EvalReport): string {
     '',
     '![Simulated: F1 against the threshold](sim-f1-vs-threshold.png)',
     '',
+    ...seedTable(report.simSeeds ?? null),
     '## How to read this',
     '',
     '- **Real data** has no labels, so the truth is measured from the data: a user is a *mover* when the top-3 categories of the first half of their history and of the second half share nothing, *stable* when they share at least two; users in between or with fewer than 20 events are left out. A mover counts as caught when an alert falls in their second half. Delays are counted from the change point located as the split (within the middle half) that maximises the Jensen–Shannon divergence between categories before and after.',
@@ -307,7 +336,7 @@ export function renderReport(report: EvalReport): string {
       '',
       ...migrationTable(set),
       '',
-      'Brackets: 95 % user-level bootstrap intervals (1,000 resamples of the scored users, src/eval/bootstrap.ts).',
+      'Brackets: 95 % user-level bootstrap intervals (1,000 resamples of the scored users, src/eval/bootstrap.ts). Recall ≤ 48 h / 50 events counts a catch only within 48 h of event time or 50 events of the change; "detectable" is recall among movers with at least 20 events after the change (their number in brackets).',
       '',
       '### Interest migration at matched false-alarm budgets',
       '',

@@ -11,6 +11,23 @@ const truth = new Map<string, UserTruth>([
 ]);
 
 describe('migration scoring', () => {
+  it('delay-bounded recall counts only catches within 48 h or 50 events; detectable recall only users with 20+ events after the change', () => {
+    const HOUR = 3_600_000;
+    const t = new Map<string, UserTruth>([
+      ['fast', { positive: true, changeTimeMs: 0, changeIndex: 10, events: 100, spanMs: DAY }],
+      ['slow', { positive: true, changeTimeMs: 0, changeIndex: 10, events: 200, spanMs: 10 * DAY }],
+      ['short', { positive: true, changeTimeMs: 0, changeIndex: 90, events: 100, spanMs: DAY }],
+    ]);
+    const s = scoreDetections(t, [
+      { userId: 'fast', eventTimeMs: 10 * HOUR, eventIndex: 30 }, // 20 events, 10 h: in bound
+      { userId: 'slow', eventTimeMs: 72 * HOUR, eventIndex: 120 }, // 110 events, 72 h: too late
+    ]);
+    expect(s.recall).toBeCloseTo(2 / 3, 12);
+    expect(s.recallWithinBound).toBeCloseTo(1 / 3, 12);
+    expect(s.detectablePositives).toBe(2); // 'short' has 10 events after its change
+    expect(s.recallDetectable).toBe(1);
+  });
+
   it('counts the first alert after the change as the hit and everything else as false alarms', () => {
     const s = scoreDetections(truth, [
       { userId: 'mover', eventTimeMs: 500, eventIndex: 20 }, // before the change: false alarm
