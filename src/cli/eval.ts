@@ -116,6 +116,15 @@ export async function runEval(args: Args): Promise<number> {
     );
     log(`${set.name}: churn…`);
     const churn = await evaluateChurn(set, encoder, manifest, params);
+    const churnLonger =
+      set.churnTruth.kind === 'no-event-within'
+        ? await evaluateChurn(
+            { ...set, churnTruth: { kind: 'no-event-within', horizonMs: 2 * set.churnTruth.horizonMs } },
+            encoder,
+            manifest,
+            params,
+          )
+        : null;
     log(`${set.name}: next category…`);
     const next = nextCategory ? await evaluateNextCategory(set.rows, encoder, manifest) : null;
     reports.push({
@@ -128,6 +137,7 @@ export async function runEval(args: Args): Promise<number> {
       negatives: set.truth.size - positives,
       migration,
       churn,
+      churnLonger,
       nextCategory: next,
     });
   }

@@ -16,7 +16,9 @@ import { gapFeature } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
 import type { BaselineName, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
-import type { DetectionIntervals } from './bootstrap';
+import type { DetectionIntervals, Interval } from './bootstrap';
+import type { ReliabilityBin, ScoringPoint } from './churn-metrics';
+import { calibrationOf, groupedAuc, userClusteredAuc } from './churn-metrics';
 import { detectionIntervals, migrationOutcomes } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
@@ -450,6 +452,11 @@ export interface BudgetResult {
 export interface ChurnMethodResult {
   readonly method: string;
   readonly rocAuc: number;
+  /** 95 % interval of rocAuc, users resampled with all their scoring points. */
+  readonly rocAucInterval: Interval;
+  /** AUC among users at the same checkpoint, and among one user's checkpoints (churn-metrics.ts). */
+  readonly betweenUsersAuc: number;
+  readonly withinUsersAuc: number;
   readonly prAuc: number;
   readonly roc: { fpr: number[]; tpr: number[] };
 }
@@ -457,9 +464,12 @@ export interface ChurnMethodResult {
 export interface ChurnEval {
   readonly label: string;
   readonly scoringPoints: number;
+  readonly users: number;
   readonly positives: number;
   readonly checkpointEveryMs: number;
   readonly methods: ChurnMethodResult[];
+  /** Calibration of our churn risk read as a probability of the label. */
+  readonly calibration: { brier: number; bins: ReliabilityBin[] };
 }
 
 /**
@@ -492,6 +502,7 @@ export async function evaluateChurn(
   const recency: number[] = [];
   const frequency: number[] = [];
   const labels: boolean[] = [];
+  const points: ScoringPoint[] = [];
   let cursor = 0;
   for (let t = first + stepMs; t <= lastCheckpoint; t += stepMs) {
     const next: ClickEvent[] = [];
@@ -508,6 +519,7 @@ export async function evaluateChurn(
         label = last !== undefined && last <= t;
       }
       labels.push(label);
+      points.push({ user: s.userId, atMs: t, label });
       ours.push(riskAt(s.churn.inactivityProbability, idle, params.churn));
       recency.push(idle);
       frequency.push(-s.eventCount / (Math.max(0, t - s.firstEventTimeMs) / 86_400_000 + 1));
@@ -516,6 +528,9 @@ export async function evaluateChurn(
   const method = (name: string, scores: number[]): ChurnMethodResult => ({
     method: name,
     rocAuc: rocAuc(scores, labels),
+    rocAucInterval: userClusteredAuc(scores, points),
+    betweenUsersAuc: groupedAuc(scores, labels, (i) => (points[i] as ScoringPoint).atMs),
+    withinUsersAuc: groupedAuc(scores, labels, (i) => (points[i] as ScoringPoint).user),
     prAuc: averagePrecision(scores, labels),
     roc: rocCurve(scores, labels),
   });
@@ -525,6 +540,7 @@ export async function evaluateChurn(
         ? `no event within ${ct.horizonMs / HOUR_MS} h after the checkpoint (inactivity proxy)`
         : 'the user has gone quiet for good (simulated ground truth)',
     scoringPoints: labels.length,
+    users: new Set(points.map((p) => p.user)).size,
     positives: labels.filter(Boolean).length,
     checkpointEveryMs: stepMs,
     methods: [
@@ -532,6 +548,7 @@ export async function evaluateChurn(
       method('recency only (idle time)', recency),
       method('frequency only (events per day so far, negated)', frequency),
     ],
+    calibration: calibrationOf(ours, labels),
   };
 }
 

@@ -24,6 +24,8 @@ export interface SetReport {
   readonly negatives: number;
   readonly migration: MigrationEval;
   readonly churn: ChurnEval;
+  /** The same at a 48 h horizon (real data only). */
+  readonly churnLonger?: ChurnEval | null;
   readonly nextCategory: NextCategoryEval | null;
 }
 
@@ -173,8 +175,11 @@ function summary(report: EvalReport): string[] {
     const [a, r, f] = [m[0], m[1], m[2]];
     if (a && r && f)
       lines.push(
-        `- **Churn risk, ${set.kind === 'real' ? 'real users' : 'simulated users'}** (${set.churn.label}): ROC AUC ${f3(a.rocAuc)} ` +
-          `vs ${f3(r.rocAuc)} for idle time alone and ${f3(f.rocAuc)} for activity frequency alone.`,
+        `- **Churn risk, ${set.kind === 'real' ? 'real users' : 'simulated users'}** (${set.churn.label}): ROC AUC ${f3(a.rocAuc)} ${f3Ci(a.rocAucInterval)} ` +
+          `vs ${f3(r.rocAuc)} ${f3Ci(r.rocAucInterval)} for idle time alone and ${f3(f.rocAuc)} ${f3Ci(f.rocAucInterval)} for activity frequency alone` +
+          (Number.isFinite(a.withinUsersAuc)
+            ? `; within users ${f3(a.withinUsersAuc)} vs ${f3(r.withinUsersAuc)} and ${f3(f.withinUsersAuc)}.`
+            : '.'),
       );
   }
   if (real?.nextCategory) {
@@ -270,14 +275,33 @@ function sweepTable(m: MethodResult): string[] {
   ];
 }
 
-function churnTable(set: SetReport): string[] {
+function churnTable(c: ChurnEval): string[] {
+  const cal = (c as Partial<ChurnEval>).calibration;
   return [
-    `Label: ${set.churn.label}. ${set.churn.scoringPoints} scoring points (every user with state, every ${set.churn.checkpointEveryMs / 3_600_000} h of event time), ${set.churn.positives} positive.`,
+    `Label: ${c.label}. ${c.scoringPoints} scoring points of ${c.users ?? '?'} users (every user with state, every ${c.checkpointEveryMs / 3_600_000} h of event time), ${c.positives} positive.`,
     '',
-    '| score | ROC AUC | PR AUC |',
-    '| --- | ---: | ---: |',
-    ...set.churn.methods.map((m) => `| ${m.method} | ${f3(m.rocAuc)} | ${f3(m.prAuc)} |`),
-    `| (positive rate: PR AUC of a random score) | 0.500 | ${f3(set.churn.positives / Math.max(1, set.churn.scoringPoints))} |`,
+    '| score | ROC AUC [95 % CI, users resampled] | between users (same checkpoint) | within users | PR AUC |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...c.methods.map(
+      (m) =>
+        `| ${m.method} | ${f3(m.rocAuc)} ${f3Ci(m.rocAucInterval)} | ${f3(m.betweenUsersAuc ?? NaN)} | ${f3(m.withinUsersAuc ?? NaN)} | ${f3(m.prAuc)} |`,
+    ),
+    `| (positive rate: PR AUC of a random score) | 0.500 | | | ${f3(c.positives / Math.max(1, c.scoringPoints))} |`,
+    ...(cal
+      ? [
+          '',
+          `Our churn risk read as a probability of the label: Brier score ${f3(cal.brier)} (a constant at the positive rate scores ${f3((c.positives / Math.max(1, c.scoringPoints)) * (1 - c.positives / Math.max(1, c.scoringPoints)))}). Reliability:`,
+          '',
+          '| predicted | points | mean predicted | observed rate |',
+          '| --- | ---: | ---: | ---: |',
+          ...cal.bins
+            .filter((b) => b.points > 0)
+            .map(
+              (b) =>
+                `| ${b.from.toFixed(1)}–${b.to.toFixed(1)} | ${b.points} | ${f3(b.meanPredicted)} | ${f3(b.observedRate)} |`,
+            ),
+        ]
+      : []),
   ];
 }
 
@@ -362,8 +386,9 @@ export function renderReport(report: EvalReport): string {
       '',
       '### Churn risk',
       '',
-      ...churnTable(set),
+      ...churnTable(set.churn),
       '',
+      ...(set.churnLonger ? ['At a 48 h horizon:', '', ...churnTable(set.churnLonger), ''] : []),
       `![ROC curves](${set.kind === 'real' ? 'real' : 'sim'}-churn-roc.png)`,
       '',
     );
