@@ -98,7 +98,7 @@ export async function runEval(args: Args): Promise<number> {
     sets.push({
       set: simEvalSet(`simulated (seed ${seed}, ${users} users, ${days} days)`, sim),
       source: `simulator seed=${seed} users=${users} days=${days}`,
-      nextCategory: false,
+      nextCategory: true,
     });
   }
   if (sets.length === 0) throw new Error('eval needs --data FILE and/or --simulate');

@@ -23,6 +23,8 @@ import { detectionIntervals, migrationOutcomes } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
 import { scoreDetections } from './migration-scoring';
+import type { NextCategoryMethod, TopKScore } from './next-category-baselines';
+import { TopKAccumulator, isInSessionRepeat, nextCategoryBaselines } from './next-category-baselines';
 import { OfflinePipeline, RecordingEncoder, rowsToEvents } from './offline-run';
 import { realisedShift } from './realised-shift';
 
@@ -569,6 +571,9 @@ export interface NextCategoryEval {
   readonly positions: number;
   readonly hrAt10: number;
   readonly ndcgAt10: number;
+  /** The model without in-session repeats (next-category-baselines.ts). */
+  readonly withoutRepeats: TopKScore;
+  readonly baselines: NextCategoryMethod[];
 }
 
 /**
@@ -588,6 +593,7 @@ export async function evaluateNextCategory(
   let hits = 0;
   let dcg = 0;
   let positions = 0;
+  const noRepeats = new TopKAccumulator();
   const indexOf = (c: string): number => manifest.categoryIndex.get(c) ?? manifest.oovIndex;
   for (let t = 0; t < maxLen; t++) {
     const active = users.flatMap((u, i) => (u.length > t ? [i] : []));
@@ -611,9 +617,14 @@ export async function evaluateNextCategory(
       const target = u[t + 1];
       if (!target) return;
       positions++;
+      const repeat = isInSessionRepeat(u[t] as DatasetRow, target);
       const ti = indexOf(target.categoryId);
-      if (ti < 2) return;
+      if (ti < 2) {
+        if (!repeat) noRepeats.add(-1);
+        return;
+      }
       const rank = rankOf(o.nextCategoryLogits, ti);
+      if (!repeat) noRepeats.add(rank);
       if (rank < 10) {
         hits++;
         dcg += 1 / Math.log2(rank + 2);
@@ -625,6 +636,8 @@ export async function evaluateNextCategory(
     positions,
     hrAt10: positions ? hits / positions : 0,
     ndcgAt10: positions ? dcg / positions : 0,
+    withoutRepeats: noRepeats.score(),
+    baselines: nextCategoryBaselines(rows),
   };
 }
 
