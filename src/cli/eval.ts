@@ -21,6 +21,7 @@ import {
   evaluateMigrations,
   evaluateNextCategory,
   migrationsOverSeeds,
+  nullCheck,
   realEvalSet,
   simEvalSet,
 } from '../eval/evaluate';
@@ -115,6 +116,8 @@ export async function runEval(args: Args): Promise<number> {
       thresholds.operatingPoints ?? [],
     );
     log(`${set.name}: churn…`);
+    const labelNull =
+      set.kind === 'real' ? await nullCheck(set, encoder, manifest, params, baselineParams) : null;
     const churn = await evaluateChurn(set, encoder, manifest, params);
     const churnLonger =
       set.churnTruth.kind === 'no-event-within'
@@ -138,6 +141,7 @@ export async function runEval(args: Args): Promise<number> {
       migration,
       churn,
       churnLonger,
+      nullCheck: labelNull,
       nextCategory: next,
     });
   }

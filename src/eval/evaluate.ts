@@ -14,6 +14,7 @@ import type { Encoder, EncoderRow } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import { gapFeature } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
+import { rng } from '../sim/simulator';
 import type { BaselineName, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
 import type { DetectionIntervals, Interval } from './bootstrap';
@@ -293,6 +294,97 @@ export async function evaluateMigrations(
   return { methods, budgets, events: set.rows.length, users: users.size };
 }
 
+/** Every method at its calibrated parameter on one set (no sweep). */
+export async function scoresAtCalibrated(
+  set: EvalSet,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  baselineParams: Readonly<Record<BaselineName, number>>,
+): Promise<Map<string, DetectionScore>> {
+  const out = new Map<string, DetectionScore>();
+  const users = byUser(set.rows);
+  const pipeline = new OfflinePipeline(encoder, manifest, params);
+  await pipeline.feed(rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim'));
+  const migrations = pipeline.outputs.flatMap((o) =>
+    o.kind === 'migration' ? [o.value as InterestMigration] : [],
+  );
+  out.set(
+    CORE_VARIANTS[0]?.name ?? 'interest-drift',
+    scoreDetections(set.truth, alertsFromMigrations(migrations, users)),
+  );
+  const guards = guardsOf(params.drift);
+  for (const name of BASELINES)
+    out.set(name, scoreDetections(set.truth, baselineAlerts(set.rows, name, baselineParams[name], guards)));
+  return out;
+}
+
+/**
+ * The null check of the real-data label: each user's events keep their times but their
+ * contents (category, item, kind) are shuffled among them, which destroys any real migration
+ * while keeping each user's breadth and activity. Seeded.
+ */
+export function shuffledInTime(rows: readonly DatasetRow[], seed: number): DatasetRow[] {
+  const r = rng(seed);
+  const out: DatasetRow[] = [];
+  for (const list of byUser(rows).values()) {
+    const contents = list.map((x) => ({ categoryId: x.categoryId, itemId: x.itemId, kind: x.kind }));
+    for (let i = contents.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [contents[i], contents[j]] = [
+        contents[j] as (typeof contents)[number],
+        contents[i] as (typeof contents)[number],
+      ];
+    }
+    list.forEach((x, i) => out.push({ ...x, ...(contents[i] as (typeof contents)[number]) }));
+  }
+  return out.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+}
+
+export interface NullCheck {
+  readonly movers: number;
+  readonly stable: number;
+  readonly shuffledMovers: number;
+  readonly shuffledStable: number;
+  /** Per method, on the original and on the shuffled data: movers alerted, stable users alerted. */
+  readonly methods: {
+    method: string;
+    recall: number;
+    stableAlertRate: number;
+    shuffledRecall: number;
+    shuffledStableAlertRate: number;
+  }[];
+}
+
+/** Labels and alerts on the real rows and on the same rows shuffled in time. */
+export async function nullCheck(
+  set: EvalSet,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  baselineParams: Readonly<Record<BaselineName, number>>,
+  seed = 5,
+): Promise<NullCheck> {
+  const shuffled = realEvalSet(`${set.name}, shuffled in time`, shuffledInTime(set.rows, seed), 86_400_000);
+  const count = (s: EvalSet, positive: boolean): number =>
+    [...s.truth.values()].filter((t) => t.positive === positive).length;
+  const before = await scoresAtCalibrated(set, encoder, manifest, params, baselineParams);
+  const after = await scoresAtCalibrated(shuffled, encoder, manifest, params, baselineParams);
+  return {
+    movers: count(set, true),
+    stable: count(set, false),
+    shuffledMovers: count(shuffled, true),
+    shuffledStable: count(shuffled, false),
+    methods: [...before].map(([method, s]) => ({
+      method,
+      recall: s.recall,
+      stableAlertRate: s.falseAlarmUserRate,
+      shuffledRecall: after.get(method)?.recall ?? NaN,
+      shuffledStableAlertRate: after.get(method)?.falseAlarmUserRate ?? NaN,
+    })),
+  };
+}
+
 /** Mean and sample standard deviation. */
 export interface MeanSd {
   readonly mean: number;
@@ -335,20 +427,9 @@ export async function migrationsOverSeeds(
     if (l) l.push(s);
     else per.set(m, [s]);
   };
-  const guards = guardsOf(params.drift);
   for (const set of sets) {
-    const users = byUser(set.rows);
-    const pipeline = new OfflinePipeline(encoder, manifest, params);
-    await pipeline.feed(rowsToEvents(set.rows, 'sim'));
-    const migrations = pipeline.outputs.flatMap((o) =>
-      o.kind === 'migration' ? [o.value as InterestMigration] : [],
-    );
-    add(
-      CORE_VARIANTS[0]?.name ?? 'interest-drift',
-      scoreDetections(set.truth, alertsFromMigrations(migrations, users)),
-    );
-    for (const name of BASELINES)
-      add(name, scoreDetections(set.truth, baselineAlerts(set.rows, name, baselineParams[name], guards)));
+    for (const [m, sc] of await scoresAtCalibrated(set, encoder, manifest, params, baselineParams))
+      add(m, sc);
   }
   return {
     seeds: [...seeds],

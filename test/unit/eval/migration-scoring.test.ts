@@ -1,5 +1,5 @@
 import type { DatasetRow } from '../../../src/io/datasets';
-import { locateChange } from '../../../src/eval/evaluate';
+import { locateChange, shuffledInTime } from '../../../src/eval/evaluate';
 import type { UserTruth } from '../../../src/eval/migration-scoring';
 import { scoreDetections } from '../../../src/eval/migration-scoring';
 
@@ -60,5 +60,29 @@ describe('migration scoring', () => {
       }));
     const list = [...rows(['a', 'b'], 70, 0), ...rows(['c', 'd'], 50, 70)];
     expect(locateChange(list)).toBe(70);
+  });
+});
+
+describe('shuffledInTime (null check of the real-data label)', () => {
+  it("keeps each user's times and categories but not their order", () => {
+    const rows: DatasetRow[] = Array.from({ length: 60 }, (_, i) => ({
+      userId: i % 2 ? 'u' : 'v',
+      itemId: `i${i}`,
+      categoryId: i < 30 ? 'early' : 'late',
+      kind: 'view',
+      eventTimeMs: i * 1000,
+    })) as DatasetRow[];
+    const out = shuffledInTime(rows, 3);
+    expect(out.map((r) => r.eventTimeMs)).toEqual(rows.map((r) => r.eventTimeMs));
+    for (const u of ['u', 'v']) {
+      const cats = (xs: DatasetRow[]): string[] =>
+        xs
+          .filter((r) => r.userId === u)
+          .map((r) => r.categoryId)
+          .sort();
+      expect(cats(out)).toEqual(cats(rows));
+    }
+    expect(out.slice(0, 30).some((r) => r.categoryId === 'late')).toBe(true);
+    expect(shuffledInTime(rows, 3)).toEqual(out);
   });
 });
