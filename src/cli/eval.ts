@@ -29,7 +29,8 @@ import type { EvalReport, SetReport } from '../eval/report';
 import { renderReport } from '../eval/report';
 import { readDataset } from '../io/datasets';
 import { createOnnxEncoder } from '../model/onnx-encoder';
-import { simulate } from '../sim/simulator';
+import type { SimResult } from '../sim/simulator';
+import { HARD_SIM, simulate } from '../sim/simulator';
 import type { Args } from './args';
 import { numberFlag, stringFlag } from './args';
 
@@ -83,24 +84,31 @@ export async function runEval(args: Args): Promise<number> {
       nextCategory: true,
     });
   }
-  let seedSets: { seeds: number[]; sets: EvalSet[] } | null = null;
+  const seedSets: { scenario: string; seeds: number[]; sets: EvalSet[] }[] = [];
   if (args.flags.has('simulate')) {
     const seed = numberFlag(args, 'seed', 11);
     const users = numberFlag(args, 'sim-users', 1500);
     const days = numberFlag(args, 'sim-days', 5);
     const seeds = Array.from({ length: numberFlag(args, 'sim-seeds', 5) }, (_, i) => seed + i);
-    seedSets = {
-      seeds,
-      sets: seeds.map((s) =>
-        simEvalSet(`seed ${s}`, simulate({ seed: s, users, days, userPrefix: 'evalsim' })),
-      ),
-    };
-    const sim = simulate({ seed, users, days, userPrefix: 'evalsim' });
-    sets.push({
-      set: simEvalSet(`simulated (seed ${seed}, ${users} users, ${days} days)`, sim),
-      source: `simulator seed=${seed} users=${users} days=${days}`,
-      nextCategory: true,
-    });
+    // Today's scenario (abrupt, total, permanent migrations; stationary stable users) and the
+    // hard one (excursions, gradual and partial migrations, slowing before quiet, breadth).
+    for (const [scenario, extra] of [
+      ['simulated', {}],
+      ['simulated, hard', HARD_SIM],
+    ] as const) {
+      const sim = (s: number): SimResult =>
+        simulate({ seed: s, users, days, userPrefix: 'evalsim', ...extra });
+      seedSets.push({
+        scenario,
+        seeds,
+        sets: seeds.map((s) => simEvalSet(`${scenario}, seed ${s}`, sim(s))),
+      });
+      sets.push({
+        set: simEvalSet(`${scenario} (seed ${seed}, ${users} users, ${days} days)`, sim(seed)),
+        source: `simulator seed=${seed} users=${users} days=${days}${scenario.includes('hard') ? ' HARD_SIM' : ''}`,
+        nextCategory: true,
+      });
+    }
   }
   if (sets.length === 0) throw new Error('eval needs --data FILE and/or --simulate');
   const reports: SetReport[] = [];
@@ -145,17 +153,14 @@ export async function runEval(args: Args): Promise<number> {
       nextCategory: next,
     });
   }
-  let simSeeds: SeedSpread | null = null;
-  if (seedSets && seedSets.seeds.length > 1) {
-    log(`simulated migrations over seeds ${seedSets.seeds.join(', ')}…`);
-    simSeeds = await migrationsOverSeeds(
-      seedSets.sets,
-      seedSets.seeds,
-      encoder,
-      manifest,
-      params,
-      baselineParams,
-    );
+  const simSeeds: SeedSpread[] = [];
+  for (const ss of seedSets) {
+    if (ss.seeds.length < 2) continue;
+    log(`${ss.scenario}: migrations over seeds ${ss.seeds.join(', ')}…`);
+    simSeeds.push({
+      ...(await migrationsOverSeeds(ss.sets, ss.seeds, encoder, manifest, params, baselineParams)),
+      scenario: ss.scenario,
+    });
   }
   await encoder.dispose();
   let modelEval: unknown = null;

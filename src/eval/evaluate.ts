@@ -399,6 +399,8 @@ export function meanSd(xs: readonly number[]): MeanSd {
 }
 
 export interface SeedSpread {
+  /** Which simulated scenario (set by the caller). */
+  readonly scenario?: string;
   readonly seeds: number[];
   readonly methods: {
     method: string;

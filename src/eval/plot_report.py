@@ -108,10 +108,11 @@ def main():
     report = json.loads((d / "report.json").read_text())
     for s in report["sets"]:
         real = s["kind"] == "real"
-        prefix = "real" if real else "sim"
+        # The same rule as plotPrefix in report.ts.
+        prefix = "real" if real else ("sim-hard" if "hard" in s["name"] else "sim")
         tradeoff(s, d / f"{prefix}-tradeoff.png", real)
         churn_roc(s, d / f"{prefix}-churn-roc.png")
-        if not real:
+        if prefix == "sim":
             f1_vs_threshold(s, d / "sim-f1-vs-threshold.png")
             delays(s, d / "sim-delay.png")
     print(f"wrote plots to {d}")

@@ -47,10 +47,13 @@ export interface EvalReport {
   readonly baselineCalibration: Record<string, { stableAlertRate: number; targetMet: boolean }> | null;
   readonly sets: SetReport[];
   /** The simulated scenario over several seeds (absent when only one ran). */
-  readonly simSeeds?: SeedSpread | null;
+  readonly simSeeds?: SeedSpread[] | SeedSpread | null;
   readonly reference: { modelEval: unknown };
 }
 
+/** File-name prefix of a set's plots (src/eval/plot_report.py uses the same rule). */
+const plotPrefix = (set: SetReport): string =>
+  set.kind === 'real' ? 'real' : set.name.includes('hard') ? 'sim-hard' : 'sim';
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 /** A 95 % bootstrap interval as "[lo–hi]" (empty when there is none). */
@@ -178,7 +181,7 @@ function summary(report: EvalReport): string[] {
     const [a, r, f] = [m[0], m[1], m[2]];
     if (a && r && f)
       lines.push(
-        `- **Churn risk, ${set.kind === 'real' ? 'real users' : 'simulated users'}** (${set.churn.label}): ROC AUC ${f3(a.rocAuc)} ${f3Ci(a.rocAucInterval)} ` +
+        `- **Churn risk, ${set.name}** (${set.churn.label}): ROC AUC ${f3(a.rocAuc)} ${f3Ci(a.rocAucInterval)} ` +
           `vs ${f3(r.rocAuc)} ${f3Ci(r.rocAucInterval)} for idle time alone and ${f3(f.rocAuc)} ${f3Ci(f.rocAucInterval)} for activity frequency alone` +
           (Number.isFinite(a.withinUsersAuc)
             ? `; within users ${f3(a.withinUsersAuc)} vs ${f3(r.withinUsersAuc)} and ${f3(f.withinUsersAuc)}.`
@@ -267,7 +270,7 @@ const pmSd = (m: MeanSd, scale = 100, digits = 1): string =>
 function seedTable(s: SeedSpread | null): string[] {
   if (!s || s.seeds.length < 2) return [];
   return [
-    `### Simulated migrations over ${s.seeds.length} seeds (${s.seeds.join(', ')}), calibrated parameters, mean ± sd`,
+    `### ${s.scenario ?? 'Simulated'}: migrations over ${s.seeds.length} seeds (${s.seeds.join(', ')}), calibrated parameters, mean ± sd`,
     '',
     '| method | F1 | recall % | recall ≤ 48 h / 50 events % | precision % |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -368,7 +371,7 @@ export function renderReport(report: EvalReport): string {
     '',
     '![Simulated: F1 against the threshold](sim-f1-vs-threshold.png)',
     '',
-    ...seedTable(report.simSeeds ?? null),
+    ...[report.simSeeds ?? []].flat().flatMap(seedTable),
     '## How to read this',
     '',
     '- **Real data** has no labels, so the truth is measured from the data: a user is a *mover* when the top-3 categories of the first half of their history and of the second half share nothing, *stable* when they share at least two; users in between or with fewer than 20 events are left out. A mover counts as caught when an alert falls in their second half. Delays are counted from the change point located as the split (within the middle half) that maximises the Jensen–Shannon divergence between categories before and after.',
@@ -416,14 +419,14 @@ export function renderReport(report: EvalReport): string {
       '',
       ...sweepTable(ours(set)),
       '',
-      `![Precision and recall of every method across its parameter](${set.kind === 'real' ? 'real' : 'sim'}-tradeoff.png)`,
+      `![Precision and recall of every method across its parameter](${plotPrefix(set)}-tradeoff.png)`,
       '',
       '### Churn risk',
       '',
       ...churnTable(set.churn),
       '',
       ...(set.churnLonger ? ['At a 48 h horizon:', '', ...churnTable(set.churnLonger), ''] : []),
-      `![ROC curves](${set.kind === 'real' ? 'real' : 'sim'}-churn-roc.png)`,
+      `![ROC curves](${plotPrefix(set)}-churn-roc.png)`,
       '',
     );
     if (set.nextCategory) {

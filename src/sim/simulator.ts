@@ -7,6 +7,13 @@
  *   - migrating users switch, at a known time, to a set of home categories disjoint from before;
  *   - quiet users stop at a known time (churn ground truth);
  *   - the rest are stable.
+ * The HARD scenario (HARD_SIM, all off by default) adds what makes a two-histogram detector's
+ * life hard: stable users with temporary excursions (a session, or a whole day, in categories
+ * outside their own, then back: these must not alert), gradual migrations (the new interests
+ * take over over a ramp of days) and partial ones (the old interests keep a share), activity that
+ * thins out before a user goes quiet, and a spread of user breadth (2 to 8 home categories,
+ * more or less browsing outside them). Options at their defaults draw no extra random numbers,
+ * so the default scenario is unchanged.
  * Same options → same rows, byte for byte.
  */
 import type { EventKind } from '../core/types';
@@ -27,7 +34,33 @@ export interface SimOptions {
   readonly activityScale: number;
   /** Prefix of simulated user ids. */
   readonly userPrefix: string;
+  /** Stable users: chance that a session is spent outside the user's categories. */
+  readonly excursionSessionRate?: number;
+  /** Stable users: chance of one whole day spent outside the user's categories. */
+  readonly excursionDayRate?: number;
+  /** Migrations: share that ramp in over `gradualRampMs` instead of switching at once. */
+  readonly gradualShare?: number;
+  readonly gradualRampMs?: number;
+  /** Migrations: share that keep `partialKeep` of their events in the old categories. */
+  readonly partialShare?: number;
+  readonly partialKeep?: number;
+  /** Quiet users: gaps between sessions grow up to this factor as the quiet time nears (1 = off). */
+  readonly quietSlowdown?: number;
+  /** Per-user breadth: 2..8 home categories and an off-home share from ½× to 2× the real one. */
+  readonly breadthSpread?: boolean;
 }
+
+/** The hard scenario's settings (on top of DEFAULT_SIM). */
+export const HARD_SIM: Partial<SimOptions> = {
+  excursionSessionRate: 0.05,
+  excursionDayRate: 0.3,
+  gradualShare: 0.5,
+  gradualRampMs: 2 * 86_400_000,
+  partialShare: 0.3,
+  partialKeep: 0.35,
+  quietSlowdown: 4,
+  breadthSpread: true,
+};
 
 export const DEFAULT_SIM: SimOptions = {
   seed: 7,
@@ -118,8 +151,9 @@ const kindPicker = new Weighted(kinds, Object.values(stats.eventKindShares));
 function homeCategories(
   r: () => number,
   exclude: ReadonlySet<string>,
+  breadth: { min: number; span: number } = { min: 3, span: 3 },
 ): { ids: string[]; picker: Weighted<string> } {
-  const n = 3 + Math.floor(r() * 3);
+  const n = breadth.min + Math.floor(r() * breadth.span);
   const ids: string[] = [];
   for (let guard = 0; ids.length < n && guard < 1000; guard++) {
     const c = popularity.pick(r());
@@ -143,10 +177,28 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
     const roll = r();
     const migrates = roll < o.migrationRate;
     const goesQuiet = !migrates && roll < o.migrationRate + o.quietRate;
-    let home = homeCategories(r, new Set());
+    const breadth = o.breadthSpread ? { min: 2, span: 7 } : undefined;
+    const offHome = stats.offHomeEventShare * (o.breadthSpread ? 0.5 + 1.5 * r() : 1);
+    let home = homeCategories(r, new Set(), breadth);
     const before = home.ids;
+    const beforePicker = home.picker;
     const changeAt = migrates ? o.startTimeMs + horizonMs * (0.35 + 0.3 * r()) : Infinity;
     const quietAt = goesQuiet ? o.startTimeMs + horizonMs * (0.5 + 0.35 * r()) : Infinity;
+    // How this migration happens (hard scenario): a ramp, and/or a share kept in the old interests.
+    const ramp =
+      migrates && (o.gradualShare ?? 0) > 0 && r() < (o.gradualShare ?? 0) ? (o.gradualRampMs ?? 0) : 0;
+    const keep =
+      migrates && (o.partialShare ?? 0) > 0 && r() < (o.partialShare ?? 0) ? (o.partialKeep ?? 0) : 0;
+    // Stable users' excursions: one whole day elsewhere, and single sessions elsewhere.
+    const stableUser = !migrates && !goesQuiet;
+    const excursionDay =
+      stableUser && (o.excursionDayRate ?? 0) > 0 && r() < (o.excursionDayRate ?? 0)
+        ? o.startTimeMs + Math.floor(r() * o.days) * 86_400_000
+        : -1;
+    const away =
+      stableUser && ((o.excursionDayRate ?? 0) > 0 || (o.excursionSessionRate ?? 0) > 0)
+        ? homeCategories(r, new Set(before), breadth)
+        : null;
     let changed = false;
     let changeIndex = -1;
     let t = o.startTimeMs + r() * (horizonMs / Math.max(1, o.days)) * 0.5;
@@ -156,16 +208,29 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
     while (t < o.startTimeMs + horizonMs && t < quietAt) {
       const length = Math.max(1, Math.round(fromQuantiles(stats.sessionLengthQuantiles, r())));
       let cat = '';
+      const awaySession =
+        away !== null &&
+        ((excursionDay >= 0 && t >= excursionDay && t < excursionDay + 86_400_000) ||
+          ((o.excursionSessionRate ?? 0) > 0 && r() < (o.excursionSessionRate ?? 0)));
       for (let i = 0; i < length && t < o.startTimeMs + horizonMs && t < quietAt; i++) {
         if (!changed && t >= changeAt) {
           changed = true;
           changeIndex = n;
-          home = homeCategories(r, new Set(before));
+          home = homeCategories(r, new Set(before), breadth);
           cat = '';
         }
-        const explore = r() < stats.offHomeEventShare;
+        const explore = r() < offHome;
+        // After a change: during a ramp the new interests take over gradually; a partial
+        // migration keeps a share in the old ones.
+        const oldShare = !changed ? 0 : Math.max(keep, ramp > 0 ? 1 - Math.min(1, (t - changeAt) / ramp) : 0);
+        const picker =
+          awaySession && away
+            ? away.picker
+            : changed && oldShare > 0 && r() < oldShare
+              ? beforePicker
+              : home.picker;
         if (cat === '' || r() >= stats.sameCategoryInSessionRate)
-          cat = explore ? popularity.pick(r()) : home.picker.pick(r());
+          cat = explore ? popularity.pick(r()) : picker.pick(r());
         const kind = kindPicker.pick(r());
         const ts = Math.floor(t);
         userRows.push({
@@ -181,9 +246,22 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
         n++;
         t += Math.max(1000, fromQuantiles(stats.inSessionGapMsQuantiles, r()));
       }
-      // Between sessions: the real gap distribution, compressed when activity is scaled up.
+      // Between sessions: the real gap distribution, compressed when activity is scaled up, and
+      // (hard scenario) stretched as a user who is about to go quiet loses interest.
+      const slow =
+        goesQuiet && (o.quietSlowdown ?? 1) > 1
+          ? 1 +
+            ((o.quietSlowdown ?? 1) - 1) *
+              Math.min(
+                1,
+                Math.max(
+                  0,
+                  (t - (quietAt - 0.4 * (quietAt - o.startTimeMs))) / (0.4 * (quietAt - o.startTimeMs)),
+                ),
+              )
+          : 1;
       t +=
-        fromQuantiles(stats.betweenSessionGapMsQuantiles, r()) /
+        (slow * fromQuantiles(stats.betweenSessionGapMsQuantiles, r())) /
         Math.max(0.1, sessionRate / stats.sessionsPerUserDay);
     }
     rows.push(...userRows);
