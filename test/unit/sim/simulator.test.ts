@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { DatasetRow } from '../../../src/io/datasets';
+import { HARD_SIM, simulate } from '../../../src/sim/simulator';
+
+const DAY = 86_400_000;
+
+describe('simulator', () => {
+  it('default scenario: the same rows as before the hard options existed (pinned hash)', () => {
+    const digest = createHash('sha256')
+      .update(JSON.stringify(simulate({ seed: 3, users: 60, days: 2 })))
+      .digest('hex');
+    // Computed with the simulator of commit 6f9f5fe (no hard options) and with this one.
+    expect(digest).toBe('20295367ce10d99f3e922c63d779accdbbe79b18d742ba4f3eb4e0ef6264765a');
+  });
+
+  it('hard scenario: stable users make excursions, and some migrations keep or ramp out of their old categories', () => {
+    const sim = simulate({ seed: 5, users: 600, days: 5, ...HARD_SIM });
+    const byUser = new Map<string, DatasetRow[]>();
+    for (const r of sim.rows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r]);
+    // An excursion day: a day on which most of a stable user's events are in categories the
+    // user uses on no other day.
+    let excursions = 0;
+    for (const u of sim.stableUsers) {
+      const rows = byUser.get(u) ?? [];
+      const day = (r: DatasetRow): number => Math.floor(r.eventTimeMs / DAY);
+      for (const d of new Set(rows.map(day))) {
+        const inDay = rows.filter((r) => day(r) === d);
+        const elsewhere = new Set(rows.filter((r) => day(r) !== d).map((r) => r.categoryId));
+        if (
+          inDay.length >= 5 &&
+          inDay.filter((r) => !elsewhere.has(r.categoryId)).length / inDay.length > 0.6
+        ) {
+          excursions++;
+          break;
+        }
+      }
+    }
+    expect(excursions).toBeGreaterThan(sim.stableUsers.length * 0.1);
+    // After the change, old categories still show up for a good share of the movers.
+    const keepers = sim.migrations.filter((m) => {
+      const after = (byUser.get(m.userId) ?? []).slice(m.changeEventIndex);
+      return after.filter((r) => m.fromCategories.includes(r.categoryId)).length >= 3;
+    }).length;
+    expect(keepers).toBeGreaterThan(sim.migrations.length * 0.3);
+    const plain = simulate({ seed: 5, users: 600, days: 5 });
+    const plainKeepers = plain.migrations.filter((m) => {
+      const after = plain.rows.filter((r) => r.userId === m.userId).slice(m.changeEventIndex);
+      return after.filter((r) => m.fromCategories.includes(r.categoryId)).length >= 3;
+    }).length;
+    expect(plainKeepers).toBeLessThan(keepers / 2);
+  });
+});
