@@ -124,8 +124,8 @@ eval: $(NPM_STAMP) $(PLOT_PY) $(if $(EVAL_DATA),$(SPLIT)) ## offline evaluation 
 calibrate: $(NPM_STAMP) $(SPLIT) ## calibrate drift thresholds on the train users and store them in the model metadata
 	npx tsx src/tools/calibrate.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --write
 
-sim-stats: $(NPM_STAMP) ## re-derive the simulator's statistics from the real Taobao sample
-	npx tsx src/tools/fit-simulator.ts $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+sim-stats: $(NPM_STAMP) $(SPLIT) ## re-derive the simulator's statistics from the real Taobao sample's train users
+	npx tsx src/tools/fit-simulator.ts $(DATA_DIR)/taobao-userbehavior-users.csv.gz $(SPLIT)
 	npx prettier --write src/sim/taobao-stats.json
 
 bench-encoder: $(NPM_STAMP) ## encoder benchmark → test/bench/results/encoder-<provider>.{json,md}

@@ -4,9 +4,12 @@
  * (anonymised ids), the event-type mix, session shape and gap quantiles. No user, item or
  * per-user sequence is written.
  *
- *   tsx src/tools/fit-simulator.ts ../shared/data/taobao-userbehavior-users.csv.gz
+ * Fitted on the TRAIN users of the encoder's split only (onnx/artifacts/split.json), so no
+ * statistic of a test user reaches the simulated data the evaluation reports on.
+ *
+ *   tsx src/tools/fit-simulator.ts ../shared/data/taobao-userbehavior-users.csv.gz [onnx/artifacts/split.json]
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDataset } from '../io/datasets';
 import type { DatasetRow } from '../io/datasets';
@@ -27,7 +30,10 @@ function quantiles(values: number[], n: number): number[] {
 
 async function main(): Promise<void> {
   const path = process.argv[2] ?? '../shared/data/taobao-userbehavior-users.csv.gz';
-  const { rows } = await readDataset(path, 'taobao');
+  const splitPath = process.argv[3] ?? 'onnx/artifacts/split.json';
+  const train = new Set((JSON.parse(readFileSync(splitPath, 'utf8')) as { train: string[] }).train);
+  const rows = (await readDataset(path, 'taobao')).rows.filter((r) => train.has(r.userId));
+  if (rows.length === 0) throw new Error(`no train users of ${splitPath} in ${path}`);
   const byUser = new Map<string, DatasetRow[]>();
   for (const r of rows) {
     const list = byUser.get(r.userId);
@@ -80,7 +86,7 @@ async function main(): Promise<void> {
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, TOP_CATEGORIES);
   const stats = {
-    source: 'Alibaba Tianchi UserBehavior (Taobao), users sample; aggregates only',
+    source: 'Alibaba Tianchi UserBehavior (Taobao), users sample, train users of the split only; aggregates only',
     users: byUser.size,
     events: rows.length,
     days: Number(days.toFixed(2)),
