@@ -86,7 +86,8 @@ async function main(): Promise<void> {
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, TOP_CATEGORIES);
   const stats = {
-    source: 'Alibaba Tianchi UserBehavior (Taobao), users sample, train users of the split only; aggregates only',
+    source:
+      'Alibaba Tianchi UserBehavior (Taobao), users sample, train users of the split only; aggregates only',
     users: byUser.size,
     events: rows.length,
     days: Number(days.toFixed(2)),
