@@ -218,6 +218,17 @@ function securityTests(env: StackEnv): void {
     });
   }
 
+  /** A fresh service instance that runs until the group has committed the whole input. */
+  async function restartUntilCaughtUp(config: Config): Promise<void> {
+    const again: App = createApp(config, logger);
+    try {
+      await again.start();
+      await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
+    } finally {
+      await again.stop('test done');
+    }
+  }
+
   beforeAll(async () => {
     execFileSync(BROKER_SCRIPT, ['up'], {
       env: {
@@ -481,13 +492,7 @@ function securityTests(env: StackEnv): void {
         await waitForAcls(admin, allBindings.length);
         await app.stop('test done');
       }
-      const again: App = createApp(config, logger);
-      try {
-        await again.start();
-        await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
-      } finally {
-        await again.stop('test done');
-      }
+      await restartUntilCaughtUp(config);
       const sent = new Map<string, number>();
       for (const r of rows) sent.set(r.userId, (sent.get(r.userId) ?? 0) + 1);
       const last = new Map<string, number>();
@@ -576,13 +581,7 @@ function securityTests(env: StackEnv): void {
       await app.stop('test done');
     }
     // Credentials back: a restart processes the record, nothing lost.
-    const again: App = createApp(config, logger);
-    try {
-      await again.start();
-      await waitCaughtUp(adminKafka, config.appId, config.topics.input, 120_000);
-    } finally {
-      await again.stop('test done');
-    }
+    await restartUntilCaughtUp(config);
     const changelog = await readCommitted(
       adminKafka,
       config.topics.userStateChangelog,

@@ -189,6 +189,17 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
     }
     return out;
   };
+  /** One running instance for fault `f`, marked busy and named in `e`; undefined (noted) when none. */
+  const takeOne = (f: Fault, e: TimelineEntry): number | undefined => {
+    const [i] = choose(f, 1);
+    if (i === undefined) {
+      e.note = 'no running instance to hit';
+      return undefined;
+    }
+    e.target = (procs[i] as ProcessorProcess).name;
+    busy[i] = true;
+    return i;
+  };
   const stopWithin = async (p: ProcessorProcess, ms: number): Promise<void> => {
     const stopped = p.stop();
     const t = await Promise.race([stopped.then(() => 'stopped'), sleep(ms).then(() => 'timeout')]);
@@ -225,14 +236,9 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
         break;
       }
       case 'zombie': {
-        const [i] = choose(f, 1);
-        if (i === undefined) {
-          e.note = 'no running instance to hit';
-          break;
-        }
+        const i = takeOne(f, e);
+        if (i === undefined) break;
         const p = procs[i] as ProcessorProcess;
-        e.target = p.name;
-        busy[i] = true;
         paused[i] = true;
         p.pause();
         await sleep(f.holdMs);
@@ -267,14 +273,9 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
         break;
       }
       case 'kill-while-restoring': {
-        const [i] = choose(f, 1);
-        if (i === undefined) {
-          e.note = 'no running instance to hit';
-          break;
-        }
+        const i = takeOne(f, e);
+        if (i === undefined) break;
         const p = procs[i] as ProcessorProcess;
-        e.target = p.name;
-        busy[i] = true;
         await p.kill9();
         const mark = p.log().length;
         p.start();
