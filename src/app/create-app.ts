@@ -19,6 +19,8 @@ import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
 import { subjectConfigClient } from '../kafka/registry-compatibility';
 import { setUpTopics } from '../kafka/topics';
+import { isKafkaUnreachable } from '../kafka/failure-policy';
+import { withRetry } from '../shared/retry';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 import { modelContext } from '../pipeline/partition-processor';
@@ -107,12 +109,28 @@ export function createApp(config: Config, logger: Logger): App {
       const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencySeconds);
       dispose = () => encoder.dispose();
       const kafka = createKafka(kafkaClientOptions(config), logger);
-      if (config.kafka.createTopics) {
-        const created = await setUpTopics(kafka, config);
-        if (created.length > 0) log.info('topics created', { topics: created });
-      }
-      // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
-      await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
+      // A cluster that does not answer at start (down, restarting, hung) is waited for with
+      // backoff, like the registry; a refusal (ACL, password) still fails fast, named.
+      await withRetry(
+        async () => {
+          if (config.kafka.createTopics) {
+            const created = await setUpTopics(kafka, config);
+            if (created.length > 0) log.info('topics created', { topics: created });
+          }
+          // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
+          await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
+        },
+        {
+          initialDelayMs: 1_000,
+          maxDelayMs: 15_000,
+          maxRetries: Infinity,
+          shouldRetry: (e) => state === 'starting' && isKafkaUnreachable(e),
+          onRetry: (e, _attempt, delayMs) => {
+            metrics.retries.inc({ dependency: 'kafka' });
+            log.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) });
+          },
+        },
+      );
       const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
       const limits = validationLimits(config);
       const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);

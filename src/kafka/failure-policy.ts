@@ -57,6 +57,30 @@ const UNACCEPTABLE_RECORDS = new Set([
   'CORRUPT_MESSAGE',
 ]);
 
+/** kafkajs errors that mean "no broker answered": a broker down, restarting or hung. */
+const UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+/**
+ * True when the cluster could not be reached at all (as opposed to a refusal): kafkajs gave up
+ * after its own retries on a connection error, a timeout or no broker. A transient dependency,
+ * so the service waits with backoff (at start) instead of exiting.
+ */
+export function isKafkaUnreachable(e: unknown): boolean {
+  for (let c = e as { name?: unknown; cause?: unknown } | null, depth = 0; c && depth < 5; depth++) {
+    if (typeof c.name === 'string' && UNREACHABLE.has(c.name)) {
+      return kafkaErrorType(e) === null; // an error with a protocol type is an answer, not silence
+    }
+    c = c.cause as { name?: unknown; cause?: unknown } | null;
+  }
+  return false;
+}
+
 /** kafkajs marks the errors a retry may cure (leader moved, coordinator loading, timeouts). */
 export function isKafkaRetriable(e: unknown): boolean {
   return (e as { retriable?: unknown } | null)?.retriable === true;

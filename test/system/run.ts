@@ -187,6 +187,36 @@ async function brokerRestart(cluster: Cluster, profile: Profile): Promise<Row> {
   );
 }
 
+/**
+ * Chaos seeds 2 and 3: an instance started while the broker was down exited (code 1) after
+ * kafkajs's own retries. It must wait with backoff instead, and go on once the broker is back.
+ */
+async function startDuringOutage(cluster: Cluster, profile: Profile): Promise<Row> {
+  const s = await setup(cluster, profile, 'start-during-outage');
+  const half = Math.floor(s.workload.records.length / 2);
+  await drive(cluster.kafka, s.config.topics.input, s.workload.records.slice(0, half), profile.ratePerSec);
+  await stack('kafka-stop');
+  const p = processor(s, 0);
+  p.start();
+  await sleep(40_000);
+  const waited = p.running && /kafka unavailable at start; retrying/.test(p.log());
+  await stack('kafka-start');
+  const back = Date.now();
+  const progressed = await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, 0, 180_000);
+  await drive(cluster.kafka, s.config.topics.input, s.workload.records.slice(half), profile.ratePerSec);
+  const v = await finish(cluster, s, [p]);
+  return rowOf(
+    s,
+    v,
+    'processor started while the broker was down (40 s)',
+    `first progress ${fmtS(progressed)} after the broker was back (${fmtS(Date.now() - back)} to the end)`,
+    waited && p.startedAtMs.length === 1,
+    [
+      `still running and retrying when the broker came back: ${waited}; started once: ${p.startedAtMs.length === 1}`,
+    ],
+  );
+}
+
 async function registryOutage(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'registry-outage');
   // Records produced during the outage carry a schema id the processor has never seen (the
@@ -369,6 +399,7 @@ const SCENARIOS: Record<string, (c: Cluster, p: Profile) => Promise<Row>> = {
   zombie,
   rebalance,
   'broker-restart': brokerRestart,
+  'start-during-outage': startDuringOutage,
   'registry-outage': registryOutage,
   poison,
   erase,

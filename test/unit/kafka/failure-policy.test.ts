@@ -2,6 +2,7 @@ import {
   authorizationFailure,
   isConcurrentTransactions,
   isKafkaRetriable,
+  isKafkaUnreachable,
   kafkaErrorType,
   transactionFailure,
 } from '../../../src/kafka/failure-policy';
@@ -56,5 +57,20 @@ describe('Kafka failure policy', () => {
     expect(isKafkaRetriable(kafkaError('TOPIC_AUTHORIZATION_FAILED'))).toBe(false);
     expect(isKafkaRetriable(null)).toBe(false);
     expect(isConcurrentTransactions(kafkaError('CONCURRENT_TRANSACTIONS'))).toBe(true);
+  });
+
+  it('tells a cluster that does not answer (wait) from one that refuses (fail fast)', () => {
+    const named = (name: string, cause?: unknown): Error => Object.assign(new Error(name), { name, cause });
+    const refused = named('KafkaJSConnectionError');
+    expect(isKafkaUnreachable(refused)).toBe(true);
+    expect(isKafkaUnreachable(named('KafkaJSNumberOfRetriesExceeded', refused))).toBe(true);
+    expect(isKafkaUnreachable(named('KafkaJSRequestTimeoutError'))).toBe(true);
+    // An answer, even wrapped in kafkajs's give-up error, is not silence.
+    expect(
+      isKafkaUnreachable(named('KafkaJSNumberOfRetriesExceeded', kafkaError('TOPIC_AUTHORIZATION_FAILED'))),
+    ).toBe(false);
+    expect(isKafkaUnreachable(named('KafkaJSSASLAuthenticationError'))).toBe(false);
+    expect(isKafkaUnreachable(new Error('boom'))).toBe(false);
+    expect(isKafkaUnreachable(null)).toBe(false);
   });
 });
