@@ -125,7 +125,16 @@ export async function runEval(args: Args): Promise<number> {
     );
     log(`${set.name}: churn…`);
     const labelNull =
-      set.kind === 'real' ? await nullCheck(set, encoder, manifest, params, baselineParams) : null;
+      set.kind === 'real'
+        ? await nullCheck(
+            set,
+            new Map(migration.methods.map((m) => [m.method, m.atCalibrated])),
+            encoder,
+            manifest,
+            params,
+            baselineParams,
+          )
+        : null;
     const churn = await evaluateChurn(set, encoder, manifest, params);
     const churnLonger =
       set.churnTruth.kind === 'no-event-within'

@@ -237,7 +237,7 @@ export async function evaluateMigrations(
   }
   const methods: MethodResult[] = [
     {
-      method: 'interest-drift (encoder + categories)',
+      method: OURS,
       paramName: 'enter threshold',
       calibratedParam: params.drift.enterThreshold,
       atCalibrated: calibratedCore,
@@ -309,10 +309,7 @@ export async function scoresAtCalibrated(
   const migrations = pipeline.outputs.flatMap((o) =>
     o.kind === 'migration' ? [o.value as InterestMigration] : [],
   );
-  out.set(
-    CORE_VARIANTS[0]?.name ?? 'interest-drift',
-    scoreDetections(set.truth, alertsFromMigrations(migrations, users)),
-  );
+  out.set(OURS, scoreDetections(set.truth, alertsFromMigrations(migrations, users)));
   const guards = guardsOf(params.drift);
   for (const name of BASELINES)
     out.set(name, scoreDetections(set.truth, baselineAlerts(set.rows, name, baselineParams[name], guards)));
@@ -356,9 +353,14 @@ export interface NullCheck {
   }[];
 }
 
-/** Labels and alerts on the real rows and on the same rows shuffled in time. */
+/**
+ * Labels and alerts on the real rows and on the same rows shuffled in time. `before` are the
+ * methods' scores at their calibrated parameters on `set` (evaluateMigrations' atCalibrated), so
+ * only the shuffled rows are run again.
+ */
 export async function nullCheck(
   set: EvalSet,
+  before: ReadonlyMap<string, DetectionScore>,
   encoder: Encoder,
   manifest: ModelManifest,
   params: CoreParams,
@@ -368,7 +370,6 @@ export async function nullCheck(
   const shuffled = realEvalSet(`${set.name}, shuffled in time`, shuffledInTime(set.rows, seed), 86_400_000);
   const count = (s: EvalSet, positive: boolean): number =>
     [...s.truth.values()].filter((t) => t.positive === positive).length;
-  const before = await scoresAtCalibrated(set, encoder, manifest, params, baselineParams);
   const after = await scoresAtCalibrated(shuffled, encoder, manifest, params, baselineParams);
   return {
     movers: count(set, true),
@@ -499,12 +500,15 @@ export function calibrateBaselinesAt(
   return out;
 }
 
+/** Our detector as shipped: its method name in every table. */
+export const OURS = 'interest-drift (encoder + categories)';
+
 /**
  * Core detector variants of the ablation: the drift score from categories only (embedding
  * weight 0), from the encoder's embedding only (weight 1), and the shipped mix.
  */
 export const CORE_VARIANTS: readonly { readonly name: string; readonly embeddingWeight: number | null }[] = [
-  { name: 'interest-drift (encoder + categories)', embeddingWeight: null },
+  { name: OURS, embeddingWeight: null },
   { name: 'interest-drift, categories only', embeddingWeight: 0 },
   { name: 'interest-drift, embedding only', embeddingWeight: 1 },
 ];

@@ -13,6 +13,7 @@ import type {
   NullCheck,
   SeedSpread,
 } from './evaluate';
+import { OURS } from './evaluate';
 import type { DetectionScore } from './migration-scoring';
 
 export interface SetReport {
@@ -109,7 +110,6 @@ export function verdicts(report: EvalReport): Verdicts {
 
 const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? '**yes**' : '**no**');
 
-const OURS = 'interest-drift (encoder + categories)';
 const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
 

@@ -131,16 +131,21 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
   })();
 
   // Lag sampler: input end offsets minus the group's committed offsets.
+  /** The input's end offsets and the group's committed offsets, summed over partitions. */
+  const progress = async (): Promise<{ end: number; committed: number }> => {
+    const [end, committed] = await Promise.all([
+      inputEnd(cluster, topic),
+      committedTotal(cluster.kafka, appId, topic),
+    ]);
+    return { end, committed };
+  };
   let maxLag = 0;
   let maxLagAtS = 0;
   let lastCommitted = 0;
   const sampler = (async () => {
     while (running) {
       try {
-        const [end, committed] = await Promise.all([
-          inputEnd(cluster, topic),
-          committedTotal(cluster.kafka, appId, topic),
-        ]);
+        const { end, committed } = await progress();
         lastCommitted = committed;
         if (end - committed > maxLag) {
           maxLag = end - committed;
@@ -164,10 +169,7 @@ export async function chaos(cluster: Cluster, profile: Profile, o: ChaosOptions)
     }
     while (Date.now() - from < 300_000) {
       try {
-        const [end, committed] = await Promise.all([
-          inputEnd(cluster, topic),
-          committedTotal(cluster.kafka, appId, topic),
-        ]);
+        const { end, committed } = await progress();
         if (committed > before || committed >= end) return Date.now() - from;
       } catch {
         // not yet
