@@ -21,6 +21,9 @@ import { fromAvro } from './state-codec';
 
 const stateReader = readerType<AvroUserState>(UserStateSchema);
 
+/** No wanted partition advanced for this long: the restore consumer is replaced (ms). */
+export const RESTORE_STALL_MS = 30_000;
+
 export interface RestoreResult {
   readonly states: Map<number, Map<string, UserState>>;
   readonly records: number;
@@ -37,41 +40,53 @@ export async function restorePartitions(
   timeoutMs = 300_000,
 ): Promise<RestoreResult> {
   const t0 = Date.now();
-  const states = new Map<number, Map<string, UserState>>(partitions.map((p) => [p, new Map()]));
-  let records = 0;
-  const res = await readToEnd(kafka, {
-    topic,
-    partitions,
-    // Unique per call: partitions are restored concurrently, and two restores sharing a group
-    // would split the topic's partitions between them and wait for data they never get.
-    groupId: `${groupPrefix}.restore.${process.pid}.${randomUUID()}`,
-    timeoutMs,
-    onBatch: async (partition, messages) => {
-      const map = states.get(partition);
-      if (!map) return;
-      for (const m of messages) {
-        const userId = m.key?.toString() ?? '';
-        if (m.value === null) map.delete(userId);
-        else map.set(userId, fromAvro(await serde.decode(m.value, stateReader)));
-        records++;
+  const log = logger.child('restore');
+  for (let attempt = 1; ; attempt++) {
+    const states = new Map<number, Map<string, UserState>>(partitions.map((p) => [p, new Map()]));
+    let records = 0;
+    const res = await readToEnd(kafka, {
+      topic,
+      partitions,
+      // Unique per call: partitions are restored concurrently, and two restores sharing a group
+      // would split the topic's partitions between them and wait for data they never get.
+      groupId: `${groupPrefix}.restore.${process.pid}.${randomUUID()}`,
+      timeoutMs: Math.max(1, timeoutMs - (Date.now() - t0)),
+      stallMs: RESTORE_STALL_MS,
+      onBatch: async (partition, messages) => {
+        const map = states.get(partition);
+        if (!map) return;
+        for (const m of messages) {
+          const userId = m.key?.toString() ?? '';
+          if (m.value === null) map.delete(userId);
+          else map.set(userId, fromAvro(await serde.decode(m.value, stateReader)));
+          records++;
+        }
+      },
+    });
+    if (res.failure) {
+      throw new ProcessorError('KAFKA_TRANSIENT', 'changelog restore consumer crashed', {
+        cause: res.failure,
+      });
+    }
+    if (res.unfinished.length > 0) {
+      const where = [...res.positions].map(([p, o]) => `${p}: at ${o.next} of ${o.end}`).join('; ');
+      if (res.stalled && Date.now() - t0 < timeoutMs) {
+        log.warn('changelog restore stalled; retrying with a fresh consumer', { attempt, positions: where });
+        continue;
       }
-    },
-  });
-  if (res.failure) {
-    throw new ProcessorError('KAFKA_TRANSIENT', 'changelog restore consumer crashed', { cause: res.failure });
+      throw new ProcessorError(
+        'KAFKA_TRANSIENT',
+        `changelog restore of partitions ${res.unfinished.join(',')} timed out (${where})`,
+      );
+    }
+    const durationMs = Date.now() - t0;
+    log.info('restored partitions', {
+      partitions: [...partitions],
+      records,
+      users: [...states.values()].reduce((n, m) => n + m.size, 0),
+      durationMs,
+      attempts: attempt,
+    });
+    return { states, records, durationMs };
   }
-  if (res.unfinished.length > 0) {
-    throw new ProcessorError(
-      'KAFKA_TRANSIENT',
-      `changelog restore of partitions ${res.unfinished.join(',')} timed out`,
-    );
-  }
-  const durationMs = Date.now() - t0;
-  logger.child('restore').info('restored partitions', {
-    partitions: [...partitions],
-    records,
-    users: [...states.values()].reduce((n, m) => n + m.size, 0),
-    durationMs,
-  });
-  return { states, records, durationMs };
 }

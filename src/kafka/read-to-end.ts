@@ -20,6 +20,12 @@ export interface ReadToEndOptions {
   readonly maxBytesPerPartition?: number;
   /** Also return records of aborted and open transactions (fault tests count them); default false. */
   readonly readUncommitted?: boolean;
+  /**
+   * Give up early, with `stalled` set, when no wanted partition has advanced for this long (ms).
+   * kafkajs can leave a consumer joined but not fetching after a broker pause (chaos seed 5: a
+   * restore sat 5 minutes short of its end); the caller retries with a fresh consumer.
+   */
+  readonly stallMs?: number;
 }
 
 export interface ReadToEndResult {
@@ -27,6 +33,10 @@ export interface ReadToEndResult {
   readonly unfinished: number[];
   /** Set when the consumer crashed. */
   readonly failure: unknown;
+  /** True when it stopped because nothing advanced for `stallMs`. */
+  readonly stalled: boolean;
+  /** Per unfinished partition: the end offset it waited for and the next offset it had reached. */
+  readonly positions: ReadonlyMap<number, { readonly end: bigint; readonly next: bigint }>;
 }
 
 export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<ReadToEndResult> {
@@ -42,7 +52,8 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
     await admin.disconnect();
   }
   const pending = new Set(ends.keys());
-  if (pending.size === 0) return { unfinished: [], failure: null };
+  const next = new Map<number, bigint>([...ends.keys()].map((p) => [p, 0n]));
+  if (pending.size === 0) return { unfinished: [], failure: null, stalled: false, positions: new Map() };
   const consumer = kafka.consumer({
     groupId: o.groupId,
     readUncommitted: o.readUncommitted ?? false,
@@ -51,14 +62,27 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   });
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
+  let lastAdvanceMs = Date.now();
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const end = ends.get(payload.partition);
-    if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end && pending.delete(payload.partition)) {
+    if (end === undefined) return;
+    const reached = BigInt(payload.lastOffset) + 1n;
+    if (reached > (next.get(payload.partition) ?? 0n)) {
+      next.set(payload.partition, reached);
+      lastAdvanceMs = Date.now();
+    }
+    if (reached >= end && pending.delete(payload.partition)) {
       if (pending.size === 0) done();
     }
   });
   let failure: unknown = null;
+  let stalled = false;
+  let unfinished: number[] = [];
+  const positions = new Map<number, { end: bigint; next: bigint }>();
+  // kafkajs restarts the consumer itself after a retriable crash (e.g. "the coordinator is
+  // loading" on a fresh broker); only a crash it does not restart from ends the read.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
     failure = payload.error;
     done();
   });
@@ -73,10 +97,28 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
     });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, o.timeoutMs)));
-    await Promise.race([finished, timedOut]);
+    let watch: NodeJS.Timeout | undefined;
+    const stall = new Promise<void>((resolve) => {
+      if (o.stallMs === undefined) return;
+      const stallMs = o.stallMs;
+      watch = setInterval(
+        () => {
+          if (Date.now() - lastAdvanceMs >= stallMs) {
+            stalled = true;
+            resolve();
+          }
+        },
+        Math.min(1_000, stallMs),
+      );
+    });
+    await Promise.race([finished, timedOut, stall]);
     clearTimeout(timer);
+    clearInterval(watch);
+    // Taken before disconnecting: a batch still in flight must not change the verdict.
+    unfinished = [...pending].sort((a, b) => a - b);
+    for (const p of unfinished) positions.set(p, { end: ends.get(p) ?? 0n, next: next.get(p) ?? 0n });
   } finally {
     await consumer.disconnect();
   }
-  return { unfinished: [...pending].sort((a, b) => a - b), failure };
+  return { unfinished, failure, stalled: stalled && unfinished.length > 0, positions };
 }

@@ -48,7 +48,7 @@ import {
 async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'crash');
   const p = processor(s, 0);
-  const { stats, driving, rate } = driveOver(cluster, s, profile, profile.kills * 15);
+  const { stats, driving, rate } = driveOver(cluster, s, profile, profile.kills * 20);
   const recoveries: number[] = [];
   let committed = 0;
   let kills = 0;
@@ -63,10 +63,27 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
     kills++;
     committed = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
   }
+  // A kill lands mid-transaction only when it falls between a transaction's first send and its
+  // commit (tens of ms per chunk), so 10 random kills can all miss (CI run of 0767662). Kill on
+  // until one has, up to EXTRA_KILLS more: the scenario must exercise the fencing abort.
+  const EXTRA_KILLS = 15;
+  let aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+  for (let extra = 0; aborted === 0 && extra < EXTRA_KILLS; extra++) {
+    if (committed >= s.workload.records.length) break;
+    p.start();
+    recoveries.push(
+      await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, committed, 120_000),
+    );
+    await sleep(200 + Math.random() * 1_500);
+    await p.kill9();
+    kills++;
+    committed = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+    aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+  }
   p.start();
   await driving;
   const v = await finish(cluster, s, [p]);
-  const aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+  aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
   return rowOf(
     s,
     v,
@@ -74,7 +91,7 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
     `restart → progress max ${fmtS(Math.max(...recoveries.slice(1)))}`,
     aborted > 0 && kills >= profile.kills,
     [
-      `changelog records of transactions the kills left open (aborted by fencing): ${aborted} (> 0: kills landed mid-transaction)`,
+      `changelog records of transactions the kills left open (aborted by fencing): ${aborted} (> 0: kills landed mid-transaction; kills beyond ${profile.kills} are added until one does, at most ${EXTRA_KILLS})`,
     ],
   );
 }
