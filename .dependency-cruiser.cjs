@@ -1,19 +1,20 @@
 // Layer rules for src/ (STYLE.md §3.1), checked by `make lint` (depcruise). A layer may import
 // itself, shared/ (except core, which stays pure) and the layers listed for it; nothing else.
-//   shared ← core ← model ← pipeline ← kafka ← app ← cli   (io, sim and eval beside them)
+//   shared ← core ← state ← model ← pipeline ← kafka ← app ← cli   (io, sim and eval beside them)
 /** @type {Record<string, string[]>} */
 const MAY_IMPORT = {
   shared: [],
   core: [],
+  state: ['shared', 'core'],
   model: ['shared', 'core'],
-  pipeline: ['shared', 'core', 'model'],
+  pipeline: ['shared', 'core', 'state', 'model'],
   io: ['shared', 'core'],
   sim: ['shared', 'core', 'io'],
-  kafka: ['shared', 'core', 'model', 'pipeline', 'io'],
-  eval: ['shared', 'core', 'model', 'pipeline', 'io', 'sim'],
-  app: ['shared', 'core', 'model', 'pipeline', 'io', 'kafka'],
-  cli: ['shared', 'core', 'model', 'pipeline', 'io', 'sim', 'eval', 'kafka', 'app'],
-  tools: ['shared', 'core', 'model', 'pipeline', 'io', 'sim', 'eval', 'cli'],
+  kafka: ['shared', 'core', 'state', 'model', 'pipeline', 'io'],
+  eval: ['shared', 'core', 'state', 'model', 'pipeline', 'io', 'sim'],
+  app: ['shared', 'core', 'state', 'model', 'pipeline', 'io', 'kafka'],
+  cli: ['shared', 'core', 'state', 'model', 'pipeline', 'io', 'sim', 'eval', 'kafka', 'app'],
+  tools: ['shared', 'core', 'state', 'model', 'pipeline', 'io', 'sim', 'eval', 'cli'],
   // Example consumers of our topics: written against the contracts alone, like a consumer team.
   examples: [],
 };

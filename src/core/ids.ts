@@ -4,3 +4,14 @@ import { createHash } from 'node:crypto';
 export function deterministicId(...parts: readonly (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u001f')).digest('hex').slice(0, 32);
 }
+
+/**
+ * The dedup memory's key of an event id: the first 52 bits of its SHA-256, as an integer number
+ * (exact in a double, so it survives the changelog as 8 bytes). Two different ids of one user
+ * collide with probability 2^-52 per comparison, about 1 wrong "duplicate" in 1.4e14 events
+ * at 32 remembered ids.
+ */
+export function eventKey(eventId: string): number {
+  const d = createHash('sha256').update(eventId).digest();
+  return d.readUIntBE(0, 6) * 16 + ((d[6] as number) >> 4);
+}

@@ -48,7 +48,7 @@ export function summariseState(s: UserState, topN = 5): StateSummary {
     })),
     drift: s.drift,
     churn: s.churn,
-    dedupIdsRemembered: s.recentEventIds.length,
+    dedupIdsRemembered: s.recentEventKeys.length,
     vectors: {
       hidden: s.hidden?.length ?? 0,
       shortEmbedding: s.shortEmbedding?.length ?? 0,

@@ -22,7 +22,7 @@ import {
 } from './decayed-histogram';
 import type { DriftState } from './drift-detector';
 import { INITIAL_DRIFT, driftConfidence, driftScore, stepDrift } from './drift-detector';
-import { deterministicId } from './ids';
+import { deterministicId, eventKey } from './ids';
 import type { CoreParams } from './params';
 import type {
   ChurnReason,
@@ -58,8 +58,8 @@ export interface UserState {
   readonly longEmbedding: Float32Array | null;
   readonly drift: DriftState;
   readonly churn: ChurnState;
-  /** Most recent event ids, oldest first, at most CoreParams.dedupIds. */
-  readonly recentEventIds: readonly string[];
+  /** eventKey() of the most recent event ids, oldest first, at most CoreParams.dedupIds. */
+  readonly recentEventKeys: readonly number[];
   readonly profileEmittedAtMs: number;
   /** Drift score after the last event (0 before the first). */
   readonly driftScore: number;
@@ -110,7 +110,7 @@ export function newUserState(userId: string, modelVersion: string): UserState {
     longEmbedding: null,
     drift: INITIAL_DRIFT,
     churn: INITIAL_CHURN,
-    recentEventIds: [],
+    recentEventKeys: [],
     profileEmittedAtMs: 0,
     driftScore: 0,
     lastMigration: null,
@@ -122,12 +122,12 @@ export function hiddenFor(state: UserState | null, model: ModelContext): Float32
   return state && state.modelVersion === model.modelVersion ? state.hidden : null;
 }
 
-export function isDuplicate(recentEventIds: readonly string[], eventId: string): boolean {
-  return recentEventIds.includes(eventId);
+export function isDuplicate(recentEventKeys: readonly number[], eventId: string): boolean {
+  return recentEventKeys.includes(eventKey(eventId));
 }
 
-export function rememberEventId(recent: readonly string[], eventId: string, max: number): string[] {
-  const next = [...recent, eventId];
+export function rememberEventId(recent: readonly number[], eventId: string, max: number): number[] {
+  const next = [...recent, eventKey(eventId)];
   return next.length > max ? next.slice(next.length - max) : next;
 }
 
@@ -260,7 +260,7 @@ export function applyEvent(
     longEmbedding,
     drift: step.state,
     churn: churnBase,
-    recentEventIds: rememberEventId(base.recentEventIds, event.eventId, params.dedupIds),
+    recentEventKeys: rememberEventId(base.recentEventKeys, event.eventId, params.dedupIds),
     profileEmittedAtMs: base.profileEmittedAtMs,
     driftScore: score,
     lastMigration,

@@ -12,6 +12,7 @@ import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from '../mo
 import type { ModelManifest } from '../model/model-manifest';
 import type { PipelineRecord, PlannedOutput } from '../pipeline/partition-processor';
 import { PartitionProcessor } from '../pipeline/partition-processor';
+import { objectStateView } from '../state/state-view';
 
 export interface OfflineResult {
   readonly outputs: PlannedOutput[];
@@ -45,10 +46,12 @@ export class OfflinePipeline {
   private readonly processor: PartitionProcessor;
 
   constructor(encoder: Encoder, manifest: ModelManifest, params: CoreParams) {
-    this.processor = new PartitionProcessor(
-      { get: (u) => this.states.get(u), values: () => this.states.values() },
-      { encoder, manifest, params, profilesEnabled: false },
-    );
+    this.processor = new PartitionProcessor(objectStateView(this.states), {
+      encoder,
+      manifest,
+      params,
+      profilesEnabled: false,
+    });
   }
 
   /** Processes the events in batches of `batchSize` (results do not depend on it). */

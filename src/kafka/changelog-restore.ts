@@ -12,20 +12,15 @@ import { readToEnd } from './read-to-end';
 import { randomUUID } from 'node:crypto';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import type { UserState } from '../core/user-state';
-import type { UserState as AvroUserState } from './avro-types.gen';
-import { UserStateSchema } from './avro-types.gen';
 import type { AvroSerde } from './serde';
-import { readerType } from './serde';
-import { fromAvro } from './state-codec';
-
-const stateReader = readerType<AvroUserState>(UserStateSchema);
+import { changelogValueToState } from './changelog-value';
+import { StateStore } from '../state/state-store';
 
 /** No wanted partition advanced for this long: the restore consumer is replaced (ms). */
 export const RESTORE_STALL_MS = 30_000;
 
 export interface RestoreResult {
-  readonly states: Map<number, Map<string, UserState>>;
+  readonly states: Map<number, StateStore>;
   readonly records: number;
   readonly durationMs: number;
 }
@@ -42,7 +37,7 @@ export async function restorePartitions(
   const t0 = Date.now();
   const log = logger.child('restore');
   for (let attempt = 1; ; attempt++) {
-    const states = new Map<number, Map<string, UserState>>(partitions.map((p) => [p, new Map()]));
+    const states = new Map<number, StateStore>(partitions.map((p) => [p, new StateStore()]));
     let records = 0;
     const res = await readToEnd(kafka, {
       topic,
@@ -58,7 +53,7 @@ export async function restorePartitions(
         for (const m of messages) {
           const userId = m.key?.toString() ?? '';
           if (m.value === null) map.delete(userId);
-          else map.set(userId, fromAvro(await serde.decode(m.value, stateReader)));
+          else map.put(userId, await changelogValueToState(m.value, serde));
           records++;
         }
       },

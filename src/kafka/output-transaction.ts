@@ -12,14 +12,12 @@ import { DeadLetterHeaders } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { isConcurrentTransactions, transactionFailure } from './failure-policy';
 import type { AvroSerde } from './serde';
-import { toAvro } from './state-codec';
 
 /** Registry ids of the schemas the outputs are written with. */
 export interface OutputSchemaIds {
   readonly migration: number;
   readonly churn: number;
   readonly profile: number;
-  readonly state: number;
 }
 
 export interface OutputContext {
@@ -32,10 +30,15 @@ export interface OutputContext {
   readonly nowMs: number;
 }
 
-/** Every message of a plan, by topic, in plan order. `chunk` holds the dead letters' originals. */
+/**
+ * Every message of a plan, by topic, in plan order. `chunk` holds the dead letters' originals;
+ * `encodedStates` are the plan's state writes as version-3 values (null = tombstone), encoded
+ * once by the caller, which keeps the same bytes in its StateStore after the commit.
+ */
 export function buildTopicMessages(
   plan: BatchPlan,
   chunk: readonly KafkaMessage[],
+  encodedStates: ReadonlyMap<string, Uint8Array | null>,
   ctx: OutputContext,
 ): TopicMessages[] {
   const { config, serde, schemaIds: ids, partition: p } = ctx;
@@ -92,10 +95,10 @@ export function buildTopicMessages(
       );
     }
   }
-  for (const [userId, s] of plan.stateWrites) {
+  for (const [userId, value] of encodedStates) {
     add(config.topics.userStateChangelog, {
       key: userId,
-      value: s === null ? null : serde.encode(ids.state, toAvro(s)),
+      value: value === null ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
       partition: p,
     });
   }

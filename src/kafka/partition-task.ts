@@ -12,7 +12,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Clock } from '../core/clock';
 import type { CoreParams } from '../core/params';
-import type { UserState } from '../core/user-state';
 import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import { PartitionProcessor } from '../pipeline/partition-processor';
@@ -21,13 +20,14 @@ import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { restorePartitions } from './changelog-restore';
+import { StateStore } from '../state/state-store';
 import type { AvroSerde } from './serde';
 
 export interface PartitionTask {
   readonly partition: number;
   readonly producer: Producer;
   /** Committed states only: a chunk's new states enter after its transaction commits. */
-  readonly states: Map<string, UserState>;
+  readonly states: StateStore;
   readonly processor: PartitionProcessor;
   /** Next offset to process: everything below it is committed. -1 = none committed yet. */
   nextOffset: bigint;
@@ -96,19 +96,16 @@ export async function openPartitionTask(
     config.appId,
     deps.logger,
   );
-  const states = restored.states.get(p) ?? new Map<string, UserState>();
+  const states = restored.states.get(p) ?? new StateStore();
   metrics.restoreDurationSeconds.observe(restored.durationMs / 1000);
   metrics.restoredUsers.inc(states.size);
   metrics.usersInState.set({ partition: String(p) }, states.size);
-  const processor = new PartitionProcessor(
-    { get: (u) => states.get(u), values: () => states.values() },
-    {
-      encoder: deps.encoder,
-      manifest: deps.manifest,
-      params: deps.params,
-      profilesEnabled: config.profilesEnabled,
-    },
-  );
+  const processor = new PartitionProcessor(states, {
+    encoder: deps.encoder,
+    manifest: deps.manifest,
+    params: deps.params,
+    profilesEnabled: config.profilesEnabled,
+  });
   return {
     partition: p,
     producer,

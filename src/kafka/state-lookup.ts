@@ -9,15 +9,11 @@ import type { Kafka } from 'kafkajs';
 import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
-import type { UserState as AvroUserState } from './avro-types.gen';
-import { UserStateSchema } from './avro-types.gen';
 import { partitionOfKey } from './partition-owners';
 import { readToEnd } from './read-to-end';
 import type { AvroSerde } from './serde';
-import { readerType } from './serde';
-import { fromAvro } from './state-codec';
-
-const stateReader = readerType<AvroUserState>(UserStateSchema);
+import { changelogValueToState } from './changelog-value';
+import { decodeState } from '../state/state-codec';
 
 export async function userPartition(kafka: Kafka, topic: string, userId: string): Promise<number> {
   const admin = kafka.admin();
@@ -63,5 +59,5 @@ export async function readUserState(
     );
   }
   const value = last as Buffer | null;
-  return value === null ? null : fromAvro(await serde.decode(value, stateReader));
+  return value === null ? null : decodeState(userId, await changelogValueToState(value, serde));
 }

@@ -26,16 +26,12 @@ import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { BatchPlan, PipelineRecord } from '../pipeline/partition-processor';
 import { kafkaAccessPlan, verifyKafkaAccess } from './access-check';
-import {
-  ChurnRiskSchema,
-  InterestMigrationSchema,
-  InterestProfileSchema,
-  UserStateSchema,
-} from './avro-types.gen';
+import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from './avro-types.gen';
 import { kafkaClientOptions } from './clients';
 import { authorizationFailure } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction } from './output-transaction';
+import { encodeState } from '../state/state-codec';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
@@ -135,7 +131,6 @@ export class StreamProcessor {
         migration: await register(config.topics.migrations, InterestMigrationSchema),
         churn: await register(config.topics.churn, ChurnRiskSchema),
         profile: await register(config.topics.profiles, InterestProfileSchema),
-        state: await register(config.topics.userStateChangelog, UserStateSchema),
       }),
       {
         initialDelayMs: 250,
@@ -441,7 +436,10 @@ export class StreamProcessor {
     const schemaIds = this.schemaIds;
     if (!schemaIds) throw new ProcessorError('INVARIANT_VIOLATED', 'commit before start()');
     const p = task.partition;
-    const topicMessages = buildTopicMessages(plan, chunk, {
+    const encodedStates = new Map(
+      [...plan.stateWrites].map(([userId, st]) => [userId, st === null ? null : encodeState(st)] as const),
+    );
+    const topicMessages = buildTopicMessages(plan, chunk, encodedStates, {
       config,
       serde,
       schemaIds,
@@ -483,9 +481,9 @@ export class StreamProcessor {
       }
     }
     for (const d of plan.deadLetters) metrics.deadLettered.inc({ code: d.error.code });
-    for (const [userId, s] of plan.stateWrites) {
-      if (s === null) task.states.delete(userId);
-      else task.states.set(userId, s);
+    for (const [userId, value] of encodedStates) {
+      if (value === null) task.states.delete(userId);
+      else task.states.put(userId, value);
     }
     if (nextOffset !== null) task.nextOffset = nextOffset;
     metrics.processed.inc({ partition: String(p) }, plan.counts.processed);

@@ -25,6 +25,8 @@ import type { EventEncoding, ModelContext, UserState } from '../core/user-state'
 import { applyEvent, hiddenFor, isDuplicate, rememberEventId, scoreIdle } from '../core/user-state';
 import { maybeProfile } from '../core/profile';
 import type { Encoder, EncoderRow } from '../model/encoder';
+import type { StateView } from '../state/state-view';
+
 import type { ModelManifest } from '../model/model-manifest';
 import { gapFeature } from '../model/model-manifest';
 
@@ -77,12 +79,6 @@ export interface LateEvent {
   readonly watermarkMs: number;
 }
 
-/** Read access to the committed states of the partition. */
-export interface StateView {
-  get(userId: string): UserState | undefined;
-  values(): Iterable<UserState>;
-}
-
 export interface ProcessorDeps {
   readonly encoder: Encoder;
   readonly manifest: ModelManifest;
@@ -92,7 +88,7 @@ export interface ProcessorDeps {
 
 interface Shadow {
   lastEventTimeMs: number;
-  recentIds: readonly string[];
+  recentKeys: readonly number[];
   /** Row index of the current encoder sequence of this user. */
   row: number;
 }
@@ -144,13 +140,16 @@ export class PartitionProcessor {
     private readonly deps: ProcessorDeps,
   ) {
     this.model = modelContext(deps.manifest);
-    for (const s of states.values()) {
-      if (s.churn.nextTimerTimeMs > 0) this.timers.schedule(s.userId, s.churn.nextTimerTimeMs);
+    states.scan((userId, t) => {
+      if (t.nextTimerTimeMs > 0) this.timers.schedule(userId, t.nextTimerTimeMs);
       if (deps.params.stateTtlMs > 0)
-        this.evictions.schedule(s.userId, s.lastEventTimeMs + deps.params.stateTtlMs);
-      if (s.lastEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = s.lastEventTimeMs;
-    }
+        this.evictions.schedule(userId, t.lastEventTimeMs + deps.params.stateTtlMs);
+      if (t.lastEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = t.lastEventTimeMs;
+    });
   }
+
+  /** The committed state of a user, decoded at most once per process() call. */
+  private committed = (userId: string): UserState | undefined => this.states.get(userId);
 
   get watermarkMs(): number {
     return this.maxEventTimeMs === 0 ? 0 : this.maxEventTimeMs - this.deps.params.allowedLatenessMs;
@@ -163,6 +162,11 @@ export class PartitionProcessor {
   async process(records: readonly PipelineRecord[]): Promise<BatchPlan> {
     const { params, manifest } = this.deps;
     const plan = emptyPlan(0, 0);
+    const decoded = new Map<string, UserState | undefined>();
+    this.committed = (userId) => {
+      if (!decoded.has(userId)) decoded.set(userId, this.states.get(userId));
+      return decoded.get(userId);
+    };
 
     // 1. Pre-pass: classify, and build one encoder row per user sequence.
     const shadows = new Map<string, Shadow>();
@@ -176,7 +180,7 @@ export class PartitionProcessor {
         continue;
       }
       if (rec.kind === 'erase') {
-        shadows.set(rec.userId, { lastEventTimeMs: 0, recentIds: [], row: -1 });
+        shadows.set(rec.userId, { lastEventTimeMs: 0, recentKeys: [], row: -1 });
         steps.push({ rec, row: -1, pos: -1 });
         continue;
       }
@@ -192,11 +196,11 @@ export class PartitionProcessor {
       }
       let sh = shadows.get(e.userId);
       if (!sh) {
-        const s = this.states.get(e.userId);
-        sh = { lastEventTimeMs: s?.lastEventTimeMs ?? 0, recentIds: s?.recentEventIds ?? [], row: -1 };
+        const s = this.committed(e.userId);
+        sh = { lastEventTimeMs: s?.lastEventTimeMs ?? 0, recentKeys: s?.recentEventKeys ?? [], row: -1 };
         shadows.set(e.userId, sh);
       }
-      if (isDuplicate(sh.recentIds, e.eventId)) {
+      if (isDuplicate(sh.recentKeys, e.eventId)) {
         plan.counts.duplicates++;
         continue;
       }
@@ -207,11 +211,11 @@ export class PartitionProcessor {
         sh.lastEventTimeMs + params.stateTtlMs <= watermarkAtEvent
       ) {
         // The walk evicts this user just before this event (TTL): a new row from nothing.
-        sh = { lastEventTimeMs: 0, recentIds: [], row: -1 };
+        sh = { lastEventTimeMs: 0, recentKeys: [], row: -1 };
         shadows.set(e.userId, sh);
       }
       if (sh.row < 0) {
-        const committed = this.states.get(e.userId);
+        const committed = this.committed(e.userId);
         // A user erased (or evicted) earlier in this batch starts from nothing, like a new user.
         const h0 = sh.lastEventTimeMs === 0 && !committed ? null : hiddenFor(committed ?? null, this.model);
         sh.row = rows.length;
@@ -223,7 +227,7 @@ export class PartitionProcessor {
       row.gaps.push(gapFeature(manifest, sh.lastEventTimeMs > 0 ? e.eventTimeMs - sh.lastEventTimeMs : null));
       steps.push({ rec, row: sh.row, pos: row.cats.length - 1 });
       sh.lastEventTimeMs = Math.max(sh.lastEventTimeMs, e.eventTimeMs);
-      sh.recentIds = rememberEventId(sh.recentIds, e.eventId, params.dedupIds);
+      sh.recentKeys = rememberEventId(sh.recentKeys, e.eventId, params.dedupIds);
       if (e.eventTimeMs > maxSeen) maxSeen = e.eventTimeMs;
     }
 
@@ -296,7 +300,7 @@ export class PartitionProcessor {
         plan.counts.processed++;
       } else if (step.rec.kind === 'erase') {
         const userId = step.rec.userId;
-        if (current(userId) !== null || this.states.get(userId)) plan.counts.erased++;
+        if (current(userId) !== null || this.committed(userId)) plan.counts.erased++;
         working.set(userId, null);
         this.timers.cancel(userId);
         this.evictions.cancel(userId);
@@ -304,6 +308,7 @@ export class PartitionProcessor {
       }
     }
     this.maxEventTimeMs = walkMax;
+    this.committed = (userId) => this.states.get(userId);
     return { ...plan, watermarkMs: this.watermarkMs, maxEventTimeMs: walkMax };
   }
 
@@ -313,6 +318,7 @@ export class PartitionProcessor {
    * deterministic by nature, hence off unless configured.
    */
   fireProcessingTimeTimers(watermarkMs: number): BatchPlan {
+    this.committed = (userId) => this.states.get(userId);
     const plan = emptyPlan(watermarkMs, this.maxEventTimeMs);
     const working = plan.stateWrites;
     const current = this.overlay(working);
@@ -323,7 +329,7 @@ export class PartitionProcessor {
   /** A user's current state: this batch's pending write if any (null = erased), else the committed one. */
   private overlay(working: ReadonlyMap<string, UserState | null>): (userId: string) => UserState | null {
     return (userId) =>
-      working.has(userId) ? (working.get(userId) ?? null) : (this.states.get(userId) ?? null);
+      working.has(userId) ? (working.get(userId) ?? null) : (this.committed(userId) ?? null);
   }
 
   /**

@@ -28,10 +28,8 @@ import type { ClickEvent } from '../../src/core/types';
 import type { UserState } from '../../src/core/user-state';
 import { OfflinePipeline, rowsToEvents } from '../../src/eval/offline-run';
 import type { DatasetRow } from '../../src/io/datasets';
-import { UserStateSchema } from '../../src/kafka/avro-types.gen';
-import type { UserState as AvroUserState } from '../../src/kafka/avro-types.gen';
-import { readerType } from '../../src/kafka/serde';
-import { fromAvro, toAvro } from '../../src/kafka/state-codec';
+import { encodeState } from '../../src/state/state-codec';
+import { StateStore } from '../../src/state/state-store';
 import { createOnnxEncoder } from '../../src/model/onnx-encoder';
 import { simulate } from '../../src/sim/simulator';
 
@@ -176,7 +174,7 @@ async function main(): Promise<void> {
     const st = [...g.pipe.states.values()];
     return {
       window: median(st.map((x) => x.window.length)),
-      dedupIds: median(st.map((x) => x.recentEventIds.length)),
+      dedupIds: median(st.map((x) => x.recentEventKeys.length)),
       longCategories: median(st.map((x) => x.longHorizon.weights.size)),
     };
   };
@@ -201,46 +199,45 @@ async function main(): Promise<void> {
   const pipeB = g1000.pipe;
 
   // 2. Memory per user.
-  const type = readerType<AvroUserState>(UserStateSchema).type;
+  const size = (x: UserState): number => encodeState(x).length;
   const heaviest = [...pipeB.states.values()].sort(
-    (x, y) =>
-      type.toBuffer(toAvro(y)).length - type.toBuffer(toAvro(x)).length || x.userId.localeCompare(y.userId),
+    (x, y) => size(y) - size(x) || x.userId.localeCompare(y.userId),
   )[0] as UserState;
   const light = [...pipeA.states.values()][0] as UserState;
+  const userIdOf = (i: number): string => `user-${(1_000_000_000 + i).toString(36)}`;
   // Where the bytes go: the saturated state with one part emptied at a time (fewer users suffice).
   const ablationUsers = Math.min(memoryUsers, 100_000);
-  const full = toAvro(heaviest);
-  const ablate = async (what: string, a: AvroUserState): Promise<{ part: string; bytesPerUser: number }> => {
-    const states = new Map<string, UserState>();
+  const ablate = async (what: string, st: UserState): Promise<{ part: string; bytesPerUser: number }> => {
+    const store = new StateStore();
     const m0 = await settle();
-    for (let i = 0; i < ablationUsers; i++) {
-      const userId = `user-${(1_000_000_000 + i).toString(36)}`;
-      states.set(userId, fromAvro(type.fromBuffer(type.toBuffer({ ...a, userId })) as AvroUserState));
-    }
+    // One encode per user, as restore keeps one value per user: nothing shared.
+    for (let i = 0; i < ablationUsers; i++) store.put(userIdOf(i), encodeState(st));
     const m1 = await settle();
     const total = m1.heapUsed + m1.external + m1.arrayBuffers - (m0.heapUsed + m0.external + m0.arrayBuffers);
-    states.clear();
     return { part: what, bytesPerUser: Math.round(total / ablationUsers) };
   };
-  const emptyHist = { anchorTimeMs: 0, categoryIds: [], weights: [] };
-  const whole = await ablate('whole state', full);
+  const emptyHist = { anchorTimeMs: 0, weights: new Map<string, number>() };
+  const whole = await ablate('whole state', heaviest);
   const breakdown = [
-    await ablate('recent event ids (dedup)', { ...full, recentEventIds: [] }),
-    await ablate('window entries', { ...full, window: [] }),
+    await ablate('recent event keys (dedup)', { ...heaviest, recentEventKeys: [] }),
+    await ablate('window entries', { ...heaviest, window: [] }),
     await ablate('short + long category histograms', {
-      ...full,
+      ...heaviest,
       shortHorizon: emptyHist,
       longHorizon: emptyHist,
     }),
-    await ablate('hidden state + 2 embeddings (Float32Array)', {
-      ...full,
-      hidden: Buffer.alloc(0),
-      shortEmbedding: Buffer.alloc(0),
-      longEmbedding: Buffer.alloc(0),
+    await ablate('hidden state + 2 embeddings (float32)', {
+      ...heaviest,
+      hidden: null,
+      shortEmbedding: null,
+      longEmbedding: null,
     }),
   ].map((b) => ({ part: b.part, bytesPerUser: whole.bytesPerUser - b.bytesPerUser }));
   const rest = whole.bytesPerUser - breakdown.reduce((n, b) => n + b.bytesPerUser, 0);
-  breakdown.push({ part: 'everything else (object shells, ids, scalars, map entry)', bytesPerUser: rest });
+  breakdown.push({
+    part: 'everything else (header, category table, buffer and map entry)',
+    bytesPerUser: rest,
+  });
   log(
     `breakdown at ${ablationUsers} users: ${breakdown.map((b) => `${b.part} ${b.bytesPerUser}`).join('; ')}`,
   );
@@ -249,17 +246,11 @@ async function main(): Promise<void> {
     ['saturated (window and dedup list full)', heaviest],
     [`light (${light.eventCount} events)`, light],
   ] as const) {
-    const avro = toAvro(template);
-    const changelogBytes = type.toBuffer(avro).length;
-    const states = new Map<string, UserState>();
+    const changelogBytes = size(template);
+    const store = new StateStore();
     const before = await settle();
     const t0 = performance.now();
-    for (let i = 0; i < memoryUsers; i++) {
-      // A user id of typical length, re-encoded so the decoded state shares nothing.
-      const userId = `user-${(1_000_000_000 + i).toString(36)}`;
-      const decoded = type.fromBuffer(type.toBuffer({ ...avro, userId })) as AvroUserState;
-      states.set(userId, fromAvro(decoded));
-    }
+    for (let i = 0; i < memoryUsers; i++) store.put(userIdOf(i), encodeState(template));
     const buildS = (performance.now() - t0) / 1000;
     const after = await settle();
     const heapPerUser = (after.heapUsed - before.heapUsed) / memoryUsers;
@@ -267,9 +258,9 @@ async function main(): Promise<void> {
       (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / memoryUsers;
     memory.push({
       state: label,
-      users: states.size,
+      users: store.size,
       windowEntries: template.window.length,
-      recentEventIds: template.recentEventIds.length,
+      recentEventIds: template.recentEventKeys.length,
       shortHistogramCategories: template.shortHorizon.weights.size,
       longHistogramCategories: template.longHorizon.weights.size,
       changelogValueBytes: changelogBytes,
@@ -281,9 +272,8 @@ async function main(): Promise<void> {
       gcForced: gc !== undefined,
     });
     log(
-      `${label}: ${Math.round(heapPerUser + externalPerUser)} B/user in memory at ${states.size} users (changelog value ${changelogBytes} B)`,
+      `${label}: ${Math.round(heapPerUser + externalPerUser)} B/user in memory at ${store.size} users (changelog value ${changelogBytes} B)`,
     );
-    states.clear();
   }
   // 3. Turnover: cohorts come and go, with and without a state TTL.
   const DAY = 86_400_000;

@@ -9,6 +9,7 @@ import type { ClickEvent, EventKind } from '../../src/core/types';
 import type { UserState } from '../../src/core/user-state';
 import type { BatchPlan, PipelineRecord, PlannedOutput } from '../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../src/pipeline/partition-processor';
+import { objectStateView } from '../../src/state/state-view';
 import { FakeEncoder, fakeManifest } from './fake-encoder';
 
 export class TestDriver {
@@ -29,15 +30,12 @@ export class TestDriver {
   }
 
   private newProcessor(): PartitionProcessor {
-    return new PartitionProcessor(
-      { get: (u) => this.states.get(u), values: () => this.states.values() },
-      {
-        encoder: this.encoder,
-        manifest: fakeManifest(),
-        params: this.params,
-        profilesEnabled: this.profilesEnabled,
-      },
-    );
+    return new PartitionProcessor(objectStateView(this.states), {
+      encoder: this.encoder,
+      manifest: fakeManifest(),
+      params: this.params,
+      profilesEnabled: this.profilesEnabled,
+    });
   }
 
   /** Simulates a restart: a new processor restored from the committed states. */

@@ -19,16 +19,14 @@ function lcg(seed: number): () => number {
 
 export function upgradeWorkload(): { before: ClickEvent[]; after: ClickEvent[] } {
   const r = lcg(20261126);
-  const before: ClickEvent[] = [];
-  const after: ClickEvent[] = [];
+  const all: ClickEvent[] = [];
   for (let u = 0; u < UPGRADE_USERS; u++) {
     const userId = `upgrade-u${u}`;
     const from = [`c${u % 7}`, `c${(u + 1) % 7}`];
     const to = [`d${u % 5}`, `d${(u + 2) % 5}`, `d${(u + 3) % 5}`];
-    const switchAt = 30 + Math.floor(r() * 30);
-    let t = T0 + u * 7 * MIN;
-    let lastBefore: ClickEvent | undefined;
     const total = 90 + Math.floor(r() * 40);
+    const switchAt = Math.floor(total * (0.3 + 0.4 * r()));
+    let t = T0 + u * 7 * MIN;
     for (let i = 0; i < total; i++) {
       t += r() < 0.08 ? Math.floor(r() * 30) * HOUR : Math.floor(5_000 + r() * 5 * MIN);
       const pool = i < switchAt ? from : to;
@@ -41,14 +39,20 @@ export function upgradeWorkload(): { before: ClickEvent[]; after: ClickEvent[] }
         kind,
         eventTimeMs: t,
       };
-      if (i === 60 && lastBefore) after.push({ ...lastBefore, eventTimeMs: lastBefore.eventTimeMs });
-      if (i < 60) lastBefore = e;
-      (i < 60 ? before : after).push(e);
-      // A re-sent event (same id) now and then: dedup must recognise it across the upgrade.
-      if (r() < 0.03) (i < 60 ? before : after).push({ ...e });
+      all.push(e);
+      // A re-sent event (same id, same time) now and then: dedup must recognise it.
+      if (r() < 0.03) all.push({ ...e });
     }
   }
-  // Users interleave in event-time order, as they would on a partition.
-  const byTime = (a: ClickEvent, b: ClickEvent): number => a.eventTimeMs - b.eventTimeMs;
-  return { before: before.sort(byTime), after: after.sort(byTime) };
+  // Users interleave in event-time order, as on a partition; the upgrade happens at the median
+  // event, and the last 10 events before it are re-sent right after it (producer retries that
+  // straddle the upgrade: only the restored dedup memory can recognise them).
+  all.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+  const cut = all.length >> 1;
+  const before = all.slice(0, cut);
+  const after = before
+    .slice(-10)
+    .map((e) => ({ ...e }))
+    .concat(all.slice(cut));
+  return { before, after };
 }

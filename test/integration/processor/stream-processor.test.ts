@@ -13,6 +13,7 @@ import { loadManifest } from '../../../src/model/model-manifest';
 import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { objectStateView } from '../../../src/state/state-view';
 import type { UserState } from '../../../src/core/user-state';
 import { ClickstreamEventSchema, DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
 import { createRegistry } from '../../../src/kafka/clients';
@@ -82,10 +83,12 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     for (const [, records] of [...byPartition.entries()].sort((a, b) => a[0] - b[0])) {
       records.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)));
       const states = new Map<string, UserState>();
-      const proc = new PartitionProcessor(
-        { get: (u) => states.get(u), values: () => states.values() },
-        { encoder, manifest, params: coreParams(config, manifest), profilesEnabled: true },
-      );
+      const proc = new PartitionProcessor(objectStateView(states), {
+        encoder,
+        manifest,
+        params: coreParams(config, manifest),
+        profilesEnabled: true,
+      });
       const plan = await proc.process(records);
       for (const o of plan.outputs) {
         if (o.kind === 'migration' || o.kind === 'churn') expected[o.kind].push(o.value);

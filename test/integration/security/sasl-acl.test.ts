@@ -29,8 +29,9 @@ import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { readCommitted } from '../../../src/kafka/output-reader';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { createKafka, createRegistry } from '../../../src/kafka/clients';
-import { ClickstreamEventSchema, UserStateSchema } from '../../../src/kafka/avro-types.gen';
-import { AvroSerde, readerType, valueSubject } from '../../../src/kafka/serde';
+import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
+import { decodeState } from '../../../src/state/state-codec';
+import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
 import { topicConfigs } from '../../../src/kafka/topics';
 import { simulate } from '../../../src/sim/simulator';
 import { TINY_META, TINY_MODEL } from '../../support/processor-harness';
@@ -496,7 +497,6 @@ function securityTests(env: StackEnv): void {
       const sent = new Map<string, number>();
       for (const r of rows) sent.set(r.userId, (sent.get(r.userId) ?? 0) + 1);
       const last = new Map<string, number>();
-      const stateType = readerType<{ eventCount: number }>(UserStateSchema);
       for (const m of await readCommitted(
         adminKafka,
         config.topics.userStateChangelog,
@@ -504,7 +504,7 @@ function securityTests(env: StackEnv): void {
       )) {
         const key = m.key?.toString() ?? '';
         if (!sent.has(key) || m.value === null) continue;
-        last.set(key, Number((await upstreamSerde.decode(m.value, stateType)).eventCount));
+        last.set(key, decodeState(key, m.value).eventCount);
       }
       expect(last.size).toBe(sent.size);
       for (const [user, n] of sent) expect([user, last.get(user)]).toEqual([user, n]);

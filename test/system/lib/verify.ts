@@ -12,14 +12,16 @@ import { createLogger } from '../../../src/shared/logger';
 import type { ReadMessage } from '../../../src/kafka/output-reader';
 import { churnReader, migrationReader, profileReader, readCommitted } from '../../../src/kafka/output-reader';
 import type { UserState } from '../../../src/core/user-state';
-import { DeadLetterHeaders, UserStateSchema } from '../../../src/kafka/avro-types.gen';
 import { decodeRecord } from '../../../src/kafka/record-decoder';
 import type { AvroSerde } from '../../../src/kafka/serde';
-import { readerType } from '../../../src/kafka/serde';
-import { toAvro } from '../../../src/kafka/state-codec';
+import type { readerType } from '../../../src/kafka/serde';
+import { DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
+import { changelogValueToState } from '../../../src/kafka/changelog-value';
+import { decodeState } from '../../../src/state/state-codec';
 import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { objectStateView } from '../../../src/state/state-view';
 import { findHangingTransactions } from './cluster';
 
 export interface TopicCheck {
@@ -46,8 +48,6 @@ export interface Verdict {
   readonly notes: string[];
 }
 
-const stateReader = readerType<ReturnType<typeof toAvro>>(UserStateSchema);
-
 /** Deep equality; byte arrays of equal length are compared as float32 within `tol` when unequal. */
 export function nearlyEqual(a: unknown, b: unknown, tol = 1e-6): boolean {
   if (a === b) return true;
@@ -60,6 +60,10 @@ export function nearlyEqual(a: unknown, b: unknown, tol = 1e-6): boolean {
       if (Math.abs(a.readFloatLE(i) - b.readFloatLE(i)) > tol) return false;
     return true;
   }
+  if (a instanceof Map && b instanceof Map) {
+    return a.size === b.size && [...a].every(([k, v]) => b.has(k) && nearlyEqual(v, b.get(k), tol));
+  }
+  if (a instanceof Map || b instanceof Map) return false;
   if (a instanceof Float32Array && b instanceof Float32Array) {
     return a.length === b.length && a.every((x, i) => Math.abs(x - (b[i] as number)) <= tol);
   }
@@ -191,10 +195,12 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   let referenceDuplicates = 0;
   for (const [partition, records] of byPartition) {
     const states = new Map<string, UserState>();
-    const proc = new PartitionProcessor(
-      { get: (u) => states.get(u), values: () => states.values() },
-      { encoder, manifest, params, profilesEnabled: config.profilesEnabled },
-    );
+    const proc = new PartitionProcessor(objectStateView(states), {
+      encoder,
+      manifest,
+      params,
+      profilesEnabled: config.profilesEnabled,
+    });
     const plan = await proc.process(records);
     for (const o of plan.outputs) expectedOutputs.push({ partition, o });
     for (const d of plan.deadLetters) expectedDeadLetters.set(`${partition}:${d.offset}`, d.error.code);
@@ -273,7 +279,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
 
   // Final changelog state per user (a compacted view), against the reference's final states.
   const lastState = new Map<string, unknown>();
-  for (const { key, value } of await decodeKeyed(changelog, stateReader)) lastState.set(key, value);
+  for (const m of sortByOffset(changelog)) {
+    const key = m.key?.toString() ?? '';
+    lastState.set(key, m.value ? decodeState(key, await changelogValueToState(m.value, serde)) : null);
+  }
   let stateMissing = 0;
   let stateMismatches = 0;
   for (const [u, s] of referenceStates) {
@@ -282,7 +291,7 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
       continue;
     }
     const got = lastState.get(u);
-    const want = s === null ? null : toAvro(s);
+    const want = s;
     if (!nearlyEqual(want, got)) stateMismatches++;
   }
   for (const u of lastState.keys()) if (!referenceStates.has(u)) stateMismatches++;

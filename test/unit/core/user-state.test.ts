@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { eventKey } from '../../../src/core/ids';
 import { DEFAULT_PARAMS } from '../../../src/core/params';
 import type { ClickEvent } from '../../../src/core/types';
 import type { EventEncoding, ModelContext, UserState } from '../../../src/core/user-state';
@@ -49,7 +51,7 @@ describe('user state', () => {
     expect(state.lastEventTimeMs).toBe(event(0).eventTimeMs);
     expect(state.window).toEqual([{ categoryId: 'c1', kind: 'view', eventTimeMs: event(0).eventTimeMs }]);
     expect([...(state.hidden as Float32Array)]).toEqual([0, 1]);
-    expect(state.recentEventIds).toEqual(['e0']);
+    expect(state.recentEventKeys).toEqual([eventKey('e0')]);
   });
 
   it('is deterministic and never mutates its input', () => {
@@ -65,16 +67,29 @@ describe('user state', () => {
     const s = run(DEFAULT_PARAMS.windowEvents * 5);
     expect(s.eventCount).toBe(DEFAULT_PARAMS.windowEvents * 5);
     expect(s.window).toHaveLength(DEFAULT_PARAMS.windowEvents);
-    expect(s.recentEventIds.length).toBeLessThanOrEqual(DEFAULT_PARAMS.dedupIds);
-    expect(s.recentEventIds[s.recentEventIds.length - 1]).toBe(`e${DEFAULT_PARAMS.windowEvents * 5 - 1}`);
+    expect(s.recentEventKeys.length).toBeLessThanOrEqual(DEFAULT_PARAMS.dedupIds);
+    expect(s.recentEventKeys[s.recentEventKeys.length - 1]).toBe(
+      eventKey(`e${DEFAULT_PARAMS.windowEvents * 5 - 1}`),
+    );
   });
 
   it('recognises a recent event id, and forgets the oldest past the bound', () => {
-    let ids: string[] = [];
+    let ids: number[] = [];
     for (let i = 0; i < 5; i++) ids = rememberEventId(ids, `e${i}`, 3);
-    expect(ids).toEqual(['e2', 'e3', 'e4']);
+    expect(ids).toEqual(['e2', 'e3', 'e4'].map(eventKey));
     expect(isDuplicate(ids, 'e4')).toBe(true);
     expect(isDuplicate(ids, 'e1')).toBe(false);
+  });
+
+  it('keys event ids by 52 bits of their SHA-256: integers a double holds exactly, distinct for distinct ids', () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => eventKey(`tb-${i}`));
+    for (const k of keys) {
+      expect(Number.isSafeInteger(k)).toBe(true);
+      expect(k).toBeLessThan(2 ** 52);
+    }
+    expect(new Set(keys).size).toBe(keys.length);
+    // Pinned: a key change would make restored dedup memories forget every remembered id.
+    expect(eventKey('abc')).toBe(parseInt(createHash('sha256').update('abc').digest('hex').slice(0, 13), 16));
   });
 
   it('restarts the encoder sequence for a state written by another model version', () => {
