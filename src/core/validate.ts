@@ -62,6 +62,10 @@ export function validateEvent(
     if (typeof v !== 'string' || v.trim().length === 0) {
       return { ok: false, code: 'VALIDATE_FIELD_INVALID', message: `${field} is empty` };
     }
+    if (v.includes('\u0000')) {
+      // NUL is reserved: the changelog's checkpoint record has a key starting with it.
+      return { ok: false, code: 'VALIDATE_FIELD_INVALID', message: `${field} contains a NUL character` };
+    }
     if (v.length > limits.maxIdLength) {
       return {
         ok: false,

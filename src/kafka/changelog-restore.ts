@@ -15,12 +15,15 @@ import type { Logger } from '../shared/logger';
 import type { AvroSerde } from './serde';
 import { changelogValueToState } from './changelog-value';
 import { StateStore } from '../state/state-store';
+import { CHECKPOINT_KEY, decodeCheckpoint } from '../state/checkpoint';
 
 /** No wanted partition advanced for this long: the restore consumer is replaced (ms). */
 export const RESTORE_STALL_MS = 30_000;
 
 export interface RestoreResult {
   readonly states: Map<number, StateStore>;
+  /** Per partition, the checkpoint's input offset (the states are complete below it); absent = none. */
+  readonly checkpoints: Map<number, bigint>;
   readonly records: number;
   readonly durationMs: number;
 }
@@ -38,6 +41,7 @@ export async function restorePartitions(
   const log = logger.child('restore');
   for (let attempt = 1; ; attempt++) {
     const states = new Map<number, StateStore>(partitions.map((p) => [p, new StateStore()]));
+    const checkpoints = new Map<number, bigint>();
     let records = 0;
     const res = await readToEnd(kafka, {
       topic,
@@ -52,7 +56,10 @@ export async function restorePartitions(
         if (!map) return;
         for (const m of messages) {
           const userId = m.key?.toString() ?? '';
-          if (m.value === null) map.delete(userId);
+          if (userId === CHECKPOINT_KEY) {
+            if (m.value === null) checkpoints.delete(partition);
+            else checkpoints.set(partition, decodeCheckpoint(m.value));
+          } else if (m.value === null) map.delete(userId);
           else map.put(userId, await changelogValueToState(m.value, serde));
           records++;
         }
@@ -82,6 +89,6 @@ export async function restorePartitions(
       durationMs,
       attempts: attempt,
     });
-    return { states, records, durationMs };
+    return { states, checkpoints, records, durationMs };
   }
 }

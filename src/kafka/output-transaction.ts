@@ -11,6 +11,7 @@ import type { BatchPlan } from '../pipeline/partition-processor';
 import { DeadLetterHeaders } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { isConcurrentTransactions, transactionFailure } from './failure-policy';
+import { CHECKPOINT_KEY, encodeCheckpoint } from '../state/checkpoint';
 import type { AvroSerde } from './serde';
 
 /** Registry ids of the schemas the outputs are written with. */
@@ -32,13 +33,15 @@ export interface OutputContext {
 
 /**
  * Every message of a plan, by topic, in plan order. `chunk` holds the dead letters' originals;
- * `encodedStates` are the plan's state writes as version-3 values (null = tombstone), encoded
- * once by the caller, which keeps the same bytes in its StateStore after the commit.
+ * `changelog` holds the state values to write (version 3; null = tombstone), encoded once by the
+ * caller, which keeps the same bytes in its StateStore; `checkpoint`, when not null, is written
+ * after them: the input offset the partition's changelog states are complete up to.
  */
 export function buildTopicMessages(
-  plan: BatchPlan,
+  plan: Pick<BatchPlan, 'outputs' | 'deadLetters' | 'lateEvents'>,
   chunk: readonly KafkaMessage[],
-  encodedStates: ReadonlyMap<string, Uint8Array | null>,
+  changelog: ReadonlyMap<string, Uint8Array | null>,
+  checkpoint: bigint | null,
   ctx: OutputContext,
 ): TopicMessages[] {
   const { config, serde, schemaIds: ids, partition: p } = ctx;
@@ -95,10 +98,18 @@ export function buildTopicMessages(
       );
     }
   }
-  for (const [userId, value] of encodedStates) {
+  const bytes = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  for (const [userId, value] of changelog) {
     add(config.topics.userStateChangelog, {
       key: userId,
-      value: value === null ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      value: value === null ? null : bytes(value),
+      partition: p,
+    });
+  }
+  if (checkpoint !== null) {
+    add(config.topics.userStateChangelog, {
+      key: CHECKPOINT_KEY,
+      value: bytes(encodeCheckpoint(checkpoint)),
       partition: p,
     });
   }

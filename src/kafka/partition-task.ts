@@ -7,9 +7,13 @@
  *      transaction: InitProducerId bumps the epoch, which fences the previous owner and aborts
  *      its open transaction;
  *   2. only then changelog partition p is read to its end (nothing more can be added to it);
- *   3. the group's committed offset of p is where processing resumes.
+ *   3. the group's committed offset C of p is where processing resumes;
+ *   4. states reach the changelog once per flush interval, with a checkpoint X (the input offset
+ *      they are complete up to): input records [X, C) are replayed through the topology, outputs
+ *      discarded (they were committed with their offsets), so the states equal those of an owner
+ *      that never stopped. The replayed users stay dirty until the next flush.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Clock } from '../core/clock';
 import type { CoreParams } from '../core/params';
 import type { Encoder } from '../model/encoder';
@@ -21,6 +25,13 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { restorePartitions } from './changelog-restore';
 import { StateStore } from '../state/state-store';
+import { RESTORE_STALL_MS } from './changelog-restore';
+import { readToEnd } from './read-to-end';
+import { decodeRecordWithRetry } from './record-decoder';
+import { randomUUID } from 'node:crypto';
+import type { PipelineRecord } from '../pipeline/partition-processor';
+import { describeError } from '../shared/errors';
+import type { ValidationLimits } from '../core/validate';
 import type { AvroSerde } from './serde';
 
 export interface PartitionTask {
@@ -37,8 +48,16 @@ export interface PartitionTask {
   lastRecordWallMs: number;
   /** Partition watermark (event time) after the last batch, ms. */
   lastWatermarkMs: number;
-  /** Changelog restore time, ms. */
+  /** Changelog restore time (replay included), ms. */
   readonly restoreMs: number;
+  /** Users whose state changed since the last flush (erased ones included): changelog-stale. */
+  readonly dirty: Set<string>;
+  /** Input records processed since the last flush (bounds the replay after a crash). */
+  recordsSinceFlush: number;
+  /** Wall-clock time of the last flush (or of the task's start; -Infinity: flush at once), ms. */
+  lastFlushWallMs: number;
+  /** Input records replayed at start. */
+  readonly replayedRecords: number;
 }
 
 export interface PartitionTaskDeps {
@@ -51,6 +70,7 @@ export interface PartitionTaskDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly limits: ValidationLimits;
 }
 
 /** Runs `fn` after every earlier locked call of the task has settled. */
@@ -97,26 +117,126 @@ export async function openPartitionTask(
     deps.logger,
   );
   const states = restored.states.get(p) ?? new StateStore();
-  metrics.restoreDurationSeconds.observe(restored.durationMs / 1000);
-  metrics.restoredUsers.inc(states.size);
-  metrics.usersInState.set({ partition: String(p) }, states.size);
   const processor = new PartitionProcessor(states, {
     encoder: deps.encoder,
     manifest: deps.manifest,
     params: deps.params,
     profilesEnabled: config.profilesEnabled,
   });
+  const nextOffset = await committedOffset(kafka, config, p);
+  const checkpoint = restored.checkpoints.get(p);
+  const dirty = new Set<string>();
+  const t0 = Date.now();
+  const replayed =
+    checkpoint !== undefined && nextOffset > checkpoint
+      ? await replayInput(
+          deps,
+          p,
+          { from: checkpoint, to: nextOffset },
+          { processor, states, dirty },
+          stopping,
+        )
+      : 0;
+  if (checkpoint !== undefined && nextOffset >= 0n && nextOffset < checkpoint) {
+    deps.logger.warn(
+      'committed offset is behind the changelog checkpoint (offsets reset?): states are ahead of it',
+      {
+        partition: p,
+      },
+    );
+  }
+  const restoreMs = restored.durationMs + (Date.now() - t0);
+  metrics.restoreDurationSeconds.observe(restoreMs / 1000);
+  metrics.restoredUsers.inc(states.size);
+  metrics.replayedRecords.inc(replayed);
+  metrics.usersInState.set({ partition: String(p) }, states.size);
   return {
     partition: p,
     producer,
     states,
     processor,
-    nextOffset: await committedOffset(kafka, config, p),
+    nextOffset,
     lock: Promise.resolve(),
     lastRecordWallMs: deps.clock.nowMs(),
     lastWatermarkMs: processor.watermarkMs,
-    restoreMs: restored.durationMs,
+    restoreMs,
+    dirty,
+    recordsSinceFlush: replayed,
+    // Without a checkpoint the first transaction flushes: from then on a checkpoint exists, so a
+    // changelog without one can only be version 2's, whose states were current at every commit.
+    lastFlushWallMs: checkpoint === undefined ? Number.NEGATIVE_INFINITY : deps.clock.nowMs(),
+    replayedRecords: replayed,
   };
+}
+
+/**
+ * Input records [from, to) of partition p through the task's processor, as the live loop would
+ * process them, outputs discarded; new states go straight into the store (the offsets up to `to`
+ * are committed, so these states are too) and their users become dirty. Returns the records replayed.
+ */
+async function replayInput(
+  deps: PartitionTaskDeps,
+  p: number,
+  range: { readonly from: bigint; readonly to: bigint },
+  into: { readonly processor: PartitionProcessor; readonly states: StateStore; readonly dirty: Set<string> },
+  stopping: () => boolean,
+): Promise<number> {
+  const { config, kafka, serde, limits, logger, metrics } = deps;
+  let replayed = 0;
+  let expected = range.from;
+  let gap = 0n;
+  const res = await readToEnd(kafka, {
+    topic: config.topics.input,
+    groupId: `${config.appId}.restore.${process.pid}.${randomUUID()}`,
+    timeoutMs: 600_000,
+    stallMs: RESTORE_STALL_MS,
+    range: { from: new Map([[p, range.from]]), until: new Map([[p, range.to]]) },
+    onBatch: async (_partition, messages) => {
+      const first = messages[0];
+      if (first && BigInt(first.offset) > expected) gap += BigInt(first.offset) - expected;
+      const records: PipelineRecord[] = [];
+      for (const m of messages) {
+        records.push(
+          await decodeRecordWithRetry(
+            m,
+            { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
+            {
+              isRunning: () => !stopping(),
+              heartbeat: () => Promise.resolve(),
+              onRetry: (e, delayMs) => {
+                metrics.retries.inc({ dependency: 'schema-registry' });
+                logger.warn('schema registry unavailable during replay; retrying', {
+                  partition: p,
+                  delayMs,
+                  error: describeError(e),
+                });
+              },
+            },
+          ),
+        );
+      }
+      const plan = await into.processor.process(records);
+      for (const [userId, st] of plan.stateWrites) {
+        if (st === null) into.states.delete(userId);
+        else into.states.set(userId, st);
+        into.dirty.add(userId);
+      }
+      replayed += messages.length;
+      expected = BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n;
+    },
+  });
+  if (res.failure || res.unfinished.length > 0) {
+    throw new ProcessorError('KAFKA_TRANSIENT', `input replay of partition ${p} did not finish`, {
+      cause: res.failure,
+    });
+  }
+  // Offsets in the range that held no record: transaction markers, or records deleted by retention.
+  if (gap > 0n)
+    logger.warn('input replay found offsets without records', { partition: p, offsets: Number(gap) });
+  logger
+    .child('restore')
+    .info('replayed input after the changelog checkpoint', { partition: p, records: replayed });
+  return replayed;
 }
 
 async function committedOffset(kafka: Kafka, config: Config, p: number): Promise<bigint> {

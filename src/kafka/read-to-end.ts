@@ -26,6 +26,15 @@ export interface ReadToEndOptions {
    * restore sat 5 minutes short of its end); the caller retries with a fresh consumer.
    */
   readonly stallMs?: number;
+  /**
+   * Read a range instead: per partition, from this offset up to (excluding) `until`'s offset,
+   * rather than from the beginning to the end offsets taken at the start. Partitions not in
+   * `until` are not read.
+   */
+  readonly range?: {
+    readonly from: ReadonlyMap<number, bigint>;
+    readonly until: ReadonlyMap<number, bigint>;
+  };
 }
 
 export interface ReadToEndResult {
@@ -40,19 +49,23 @@ export interface ReadToEndResult {
 }
 
 export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<ReadToEndResult> {
-  const admin = kafka.admin();
-  await admin.connect();
   const ends = new Map<number, bigint>();
-  try {
-    for (const off of await admin.fetchTopicOffsets(o.topic)) {
-      const wanted = !o.partitions || o.partitions.includes(off.partition);
-      if (wanted && BigInt(off.high) > BigInt(off.low)) ends.set(off.partition, BigInt(off.high));
+  if (o.range) {
+    for (const [p, end] of o.range.until) if (end > (o.range.from.get(p) ?? 0n)) ends.set(p, end);
+  } else {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const off of await admin.fetchTopicOffsets(o.topic)) {
+        const wanted = !o.partitions || o.partitions.includes(off.partition);
+        if (wanted && BigInt(off.high) > BigInt(off.low)) ends.set(off.partition, BigInt(off.high));
+      }
+    } finally {
+      await admin.disconnect();
     }
-  } finally {
-    await admin.disconnect();
   }
   const pending = new Set(ends.keys());
-  const next = new Map<number, bigint>([...ends.keys()].map((p) => [p, 0n]));
+  const next = new Map<number, bigint>([...ends.keys()].map((p) => [p, o.range?.from.get(p) ?? 0n]));
   if (pending.size === 0) return { unfinished: [], failure: null, stalled: false, positions: new Map() };
   const consumer = kafka.consumer({
     groupId: o.groupId,
@@ -88,13 +101,24 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    // In range mode the other partitions start at their end, so nothing of them is fetched.
+    await consumer.subscribe({ topic: o.topic, fromBeginning: o.range === undefined });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (ends.has(batch.partition)) await o.onBatch(batch.partition, batch.messages);
+        const end = ends.get(batch.partition);
+        if (end === undefined) return;
+        const from = o.range?.from.get(batch.partition);
+        const messages =
+          o.range === undefined
+            ? batch.messages
+            : batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= (from ?? 0n));
+        if (messages.length > 0) await o.onBatch(batch.partition, messages);
       },
     });
+    for (const [partition, offset] of o.range?.from ?? []) {
+      if (ends.has(partition)) consumer.seek({ topic: o.topic, partition, offset: offset.toString() });
+    }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, o.timeoutMs)));
     let watch: NodeJS.Timeout | undefined;

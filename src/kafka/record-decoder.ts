@@ -40,6 +40,11 @@ export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<P
   }
   const key = m.key?.toString('utf8') ?? null;
   if (m.value === null) {
+    if (key?.includes('\u0000')) {
+      // Reserved for the changelog checkpoint key: an erasure of it would drop the checkpoint.
+      const error = new ProcessorError('VALIDATE_FIELD_INVALID', 'erase key contains a NUL character');
+      return { kind: 'invalid', offset, error, stage: 'validate' };
+    }
     if (key) return { kind: 'erase', offset, userId: key };
     return {
       kind: 'invalid',

@@ -81,6 +81,7 @@ export class StreamProcessor {
   private owners: PartitionOwners | null = null;
   private joined = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   /** Wall-clock ms of the loop's last sign of life: a fetch (even an empty one) or a batch. */
   lastLoopTurnMs = 0;
   /** Set when the consumer crashed for good; the app exits non-zero. */
@@ -212,6 +213,14 @@ export class StreamProcessor {
         Math.max(100, Math.floor(idleMs / 2)),
       );
       this.idleTimer.unref();
+    }
+    const flushMs = config.processing.flushIntervalMs;
+    if (flushMs > 0) {
+      this.flushTimer = setInterval(
+        () => void this.flushQuiet(false),
+        Math.max(100, Math.floor(flushMs / 2)),
+      );
+      this.flushTimer.unref();
     }
     this.partitionMetadata = await inputPartitions(this.deps.kafka, config.topics.input);
     this.owners = new PartitionOwners(this.deps.kafka, config.appId, config.topics.input);
@@ -425,7 +434,10 @@ export class StreamProcessor {
     );
   }
 
-  /** One transaction: outputs, dead letters, changelog and (unless null) the consumed offset. */
+  /**
+   * One transaction: outputs, dead letters and (unless null) the consumed offset; plus, when a
+   * flush is due, every dirty user's state and the checkpoint (see partition-task.ts).
+   */
   private async commit(
     task: PartitionTask,
     plan: BatchPlan,
@@ -439,18 +451,91 @@ export class StreamProcessor {
     const encodedStates = new Map(
       [...plan.stateWrites].map(([userId, st]) => [userId, st === null ? null : encodeState(st)] as const),
     );
-    const topicMessages = buildTopicMessages(plan, chunk, encodedStates, {
+    const now = this.deps.clock.nowMs();
+    const flush = this.flushDue(task, chunk.length, now);
+    const changelog = flush
+      ? this.changelogWrites(task, encodedStates)
+      : new Map<string, Uint8Array | null>();
+    const checkpoint = flush ? (nextOffset ?? task.nextOffset) : null;
+    const topicMessages = buildTopicMessages(plan, chunk, changelog, checkpoint, {
       config,
       serde,
       schemaIds,
       partition: p,
       modelVersion: manifest.modelVersion,
-      nowMs: this.deps.clock.nowMs(),
+      nowMs: now,
     });
     const consumed =
       nextOffset === null
         ? null
         : { groupId: config.appId, topic: config.topics.input, partition: p, offset: nextOffset };
+    await this.transact(task, topicMessages, consumed);
+    for (const [userId, value] of encodedStates) {
+      if (value === null) task.states.delete(userId);
+      else task.states.put(userId, value);
+    }
+    if (flush) this.flushed(task, changelog.size, now);
+    else {
+      for (const userId of encodedStates.keys()) task.dirty.add(userId);
+      task.recordsSinceFlush += chunk.length;
+    }
+    metrics.transactions.inc({ outcome: 'committed' });
+    for (const o of plan.outputs) {
+      if (o.kind === 'migration') metrics.migrations.inc();
+      else if (o.kind === 'profile') metrics.profiles.inc();
+      else if (o.kind === 'churn') {
+        const v = o.value as { level: string; trigger: string; status: string };
+        metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger, status: v.status });
+      }
+    }
+    for (const d of plan.deadLetters) metrics.deadLettered.inc({ code: d.error.code });
+    if (nextOffset !== null) task.nextOffset = nextOffset;
+    metrics.processed.inc({ partition: String(p) }, plan.counts.processed);
+    metrics.duplicates.inc(plan.counts.duplicates);
+    metrics.late.inc(plan.counts.late);
+    metrics.erased.inc(plan.counts.erased);
+    metrics.evicted.inc(plan.counts.evicted);
+    metrics.timersFired.inc(plan.counts.timersFired);
+    metrics.usersInState.set({ partition: String(p) }, task.states.size);
+    metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
+  }
+
+  /** A flush rides on this transaction when the interval has passed or enough records wait. */
+  private flushDue(task: PartitionTask, records: number, now: number): boolean {
+    const { flushIntervalMs, flushMaxRecords } = this.deps.config.processing;
+    return (
+      flushIntervalMs === 0 ||
+      now - task.lastFlushWallMs >= flushIntervalMs ||
+      task.recordsSinceFlush + records >= flushMaxRecords
+    );
+  }
+
+  /** Every dirty user's value (this plan's new one, else the store's; null = tombstone). */
+  private changelogWrites(
+    task: PartitionTask,
+    planned: ReadonlyMap<string, Uint8Array | null>,
+  ): Map<string, Uint8Array | null> {
+    const out = new Map(planned);
+    for (const userId of task.dirty) if (!out.has(userId)) out.set(userId, task.states.bytes(userId) ?? null);
+    return out;
+  }
+
+  private flushed(task: PartitionTask, records: number, now: number): void {
+    task.dirty.clear();
+    task.recordsSinceFlush = 0;
+    task.lastFlushWallMs = now;
+    this.deps.metrics.stateFlushes.inc();
+    this.deps.metrics.changelogRecords.inc(records);
+  }
+
+  /** Commits one transaction of `task`; a failure drops the task (it restores afresh) and rethrows. */
+  private async transact(
+    task: PartitionTask,
+    topicMessages: ReturnType<typeof buildTopicMessages>,
+    consumed: Parameters<typeof commitTransaction>[2],
+  ): Promise<void> {
+    const { config, metrics } = this.deps;
+    const p = task.partition;
     try {
       await commitTransaction(task.producer, topicMessages, consumed, {
         partition: p,
@@ -471,40 +556,74 @@ export class StreamProcessor {
       }
       throw e;
     }
-    metrics.transactions.inc({ outcome: 'committed' });
-    for (const o of plan.outputs) {
-      if (o.kind === 'migration') metrics.migrations.inc();
-      else if (o.kind === 'profile') metrics.profiles.inc();
-      else if (o.kind === 'churn') {
-        const v = o.value as { level: string; trigger: string; status: string };
-        metrics.churnAlerts.inc({ level: v.level, trigger: v.trigger, status: v.status });
-      }
-    }
-    for (const d of plan.deadLetters) metrics.deadLettered.inc({ code: d.error.code });
-    for (const [userId, value] of encodedStates) {
-      if (value === null) task.states.delete(userId);
-      else task.states.put(userId, value);
-    }
-    if (nextOffset !== null) task.nextOffset = nextOffset;
-    metrics.processed.inc({ partition: String(p) }, plan.counts.processed);
-    metrics.duplicates.inc(plan.counts.duplicates);
-    metrics.late.inc(plan.counts.late);
-    metrics.erased.inc(plan.counts.erased);
-    metrics.evicted.inc(plan.counts.evicted);
-    metrics.timersFired.inc(plan.counts.timersFired);
-    metrics.usersInState.set({ partition: String(p) }, task.states.size);
-    metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
   }
 
-  /** Ordered stop: no new fetches, the in-flight batch finishes and commits, clients close. */
+  /**
+   * A transaction with only the dirty states and the checkpoint at the committed offset: for a
+   * partition gone quiet (the interval passed with no record to carry the flush) and at stop.
+   */
+  private async flushTask(task: PartitionTask): Promise<void> {
+    if (task.dirty.size === 0 || task.nextOffset < 0n) return;
+    const { config, serde, manifest } = this.deps;
+    const schemaIds = this.schemaIds;
+    if (!schemaIds) return;
+    const now = this.deps.clock.nowMs();
+    const changelog = this.changelogWrites(task, new Map());
+    const topicMessages = buildTopicMessages(
+      { outputs: [], deadLetters: [], lateEvents: [] },
+      [],
+      changelog,
+      task.nextOffset,
+      {
+        config,
+        serde,
+        schemaIds,
+        partition: task.partition,
+        modelVersion: manifest.modelVersion,
+        nowMs: now,
+      },
+    );
+    await this.transact(task, topicMessages, null);
+    this.deps.metrics.transactions.inc({ outcome: 'committed' });
+    this.flushed(task, changelog.size, now);
+  }
+
+  /**
+   * Flushes every ready task whose oldest unflushed change is older than the interval; with
+   * `all` (at stop), every task, waiting for those still restoring: a replay makes users dirty.
+   */
+  private async flushQuiet(all: boolean): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    const tasks = all
+      ? (await Promise.all([...this.tasks.values()].map((t) => t.catch(() => null)))).filter(
+          (t): t is PartitionTask => t !== null,
+        )
+      : [...this.readyTasks.values()];
+    for (const task of tasks) {
+      if (task.dirty.size === 0) continue;
+      if (!all && now - task.lastFlushWallMs < this.deps.config.processing.flushIntervalMs) continue;
+      await withLock(task, () => this.flushTask(task)).catch(async (e: unknown) => {
+        // A refused permission stops the service as it would from the consumer loop; anything
+        // else waits for the next flush (the task restores afresh if its transaction failed).
+        const denied = this.stopping ? null : await this.missingPermission(e);
+        if (denied) this.stopForPermission(denied);
+        else this.log.warn('state flush failed', { partition: task.partition, error: describeError(e) });
+      });
+    }
+  }
+
+  /** Ordered stop: no new fetches, the in-flight batch finishes and commits, dirty states are flushed, clients close. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.owners?.close();
     const errors: unknown[] = [];
+    if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.consumer) {
       await this.consumer.stop().catch((e: unknown) => errors.push(e));
+      // Still a member: no one else can own (and fence) our partitions before this completes.
+      await this.flushQuiet(true);
       await this.consumer.disconnect().catch((e: unknown) => errors.push(e));
     }
     for (const p of [...this.tasks.keys()])

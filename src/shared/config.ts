@@ -266,6 +266,16 @@ export const VARIABLES = {
     default: '2592000000',
     parse: int(0, 3650 * 86_400_000),
   },
+  IDRIFT_STATE_FLUSH_INTERVAL_MS: {
+    doc: 'Each changed user state is written to the changelog at most once per this many wall-clock ms (with a checkpoint; a restart replays the input since it). 0 = every transaction.',
+    default: '10000',
+    parse: int(0, 3_600_000),
+  },
+  IDRIFT_STATE_FLUSH_MAX_RECORDS: {
+    doc: 'A flush is also due after this many input records per partition since the last one: the most a restart replays.',
+    default: '50000',
+    parse: int(1, 10_000_000),
+  },
   IDRIFT_MAX_EVENT_FUTURE_MS: {
     doc: 'Events whose time leads their record timestamp by more than this are dead-lettered, ms.',
     default: '3600000',
@@ -398,6 +408,10 @@ export interface Config {
     readonly allowedLatenessMs: number;
     /** Event-time idle period after which a user's state is evicted, ms (0 = never). */
     readonly stateTtlMs: number;
+    /** Changelog flush interval, wall-clock ms (0 = every transaction). */
+    readonly flushIntervalMs: number;
+    /** Input records per partition after which a flush is due regardless of time. */
+    readonly flushMaxRecords: number;
     readonly maxEventFutureMs: number;
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
@@ -548,6 +562,8 @@ export function loadConfig(env: Env = process.env): Config {
     processing: {
       allowedLatenessMs: v.IDRIFT_ALLOWED_LATENESS_MS,
       stateTtlMs: v.IDRIFT_STATE_TTL_MS,
+      flushIntervalMs: v.IDRIFT_STATE_FLUSH_INTERVAL_MS,
+      flushMaxRecords: v.IDRIFT_STATE_FLUSH_MAX_RECORDS,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,

@@ -107,6 +107,21 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'User states restored from the changelog.',
       registers: r,
     }),
+    replayedRecords: new Counter({
+      name: 'idrift_replayed_records_total',
+      help: 'Input records replayed at partition start, from the changelog checkpoint to the committed offset.',
+      registers: r,
+    }),
+    stateFlushes: new Counter({
+      name: 'idrift_state_flushes_total',
+      help: 'Changelog flushes (every dirty user state and a checkpoint, in a transaction).',
+      registers: r,
+    }),
+    changelogRecords: new Counter({
+      name: 'idrift_changelog_records_total',
+      help: 'User state records (tombstones included) written to the changelog.',
+      registers: r,
+    }),
     transactions: new Counter({
       name: 'idrift_transactions_total',
       help: 'Kafka transactions by outcome.',

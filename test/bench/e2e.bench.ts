@@ -33,6 +33,7 @@ import { numberFlag, parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import { changelogValueToState } from '../../src/kafka/changelog-value';
+import { CHECKPOINT_KEY } from '../../src/state/checkpoint';
 import { createRegistry } from '../../src/kafka/clients';
 import { readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, valueSubject } from '../../src/kafka/serde';
@@ -423,7 +424,9 @@ async function changelogStates(kafka: Kafka, serde: AvroSerde, topic: string): P
     groupId: `bench-read-${Date.now()}`,
     timeoutMs: 300_000,
     onBatch: (_p, messages) => {
-      for (const m of messages) if (m.key && m.value) latest.set(m.key.toString(), m.value);
+      for (const m of messages) {
+        if (m.key && m.value && m.key.toString() !== CHECKPOINT_KEY) latest.set(m.key.toString(), m.value);
+      }
     },
   });
   if (res.failure || res.unfinished.length > 0) throw new Error('could not read the changelog');

@@ -2,6 +2,7 @@
  * Runs the real service (createApp: ONNX encoder, kafkajs, transactions) in-process against the
  * real local stack, on topics and a group unique to one test, and reads its committed outputs.
  */
+import { CHECKPOINT_KEY } from '../../src/state/checkpoint';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { join } from 'node:path';
 import type { Config } from '../../src/shared/config';
@@ -80,7 +81,10 @@ export async function readOutputs(kafka: Kafka, config: Config): Promise<Outputs
     profiles: await read(config.topics.profiles),
     deadLetters: await read(config.topics.deadLetter),
     late: await read(config.topics.late),
-    changelog: await read(config.topics.userStateChangelog),
+    // User states only: the checkpoint record is the processor's bookkeeping.
+    changelog: (await read(config.topics.userStateChangelog)).filter(
+      (m) => m.key?.toString() !== CHECKPOINT_KEY,
+    ),
   };
 }
 

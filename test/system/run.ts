@@ -22,7 +22,7 @@ import { drive } from './lib/driver';
 import { committedTotal, sleep, waitProgress } from '../support/committed-progress';
 import type { InputRecord } from './lib/workload';
 import { POISON_KINDS } from './lib/workload';
-import type { Profile, Row } from './lib/scenario';
+import type { Profile, Row, Setup } from './lib/scenario';
 import { chaos } from './lib/chaos';
 import { writeChaosResults } from './lib/chaos-report';
 import {
@@ -44,6 +44,15 @@ import {
 } from './lib/scenario';
 
 // ---------------------------------------------------------------- scenarios
+
+/** Records of aborted transactions on the topics a transaction writes (changelog only on flushes). */
+async function abortedOutputs(cluster: Cluster, s: Setup): Promise<number> {
+  const t = s.config.topics;
+  let n = 0;
+  for (const topic of [t.profiles, t.migrations, t.churn, t.userStateChangelog])
+    n += await abortedRecords(cluster, topic);
+  return n;
+}
 
 async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   const s = await setup(cluster, profile, 'crash');
@@ -67,7 +76,7 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   // commit (tens of ms per chunk), so 10 random kills can all miss (CI run of 0767662). Kill on
   // until one has, up to EXTRA_KILLS more: the scenario must exercise the fencing abort.
   const EXTRA_KILLS = 15;
-  let aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+  let aborted = await abortedOutputs(cluster, s);
   for (let extra = 0; aborted === 0 && extra < EXTRA_KILLS; extra++) {
     if (committed >= s.workload.records.length) break;
     p.start();
@@ -78,12 +87,12 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
     await p.kill9();
     kills++;
     committed = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
-    aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+    aborted = await abortedOutputs(cluster, s);
   }
   p.start();
   await driving;
   const v = await finish(cluster, s, [p]);
-  aborted = await abortedRecords(cluster, s.config.topics.userStateChangelog);
+  aborted = await abortedOutputs(cluster, s);
   return rowOf(
     s,
     v,
@@ -91,7 +100,7 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
     `restart → progress max ${fmtS(Math.max(...recoveries.slice(1)))}`,
     aborted > 0 && kills >= profile.kills,
     [
-      `changelog records of transactions the kills left open (aborted by fencing): ${aborted} (> 0: kills landed mid-transaction; kills beyond ${profile.kills} are added until one does, at most ${EXTRA_KILLS})`,
+      `records of transactions the kills left open (aborted by fencing; profiles, migrations, churn, changelog): ${aborted} (> 0: kills landed mid-transaction; kills beyond ${profile.kills} are added until one does, at most ${EXTRA_KILLS})`,
     ],
   );
 }

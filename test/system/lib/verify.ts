@@ -18,6 +18,7 @@ import type { readerType } from '../../../src/kafka/serde';
 import { DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
 import { changelogValueToState } from '../../../src/kafka/changelog-value';
 import { decodeState } from '../../../src/state/state-codec';
+import { CHECKPOINT_KEY } from '../../../src/state/checkpoint';
 import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
@@ -281,6 +282,7 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   const lastState = new Map<string, unknown>();
   for (const m of sortByOffset(changelog)) {
     const key = m.key?.toString() ?? '';
+    if (key === CHECKPOINT_KEY) continue;
     lastState.set(key, m.value ? decodeState(key, await changelogValueToState(m.value, serde)) : null);
   }
   let stateMissing = 0;
