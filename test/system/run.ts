@@ -9,10 +9,13 @@
  * Prints a table and writes it to test/system/results/system-<profile>.{md,json}; processor logs
  * go to .cache/system-logs/. Exits 1 when a scenario fails.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
+import { readToEnd } from '../../src/kafka/read-to-end';
+import { STATE_MAGIC } from '../../src/state/state-codec';
 import { valueSubject, readerType } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import type { ClickstreamEvent } from '../../src/kafka/avro-types.gen';
@@ -420,6 +423,86 @@ function privacy(): Row {
 
 // ---------------------------------------------------------------- main
 
+/**
+ * The last commit whose processor wrote state version 2 (Avro values, one per user and
+ * transaction, no checkpoint): the upgrade scenario runs it as the "old" release.
+ */
+const UPGRADE_FROM = 'b4a936f316fe38186fa75a8fe733aef187ad4dcc';
+
+/** A checkout of UPGRADE_FROM under .cache (git archive), sharing this tree's node_modules. */
+function previousRelease(): string {
+  const dir = join(ROOT, '.cache', `upgrade-from-${UPGRADE_FROM.slice(0, 12)}`);
+  if (!existsSync(join(dir, 'src', 'main.ts'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT, UPGRADE_FROM, dir]);
+  }
+  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+/** Changelog values by format: version-2 Avro (registry framing, first byte 0) and version 3. */
+async function changelogFormats(cluster: Cluster, s: Setup): Promise<{ avro: number; v3: number }> {
+  const n = { avro: 0, v3: 0 };
+  const res = await readToEnd(cluster.kafka, {
+    topic: s.config.topics.userStateChangelog,
+    groupId: `formats.${Date.now()}`,
+    timeoutMs: 120_000,
+    onBatch: (_p, messages) => {
+      for (const m of messages) {
+        if (m.value?.[0] === 0) n.avro++;
+        else if (m.value?.[0] === STATE_MAGIC) n.v3++;
+      }
+    },
+  });
+  if (res.failure || res.unfinished.length > 0) throw new Error('could not read the changelog');
+  return n;
+}
+
+/**
+ * Upgrade from state version 2 to 3 while the input flows: two instances of the previous release
+ * (UPGRADE_FROM) run, then are replaced one at a time, the first by an ordered stop (a rolling
+ * restart), the second by kill -9 (a crash mid-upgrade), each followed by an instance of this
+ * code. The new instances restore the version-2 changelog; outputs and final states are checked
+ * record by record against the reference as everywhere else.
+ */
+async function upgrade(cluster: Cluster, profile: Profile): Promise<Row> {
+  const oldRoot = previousRelease();
+  const s = await setup(cluster, profile, 'upgrade');
+  const olds = [processor(s, 0, oldRoot), processor(s, 1, oldRoot)];
+  const news = [processor(s, 2), processor(s, 3)];
+  const { stats, driving } = driveOver(cluster, s, profile, 90);
+  const total = s.workload.records.length;
+  for (const p of olds) p.start();
+  await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, 0, 120_000);
+  while (stats.sent < total * 0.35) await sleep(200);
+  const written = await changelogFormats(cluster, s);
+  const steps: number[] = [];
+  let before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+  await olds[0]?.stop();
+  news[0]?.start();
+  steps.push(await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 120_000));
+  while (stats.sent < total * 0.7) await sleep(200);
+  before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+  await olds[1]?.kill9();
+  news[1]?.start();
+  steps.push(await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 120_000));
+  await driving;
+  const v = await finish(cluster, s, news);
+  const after = await changelogFormats(cluster, s);
+  return rowOf(
+    s,
+    v,
+    `2 × ${UPGRADE_FROM.slice(0, 7)} (state v2) → this code (v3): stop, then kill -9`,
+    `progress after each replacement within ${steps.map(fmtS).join(', ')}`,
+    written.avro > 0 && written.v3 === 0 && after.v3 > 0,
+    [
+      `changelog values when the first old instance stopped: ${written.avro} version 2 (Avro), ${written.v3} version 3`,
+      `changelog values at the end: ${after.avro} version 2, ${after.v3} version 3`,
+    ],
+  );
+}
+
 const SCENARIOS: Record<string, (c: Cluster, p: Profile) => Promise<Row>> = {
   crash,
   zombie,
@@ -429,6 +512,7 @@ const SCENARIOS: Record<string, (c: Cluster, p: Profile) => Promise<Row>> = {
   'registry-outage': registryOutage,
   poison,
   erase,
+  upgrade,
 };
 
 function table(rows: Row[]): string {

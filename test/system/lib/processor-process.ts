@@ -21,14 +21,16 @@ export class ProcessorProcess {
     private readonly env: Record<string, string>,
     readonly logPath: string,
     readonly httpPort: number,
+    /** Source tree to run (the upgrade scenario runs an older commit's checkout). */
+    private readonly root: string = ROOT,
   ) {}
 
   start(): void {
     if (this.child) throw new Error(`${this.name} already running`);
     const log = createWriteStream(this.logPath, { flags: 'a' });
     log.write(`--- start ${new Date().toISOString()}\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'run'], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, ['--import', 'tsx', join(this.root, 'src', 'main.ts'), 'run'], {
+      cwd: this.root,
       env: { ...process.env, ...this.env, IDRIFT_HTTP_PORT: String(this.httpPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -101,8 +101,8 @@ export async function setup(
   return { name, config, env, workload, serde };
 }
 
-export function processor(s: Setup, i: number): ProcessorProcess {
-  const p = new ProcessorProcess(`${s.name}-${i}`, s.env, join(LOG_DIR, `${s.name}-${i}.log`), nextPort++);
+export function processor(s: Setup, i: number, root?: string): ProcessorProcess {
+  const p = new ProcessorProcess(`${s.name}-${i}`, s.env, join(LOG_DIR, `${s.name}-${i}.log`), nextPort++, root);
   allProcesses.push(p);
   return p;
 }
