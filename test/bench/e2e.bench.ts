@@ -412,6 +412,24 @@ async function measureLatency(
   };
 }
 
+/** Records and key + value bytes of a topic, read_committed from the beginning to its end now. */
+async function topicBytes(kafka: Kafka, topic: string): Promise<{ records: number; bytes: number }> {
+  const n = { records: 0, bytes: 0 };
+  const res = await readToEnd(kafka, {
+    topic,
+    groupId: `bench-bytes-${Date.now()}`,
+    timeoutMs: 600_000,
+    onBatch: (_p, messages) => {
+      for (const m of messages) {
+        n.records++;
+        n.bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      }
+    },
+  });
+  if (res.failure || res.unfinished.length > 0) throw new Error(`could not read ${topic}`);
+  return n;
+}
+
 /**
  * Latest changelog value per user of the processor's run: the population of real states, as
  * version-3 values (any Avro value of an older version converted as restore would).
@@ -498,6 +516,14 @@ async function main(): Promise<void> {
     `processor: ${ours.eventsPerSec} events/s, ${ours.cpuCores.toFixed(2)} cores, peak RSS ${ours.peakRssMb} MB`,
   );
 
+  // Changelog written for the throughput run: every record (superseded ones too, before any
+  // compaction), after the flush timer has written what was still dirty.
+  await sleep(config.processing.flushIntervalMs + 2_000);
+  const changelog = await topicBytes(kafka, config.topics.userStateChangelog);
+  log(
+    `changelog: ${changelog.records} records, ${(changelog.bytes / 1e6).toFixed(1)} MB = ${(changelog.bytes / inputBytes).toFixed(2)} × the input`,
+  );
+
   const rate = ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
   const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S);
@@ -505,7 +531,7 @@ async function main(): Promise<void> {
   const peakRssAfterLatencyMb = Math.round(procPeakRssMb(proc.proc.pid as number));
   await stopChild(proc);
 
-  log('restore: re-keying the changelog states to 1,000,000 users');
+  log(`restore: re-keying the changelog states to ${RESTORE_USERS.toLocaleString('en')} users`);
   const states = await changelogStates(kafka, serde, config.topics.userStateChangelog);
   const restoreTopic = `bench-${runId}.restore-changelog`;
   await setUpTopics(kafka, config, { inputPartitions: PARTITIONS, replicationFactor: 1 }, [
@@ -596,6 +622,12 @@ async function main(): Promise<void> {
       ratioToJavaConsumer: ours.eventsPerSec / java.eventsPerSec,
       peakRssAfterLatencyMb,
     },
+    changelog: {
+      records: changelog.records,
+      mb: Number((changelog.bytes / 1e6).toFixed(1)),
+      ratioToInput: changelog.bytes / inputBytes,
+      flushIntervalMs: config.processing.flushIntervalMs,
+    },
     latency,
     restore: {
       ...restore,
@@ -608,6 +640,7 @@ async function main(): Promise<void> {
       p99LatencyMs: '≤ 250',
       bytesPerUser: '≤ 2048',
       restoreUsersPerSec: '≥ 100000',
+      changelogToInput: '≤ 2',
     },
   };
   mkdirSync(OUT_DIR, { recursive: true });
@@ -628,6 +661,7 @@ type Result = {
     ratioToPassthrough: number;
     ratioToJavaConsumer: number;
   };
+  changelog: { records: number; mb: number; ratioToInput: number; flushIntervalMs: number };
   latency: Latency;
   restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
@@ -653,6 +687,10 @@ function markdown(r: Result): string {
     '',
     `Ours / kafkajs passthrough: **${t.ratioToPassthrough.toFixed(2)}** (target ≥ 0.5). Ours / Java consumer: ${t.ratioToJavaConsumer.toFixed(3)}.`,
     '',
+    '## Changelog written',
+    '',
+    `For the throughput run: ${r.changelog.records.toLocaleString('en')} records, ${r.changelog.mb} MB (keys + values, before compaction) = **${r.changelog.ratioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB (target ≤ 2). States are flushed at most once per ${r.changelog.flushIntervalMs} ms per user (IDRIFT_STATE_FLUSH_INTERVAL_MS), as version-3 values (schemas/user-state-v3.md).`,
+    '',
     '## Latency at 50 % of our measured maximum',
     '',
     `${r.latency.records.toLocaleString('en')} records at ${r.latency.achievedRate.toLocaleString('en')} events/s (target ${r.latency.targetRate.toLocaleString('en')}); record timestamp → committed (outputs visible to read_committed), 10 ms polling; ${r.latency.unobserved} unobserved.`,
@@ -663,7 +701,7 @@ function markdown(r: Result): string {
     '',
     'Target p99 ≤ 250 ms.',
     '',
-    '## Restore and memory at 1,000,000 users',
+    `## Restore and memory at ${r.restore.users.toLocaleString('en')} users`,
     '',
     `The processor's ${r.restore.distinctTemplateStates.toLocaleString('en')} changelog states re-keyed to ${r.restore.users.toLocaleString('en')} users (${r.restore.changelogMb} MB changelog), restored as the processor does (one restore per partition, all at once).`,
     '',
