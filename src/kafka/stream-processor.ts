@@ -536,6 +536,7 @@ export class StreamProcessor {
   ): Promise<void> {
     const { config, metrics } = this.deps;
     const p = task.partition;
+    const endTimer = metrics.commitDurationSeconds.startTimer();
     try {
       await commitTransaction(task.producer, topicMessages, consumed, {
         partition: p,
@@ -555,6 +556,8 @@ export class StreamProcessor {
         );
       }
       throw e;
+    } finally {
+      endTimer();
     }
   }
 

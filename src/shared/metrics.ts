@@ -84,6 +84,12 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       buckets: SECONDS_BUCKETS,
       registers: r,
     }),
+    commitDurationSeconds: new Histogram({
+      name: 'idrift_commit_duration_seconds',
+      help: 'One Kafka transaction, from its first send to its commit, seconds.',
+      buckets: SECONDS_BUCKETS,
+      registers: r,
+    }),
     lag: new Gauge({
       name: 'idrift_consumer_lag_records',
       help: 'High watermark minus next offset, per partition, at the last batch.',

@@ -318,6 +318,8 @@ interface Latency {
   readonly p95Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Per second of the phase: input, processing, transactions, lag, event-loop delay. */
+  readonly trace: readonly TraceRow[];
 }
 
 /**
@@ -325,6 +327,70 @@ interface Latency {
  * every record when the group's committed offset passed it. Per partition, a send's records are
  * the offsets from its base offset up to the next send's base offset on that partition.
  */
+/** Sums of every sample of each metric in a Prometheus text exposition (labels summed over). */
+function metricSums(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (m) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** One second of the latency phase, from the processor's /metrics. */
+interface TraceRow {
+  readonly second: number;
+  readonly sent: number;
+  readonly processed: number;
+  readonly transactions: number;
+  /** Mean transaction (send → commit) and chunk (decode → commit) time in the second, ms. */
+  readonly commitMs: number;
+  readonly chunkMs: number;
+  readonly chunkRecords: number;
+  readonly lag: number;
+  readonly eventLoopP99Ms: number;
+}
+
+/** Scrapes `metricsUrl` every second until `running()` is false. */
+async function traceMetrics(
+  metricsUrl: string,
+  sentSoFar: () => number,
+  running: () => boolean,
+): Promise<TraceRow[]> {
+  const rows: TraceRow[] = [];
+  let prev: Map<string, number> | null = null;
+  let prevSent = 0;
+  const t0 = Date.now();
+  while (running()) {
+    const text = await fetch(metricsUrl).then(
+      (r) => r.text(),
+      () => '',
+    );
+    const now = metricSums(text);
+    const sent = sentSoFar();
+    if (prev && now.size > 0) {
+      const d = (k: string): number => (now.get(k) ?? 0) - (prev?.get(k) ?? 0);
+      const chunks = d('idrift_batch_duration_seconds_count');
+      const txns = d('idrift_commit_duration_seconds_count');
+      rows.push({
+        second: Math.round((Date.now() - t0) / 1000),
+        sent: sent - prevSent,
+        processed: d('idrift_events_processed_total'),
+        transactions: txns,
+        commitMs: txns > 0 ? (1000 * d('idrift_commit_duration_seconds_sum')) / txns : 0,
+        chunkMs: chunks > 0 ? (1000 * d('idrift_batch_duration_seconds_sum')) / chunks : 0,
+        chunkRecords: chunks > 0 ? d('idrift_batch_records_sum') / chunks : 0,
+        lag: now.get('idrift_consumer_lag_records') ?? 0,
+        eventLoopP99Ms: 1000 * (now.get('idrift_nodejs_eventloop_lag_p99_seconds') ?? 0),
+      });
+    }
+    if (now.size > 0) prev = now;
+    prevSent = sent;
+    await sleep(1_000);
+  }
+  return rows;
+}
+
 async function measureLatency(
   kafka: Kafka,
   topic: string,
@@ -332,6 +398,7 @@ async function measureLatency(
   records: readonly { key: string; value: Buffer }[],
   rate: number,
   seconds: number,
+  metricsUrl: string,
 ): Promise<Latency> {
   const want = Math.min(records.length, Math.floor(rate * seconds));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -358,8 +425,14 @@ async function measureLatency(
       await sleep(10);
     }
   })();
-  const t0 = Date.now();
+  let tracing = true;
   let sent = 0;
+  const tracer = traceMetrics(
+    metricsUrl,
+    () => sent,
+    () => tracing,
+  );
+  const t0 = Date.now();
   while (sent < want) {
     const due = Math.min(want, Math.floor(((Date.now() - t0) / 1000) * rate));
     if (due > sent) {
@@ -380,7 +453,9 @@ async function measureLatency(
   await waitCaughtUp(kafka, groupId, topic, 120_000);
   await sleep(50);
   polling = false;
+  tracing = false;
   await poller;
+  const trace = await tracer;
   await admin.disconnect();
   const latencies: number[] = [];
   let unobserved = 0;
@@ -409,6 +484,7 @@ async function measureLatency(
     p95Ms: quantile(latencies, 0.95),
     p99Ms: quantile(latencies, 0.99),
     maxMs: latencies[latencies.length - 1] ?? NaN,
+    trace,
   };
 }
 
@@ -505,12 +581,8 @@ async function main(): Promise<void> {
   log(`passthrough: ${passthrough.eventsPerSec} events/s, ${passthrough.cpuCores.toFixed(2)} cores`);
 
   log('interest-drift processor');
-  const proc = spawnNode(
-    'processor',
-    ['--max-old-space-size=8192'],
-    ['src/main.ts', 'run'],
-    appEnv(appId, input),
-  );
+  const procEnv = appEnv(appId, input);
+  const proc = spawnNode('processor', ['--max-old-space-size=8192'], ['src/main.ts', 'run'], procEnv);
   const ours = await runUntilCaughtUp(kafka, proc, appId, input, EVENTS, 3_600_000);
   log(
     `processor: ${ours.eventsPerSec} events/s, ${ours.cpuCores.toFixed(2)} cores, peak RSS ${ours.peakRssMb} MB`,
@@ -526,7 +598,8 @@ async function main(): Promise<void> {
 
   const rate = ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
-  const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S);
+  const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
+  const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl);
   log(`latency p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms`);
   const peakRssAfterLatencyMb = Math.round(procPeakRssMb(proc.proc.pid as number));
   await stopChild(proc);
@@ -700,6 +773,15 @@ function markdown(r: Result): string {
     `| ${r.latency.p50Ms} ms | ${r.latency.p95Ms} ms | **${r.latency.p99Ms} ms** | ${r.latency.maxMs} ms |`,
     '',
     'Target p99 ≤ 250 ms.',
+    '',
+    "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99.",
+    '',
+    '| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.latency.trace.map(
+      (x) =>
+        `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} |`,
+    ),
     '',
     `## Restore and memory at ${r.restore.users.toLocaleString('en')} users`,
     '',
