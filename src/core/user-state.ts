@@ -122,12 +122,13 @@ export function hiddenFor(state: UserState | null, model: ModelContext): Float32
   return state && state.modelVersion === model.modelVersion ? state.hidden : null;
 }
 
-export function isDuplicate(recentEventKeys: readonly number[], eventId: string): boolean {
-  return recentEventKeys.includes(eventKey(eventId));
+/** `key` = eventKey(eventId), computed once per event by the caller. */
+export function isDuplicate(recentEventKeys: readonly number[], key: number): boolean {
+  return recentEventKeys.includes(key);
 }
 
-export function rememberEventId(recent: readonly number[], eventId: string, max: number): number[] {
-  const next = [...recent, eventKey(eventId)];
+export function rememberEventKey(recent: readonly number[], key: number, max: number): number[] {
+  const next = [...recent, key];
   return next.length > max ? next.slice(next.length - max) : next;
 }
 
@@ -154,6 +155,7 @@ export function applyEvent(
   enc: EventEncoding,
   params: CoreParams,
   model: ModelContext,
+  key: number = eventKey(event.eventId),
 ): StepResult {
   const base = prev ?? newUserState(event.userId, model.modelVersion);
   const t = event.eventTimeMs;
@@ -260,7 +262,7 @@ export function applyEvent(
     longEmbedding,
     drift: step.state,
     churn: churnBase,
-    recentEventKeys: rememberEventId(base.recentEventKeys, event.eventId, params.dedupIds),
+    recentEventKeys: rememberEventKey(base.recentEventKeys, key, params.dedupIds),
     profileEmittedAtMs: base.profileEmittedAtMs,
     driftScore: score,
     lastMigration,

@@ -22,7 +22,8 @@ import type { CoreParams } from '../core/params';
 import { EventTimeTimers } from '../core/timers';
 import type { ClickEvent, CoreOutput } from '../core/types';
 import type { EventEncoding, ModelContext, UserState } from '../core/user-state';
-import { applyEvent, hiddenFor, isDuplicate, rememberEventId, scoreIdle } from '../core/user-state';
+import { applyEvent, hiddenFor, isDuplicate, rememberEventKey, scoreIdle } from '../core/user-state';
+import { eventKey } from '../core/ids';
 import { maybeProfile } from '../core/profile';
 import type { Encoder, EncoderRow } from '../model/encoder';
 import type { StateView } from '../state/state-view';
@@ -171,7 +172,9 @@ export class PartitionProcessor {
     // 1. Pre-pass: classify, and build one encoder row per user sequence.
     const shadows = new Map<string, Shadow>();
     const rows: { h0: Float32Array | null; cats: number[]; types: number[]; gaps: number[] }[] = [];
-    type Step = { rec: PipelineRecord; row: number; pos: number } | { rec: PipelineRecord; row: -1; pos: -1 };
+    type Step =
+      | { rec: PipelineRecord; row: number; pos: number; key: number }
+      | { rec: PipelineRecord; row: -1; pos: -1; key: 0 };
     const steps: Step[] = [];
     let maxSeen = this.maxEventTimeMs;
     for (const rec of records) {
@@ -181,7 +184,7 @@ export class PartitionProcessor {
       }
       if (rec.kind === 'erase') {
         shadows.set(rec.userId, { lastEventTimeMs: 0, recentKeys: [], row: -1 });
-        steps.push({ rec, row: -1, pos: -1 });
+        steps.push({ rec, row: -1, pos: -1, key: 0 });
         continue;
       }
       const e = rec.event;
@@ -200,7 +203,8 @@ export class PartitionProcessor {
         sh = { lastEventTimeMs: s?.lastEventTimeMs ?? 0, recentKeys: s?.recentEventKeys ?? [], row: -1 };
         shadows.set(e.userId, sh);
       }
-      if (isDuplicate(sh.recentKeys, e.eventId)) {
+      const key = eventKey(e.eventId);
+      if (isDuplicate(sh.recentKeys, key)) {
         plan.counts.duplicates++;
         continue;
       }
@@ -225,9 +229,9 @@ export class PartitionProcessor {
       row.cats.push(manifest.categoryIndex.get(e.categoryId) ?? manifest.oovIndex);
       row.types.push(manifest.eventTypeIndex[e.kind] as number);
       row.gaps.push(gapFeature(manifest, sh.lastEventTimeMs > 0 ? e.eventTimeMs - sh.lastEventTimeMs : null));
-      steps.push({ rec, row: sh.row, pos: row.cats.length - 1 });
+      steps.push({ rec, row: sh.row, pos: row.cats.length - 1, key });
       sh.lastEventTimeMs = Math.max(sh.lastEventTimeMs, e.eventTimeMs);
-      sh.recentKeys = rememberEventId(sh.recentKeys, e.eventId, params.dedupIds);
+      sh.recentKeys = rememberEventKey(sh.recentKeys, key, params.dedupIds);
       if (e.eventTimeMs > maxSeen) maxSeen = e.eventTimeMs;
     }
 
@@ -283,7 +287,7 @@ export class PartitionProcessor {
         const e = step.rec.event;
         const enc = (encodings[step.row] as EventEncoding[])[step.pos];
         if (!enc) throw new ProcessorError('INVARIANT_VIOLATED', 'missing encoding for an accepted event');
-        const r = applyEvent(current(e.userId), e, enc, params, this.model);
+        const r = applyEvent(current(e.userId), e, enc, params, this.model, step.key);
         let state = r.state;
         emit(r.outputs);
         if (this.deps.profilesEnabled) {

@@ -213,7 +213,8 @@ async function main(): Promise<void> {
     // One encode per user, as restore keeps one value per user: nothing shared.
     for (let i = 0; i < ablationUsers; i++) store.put(userIdOf(i), encodeState(st));
     const m1 = await settle();
-    const total = m1.heapUsed + m1.external + m1.arrayBuffers - (m0.heapUsed + m0.external + m0.arrayBuffers);
+    // process.memoryUsage().external already includes arrayBuffers: adding both counted it twice.
+    const total = m1.heapUsed + m1.external - (m0.heapUsed + m0.external);
     return { part: what, bytesPerUser: Math.round(total / ablationUsers) };
   };
   const emptyHist = { anchorTimeMs: 0, weights: new Map<string, number>() };
@@ -254,8 +255,7 @@ async function main(): Promise<void> {
     const buildS = (performance.now() - t0) / 1000;
     const after = await settle();
     const heapPerUser = (after.heapUsed - before.heapUsed) / memoryUsers;
-    const externalPerUser =
-      (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / memoryUsers;
+    const externalPerUser = (after.external - before.external) / memoryUsers; // external includes arrayBuffers
     memory.push({
       state: label,
       users: store.size,

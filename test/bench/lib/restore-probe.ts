@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const users = results.reduce((n, r) => n + [...r.states.values()].reduce((k, m) => k + m.size, 0), 0);
   const records = results.reduce((n, r) => n + r.records, 0);
   const heap = m1.heapUsed - m0.heapUsed;
-  const offHeap = m1.external + m1.arrayBuffers - m0.external - m0.arrayBuffers;
+  // external already includes arrayBuffers (Node's process.memoryUsage); adding both counted it twice.
+  const offHeap = m1.external - m0.external;
   process.stdout.write(
     `${JSON.stringify({
       users,

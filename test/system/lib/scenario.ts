@@ -102,7 +102,13 @@ export async function setup(
 }
 
 export function processor(s: Setup, i: number, root?: string): ProcessorProcess {
-  const p = new ProcessorProcess(`${s.name}-${i}`, s.env, join(LOG_DIR, `${s.name}-${i}.log`), nextPort++, root);
+  const p = new ProcessorProcess(
+    `${s.name}-${i}`,
+    s.env,
+    join(LOG_DIR, `${s.name}-${i}.log`),
+    nextPort++,
+    root,
+  );
   allProcesses.push(p);
   return p;
 }

@@ -8,7 +8,7 @@ import {
   hiddenFor,
   isDuplicate,
   newUserState,
-  rememberEventId,
+  rememberEventKey,
 } from '../../../src/core/user-state';
 
 const MODEL: ModelContext = {
@@ -75,10 +75,10 @@ describe('user state', () => {
 
   it('recognises a recent event id, and forgets the oldest past the bound', () => {
     let ids: number[] = [];
-    for (let i = 0; i < 5; i++) ids = rememberEventId(ids, `e${i}`, 3);
+    for (let i = 0; i < 5; i++) ids = rememberEventKey(ids, eventKey(`e${i}`), 3);
     expect(ids).toEqual(['e2', 'e3', 'e4'].map(eventKey));
-    expect(isDuplicate(ids, 'e4')).toBe(true);
-    expect(isDuplicate(ids, 'e1')).toBe(false);
+    expect(isDuplicate(ids, eventKey('e4'))).toBe(true);
+    expect(isDuplicate(ids, eventKey('e1'))).toBe(false);
   });
 
   it('keys event ids by 52 bits of their SHA-256: integers a double holds exactly, distinct for distinct ids', () => {
