@@ -523,7 +523,9 @@ export class StreamProcessor {
   private flushed(task: PartitionTask, records: number, now: number): void {
     task.dirty.clear();
     task.recordsSinceFlush = 0;
-    task.lastFlushWallMs = now;
+    // Up to a quarter interval early next time, at random: partitions that started together
+    // drift apart instead of all flushing (the largest transactions) in the same second.
+    task.lastFlushWallMs = now - Math.random() * 0.25 * this.deps.config.processing.flushIntervalMs;
     this.deps.metrics.stateFlushes.inc();
     this.deps.metrics.changelogRecords.inc(records);
   }

@@ -331,7 +331,7 @@ interface Latency {
 function metricSums(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
     if (m) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + Number(m[2]));
   }
   return out;
