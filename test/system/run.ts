@@ -433,6 +433,29 @@ const UPGRADE_FROM = 'b4a936f316fe38186fa75a8fe733aef187ad4dcc';
 function previousRelease(): string {
   const dir = join(ROOT, '.cache', `upgrade-from-${UPGRADE_FROM.slice(0, 12)}`);
   if (!existsSync(join(dir, 'src', 'main.ts'))) {
+    const have = (): boolean => {
+      try {
+        execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${UPGRADE_FROM}^{commit}`], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // A shallow clone lacks the old commit: deepen it once before giving up.
+    for (const args of [
+      ['fetch', '--quiet', '--unshallow'],
+      ['fetch', '--quiet', 'origin', UPGRADE_FROM],
+    ]) {
+      if (have()) break;
+      try {
+        execFileSync('git', ['-C', ROOT, ...args], { stdio: 'ignore', timeout: 120_000 });
+      } catch {
+        // not shallow, or no origin: the check below reports it
+      }
+    }
+    if (!have()) {
+      throw new Error(`the previous release ${UPGRADE_FROM} is not in this clone's history (shallow clone?)`);
+    }
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT, UPGRADE_FROM, dir]);
