@@ -338,7 +338,7 @@ export class StreamProcessor {
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const task = await this.task(payload.batch.partition);
+    const task = await heartbeatUntil(this.task(payload.batch.partition), payload);
     await withLock(task, () => this.processBatch(task, payload));
   }
 
@@ -635,6 +635,28 @@ export class StreamProcessor {
       await this.dropTask(p, 'shutdown').catch((e: unknown) => errors.push(e));
     if (errors.length > 0) this.log.warn('errors during stop', { errors: errors.map(describeError) });
   }
+}
+
+/**
+ * Waits for `work` (a partition's restore and replay), heartbeating every second meanwhile:
+ * kafkajs heartbeats only between batches, so a restore longer than the session timeout inside
+ * eachBatch got the member evicted, its partitions moved, restored again elsewhere, and so on
+ * (the soak's rolling restarts: 10–30 s restores, rebalances for minutes). A heartbeat refused
+ * because the group rebalances throws, and kafkajs rejoins.
+ */
+async function heartbeatUntil<T>(work: Promise<T>, payload: EachBatchPayload): Promise<T> {
+  let settled = false;
+  void work.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled && payload.isRunning()) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+    clearTimeout(timer);
+    if (!settled) await payload.heartbeat();
+  }
+  return work;
 }
 
 async function inputPartitions(kafka: Kafka, topic: string): Promise<PartitionMetadata[]> {

@@ -14,10 +14,15 @@ export interface TopicPlan {
 
 export function topicConfigs(config: Config, plan: TopicPlan): ITopicConfig[] {
   const { inputPartitions: partitions, replicationFactor } = plan;
+  // Restore reads the changelog from its start, so what the cleaner has not compacted yet is read
+  // too: segments roll every minute or 64 MiB, and a segment is cleaned once 10 % of the log is
+  // superseded (the 10-minute segments before let a soak's changelog grow to GBs between cleanings).
   const compacted = [
     { name: 'cleanup.policy', value: 'compact' },
     { name: 'min.compaction.lag.ms', value: '0' },
-    { name: 'segment.ms', value: '600000' },
+    { name: 'segment.ms', value: '60000' },
+    { name: 'segment.bytes', value: String(64 * 1024 * 1024) },
+    { name: 'min.cleanable.dirty.ratio', value: '0.1' },
   ];
   const topics: ITopicConfig[] = [
     { topic: config.topics.input, numPartitions: partitions, replicationFactor },
