@@ -102,9 +102,14 @@ export function writeChaosResults(report: ChaosReport, privacy: Row): string {
   writeFileSync(join(CHAOS_DIR, `${base}.json`), `${JSON.stringify(stored, null, 1)}\n`);
   const page = seedPage(stored);
   writeFileSync(join(CHAOS_DIR, `${base}.md`), `${page}\n`);
+  rebuildChaosTable();
+  return page;
+}
+
+/** test/system/results/chaos.md from every seed's JSON (also after copying in runs made elsewhere). */
+export function rebuildChaosTable(): void {
   const all = readdirSync(CHAOS_DIR)
     .filter((f) => f.endsWith('.json') && !f.includes('-short'))
     .map((f) => JSON.parse(readFileSync(join(CHAOS_DIR, f), 'utf8')) as Stored);
   writeFileSync(join(RESULTS_DIR, 'chaos.md'), summary(all));
-  return page;
 }
