@@ -58,6 +58,8 @@ export interface PartitionTask {
   lastFlushWallMs: number;
   /** Input records replayed at start. */
   readonly replayedRecords: number;
+  /** Set when the task is dropped: work queued on its lock must not use its producer. */
+  dropped: boolean;
 }
 
 export interface PartitionTaskDeps {
@@ -166,6 +168,7 @@ export async function openPartitionTask(
     // changelog without one can only be version 2's, whose states were current at every commit.
     lastFlushWallMs: checkpoint === undefined ? Number.NEGATIVE_INFINITY : deps.clock.nowMs(),
     replayedRecords: replayed,
+    dropped: false,
   };
 }
 

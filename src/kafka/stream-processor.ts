@@ -324,12 +324,15 @@ export class StreamProcessor {
 
   private async dropTask(p: number, why: string): Promise<void> {
     const t = this.tasks.get(p);
+    const ready = this.readyTasks.get(p);
+    if (ready) ready.dropped = true;
     this.tasks.delete(p);
     this.readyTasks.delete(p);
     this.deps.metrics.usersInState.remove({ partition: String(p) });
     if (!t) return;
     try {
       const task = await t;
+      task.dropped = true;
       await task.producer.disconnect();
     } catch {
       // the task never started or its producer is already broken: nothing to release
@@ -338,8 +341,20 @@ export class StreamProcessor {
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const task = await heartbeatUntil(this.task(payload.batch.partition), payload);
-    await withLock(task, () => this.processBatch(task, payload));
+    const p = payload.batch.partition;
+    const task = await heartbeatUntil(this.task(p), payload);
+    await withLock(task, () => {
+      // Dropped while this batch waited for the lock (a flush or timer transaction failed): its
+      // producer may be mid-commit. Chaos seed 4: "Cannot call beginTransaction in state
+      // COMMITTING" crashed the consumer. A retriable error makes kafkajs retry on a fresh task.
+      if (task.dropped) {
+        throw new ProcessorError(
+          'KAFKA_TRANSIENT',
+          `partition ${p} was dropped while the batch waited; retrying`,
+        );
+      }
+      return this.processBatch(task, payload);
+    });
   }
 
   /**
@@ -355,6 +370,7 @@ export class StreamProcessor {
       const task = await t.catch(() => null);
       if (!task || now - task.lastRecordWallMs < idleMs || task.processor.pendingTimers === 0) continue;
       await withLock(task, async () => {
+        if (task.dropped) return;
         const watermark = task.lastWatermarkMs + (this.deps.clock.nowMs() - task.lastRecordWallMs);
         const plan = task.processor.fireProcessingTimeTimers(watermark);
         if (plan.outputs.length > 0) await this.commit(task, plan, [], null);
@@ -568,7 +584,7 @@ export class StreamProcessor {
    * partition gone quiet (the interval passed with no record to carry the flush) and at stop.
    */
   private async flushTask(task: PartitionTask): Promise<void> {
-    if (task.dirty.size === 0 || task.nextOffset < 0n) return;
+    if (task.dropped || task.dirty.size === 0 || task.nextOffset < 0n) return;
     const { config, serde, manifest } = this.deps;
     const schemaIds = this.schemaIds;
     if (!schemaIds) return;
