@@ -64,16 +64,22 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   const recoveries: number[] = [];
   let committed = 0;
   let kills = 0;
-  for (let k = 0; k < profile.kills; k++) {
-    if (stats.finishedAtMs > 0 && committed >= s.workload.records.length) break;
+  /** Start, wait for progress, kill -9 after `upToMs` at random; false once the input is all committed. */
+  const startThenKill = async (minMs: number, upToMs: number): Promise<boolean> => {
+    if (committed >= s.workload.records.length) return false;
     p.start();
     recoveries.push(
       await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, committed, 120_000),
     );
-    await sleep(500 + Math.random() * 2_500);
+    await sleep(minMs + Math.random() * upToMs);
     await p.kill9();
     kills++;
     committed = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+    return true;
+  };
+  for (let k = 0; k < profile.kills; k++) {
+    if (stats.finishedAtMs > 0 && committed >= s.workload.records.length) break;
+    await startThenKill(500, 2_500);
   }
   // A kill lands mid-transaction only when it falls between a transaction's first send and its
   // commit (tens of ms per chunk), so 10 random kills can all miss (CI run of 0767662). Kill on
@@ -81,15 +87,7 @@ async function crash(cluster: Cluster, profile: Profile): Promise<Row> {
   const EXTRA_KILLS = 15;
   let aborted = await abortedOutputs(cluster, s);
   for (let extra = 0; aborted === 0 && extra < EXTRA_KILLS; extra++) {
-    if (committed >= s.workload.records.length) break;
-    p.start();
-    recoveries.push(
-      await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, committed, 120_000),
-    );
-    await sleep(200 + Math.random() * 1_500);
-    await p.kill9();
-    kills++;
-    committed = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+    if (!(await startThenKill(200, 1_500))) break;
     aborted = await abortedOutputs(cluster, s);
   }
   p.start();
