@@ -9,6 +9,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 # .npmrc skips onnxruntime-node's download of the CUDA provider: the CPU one ships in the package.
 COPY package.json package-lock.json .npmrc ./
+# npm ci's postinstall applies patches/ (kafkajs fixes, see patches/README.md).
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

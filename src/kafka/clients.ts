@@ -14,6 +14,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config, SaslConfig, TlsConfig } from '../shared/config';
+import { assertKafkajsPatched } from './kafkajs-patch';
 import type { Logger } from '../shared/logger';
 
 export interface KafkaClientOptions {
@@ -70,6 +71,7 @@ export function plainFields(entry: Record<string, unknown>): Record<string, stri
 
 /** A kafkajs client whose logs go through our structured logger (kafkajs logs no record data). */
 export function createKafka(opts: KafkaClientOptions, logger: Logger): Kafka {
+  assertKafkajsPatched();
   const log = logger.child('kafkajs');
   return new Kafka({
     ...connectionConfig(opts),

@@ -1,6 +1,6 @@
 /** Reads the service's output topics (read_committed) and decodes them: for `tail`, `demo` and tests. */
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { readToEnd } from './read-to-end';
+import { assertReadComplete, readToEnd } from './read-to-end';
 import type { ChurnRisk, InterestMigration, InterestProfile } from './avro-types.gen';
 import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from './avro-types.gen';
 import type { AvroSerde } from './serde';
@@ -17,7 +17,7 @@ export interface TopicSnapshot {
 /** A record read back, with the partition it came from. */
 export type ReadMessage = KafkaMessage & { readonly partition: number };
 
-/** Reads every committed record of `topic` up to its end offsets at call time. */
+/** Reads every committed record of `topic` up to its end offsets at call time; throws when it cannot. */
 export async function readCommitted(
   kafka: Kafka,
   topic: string,
@@ -25,7 +25,7 @@ export async function readCommitted(
   timeoutMs = 60_000,
 ): Promise<ReadMessage[]> {
   const out: ReadMessage[] = [];
-  await readToEnd(kafka, {
+  const res = await readToEnd(kafka, {
     topic,
     groupId: `${groupPrefix}.${Date.now()}.${Math.random()}`,
     timeoutMs,
@@ -33,6 +33,7 @@ export async function readCommitted(
       out.push(...messages.map((m) => ({ ...m, partition })));
     },
   });
+  assertReadComplete(res, `topic ${topic}`);
   return out;
 }
 

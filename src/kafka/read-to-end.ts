@@ -8,6 +8,7 @@
  * so waiting for a record at end − 1 could wait forever.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { ProcessorError } from '../shared/errors';
 
 export interface ReadToEndOptions {
   readonly topic: string;
@@ -145,4 +146,19 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
     await consumer.disconnect();
   }
   return { unfinished, failure, stalled: stalled && unfinished.length > 0, positions };
+}
+
+/**
+ * Throws KAFKA_TRANSIENT, naming `what` and each unfinished partition's position and end, unless
+ * the read reached every end: a caller that goes on with a partial read reports wrong data (the CI
+ * run of bc266dd counted the unread part of a topic as missing records).
+ */
+export function assertReadComplete(res: ReadToEndResult, what: string): void {
+  if (!res.failure && res.unfinished.length === 0) return;
+  const where = [...res.positions].map(([p, o]) => `partition ${p} at ${o.next} of ${o.end}`).join('; ');
+  throw new ProcessorError(
+    'KAFKA_TRANSIENT',
+    `could not read ${what} to its end${res.failure ? ' (the consumer crashed)' : ''}${where ? `: ${where}` : ''}`,
+    { cause: res.failure ?? undefined },
+  );
 }

@@ -35,7 +35,7 @@ import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import { changelogValueToState } from '../../src/kafka/changelog-value';
 import { CHECKPOINT_KEY } from '../../src/state/checkpoint';
 import { createRegistry } from '../../src/kafka/clients';
-import { readToEnd } from '../../src/kafka/read-to-end';
+import { assertReadComplete, readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, valueSubject } from '../../src/kafka/serde';
 import { setUpTopics } from '../../src/kafka/topics';
 import { appTopicsEnv } from '../support/app-env';
@@ -502,7 +502,7 @@ async function topicBytes(kafka: Kafka, topic: string): Promise<{ records: numbe
       }
     },
   });
-  if (res.failure || res.unfinished.length > 0) throw new Error(`could not read ${topic}`);
+  assertReadComplete(res, `topic ${topic}`);
   return n;
 }
 
@@ -523,7 +523,7 @@ async function changelogStates(kafka: Kafka, serde: AvroSerde, topic: string): P
       }
     },
   });
-  if (res.failure || res.unfinished.length > 0) throw new Error('could not read the changelog');
+  assertReadComplete(res, 'the changelog');
   const out: Uint8Array[] = [];
   for (const v of latest.values()) out.push(await changelogValueToState(v, serde));
   return out;

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { join } from 'node:path';
 import { parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
-import { readToEnd } from '../../src/kafka/read-to-end';
+import { assertReadComplete, readToEnd } from '../../src/kafka/read-to-end';
 import { STATE_MAGIC } from '../../src/state/state-codec';
 import { valueSubject, readerType } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
@@ -481,7 +481,7 @@ async function changelogFormats(cluster: Cluster, s: Setup): Promise<{ avro: num
       }
     },
   });
-  if (res.failure || res.unfinished.length > 0) throw new Error('could not read the changelog');
+  assertReadComplete(res, 'the changelog');
   return n;
 }
 
@@ -634,6 +634,9 @@ async function main(): Promise<number> {
   writeFileSync(join(RESULTS_DIR, `system-${profileName}.md`), `${md}\n`);
   writeFileSync(join(RESULTS_DIR, `system-${profileName}.json`), `${JSON.stringify(rows, null, 1)}\n`);
   process.stdout.write(`${table(rows)}\n`);
+  // CI shows only the end of the output: the failures' details go last.
+  for (const r of rows.filter((x) => !x.pass))
+    process.stdout.write(`${r.scenario} FAILED:\n  ${r.notes.join('\n  ')}\n`);
   return rows.every((r) => r.pass) ? 0 : 1;
 }
 

@@ -8,7 +8,7 @@ import type { Config } from '../../../src/shared/config';
 import { loadConfig } from '../../../src/shared/config';
 import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { createRegistry } from '../../../src/kafka/clients';
-import { readToEnd } from '../../../src/kafka/read-to-end';
+import { assertReadComplete, readToEnd } from '../../../src/kafka/read-to-end';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { setUpTopics } from '../../../src/kafka/topics';
 import { appTopicsEnv } from '../../support/app-env';
@@ -161,7 +161,7 @@ export function rowOf(
 export async function abortedRecords(cluster: Cluster, topic: string): Promise<number> {
   const count = async (readUncommitted: boolean): Promise<number> => {
     let n = 0;
-    await readToEnd(cluster.kafka, {
+    const res = await readToEnd(cluster.kafka, {
       topic,
       groupId: `count.${Date.now()}.${Math.random()}`,
       timeoutMs: 120_000,
@@ -170,6 +170,7 @@ export async function abortedRecords(cluster: Cluster, topic: string): Promise<n
         n += m.length;
       },
     });
+    assertReadComplete(res, `topic ${topic}`);
     return n;
   };
   return (await count(true)) - (await count(false));

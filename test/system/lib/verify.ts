@@ -161,6 +161,41 @@ export function compareCompacted(
   return { expected: e, actual: a, duplicates, missing, mismatches, compactedAway };
 }
 
+/** How one user's final state differs from the reference's: for a failure's diagnosis. */
+interface StateDivergence {
+  readonly partition: number;
+  /** Actual minus expected eventCount (NaN when either side is erased). */
+  readonly eventCountDiff: number;
+  /** Top-level fields that differ. */
+  readonly fields: string[];
+}
+
+function divergenceOf(partition: number, want: unknown, got: unknown): StateDivergence {
+  const w = want as Record<string, unknown> | null;
+  const g = got as Record<string, unknown> | null;
+  if (!w || !g) return { partition, eventCountDiff: Number.NaN, fields: [w ? 'erased' : 'not erased'] };
+  const fields = Object.keys(w).filter((k) => !nearlyEqual(w[k], g[k]));
+  return { partition, eventCountDiff: Number(g.eventCount) - Number(w.eventCount), fields };
+}
+
+/** One line: diverged users per changelog partition, eventCount differences, fields that differ. */
+export function summariseDivergence(d: readonly StateDivergence[]): string {
+  const tally = (keys: string[]): string => {
+    const m = new Map<string, number>();
+    for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+    return [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ');
+  };
+  return (
+    `final states that differ from the reference: ${d.length}; by partition: ${tally(d.map((x) => `p${x.partition}`))}; ` +
+    `eventCount actual − expected: ${tally(d.map((x) => String(x.eventCountDiff)))}; ` +
+    `fields: ${tally(d.flatMap((x) => x.fields))}`
+  );
+}
+
 function groupByKey<T>(items: { key: string; value: T }[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const { key, value } of items) {
@@ -280,13 +315,16 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
 
   // Final changelog state per user (a compacted view), against the reference's final states.
   const lastState = new Map<string, unknown>();
+  const partitionOf = new Map<string, number>();
   for (const m of sortByOffset(changelog)) {
     const key = m.key?.toString() ?? '';
     if (key === CHECKPOINT_KEY) continue;
     lastState.set(key, m.value ? decodeState(key, await changelogValueToState(m.value, serde)) : null);
+    partitionOf.set(key, m.partition);
   }
   let stateMissing = 0;
   let stateMismatches = 0;
+  const diverged: StateDivergence[] = [];
   for (const [u, s] of referenceStates) {
     if (!lastState.has(u)) {
       stateMissing++;
@@ -294,8 +332,12 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     }
     const got = lastState.get(u);
     const want = s;
-    if (!nearlyEqual(want, got)) stateMismatches++;
+    if (!nearlyEqual(want, got)) {
+      stateMismatches++;
+      diverged.push(divergenceOf(partitionOf.get(u) ?? -1, want, got));
+    }
   }
+  if (diverged.length > 0) notes.push(summariseDivergence(diverged));
   for (const u of lastState.keys()) if (!referenceStates.has(u)) stateMismatches++;
   topics.finalState = {
     expected: referenceStates.size,
@@ -305,6 +347,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     mismatches: stateMismatches,
   };
 
+  for (const [t, c] of Object.entries(topics)) {
+    if (c.duplicates + c.missing + c.mismatches > 0)
+      notes.push(`${t}: ${c.duplicates} duplicates, ${c.missing} missing, ${c.mismatches} mismatches`);
+  }
   const hangingTransactions = await findHangingTransactions(config.kafka.brokers);
   const sum = (f: keyof TopicCheck): number => Object.values(topics).reduce((n, t) => n + t[f], 0);
   return {
