@@ -15,6 +15,7 @@ import type { Logger } from '../shared/logger';
 import type { AvroSerde } from './serde';
 import { changelogValueToState } from './changelog-value';
 import { StateStore } from '../state/state-store';
+import { isBinaryState } from '../state/state-codec';
 import { CHECKPOINT_KEY, decodeCheckpoint } from '../state/checkpoint';
 
 /** No wanted partition advanced for this long: the restore consumer is replaced (ms). */
@@ -60,6 +61,8 @@ export async function restorePartitions(
             if (m.value === null) checkpoints.delete(partition);
             else checkpoints.set(partition, decodeCheckpoint(m.value));
           } else if (m.value === null) map.delete(userId);
+          // Version 3 without a promise per user (restore ≥ 100,000 users/s); Avro awaits the registry.
+          else if (isBinaryState(m.value)) map.put(userId, m.value);
           else map.put(userId, await changelogValueToState(m.value, serde));
           records++;
         }

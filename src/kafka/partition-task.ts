@@ -27,10 +27,9 @@ import { restorePartitions } from './changelog-restore';
 import { StateStore } from '../state/state-store';
 import { RESTORE_STALL_MS } from './changelog-restore';
 import { readToEnd } from './read-to-end';
-import { decodeRecordWithRetry } from './record-decoder';
+import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import { randomUUID } from 'node:crypto';
 import type { PipelineRecord } from '../pipeline/partition-processor';
-import { describeError } from '../shared/errors';
 import type { ValidationLimits } from '../core/validate';
 import type { AvroSerde } from './serde';
 
@@ -191,6 +190,14 @@ async function replayInput(
   let replayed = 0;
   let expected = range.from;
   let gap = 0n;
+  const hooks = registryRetryHooks({
+    metrics,
+    logger,
+    partition: p,
+    during: 'replay',
+    isRunning: () => !stopping(),
+    heartbeat: () => Promise.resolve(),
+  });
   const res = await readToEnd(kafka, {
     topic: config.topics.input,
     groupId: `${config.appId}.restore.${process.pid}.${randomUUID()}`,
@@ -206,18 +213,7 @@ async function replayInput(
           await decodeRecordWithRetry(
             m,
             { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
-            {
-              isRunning: () => !stopping(),
-              heartbeat: () => Promise.resolve(),
-              onRetry: (e, delayMs) => {
-                metrics.retries.inc({ dependency: 'schema-registry' });
-                logger.warn('schema registry unavailable during replay; retrying', {
-                  partition: p,
-                  delayMs,
-                  error: describeError(e),
-                });
-              },
-            },
+            hooks,
           ),
         );
       }

@@ -4,7 +4,9 @@
  * and by the system-test verifier's reference run, so both classify every record the same way.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { ProcessorError, isProcessorError, isRetriable } from '../shared/errors';
+import { ProcessorError, describeError, isProcessorError, isRetriable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Metrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
 import type { ValidationLimits } from '../core/validate';
 import { validateEvent } from '../core/validate';
@@ -106,4 +108,32 @@ export async function decodeRecordWithRetry(
       onRetry: (e, _attempt, delayMs) => hooks.onRetry(e, delayMs),
     },
   );
+}
+
+/**
+ * The retry hooks of both decoding paths (the live loop and the replay after a restore): each wait
+ * on the registry counts as a retry and as backpressure on the schema registry, and is logged.
+ */
+export function registryRetryHooks(o: {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly partition: number;
+  readonly during: 'processing' | 'replay';
+  readonly isRunning: () => boolean;
+  readonly heartbeat: () => Promise<void>;
+}): DecodeRetryHooks {
+  return {
+    isRunning: o.isRunning,
+    heartbeat: o.heartbeat,
+    onRetry: (e, delayMs) => {
+      o.metrics.retries.inc({ dependency: 'schema-registry' });
+      o.metrics.backpressureSeconds.inc({ dependency: 'schema-registry' }, delayMs / 1000);
+      o.logger.warn('schema registry unavailable; retrying', {
+        partition: o.partition,
+        during: o.during,
+        delayMs,
+        error: describeError(e),
+      });
+    },
+  };
 }

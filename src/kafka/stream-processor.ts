@@ -35,7 +35,7 @@ import { encodeState } from '../state/state-codec';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
-import { decodeRecordWithRetry } from './record-decoder';
+import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
 import { outputCompatibility } from './registry-compatibility';
 import type { AvroSerde } from './serde';
@@ -434,19 +434,14 @@ export class StreamProcessor {
     return decodeRecordWithRetry(
       m,
       { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
-      {
+      registryRetryHooks({
+        metrics,
+        logger: this.log,
+        partition: p,
+        during: 'processing',
         isRunning,
         heartbeat,
-        onRetry: (e, delayMs) => {
-          metrics.retries.inc({ dependency: 'schema-registry' });
-          metrics.backpressureSeconds.inc({ dependency: 'schema-registry' }, delayMs / 1000);
-          this.log.warn('schema registry unavailable; retrying', {
-            partition: p,
-            delayMs,
-            error: describeError(e),
-          });
-        },
-      },
+      }),
     );
   }
 
