@@ -17,8 +17,8 @@ import type { AvroSerde } from '../../../src/kafka/serde';
 import type { readerType } from '../../../src/kafka/serde';
 import { DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
 import { changelogValueToState } from '../../../src/kafka/changelog-value';
-import { decodeState } from '../../../src/state/state-codec';
-import { CHECKPOINT_KEY } from '../../../src/state/checkpoint';
+import { CHECKPOINT_KEY, decodeCheckpoint } from '../../../src/state/checkpoint';
+import { StateStore } from '../../../src/state/state-store';
 import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
@@ -196,6 +196,18 @@ export function summariseDivergence(d: readonly StateDivergence[]): string {
   );
 }
 
+/** The group's committed offset per input partition (-1 = none). */
+async function committedOffsets(kafka: Kafka, config: Config): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId: config.appId, topics: [config.topics.input] });
+    return new Map((t?.partitions ?? []).map((x) => [x.partition, BigInt(x.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function groupByKey<T>(items: { key: string; value: T }[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const { key, value } of items) {
@@ -243,7 +255,6 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     for (const [u, s] of plan.stateWrites) referenceStates.set(u, s);
     referenceDuplicates += plan.counts.duplicates;
   }
-  await encoder.dispose();
 
   // ---- actual, read_committed ----
   const read = (t: string): Promise<ReadMessage[]> => readCommitted(kafka, t, group, 120_000);
@@ -313,15 +324,51 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     mismatches: dlqMismatches,
   };
 
-  // Final changelog state per user (a compacted view), against the reference's final states.
+  // Final state per user as a restore would rebuild it (the changelog's compacted view, plus the
+  // input from its checkpoint to the committed offset replayed through the topology), against the
+  // reference's final states. An ordered stop flushes every state, so the replay is usually empty.
   const lastState = new Map<string, unknown>();
   const partitionOf = new Map<string, number>();
+  const stores = new Map<number, StateStore>();
+  const checkpoints = new Map<number, bigint>();
   for (const m of sortByOffset(changelog)) {
     const key = m.key?.toString() ?? '';
-    if (key === CHECKPOINT_KEY) continue;
-    lastState.set(key, m.value ? decodeState(key, await changelogValueToState(m.value, serde)) : null);
+    if (key === CHECKPOINT_KEY) {
+      if (m.value) checkpoints.set(m.partition, decodeCheckpoint(m.value));
+      continue;
+    }
+    const store = stores.get(m.partition) ?? new StateStore();
+    stores.set(m.partition, store);
+    if (m.value) store.put(key, await changelogValueToState(m.value, serde));
+    else store.delete(key);
+    lastState.set(key, m.value ? store.get(key) : null);
     partitionOf.set(key, m.partition);
   }
+  const committed = await committedOffsets(kafka, config);
+  const replayed: string[] = [];
+  for (const [p, from] of checkpoints) {
+    const to = committed.get(p) ?? -1n;
+    const records = (byPartition.get(p) ?? []).filter(
+      (r) => BigInt(r.offset) >= from && BigInt(r.offset) < to,
+    );
+    if (records.length === 0) continue;
+    const store = stores.get(p) ?? new StateStore();
+    const plan = await new PartitionProcessor(store, {
+      encoder,
+      manifest,
+      params,
+      profilesEnabled: config.profilesEnabled,
+    }).process(records);
+    for (const [u, st] of plan.stateWrites) {
+      lastState.set(u, st);
+      partitionOf.set(u, p);
+    }
+    replayed.push(`p${p}: ${records.length}`);
+  }
+  await encoder.dispose();
+  notes.push(
+    `final states: ${replayed.length === 0 ? 'the changelog was current (nothing to replay after its checkpoints)' : `input replayed after the changelog checkpoints, as a restore would (records per partition: ${replayed.join(', ')})`}`,
+  );
   let stateMissing = 0;
   let stateMismatches = 0;
   const diverged: StateDivergence[] = [];
