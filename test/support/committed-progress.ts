@@ -4,15 +4,26 @@
  */
 import type { Kafka } from 'kafkajs';
 
-export async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+/** The group's committed offset per partition of `topic` (-1 = none committed). */
+export async function committedOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (offsets[0]?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    return new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
   } finally {
     await admin.disconnect();
   }
+}
+
+export async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  let n = 0;
+  for (const o of (await committedOffsets(kafka, groupId, topic)).values()) n += Math.max(0, Number(o));
+  return n;
 }
 
 /**

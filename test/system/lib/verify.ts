@@ -24,6 +24,7 @@ import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partit
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
 import { objectStateView } from '../../../src/state/state-view';
 import { findHangingTransactions } from './cluster';
+import { committedOffsets } from '../../support/committed-progress';
 
 export interface TopicCheck {
   readonly expected: number;
@@ -196,18 +197,6 @@ export function summariseDivergence(d: readonly StateDivergence[]): string {
   );
 }
 
-/** The group's committed offset per input partition (-1 = none). */
-async function committedOffsets(kafka: Kafka, config: Config): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId: config.appId, topics: [config.topics.input] });
-    return new Map((t?.partitions ?? []).map((x) => [x.partition, BigInt(x.offset)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 function groupByKey<T>(items: { key: string; value: T }[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const { key, value } of items) {
@@ -344,7 +333,7 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     lastState.set(key, m.value ? store.get(key) : null);
     partitionOf.set(key, m.partition);
   }
-  const committed = await committedOffsets(kafka, config);
+  const committed = await committedOffsets(kafka, config.appId, config.topics.input);
   const replayed: string[] = [];
   for (const [p, from] of checkpoints) {
     const to = committed.get(p) ?? -1n;
