@@ -330,9 +330,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     stores.set(m.partition, store);
     if (m.value) store.put(key, await changelogValueToState(m.value, serde));
     else store.delete(key);
-    lastState.set(key, m.value ? store.get(key) : null);
     partitionOf.set(key, m.partition);
   }
+  // Decoded once per user, from its last value (null: erased).
+  for (const [key, p] of partitionOf) lastState.set(key, stores.get(p)?.get(key) ?? null);
   const committed = await committedOffsets(kafka, config.appId, config.topics.input);
   const replayed: string[] = [];
   for (const [p, from] of checkpoints) {
