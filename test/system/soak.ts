@@ -31,7 +31,17 @@ interface Sample {
   readonly atS: number;
   readonly lag: number;
   readonly committedPerSec: number;
-  readonly instances: { name: string; rssMb: number; heapMb: number; loopP99Ms: number }[];
+  /** heapMb: V8 heap used; heapTotalMb: heap V8 holds from the OS; externalMb: memory outside the
+   *  heap that V8 knows of (Buffers, ArrayBuffers). RSS less these two is native memory: libuv,
+   *  onnxruntime, malloc arenas. */
+  readonly instances: {
+    name: string;
+    rssMb: number;
+    heapMb: number;
+    heapTotalMb: number;
+    externalMb: number;
+    loopP99Ms: number;
+  }[];
 }
 
 const metric = (text: string, name: string): number => {
@@ -168,6 +178,8 @@ async function main(): Promise<number> {
             name: p.name,
             rssMb: metric(text, 'idrift_process_resident_memory_bytes') / 2 ** 20,
             heapMb: metric(text, 'idrift_nodejs_heap_size_used_bytes') / 2 ** 20,
+            heapTotalMb: metric(text, 'idrift_nodejs_heap_size_total_bytes') / 2 ** 20,
+            externalMb: metric(text, 'idrift_nodejs_external_memory_bytes') / 2 ** 20,
             loopP99Ms: metric(text, 'idrift_nodejs_eventloop_lag_p99_seconds') * 1000,
           };
         }),
@@ -182,7 +194,7 @@ async function main(): Promise<number> {
       lastSampleAt = tick;
       const last = samples[samples.length - 1] as Sample;
       process.stderr.write(
-        `[soak] t=${last.atS} s lag ${last.lag} ${last.instances.map((i) => `${i.name} rss ${i.rssMb.toFixed(0)} MB heap ${i.heapMb.toFixed(0)} MB loop p99 ${i.loopP99Ms.toFixed(0)} ms`).join('; ')}\n`,
+        `[soak] t=${last.atS} s lag ${last.lag} ${last.instances.map((i) => `${i.name} rss ${i.rssMb.toFixed(0)} MB heap ${i.heapMb.toFixed(0)}/${i.heapTotalMb.toFixed(0)} MB external ${i.externalMb.toFixed(0)} MB loop p99 ${i.loopP99Ms.toFixed(0)} ms`).join('; ')}\n`,
       );
     }
     await sleep(100);
@@ -261,12 +273,12 @@ async function main(): Promise<number> {
     '![soak](soak.svg)',
     '',
     '| t (s) | lag | committed/s | ' +
-      procs.map((p) => `${p.name} RSS / heap (MB), loop p99 (ms)`).join(' | ') +
+      procs.map((p) => `${p.name} RSS / heap used / heap total / external (MB), loop p99 (ms)`).join(' | ') +
       ' |',
     '| ---: | ---: | ---: | ' + procs.map(() => '---').join(' | ') + ' |',
     ...samples.map(
       (x) =>
-        `| ${x.atS} | ${x.lag} | ${x.committedPerSec} | ${x.instances.map((i) => `${i.rssMb.toFixed(0)} / ${i.heapMb.toFixed(0)}, ${i.loopP99Ms.toFixed(0)}`).join(' | ')} |`,
+        `| ${x.atS} | ${x.lag} | ${x.committedPerSec} | ${x.instances.map((i) => `${i.rssMb.toFixed(0)} / ${i.heapMb.toFixed(0)} / ${i.heapTotalMb.toFixed(0)} / ${i.externalMb.toFixed(0)}, ${i.loopP99Ms.toFixed(0)}`).join(' | ')} |`,
     ),
     '',
   ].join('\n');
