@@ -207,21 +207,26 @@ async function replayInput(
     onBatch: async (_partition, messages) => {
       const first = messages[0];
       if (first && BigInt(first.offset) > expected) gap += BigInt(first.offset) - expected;
-      const records: PipelineRecord[] = [];
-      for (const m of messages) {
-        records.push(
-          await decodeRecordWithRetry(
-            m,
-            { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
-            hooks,
-          ),
-        );
-      }
-      const plan = await into.processor.process(records);
-      for (const [userId, st] of plan.stateWrites) {
-        if (st === null) into.states.delete(userId);
-        else into.states.set(userId, st);
-        into.dirty.add(userId);
+      // In chunks of the live loop's size: a fetched batch holds up to 4 MiB of input (tens of
+      // thousands of records), and one encoder call over all of it set a memory high-water that
+      // the process kept for life (RSS rose with the replay's length in the soak).
+      for (let i = 0; i < messages.length; i += config.kafka.maxBatchRecords) {
+        const records: PipelineRecord[] = [];
+        for (const m of messages.slice(i, i + config.kafka.maxBatchRecords)) {
+          records.push(
+            await decodeRecordWithRetry(
+              m,
+              { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
+              hooks,
+            ),
+          );
+        }
+        const plan = await into.processor.process(records);
+        for (const [userId, st] of plan.stateWrites) {
+          if (st === null) into.states.delete(userId);
+          else into.states.set(userId, st);
+          into.dirty.add(userId);
+        }
       }
       replayed += messages.length;
       expected = BigInt((messages[messages.length - 1] as KafkaMessage).offset) + 1n;
