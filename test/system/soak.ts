@@ -25,6 +25,7 @@ import { committedTotal, sleep } from '../support/committed-progress';
 import { clusterFromEnv } from './lib/cluster';
 import type { Profile } from './lib/scenario';
 import { LOG_DIR, RESULTS_DIR, fmtS, processor, setup } from './lib/scenario';
+import { processLives } from './lib/soak-lives';
 import { linePlotSvg } from './lib/svg-plot';
 
 interface Sample {
@@ -139,6 +140,7 @@ async function main(): Promise<number> {
   // 2. Steady phase with rolling restarts and sampling.
   const samples: Sample[] = [];
   const restarts: number[] = [];
+  const restartsBy = new Map<string, number[]>();
   const start = Date.now();
   const end = start + minutes * 60_000;
   let sent = backlog;
@@ -149,7 +151,9 @@ async function main(): Promise<number> {
   let rolling: Promise<void> | null = null;
   const roll = async (): Promise<void> => {
     for (const p of procs) {
-      restarts.push(Math.round((Date.now() - start) / 1000));
+      const atS = Math.round((Date.now() - start) / 1000);
+      restarts.push(atS);
+      restartsBy.set(p.name, [...(restartsBy.get(p.name) ?? []), atS]);
       await p.stop();
       p.start();
       const mark = Date.now();
@@ -261,6 +265,22 @@ async function main(): Promise<number> {
     ],
     markers: restarts.map((r) => r / 60),
   });
+  const livesOf = (pick: (i: Sample['instances'][number]) => number) =>
+    processLives(
+      new Map(
+        procs.map((p) => [
+          p.name,
+          samples.map((x) => {
+            const i = x.instances.find((j) => j.name === p.name);
+            return { atS: x.atS, value: i ? pick(i) : Number.NaN };
+          }),
+        ]),
+      ),
+      restartsBy,
+      30,
+    );
+  const rssLives = livesOf((i) => i.rssMb);
+  const heapTotalLives = livesOf((i) => i.heapTotalMb);
   const fmt = (c: typeof heap): string =>
     `slope ${c.slopePerMin.toFixed(2)} MB/min → ${c.driftMb.toFixed(1)} MB over the second half, noise ${c.noiseMb.toFixed(1)} MB: ${c.flat ? 'levels off' : '**grows**'}`;
   const md = [
@@ -271,6 +291,15 @@ async function main(): Promise<number> {
     `**${pass ? 'PASS' : 'FAIL'}**: memory over the second half (summed over the instances): heap ${fmt(heap)}; RSS ${fmt(rss)}. Lag: largest ${maxLag} records (limit ${lagLimit}, two minutes of input), at the end ${finalLag} (limit ${endLimit}): ${live ? 'keeps up' : '**falls behind**'}.`,
     '',
     '![soak](soak.svg)',
+    '',
+    `Per process life (a diagnostic; the verdict above does not use it): each instance's samples cut at its restarts, those within 30 s of a restart left out. RSS inside lives: pooled slope ${rssLives.withinSlopePerMin.toFixed(2)} MB/min; life levels (medians) from ${rssLives.levelRange[0].toFixed(0)} to ${rssLives.levelRange[1].toFixed(0)} MB. V8 heap total: pooled slope ${heapTotalLives.withinSlopePerMin.toFixed(2)} MB/min, levels ${heapTotalLives.levelRange[0].toFixed(0)}–${heapTotalLives.levelRange[1].toFixed(0)} MB.`,
+    '',
+    '| instance | life from (s) | samples | RSS level (MB) | RSS last − first (MB) | heap total level (MB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rssLives.lives.map((l, k) => {
+      const h = heapTotalLives.lives[k];
+      return `| ${l.instance} | ${l.fromS} | ${l.samples} | ${l.level.toFixed(0)} | ${l.change.toFixed(0)} | ${h ? h.level.toFixed(0) : ''} |`;
+    }),
     '',
     '| t (s) | lag | committed/s | ' +
       procs.map((p) => `${p.name} RSS / heap used / heap total / external (MB), loop p99 (ms)`).join(' | ') +
@@ -286,7 +315,26 @@ async function main(): Promise<number> {
   writeFileSync(join(RESULTS_DIR, 'soak.svg'), svg);
   writeFileSync(
     join(RESULTS_DIR, 'soak.json'),
-    `${JSON.stringify({ minutes, maxRate, rate, restarts, samples, heap, rss, maxLag, finalLag, live, pass }, null, 1)}\n`,
+    `${JSON.stringify(
+      {
+        minutes,
+        maxRate,
+        rate,
+        restarts,
+        restartsBy: Object.fromEntries(restartsBy),
+        samples,
+        heap,
+        rss,
+        rssLives,
+        heapTotalLives,
+        maxLag,
+        finalLag,
+        live,
+        pass,
+      },
+      null,
+      1,
+    )}\n`,
   );
   process.stdout.write(`${md}\n`);
   return pass ? 0 : 1;
