@@ -208,8 +208,8 @@ async function replayInput(
       const first = messages[0];
       if (first && BigInt(first.offset) > expected) gap += BigInt(first.offset) - expected;
       // In chunks of the live loop's size: a fetched batch holds up to 4 MiB of input (tens of
-      // thousands of records), and one encoder call over all of it set a memory high-water that
-      // the process kept for life (RSS rose with the replay's length in the soak).
+      // thousands of records), and one encoder call should not cover all of it. (The soak's RSS
+      // spread between process lives remained after this change; see soak.md's per-life table.)
       for (let i = 0; i < messages.length; i += config.kafka.maxBatchRecords) {
         const records: PipelineRecord[] = [];
         for (const m of messages.slice(i, i + config.kafka.maxBatchRecords)) {
