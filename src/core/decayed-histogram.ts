@@ -43,10 +43,18 @@ export function addEvent(
   const anchor = Math.max(h.anchorTimeMs, eventTimeMs);
   const halfLifeMs = horizon.halfLifeMs > 0 ? horizon.halfLifeMs : Infinity;
   const f = decayFactor(anchor - h.anchorTimeMs, halfLifeMs) * Math.pow(2, -1 / horizon.halfLifeEvents);
-  const next = new Map<string, number>();
-  for (const [k, w] of h.weights) next.set(k, w * f);
   const add = weight * decayFactor(anchor - eventTimeMs, halfLifeMs);
-  next.set(categoryId, (next.get(categoryId) ?? 0) + add);
+  // A new category goes in at its place in id order, keeping the map sorted (see inIdOrder).
+  let placed = h.weights.has(categoryId);
+  const next = new Map<string, number>();
+  for (const [k, w] of h.weights) {
+    if (!placed && categoryId < k) {
+      next.set(categoryId, add);
+      placed = true;
+    }
+    next.set(k, k === categoryId ? w * f + add : w * f);
+  }
+  if (!placed) next.set(categoryId, add);
   return { anchorTimeMs: anchor, weights: prune(next, maxCategories) };
 }
 
@@ -61,13 +69,28 @@ function prune(m: Map<string, number>, maxCategories: number): Map<string, numbe
 
 /** Shares (sum 1) in category-id order; empty when there is no weight. */
 export function shares(h: DecayedHistogram): Map<string, number> {
-  const keys = [...h.weights.keys()].sort();
+  const entries = inIdOrder(h.weights);
   let total = 0;
-  for (const k of keys) total += h.weights.get(k) as number;
+  for (const [, w] of entries) total += w;
   const out = new Map<string, number>();
   if (total <= 0) return out;
-  for (const k of keys) out.set(k, (h.weights.get(k) as number) / total);
+  for (const [k, w] of entries) out.set(k, w / total);
   return out;
+}
+
+/**
+ * The entries in category-id order. Histograms built here and decoded from the changelog are
+ * already in that order (only a new category is appended out of place), so the sort is usually
+ * skipped; what matters is that float sums always run in the same order.
+ */
+function inIdOrder(m: ReadonlyMap<string, number>): [string, number][] {
+  const entries = [...m];
+  for (let i = 1; i < entries.length; i++) {
+    if ((entries[i - 1] as [string, number])[0] >= (entries[i] as [string, number])[0]) {
+      return entries.sort(([a], [b]) => (a < b ? -1 : 1));
+    }
+  }
+  return entries;
 }
 
 /** Top-n categories by share, ties by category id. */

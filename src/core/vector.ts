@@ -8,11 +8,15 @@ export function dot(a: Float32Array, b: Float32Array): number {
 
 /** L2-normalised copy; a zero vector stays zero. */
 export function normalized(v: Float32Array): Float32Array {
+  return normalizeInPlace(Float32Array.from(v));
+}
+
+/** Scales `v` to unit L2 norm in place (a zero vector stays zero); returns `v`. */
+function normalizeInPlace(v: Float32Array): Float32Array {
   const n = Math.sqrt(dot(v, v));
-  const out = new Float32Array(v.length);
-  if (n === 0) return out;
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) / n;
-  return out;
+  if (n === 0) return v.fill(0);
+  for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) / n;
+  return v;
 }
 
 /** Cosine distance 1 − cos(a, b) in [0, 2]; 0 when either vector is zero. */
@@ -27,7 +31,7 @@ export function cosineDistance(a: Float32Array, b: Float32Array): number {
 export function blendNormalized(a: Float32Array, b: Float32Array, alpha: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = alpha * (a[i] as number) + (1 - alpha) * (b[i] as number);
-  return normalized(out);
+  return normalizeInPlace(out);
 }
 
 export function sigmoid(x: number): number {

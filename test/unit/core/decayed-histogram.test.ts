@@ -55,4 +55,15 @@ describe('decayed histogram', () => {
       ),
     ).toEqual([{ categoryId: 'y', share: 0.75 }]);
   });
+
+  it('keeps weights in category-id order, and shares do not depend on the order a map holds', () => {
+    let h = EMPTY_HISTOGRAM;
+    for (const [i, c] of ['m', 'c', 'x', 'c', 'a', 'q', 'm', 'b'].entries())
+      h = addEvent(h, c, i, 1 + i / 7, perEvent, 10);
+    expect([...h.weights.keys()]).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
+    // A map in another order (e.g. decoded from an older state version) gives bit-identical shares.
+    const shuffled = { anchorTimeMs: h.anchorTimeMs, weights: new Map([...h.weights].reverse()) };
+    expect([...shares(shuffled)]).toEqual([...shares(h)]);
+    expect([...shares(shuffled).keys()]).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
+  });
 });
