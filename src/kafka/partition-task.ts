@@ -116,8 +116,10 @@ export async function openPartitionTask(
     deps.serde,
     config.appId,
     deps.logger,
+    undefined,
+    config.processing.stateCacheUsers,
   );
-  const states = restored.states.get(p) ?? new StateStore();
+  const states = restored.states.get(p) ?? new StateStore(config.processing.stateCacheUsers);
   const processor = new PartitionProcessor(states, {
     encoder: deps.encoder,
     manifest: deps.manifest,

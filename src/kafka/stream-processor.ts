@@ -67,6 +67,11 @@ export type UserLookup =
   | { readonly kind: 'remote'; readonly partition: number }
   | { readonly kind: 'unavailable' };
 
+/** States encoded between two turns of the event loop while a flush builds its changelog. */
+const ENCODE_SLICE = 256;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class StreamProcessor {
   private consumer: Consumer | null = null;
   private readonly tasks = new Map<number, Promise<PartitionTask>>();
@@ -459,13 +464,12 @@ export class StreamProcessor {
     const schemaIds = this.schemaIds;
     if (!schemaIds) throw new ProcessorError('INVARIANT_VIOLATED', 'commit before start()');
     const p = task.partition;
-    const encodedStates = new Map(
-      [...plan.stateWrites].map(([userId, st]) => [userId, st === null ? null : encodeState(st)] as const),
-    );
     const now = this.deps.clock.nowMs();
     const flush = this.flushDue(task, chunk.length, now);
+    // States are encoded only when the changelog needs them (a flush): between flushes the store
+    // keeps the newest ones decoded (state-store.ts).
     const changelog = flush
-      ? this.changelogWrites(task, encodedStates)
+      ? await this.changelogWrites(task, plan.stateWrites)
       : new Map<string, Uint8Array | null>();
     const checkpoint = flush ? (nextOffset ?? task.nextOffset) : null;
     const topicMessages = buildTopicMessages(plan, chunk, changelog, checkpoint, {
@@ -481,13 +485,15 @@ export class StreamProcessor {
         ? null
         : { groupId: config.appId, topic: config.topics.input, partition: p, offset: nextOffset };
     await this.transact(task, topicMessages, consumed);
-    for (const [userId, value] of encodedStates) {
-      if (value === null) task.states.delete(userId);
-      else task.states.put(userId, value);
+    for (const [userId, st] of plan.stateWrites) {
+      const value = changelog.get(userId);
+      if (st === null) task.states.delete(userId);
+      else if (value) task.states.setEncoded(userId, st, value);
+      else task.states.set(userId, st);
     }
     if (flush) this.flushed(task, changelog.size, now);
     else {
-      for (const userId of encodedStates.keys()) task.dirty.add(userId);
+      for (const userId of plan.stateWrites.keys()) task.dirty.add(userId);
       task.recordsSinceFlush += chunk.length;
     }
     metrics.transactions.inc({ outcome: 'committed' });
@@ -521,13 +527,26 @@ export class StreamProcessor {
     );
   }
 
-  /** Every dirty user's value (this plan's new one, else the store's; null = tombstone). */
-  private changelogWrites(
+  /**
+   * Every dirty user's value (this plan's new state, else the store's; null = tombstone). Encoding
+   * thousands of states is the largest piece of work on the event loop, so it yields every
+   * ENCODE_SLICE users: the other partitions' chunks go on meanwhile (the task's lock is held).
+   */
+  private async changelogWrites(
     task: PartitionTask,
-    planned: ReadonlyMap<string, Uint8Array | null>,
-  ): Map<string, Uint8Array | null> {
-    const out = new Map(planned);
-    for (const userId of task.dirty) if (!out.has(userId)) out.set(userId, task.states.bytes(userId) ?? null);
+    planned: ReadonlyMap<string, UserState | null>,
+  ): Promise<Map<string, Uint8Array | null>> {
+    const out = new Map<string, Uint8Array | null>();
+    let n = 0;
+    for (const [userId, st] of planned) {
+      out.set(userId, st === null ? null : encodeState(st));
+      if (++n % ENCODE_SLICE === 0) await yieldToLoop();
+    }
+    for (const userId of task.dirty) {
+      if (out.has(userId)) continue;
+      out.set(userId, task.states.bytes(userId) ?? null);
+      if (++n % ENCODE_SLICE === 0) await yieldToLoop();
+    }
     return out;
   }
 
@@ -584,7 +603,7 @@ export class StreamProcessor {
     const schemaIds = this.schemaIds;
     if (!schemaIds) return;
     const now = this.deps.clock.nowMs();
-    const changelog = this.changelogWrites(task, new Map());
+    const changelog = await this.changelogWrites(task, new Map());
     const topicMessages = buildTopicMessages(
       { outputs: [], deadLetters: [], lateEvents: [] },
       [],

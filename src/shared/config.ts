@@ -276,6 +276,11 @@ export const VARIABLES = {
     default: '50000',
     parse: int(1, 10_000_000),
   },
+  IDRIFT_STATE_CACHE_USERS: {
+    doc: 'Per partition, the most recently written user states kept decoded (a few KB each): their next event needs no decode, and each is encoded once per flush, not once per transaction. 0 = encode every state at every transaction.',
+    default: '4096',
+    parse: int(0, 10_000_000),
+  },
   IDRIFT_MAX_EVENT_FUTURE_MS: {
     doc: 'Events whose time leads their record timestamp by more than this are dead-lettered, ms.',
     default: '3600000',
@@ -412,6 +417,8 @@ export interface Config {
     readonly flushIntervalMs: number;
     /** Input records per partition after which a flush is due regardless of time. */
     readonly flushMaxRecords: number;
+    /** Decoded states kept per partition (IDRIFT_STATE_CACHE_USERS). */
+    readonly stateCacheUsers: number;
     readonly maxEventFutureMs: number;
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
@@ -564,6 +571,7 @@ export function loadConfig(env: Env = process.env): Config {
       stateTtlMs: v.IDRIFT_STATE_TTL_MS,
       flushIntervalMs: v.IDRIFT_STATE_FLUSH_INTERVAL_MS,
       flushMaxRecords: v.IDRIFT_STATE_FLUSH_MAX_RECORDS,
+      stateCacheUsers: v.IDRIFT_STATE_CACHE_USERS,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,
