@@ -104,14 +104,31 @@ export function topShares(h: DecayedHistogram, n: number): { categoryId: string;
 /** Jensen–Shannon divergence, base 2, in [0, 1]. 0 when either side is empty. */
 export function jensenShannon(p: ReadonlyMap<string, number>, q: ReadonlyMap<string, number>): number {
   if (p.size === 0 || q.size === 0) return 0;
-  const keys = [...new Set([...p.keys(), ...q.keys()])].sort();
+  // Both sides in id order (as shares() returns them): one merge walk gives the sorted union.
+  const ps = inIdOrder(p);
+  const qs = inIdOrder(q);
   let js = 0;
-  for (const k of keys) {
-    const a = p.get(k) ?? 0;
-    const b = q.get(k) ?? 0;
+  const term = (a: number, b: number): void => {
     const m = (a + b) / 2;
     if (a > 0) js += 0.5 * a * Math.log2(a / m);
     if (b > 0) js += 0.5 * b * Math.log2(b / m);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < ps.length || j < qs.length) {
+    const [pk, pv] = ps[i] ?? ['', 0];
+    const [qk, qv] = qs[j] ?? ['', 0];
+    if (j >= qs.length || (i < ps.length && pk < qk)) {
+      term(pv, 0);
+      i++;
+    } else if (i >= ps.length || qk < pk) {
+      term(0, qv);
+      j++;
+    } else {
+      term(pv, qv);
+      i++;
+      j++;
+    }
   }
   return Math.min(1, Math.max(0, js));
 }
@@ -119,8 +136,7 @@ export function jensenShannon(p: ReadonlyMap<string, number>, q: ReadonlyMap<str
 /** Shannon entropy of the shares, bits. */
 export function entropyBits(p: ReadonlyMap<string, number>): number {
   let e = 0;
-  for (const k of [...p.keys()].sort()) {
-    const v = p.get(k) as number;
+  for (const [, v] of inIdOrder(p)) {
     if (v > 0) e -= v * Math.log2(v);
   }
   return e;

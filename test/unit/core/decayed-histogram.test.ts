@@ -65,5 +65,13 @@ describe('decayed histogram', () => {
     const shuffled = { anchorTimeMs: h.anchorTimeMs, weights: new Map([...h.weights].reverse()) };
     expect([...shares(shuffled)]).toEqual([...shares(h)]);
     expect([...shares(shuffled).keys()]).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
+    // Divergence and entropy over a partly overlapping pair: the same bits in any map order.
+    const other = addEvent(addEvent(EMPTY_HISTOGRAM, 'c', 0, 2, perEvent, 10), 'z', 1, 1, perEvent, 10);
+    const rev = (m: Map<string, number>): Map<string, number> => new Map([...m].reverse());
+    const js = jensenShannon(shares(h), shares(other));
+    expect(js).toBeGreaterThan(0);
+    expect(jensenShannon(rev(shares(h)), rev(shares(other)))).toBe(js);
+    expect(jensenShannon(shares(other), shares(h))).toBeCloseTo(js, 14);
+    expect(entropyBits(rev(shares(h)))).toBe(entropyBits(shares(h)));
   });
 });
