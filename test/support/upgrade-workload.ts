@@ -5,7 +5,8 @@
  * continues every user, so a restored processor and one that never stopped can be compared.
  */
 import type { ClickEvent, EventKind } from '../../src/core/types';
-import { HOUR, MIN, T0 } from './test-driver';
+import type { UserState } from '../../src/core/user-state';
+import { HOUR, MIN, T0, TestDriver } from './test-driver';
 
 export const UPGRADE_USERS = 40;
 
@@ -55,4 +56,13 @@ export function upgradeWorkload(): { before: ClickEvent[]; after: ClickEvent[] }
     .map((e) => ({ ...e }))
     .concat(all.slice(cut));
   return { before, after };
+}
+
+/** Every user's final state after the whole workload (before, then after), fed in chunks of 100. */
+export async function upgradeWorkloadStates(): Promise<Map<string, UserState>> {
+  const d = new TestDriver();
+  const { before, after } = upgradeWorkload();
+  for (const part of [before, after])
+    for (let i = 0; i < part.length; i += 100) await d.feed(part.slice(i, i + 100));
+  return d.states;
 }

@@ -9,19 +9,11 @@ import {
 } from '../../../src/state/state-codec';
 import { StateStore } from '../../../src/state/state-store';
 import { TestDriver, ev, T0 } from '../../support/test-driver';
-import { upgradeWorkload } from '../../support/upgrade-workload';
-
-async function workloadStates(): Promise<Map<string, UserState>> {
-  const d = new TestDriver();
-  const { before, after } = upgradeWorkload();
-  for (const part of [before, after])
-    for (let i = 0; i < part.length; i += 100) await d.feed(part.slice(i, i + 100));
-  return d.states;
-}
+import { upgradeWorkloadStates } from '../../support/upgrade-workload';
 
 describe('version-3 state codec', () => {
   it('round-trips every state of a real workload exactly, and re-encodes to the same bytes', async () => {
-    const states = await workloadStates();
+    const states = await upgradeWorkloadStates();
     let withMigration = 0;
     let withAlert = 0;
     for (const [u, s] of states) {
@@ -100,7 +92,7 @@ describe('version-3 state codec', () => {
 
 describe('StateStore', () => {
   it('keeps the committed values, decodes on get, scans the restore fields, and refuses foreign bytes', async () => {
-    const states = await workloadStates();
+    const states = await upgradeWorkloadStates();
     const store = new StateStore();
     for (const [u, s] of states) store.set(u, s);
     expect(store.size).toBe(states.size);

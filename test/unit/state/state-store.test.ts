@@ -1,23 +1,14 @@
 import type { UserState } from '../../../src/core/user-state';
 import { encodeState } from '../../../src/state/state-codec';
 import { StateStore } from '../../../src/state/state-store';
-import { TestDriver } from '../../support/test-driver';
-import { upgradeWorkload } from '../../support/upgrade-workload';
-
-async function workloadStates(): Promise<Map<string, UserState>> {
-  const d = new TestDriver();
-  const { before, after } = upgradeWorkload();
-  for (const part of [before, after])
-    for (let i = 0; i < part.length; i += 100) await d.feed(part.slice(i, i + 100));
-  return d.states;
-}
+import { upgradeWorkloadStates } from '../../support/upgrade-workload';
 
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean =>
   a !== undefined && Buffer.from(a).equals(Buffer.from(b));
 
 describe('StateStore decoded-state cache', () => {
   it('serves written states without encoding, and gives the exact bytes of each when asked', async () => {
-    const states = await workloadStates();
+    const states = await upgradeWorkloadStates();
     const store = new StateStore(3);
     for (const [u, s] of states) store.set(u, s);
     expect(store.size).toBe(states.size);
@@ -29,7 +20,7 @@ describe('StateStore decoded-state cache', () => {
   });
 
   it('a newer write replaces the encoded value, whether the user was cached, evicted or restored', async () => {
-    const all = [...(await workloadStates())];
+    const all = [...(await upgradeWorkloadStates())];
     const [[u, a], [, b], [v, c]] = all.slice(0, 3) as [
       [string, UserState],
       [string, UserState],
@@ -52,7 +43,7 @@ describe('StateStore decoded-state cache', () => {
   });
 
   it('scans cached and encoded users alike, and forgets a deleted user everywhere', async () => {
-    const states = await workloadStates();
+    const states = await upgradeWorkloadStates();
     const store = new StateStore(2);
     for (const [u, s] of states) store.set(u, s);
     const seen = new Map<string, number>();
