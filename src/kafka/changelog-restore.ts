@@ -43,9 +43,14 @@ export async function restorePartitions(
   serde: AvroSerde,
   groupPrefix: string,
   logger: Logger,
-  timeoutMs = 300_000,
-  /** Decoded states each restored store keeps (StateStore's cache). */
-  liveStates = DEFAULT_LIVE_STATES,
+  {
+    timeoutMs = 300_000,
+    liveStates = DEFAULT_LIVE_STATES,
+  }: {
+    readonly timeoutMs?: number;
+    /** Decoded states each restored store keeps (StateStore's cache). */
+    readonly liveStates?: number;
+  } = {},
 ): Promise<RestoreResult> {
   const t0 = Date.now();
   const log = logger.child('restore');

@@ -116,8 +116,7 @@ export async function openPartitionTask(
     deps.serde,
     config.appId,
     deps.logger,
-    undefined,
-    config.processing.stateCacheUsers,
+    { liveStates: config.processing.stateCacheUsers },
   );
   const states = restored.states.get(p) ?? new StateStore(config.processing.stateCacheUsers);
   const processor = new PartitionProcessor(states, {

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const m0 = process.memoryUsage();
   const t0 = Date.now();
   const results = await Promise.all(
-    partitions.map((p) => restorePartitions(kafka, env('BENCH_TOPIC'), [p], serde, 'bench', logger, 900_000)),
+    partitions.map((p) =>
+      restorePartitions(kafka, env('BENCH_TOPIC'), [p], serde, 'bench', logger, { timeoutMs: 900_000 }),
+    ),
   );
   const wallMs = Date.now() - t0;
   // Let the fetch buffers kafkajs held go: external memory is released after the collection
