@@ -575,18 +575,23 @@ async function main(): Promise<void> {
   const java = await javaConsumerPerf(brokers, input, EVENTS);
   log(`java consumer: ${java.eventsPerSec} events/s (${java.fetchEventsPerSec} excluding the group join)`);
 
+  /** The kafkajs passthrough over the first EVENTS input records, on a consumer group of its own. */
+  const runPassthrough = async (name: string, groupId: string): Promise<RunMeasure> => {
+    const child = spawnNode(name, [], ['test/bench/lib/passthrough.ts'], {
+      BENCH_BROKERS: brokers,
+      BENCH_TOPIC: input,
+      BENCH_OUT_TOPIC: `${input}.passthrough`,
+      BENCH_GROUP: groupId,
+      BENCH_CHUNK: String(CHUNK),
+    });
+    const measured = await runUntilCaughtUp(kafka, child, groupId, input, EVENTS, 900_000);
+    await stopChild(child);
+    log(`${name}: ${measured.eventsPerSec} events/s, ${measured.cpuCores.toFixed(2)} cores`);
+    return measured;
+  };
+
   log('kafkajs passthrough (transactional, one producer per partition)');
-  const passGroup = `bench-pass-${runId}`;
-  const pass = spawnNode('passthrough', [], ['test/bench/lib/passthrough.ts'], {
-    BENCH_BROKERS: brokers,
-    BENCH_TOPIC: input,
-    BENCH_OUT_TOPIC: `${input}.passthrough`,
-    BENCH_GROUP: passGroup,
-    BENCH_CHUNK: String(CHUNK),
-  });
-  const passthrough = await runUntilCaughtUp(kafka, pass, passGroup, input, EVENTS, 900_000);
-  await stopChild(pass);
-  log(`passthrough: ${passthrough.eventsPerSec} events/s, ${passthrough.cpuCores.toFixed(2)} cores`);
+  const passthrough = await runPassthrough('passthrough', `bench-pass-${runId}`);
 
   log('interest-drift processor');
   const procEnv = appEnv(appId, input);
@@ -612,23 +617,11 @@ async function main(): Promise<void> {
   const peakRssAfterLatencyMb = Math.round(procPeakRssMb(proc.proc.pid as number));
   await stopChild(proc);
 
-  // The reference again, after our runs: on a shared machine one passthrough run varied by
-  // ±10 % between benches (59,520–73,392 events/s on 2026-11-26), so the ratio uses the mean
-  // of a run before ours and one after it.
+  // The reference again, after our runs: on this shared machine one passthrough run varied from
+  // 59,338 to 114,356 events/s on 2026-11-26 (the run after ours being the faster), so the ratio
+  // uses the mean of a run before ours and one after it.
   log('kafkajs passthrough again (after ours)');
-  const pass2Group = `bench-pass2-${runId}`;
-  const pass2 = spawnNode('passthrough-2', [], ['test/bench/lib/passthrough.ts'], {
-    BENCH_BROKERS: brokers,
-    BENCH_TOPIC: input,
-    BENCH_OUT_TOPIC: `${input}.passthrough`,
-    BENCH_GROUP: pass2Group,
-    BENCH_CHUNK: String(CHUNK),
-  });
-  const passthroughAfter = await runUntilCaughtUp(kafka, pass2, pass2Group, input, EVENTS, 900_000);
-  await stopChild(pass2);
-  log(
-    `passthrough again: ${passthroughAfter.eventsPerSec} events/s, ${passthroughAfter.cpuCores.toFixed(2)} cores`,
-  );
+  const passthroughAfter = await runPassthrough('passthrough-2', `bench-pass2-${runId}`);
   const passthroughMean = (passthrough.eventsPerSec + passthroughAfter.eventsPerSec) / 2;
 
   log(`restore: re-keying the changelog states to ${RESTORE_USERS.toLocaleString('en')} users`);
