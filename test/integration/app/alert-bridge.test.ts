@@ -5,6 +5,7 @@
  * (at-least-once) leaves the same alerts.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +84,14 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     kafka = testKafka(env);
   });
 
-  afterAll(() => {
-    am?.kill('SIGTERM');
+  afterAll(async () => {
+    // Alertmanager writes its snapshots to the storage folder as it shuts down: wait for it to exit
+    // before removing the folder (a clean-clone `make test` failed here with ENOTEMPTY).
+    if (am && am.exitCode === null && am.signalCode === null) {
+      const exited = once(am, 'exit');
+      am.kill('SIGTERM');
+      await exited;
+    }
     if (storage) rmSync(storage, { recursive: true, force: true });
   });
 
