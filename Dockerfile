@@ -25,7 +25,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-COPY onnx/artifacts/encoder.onnx onnx/artifacts/encoder.meta.json ./onnx/artifacts/
+COPY onnx/artifacts/encoder.onnx onnx/artifacts/encoder.meta.json onnx/artifacts/churn-hazard.json ./onnx/artifacts/
 USER 10001:10001
 EXPOSE 9464
 ENTRYPOINT ["node", "dist/src/main.js"]

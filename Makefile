@@ -23,7 +23,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
-        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-eval py-env clean
+        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model head churn-model model-eval py-env clean
 
 node-version: ## the Node.js every recipe runs on
 	@echo "node $$(node --version) ($$(command -v node))"
@@ -151,7 +151,19 @@ model: $(PY) ## retrain + export + validate the encoder (fixed seeds), re-calibr
 	$(PY) onnx/export.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --checkpoint .cache/model/encoder.pt --out onnx/artifacts
 	$(PY) onnx/dump_split.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
 	$(MAKE) calibrate
+	$(MAKE) head churn-model
 	$(PY) onnx/make_tiny.py
+
+# The churn hazard fits on the TRAIN users' checkpoints and chooses its features on VALID; numpy only.
+churn-model: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the churn hazard → onnx/artifacts/churn-hazard.json
+	npx tsx src/tools/churn-features.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT) --users train --out .cache/churn-train
+	npx tsx src/tools/churn-features.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT) --users valid --out .cache/churn-valid
+	$(PLOT_PY) onnx/train_churn_hazard.py --train .cache/churn-train --valid .cache/churn-valid
+
+# The next-category head learns from the VALID users (the encoder has not seen them); numpy only.
+head: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the repeat-aware next-category head on the valid users → onnx/artifacts/next-category-head.json
+	npx tsx src/tools/head-features.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT) --users valid --out .cache/head-valid
+	$(PLOT_PY) onnx/train_next_category_head.py --features .cache/head-valid
 
 model-eval: $(PY) ## next-category and inactivity metrics of the encoder vs baselines on the test users
 	$(PY) onnx/model_eval.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz

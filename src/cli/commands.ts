@@ -165,7 +165,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       name: `${PROGRAM} eval`,
       summary: 'Offline evaluation report (markdown + JSON) of drift, churn and next category; no Kafka.',
       usage: [
-        '[--data FILE [--users test --split FILE]] [--simulate [--sim-users N] [--sim-days D] [--seed S] [--sim-seeds K]] [--out DIR]',
+        '[--data FILE [--users test --split FILE]] [--simulate [--sim-users N] [--sim-days D] [--seed S] [--sim-seeds K]] [--head FILE] [--out DIR]',
       ],
       options: {
         data: {
@@ -191,6 +191,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
           type: 'string',
           valueName: 'K',
           description: 'simulator seeds S, S+1, … for the mean ± sd table (default 5)',
+        },
+        head: {
+          type: 'string',
+          valueName: 'FILE',
+          description:
+            'next-category head weights (default onnx/artifacts/next-category-head.json; none if absent)',
         },
         out: { type: 'string', valueName: 'DIR', description: 'report folder (default onnx/artifacts/eval)' },
       },

@@ -8,10 +8,12 @@
  * and the IDRIFT_* config overrides, never from the dataset. The PNG plots are drawn by
  * src/eval/plot_report.py from report.json (make eval runs both).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigWithDefaults } from '../shared/config';
 import { coreParams } from '../pipeline/params';
+import type { NextCategoryHeadWeights } from '../core/next-category-head';
+import { loadNextCategoryHead } from '../model/learned-weights';
 import { createLogger } from '../shared/logger';
 import type { BaselineName } from '../eval/baselines';
 import { BASELINE_GRIDS, BASELINES } from '../eval/baselines';
@@ -38,6 +40,14 @@ function log(msg: string): void {
   process.stderr.write(`[eval] ${msg}\n`);
 }
 
+const DEFAULT_HEAD_PATH = 'onnx/artifacts/next-category-head.json';
+
+/** The head's weights: an explicit --head must exist; the default file may be absent (no head). */
+function headFrom(path: string | undefined): NextCategoryHeadWeights | null {
+  if (!path && !existsSync(DEFAULT_HEAD_PATH)) return null;
+  return loadNextCategoryHead(path ?? DEFAULT_HEAD_PATH);
+}
+
 export async function runEval(args: Args): Promise<number> {
   // The evaluation touches neither Kafka nor the registry; only the model and processing
   // settings of the config matter, so the connection variables get placeholders.
@@ -52,6 +62,7 @@ export async function runEval(args: Args): Promise<number> {
     createLogger('warn'),
   );
   const params = coreParams(config, manifest);
+  const head = headFrom(stringFlag(args, 'head'));
   const thresholds = (manifest.raw.thresholds ?? {}) as {
     baselines?: Partial<Record<BaselineName, number>>;
     calibration?: { baselines?: Record<string, { stableAlertRate: number; targetMet: boolean }> };
@@ -146,7 +157,7 @@ export async function runEval(args: Args): Promise<number> {
           )
         : null;
     log(`${set.name}: next category…`);
-    const next = nextCategory ? await evaluateNextCategory(set.rows, encoder, manifest) : null;
+    const next = nextCategory ? await evaluateNextCategory(set.rows, encoder, manifest, params, head) : null;
     reports.push({
       name: set.name,
       kind: set.kind,

@@ -2,6 +2,7 @@
  * Tunables of the core. Defaults here; thresholds calibrated on real data come from the model
  * metadata (`thresholds`), and the config can override either (app/config.ts).
  */
+import type { ChurnHazardWeights } from './churn-hazard';
 import type { Horizon } from './decayed-histogram';
 import type { EventKind } from './types';
 
@@ -23,8 +24,17 @@ export interface DriftParams {
 export interface ChurnParams {
   /** Risk thresholds of LOW, MEDIUM, HIGH (increasing, in (0, 1)). */
   readonly levelThresholds: readonly [number, number, number];
-  /** Idle time over which the "still active" probability decays by 1/e, event time, ms. */
+  /**
+   * Without a hazard model only: idle time over which the inactivity head's "still active"
+   * probability decays by 1/e, event time, ms.
+   */
   readonly idleScaleMs: number;
+  /**
+   * The learned churn hazard (churn-hazard.ts): the risk is its probability of no event within
+   * the horizon, re-scored on a ladder of idle times. null = the inactivity head grown by idle
+   * time (churn-scorer.ts), as before 0.5.
+   */
+  readonly hazard: ChurnHazardWeights | null;
 }
 
 export interface CoreParams {
@@ -95,5 +105,5 @@ export const DEFAULT_PARAMS: CoreParams = {
     cooldownMs: 24 * HOUR_MS,
     embeddingWeight: 0.25,
   },
-  churn: { levelThresholds: [0.5, 0.75, 0.9], idleScaleMs: 24 * HOUR_MS },
+  churn: { levelThresholds: [0.5, 0.75, 0.9], idleScaleMs: 24 * HOUR_MS, hazard: null },
 };

@@ -11,6 +11,7 @@
 import type { ChurnState } from './churn-state';
 import { INITIAL_CHURN } from './churn-state';
 import { levelName, levelOf, nextLevelDueMs, riskAt } from './churn-scorer';
+import { decayedRate, hazardRisk, nextRescoreMs } from './churn-hazard';
 import type { DecayedHistogram } from './decayed-histogram';
 import {
   EMPTY_HISTOGRAM,
@@ -40,6 +41,14 @@ export interface WindowEntry {
   readonly categoryId: string;
   readonly kind: EventKind;
   readonly eventTimeMs: number;
+}
+
+/** What the next-category head reads of a user's state after their latest event. */
+export interface CategoryHistory {
+  /** Last events, oldest first. */
+  readonly window: readonly WindowEntry[];
+  readonly shortHorizon: DecayedHistogram;
+  readonly eventCount: number;
 }
 
 export interface UserState {
@@ -138,14 +147,38 @@ export function segmentRef(v: Float32Array | null, model: ModelContext): Segment
   return { segmentId: i, label: model.segmentLabels[i] ?? `segment ${i}` };
 }
 
-/** Decayed-count rate per day at time t, from a rate anchored at `anchorMs`. */
-function decayedRate(ratePerDay: number, anchorMs: number, t: number, halfLifeMs: number): number {
-  return t <= anchorMs ? ratePerDay : ratePerDay * Math.pow(2, -(t - anchorMs) / halfLifeMs);
-}
-
 /** One decayed-count increment, expressed per day for a half-life. */
 function rateIncrement(halfLifeMs: number): number {
   return (Math.LN2 / halfLifeMs) * 86_400_000;
+}
+
+export interface CategoryHistoryStep extends CategoryHistory {
+  /** The window entry that has just become referenceLagEvents old (it enters the long horizon). */
+  readonly lagged: WindowEntry | undefined;
+}
+
+/**
+ * The window, short-horizon histogram and event count after one more event: the part of
+ * applyEvent the next-category head reads, shared so the evaluation computes the same history.
+ */
+export function advanceCategoryHistory(
+  base: CategoryHistory,
+  event: Pick<ClickEvent, 'categoryId' | 'kind' | 'eventTimeMs'>,
+  params: CoreParams,
+): CategoryHistoryStep {
+  const t = event.eventTimeMs;
+  const shortHorizon = addEvent(
+    base.shortHorizon,
+    event.categoryId,
+    t,
+    params.eventWeights[event.kind],
+    params.shortHorizon,
+    params.maxCategories,
+  );
+  const window = [...base.window, { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t }];
+  const lagged = window[window.length - 1 - params.referenceLagEvents];
+  if (window.length > params.windowEvents) window.splice(0, window.length - params.windowEvents);
+  return { window, shortHorizon, eventCount: base.eventCount + 1, lagged };
 }
 
 /** Applies one accepted (validated, not duplicate, not late) event. */
@@ -159,15 +192,7 @@ export function applyEvent(
 ): StepResult {
   const base = prev ?? newUserState(event.userId, model.modelVersion);
   const t = event.eventTimeMs;
-  const weight = params.eventWeights[event.kind];
-  const shortHorizon = addEvent(
-    base.shortHorizon,
-    event.categoryId,
-    t,
-    weight,
-    params.shortHorizon,
-    params.maxCategories,
-  );
+  const { window, shortHorizon, eventCount, lagged } = advanceCategoryHistory(base, event, params);
   const sameModel = base.modelVersion === model.modelVersion;
   const prevLong = sameModel ? base.longEmbedding : null;
   const alpha = Math.pow(2, -1 / params.longEmbeddingHalfLifeEvents);
@@ -178,11 +203,7 @@ export function applyEvent(
     prevShort && params.shortEmbeddingHalfLifeEvents > 1
       ? blendNormalized(prevShort, enc.embedding, shortAlpha)
       : enc.embedding;
-  const eventCount = base.eventCount + 1;
   const lastEventTimeMs = Math.max(base.lastEventTimeMs, t);
-  const window = [...base.window, { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t }];
-  // The event that has just become referenceLagEvents old enters the long-horizon reference.
-  const lagged = window[window.length - 1 - params.referenceLagEvents];
   const longHorizon = lagged
     ? addEvent(
         base.longHorizon,
@@ -193,7 +214,6 @@ export function applyEvent(
         params.maxCategories,
       )
     : base.longHorizon;
-  if (window.length > params.windowEvents) window.splice(0, window.length - params.windowEvents);
 
   // Drift.
   const embeddingDistance = cosineDistance(shortEmbedding, longEmbedding);
@@ -246,7 +266,6 @@ export function applyEvent(
   const baselineRatePerDay =
     decayedRate(c.baselineRatePerDay, base.lastEventTimeMs, lastEventTimeMs, params.baselineRateHalfLifeMs) +
     rateIncrement(params.baselineRateHalfLifeMs);
-  const levelNow = levelOf(riskAt(p, 0, params.churn), params.churn);
   const churnBase: ChurnState = { ...c, inactivityProbability: p, recentRatePerDay, baselineRatePerDay };
   let state: UserState = {
     userId: event.userId,
@@ -267,6 +286,7 @@ export function applyEvent(
     driftScore: score,
     lastMigration,
   };
+  const levelNow = levelOf(churnRisk(state, lastEventTimeMs, params), params.churn);
   let openAlertId = c.openAlertId;
   if (levelNow > c.level) {
     const raised = churnAlert(state, c.level, levelNow, lastEventTimeMs, 'EVENT', params, model);
@@ -281,7 +301,7 @@ export function applyEvent(
     churn: {
       ...churnBase,
       level: levelNow,
-      nextTimerTimeMs: nextLevelDueMs(p, lastEventTimeMs, levelNow, params.churn),
+      nextTimerTimeMs: nextChurnTimerMs(state, lastEventTimeMs, levelNow, params),
       openAlertId,
     },
   };
@@ -304,8 +324,7 @@ export function scoreIdle(
   model: ModelContext,
 ): StepResult {
   const c = prev.churn;
-  const p = c.inactivityProbability;
-  const level = levelOf(riskAt(p, atMs - prev.lastEventTimeMs, params.churn), params.churn);
+  const level = levelOf(churnRisk(prev, atMs, params), params.churn);
   const outputs: CoreOutput[] = [];
   let openAlertId = c.openAlertId;
   if (level > c.level) {
@@ -319,11 +338,30 @@ export function scoreIdle(
     churn: {
       ...c,
       level: newLevel,
-      nextTimerTimeMs: nextLevelDueMs(p, prev.lastEventTimeMs, newLevel, params.churn),
+      nextTimerTimeMs: nextChurnTimerMs(prev, atMs, newLevel, params),
       openAlertId,
     },
   };
   return { state, outputs };
+}
+
+/**
+ * Churn risk of `s` at event time `atMs` (≥ its last event): the hazard model's probability when
+ * there is one, else the inactivity head grown by idle time.
+ */
+export function churnRisk(s: UserState, atMs: number, params: CoreParams): number {
+  const hazard = params.churn.hazard;
+  return hazard
+    ? hazardRisk(hazard, s, atMs)
+    : riskAt(s.churn.inactivityProbability, atMs - s.lastEventTimeMs, params.churn);
+}
+
+/** Event time of the user's next idle re-score after `atMs` at `level`; 0 = none. */
+function nextChurnTimerMs(s: UserState, atMs: number, level: number, params: CoreParams): number {
+  if (level >= 3) return 0;
+  return params.churn.hazard
+    ? nextRescoreMs(s.lastEventTimeMs, atMs)
+    : nextLevelDueMs(s.churn.inactivityProbability, s.lastEventTimeMs, level, params.churn);
 }
 
 function churnAlert(
@@ -346,11 +384,21 @@ function churnAlert(
       detail: `no activity for ${idleHours.toFixed(1)} h (event time)`,
     });
   }
-  reasons.push({
-    code: 'INACTIVITY_MODEL',
-    value: p,
-    detail: `model: ${(p * 100).toFixed(0)} % chance of no event within ${(model.inactivityHorizonMs / 3_600_000).toFixed(0)} h of the last one`,
-  });
+  const risk = churnRisk(s, atMs, params);
+  const hazard = params.churn.hazard;
+  reasons.push(
+    hazard
+      ? {
+          code: 'INACTIVITY_MODEL',
+          value: risk,
+          detail: `model: ${(risk * 100).toFixed(0)} % chance of no event within ${(hazard.horizonMs / 3_600_000).toFixed(0)} h from now, given the user's idle time and usual rhythm`,
+        }
+      : {
+          code: 'INACTIVITY_MODEL',
+          value: p,
+          detail: `model: ${(p * 100).toFixed(0)} % chance of no event within ${(model.inactivityHorizonMs / 3_600_000).toFixed(0)} h of the last one`,
+        },
+  );
   const recent = decayedRate(s.churn.recentRatePerDay, s.lastEventTimeMs, atMs, params.recentRateHalfLifeMs);
   const baseline = decayedRate(
     s.churn.baselineRatePerDay,
@@ -380,7 +428,7 @@ function churnAlert(
     scoredAtEventTimeMs: atMs,
     level: levelName(level),
     previousLevel: levelName(previousLevel),
-    riskScore: riskAt(p, idleMs, params.churn),
+    riskScore: risk,
     idleMs,
     lastEventTimeMs: s.lastEventTimeMs,
     reasons,
@@ -413,7 +461,7 @@ function churnResolved(
     scoredAtEventTimeMs: atMs,
     level: levelName(level),
     previousLevel: levelName(level),
-    riskScore: riskAt(s.churn.inactivityProbability, 0, params.churn),
+    riskScore: churnRisk(s, s.lastEventTimeMs, params),
     idleMs,
     lastEventTimeMs: s.lastEventTimeMs,
     reasons: [

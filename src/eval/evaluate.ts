@@ -7,12 +7,17 @@
  * Everything here is deterministic for a given dataset, model and parameters.
  */
 import type { CoreParams } from '../core/params';
+import type { NextCategoryHeadWeights } from '../core/next-category-head';
+import { rankNextCategories } from '../core/next-category-head';
 import { riskAt } from '../core/churn-scorer';
-import type { ClickEvent, InterestMigration } from '../core/types';
+import { hazardFeatures, hazardProbability } from '../core/churn-hazard';
+import { churnRisk } from '../core/user-state';
+import type { ChurnRisk, ClickEvent, InterestMigration } from '../core/types';
+import { CHURN_LEVELS } from '../core/types';
+import type { UserState } from '../core/user-state';
 import type { DatasetRow } from '../io/datasets';
-import type { Encoder, EncoderRow } from '../model/encoder';
+import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
-import { gapFeature } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
 import { rng } from '../sim/simulator';
 import type { BaselineName, Guards } from './baselines';
@@ -27,7 +32,9 @@ import { scoreDetections } from './migration-scoring';
 import type { NextCategoryMethod, TopKScore } from './next-category-baselines';
 import { TopKAccumulator, isInSessionRepeat, nextCategoryBaselines } from './next-category-baselines';
 import { OfflinePipeline, RecordingEncoder, rowsToEvents } from './offline-run';
+import type { PlannedOutput } from '../pipeline/partition-processor';
 import { realisedShift } from './realised-shift';
+import { walkNextCategoryPositions } from './next-category-walk';
 
 const HOUR_MS = 3_600_000;
 
@@ -559,22 +566,24 @@ export interface ChurnEval {
   readonly methods: ChurnMethodResult[];
   /** Calibration of our churn risk read as a probability of the label. */
   readonly calibration: { brier: number; bins: ReliabilityBin[] };
+  /** Churn alerts the replay raised (ChurnRisk RAISED), per level, per 1,000 users per day. */
+  readonly alertsPer1kUserDays?: { level: string; alerts: number; per1kUserDays: number }[];
+  readonly userDays?: number;
 }
 
 /**
- * Scores every user with state at event-time checkpoints (every `stepMs`), after feeding the
- * pipeline all events up to the checkpoint. Our score is the service's churn risk at that moment,
- * riskAt(inactivity-head probability, idle time) — what the event-time timers compare with the
- * level thresholds. Baselines: idle time only (recency), and minus the user's events per day so
- * far (frequency).
+ * Replays `set` through the live topology and visits every known user at every checkpoint (every
+ * `stepMs` of event time from the first event; with a no-event-within truth, up to the last
+ * checkpoint whose horizon the data still covers). `label` = the set's churn truth there.
  */
-export async function evaluateChurn(
+export async function walkChurnCheckpoints(
   set: EvalSet,
   encoder: Encoder,
   manifest: ModelManifest,
   params: CoreParams,
-  stepMs = 6 * HOUR_MS,
-): Promise<ChurnEval> {
+  stepMs: number,
+  visit: (s: UserState, atMs: number, label: boolean) => void,
+): Promise<PlannedOutput[]> {
   const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
   const pipeline = new OfflinePipeline(encoder, manifest, params);
   const times = new Map<string, number[]>();
@@ -587,11 +596,6 @@ export async function evaluateChurn(
   const end = set.rows[set.rows.length - 1]?.eventTimeMs ?? 0;
   const ct = set.churnTruth;
   const lastCheckpoint = ct.kind === 'no-event-within' ? end - ct.horizonMs : end;
-  const ours: number[] = [];
-  const recency: number[] = [];
-  const frequency: number[] = [];
-  const labels: boolean[] = [];
-  const points: ScoringPoint[] = [];
   let cursor = 0;
   for (let t = first + stepMs; t <= lastCheckpoint; t += stepMs) {
     const next: ClickEvent[] = [];
@@ -599,7 +603,6 @@ export async function evaluateChurn(
       next.push(events[cursor++] as ClickEvent);
     await pipeline.feed(next);
     for (const s of pipeline.states.values()) {
-      const idle = t - s.lastEventTimeMs;
       let label: boolean;
       if (ct.kind === 'no-event-within') {
         label = !hasEventIn(times.get(s.userId) ?? [], t, t + ct.horizonMs);
@@ -607,12 +610,57 @@ export async function evaluateChurn(
         const last = ct.lastEventTimeMs.get(s.userId);
         label = last !== undefined && last <= t;
       }
-      labels.push(label);
-      points.push({ user: s.userId, atMs: t, label });
-      ours.push(riskAt(s.churn.inactivityProbability, idle, params.churn));
-      recency.push(idle);
-      frequency.push(-s.eventCount / (Math.max(0, t - s.firstEventTimeMs) / 86_400_000 + 1));
+      visit(s, t, label);
     }
+  }
+  return pipeline.outputs;
+}
+
+/**
+ * Scores every user with state at event-time checkpoints (every `stepMs`), after feeding the
+ * pipeline all events up to the checkpoint. Our score is the service's churn risk at that moment
+ * (user-state.ts churnRisk: the learned hazard when params carry one), what the timers compare
+ * with the level thresholds. Baselines: idle time only (recency), minus the user's events per day
+ * so far (frequency), the hazard file's logistic regression on recency/frequency features (fitted
+ * on the train users), and the encoder's inactivity head grown by idle time (the score before 0.5).
+ */
+
+export async function evaluateChurn(
+  set: EvalSet,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+  stepMs = 6 * HOUR_MS,
+): Promise<ChurnEval> {
+  const ct = set.churnTruth;
+  const hazard = params.churn.hazard;
+  const ours: number[] = [];
+  const recency: number[] = [];
+  const frequency: number[] = [];
+  const logistic: number[] = [];
+  const before: number[] = [];
+  const labels: boolean[] = [];
+  const points: ScoringPoint[] = [];
+  const outputs = await walkChurnCheckpoints(set, encoder, manifest, params, stepMs, (s, t, label) => {
+    const idle = t - s.lastEventTimeMs;
+    labels.push(label);
+    points.push({ user: s.userId, atMs: t, label });
+    ours.push(churnRisk(s, t, params));
+    recency.push(idle);
+    frequency.push(-s.eventCount / (Math.max(0, t - s.firstEventTimeMs) / 86_400_000 + 1));
+    if (hazard?.baseline) logistic.push(hazardProbability(hazard.baseline, hazardFeatures(s, t, hazard)));
+    before.push(riskAt(s.churn.inactivityProbability, idle, params.churn));
+  });
+  const end = set.rows[set.rows.length - 1]?.eventTimeMs ?? 0;
+  const firstSeen = new Map<string, number>();
+  for (const r of set.rows) if (!firstSeen.has(r.userId)) firstSeen.set(r.userId, r.eventTimeMs);
+  let userDays = 0;
+  for (const f of firstSeen.values()) userDays += Math.max(0, end - f) / 86_400_000;
+  const raised = new Map<string, number>(CHURN_LEVELS.slice(1).map((l) => [l, 0]));
+  for (const o of outputs) {
+    if (o.kind !== 'churn') continue;
+    const v = o.value as ChurnRisk;
+    if (v.status === 'RAISED') raised.set(v.level, (raised.get(v.level) ?? 0) + 1);
   }
   const method = (name: string, scores: number[]): ChurnMethodResult => ({
     method: name,
@@ -633,11 +681,24 @@ export async function evaluateChurn(
     positives: labels.filter(Boolean).length,
     checkpointEveryMs: stepMs,
     methods: [
-      method('interest-drift churn risk (inactivity head + idle time)', ours),
+      method(
+        hazard
+          ? 'interest-drift churn hazard (learned: idle time, frequency, rates, rhythm)'
+          : 'interest-drift churn risk (inactivity head + idle time)',
+        ours,
+      ),
       method('recency only (idle time)', recency),
       method('frequency only (events per day so far, negated)', frequency),
+      ...(hazard?.baseline ? [method(`${hazard.baseline.name} (fitted on the train users)`, logistic)] : []),
+      ...(hazard ? [method('encoder inactivity head + idle time (the score before 0.5)', before)] : []),
     ],
     calibration: calibrationOf(ours, labels),
+    alertsPer1kUserDays: [...raised].map(([level, alerts]) => ({
+      level,
+      alerts,
+      per1kUserDays: userDays > 0 ? (1000 * alerts) / userDays : NaN,
+    })),
+    userDays,
   };
 }
 
@@ -660,70 +721,53 @@ export interface NextCategoryEval {
   readonly ndcgAt10: number;
   /** The model without in-session repeats (next-category-baselines.ts). */
   readonly withoutRepeats: TopKScore;
+  /** The repeat-aware head over the model and the user's history (core/next-category-head.ts). */
+  readonly head: NextCategoryMethod | null;
   readonly baselines: NextCategoryMethod[];
 }
+
+export const HEAD_METHOD = 'interest-drift repeat-aware head';
 
 /**
  * Next-category HR@10 / NDCG@10 with onnx/model_eval.py's definitions: at every position t ≥ 1
  * of a user's sequence, the top 10 vocabulary entries (index ≥ 2, ties by index) of the logits
- * after event t−1 against the category of event t; an out-of-vocabulary target is a miss. The
- * encoder runs incrementally, one event per call for all users at once.
+ * after event t−1 against the category of event t; an out-of-vocabulary target is a miss for the
+ * model alone. The head ranks raw category ids, so it can also hit a category outside the
+ * vocabulary that the user has seen.
  */
 export async function evaluateNextCategory(
   rows: readonly DatasetRow[],
   encoder: Encoder,
   manifest: ModelManifest,
+  params: CoreParams,
+  head: NextCategoryHeadWeights | null,
 ): Promise<NextCategoryEval> {
-  const users = [...byUser(rows).values()];
-  const h: (Float32Array | null)[] = users.map(() => null);
-  const maxLen = Math.max(0, ...users.map((u) => u.length));
-  let hits = 0;
-  let dcg = 0;
-  let positions = 0;
-  const noRepeats = new TopKAccumulator();
-  const indexOf = (c: string): number => manifest.categoryIndex.get(c) ?? manifest.oovIndex;
-  for (let t = 0; t < maxLen; t++) {
-    const active = users.flatMap((u, i) => (u.length > t ? [i] : []));
-    const batch: EncoderRow[] = active.map((i) => {
-      const u = users[i] as DatasetRow[];
-      const e = u[t] as DatasetRow;
-      const prev = t > 0 ? (u[t - 1] as DatasetRow).eventTimeMs : null;
-      return {
-        categoryIndices: [indexOf(e.categoryId)],
-        eventTypeIndices: [manifest.eventTypeIndex[e.kind] as number],
-        logGaps: [gapFeature(manifest, prev === null ? null : e.eventTimeMs - prev)],
-        h0: h[i] ?? null,
-      };
-    });
-    const out = await encoder.encode(batch, { withLogits: true });
-    active.forEach((i, j) => {
-      const o = out[j];
-      const u = users[i] as DatasetRow[];
-      if (!o) return;
-      h[i] = o.h;
-      const target = u[t + 1];
-      if (!target) return;
-      positions++;
-      const repeat = isInSessionRepeat(u[t] as DatasetRow, target);
-      const ti = indexOf(target.categoryId);
-      if (ti < 2) {
-        if (!repeat) noRepeats.add(-1);
-        return;
-      }
-      const rank = rankOf(o.nextCategoryLogits, ti);
-      if (!repeat) noRepeats.add(rank);
-      if (rank < 10) {
-        hits++;
-        dcg += 1 / Math.log2(rank + 2);
-      }
-    });
-  }
+  const model = new TopKAccumulator();
+  const modelNoRepeats = new TopKAccumulator();
+  const ours = new TopKAccumulator();
+  const oursNoRepeats = new TopKAccumulator();
+  const users = await walkNextCategoryPositions(rows, encoder, manifest, params, (p) => {
+    const repeat = isInSessionRepeat(p.current, p.target);
+    const ti = manifest.categoryIndex.get(p.target.categoryId);
+    const rank = ti === undefined ? -1 : rankOf(p.logits, ti);
+    const user = p.current.userId;
+    model.add(rank, user);
+    if (!repeat) modelNoRepeats.add(rank, user);
+    if (head) {
+      const ranked = rankNextCategories(head, p.history, p.logits, manifest);
+      const r = ranked.findIndex((c) => c.categoryId === p.target.categoryId);
+      ours.add(r, user);
+      if (!repeat) oursNoRepeats.add(r, user);
+    }
+  });
+  const all = model.score();
   return {
-    users: users.length,
-    positions,
-    hrAt10: positions ? hits / positions : 0,
-    ndcgAt10: positions ? dcg / positions : 0,
-    withoutRepeats: noRepeats.score(),
+    users,
+    positions: all.positions,
+    hrAt10: all.hrAt10,
+    ndcgAt10: all.ndcgAt10,
+    withoutRepeats: modelNoRepeats.score(),
+    head: head ? { method: HEAD_METHOD, all: ours.score(), withoutRepeats: oursNoRepeats.score() } : null,
     baselines: nextCategoryBaselines(rows),
   };
 }

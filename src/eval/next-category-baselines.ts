@@ -12,6 +12,8 @@
  * separately, because copying the last category wins them for free. Pure.
  */
 import type { DatasetRow } from '../io/datasets';
+import type { Interval } from './bootstrap';
+import { bootstrapInterval } from './bootstrap';
 
 export const SESSION_GAP_MS = 30 * 60_000;
 const K = 10;
@@ -20,6 +22,9 @@ export interface TopKScore {
   readonly positions: number;
   readonly hrAt10: number;
   readonly ndcgAt10: number;
+  /** 95 % user-level bootstrap intervals (bootstrap.ts), when positions were added per user. */
+  readonly hrAt10Interval?: Interval;
+  readonly ndcgAt10Interval?: Interval;
 }
 
 export interface NextCategoryMethod {
@@ -33,24 +38,59 @@ export function isInSessionRepeat(prev: DatasetRow, next: DatasetRow): boolean {
   return prev.categoryId === next.categoryId && next.eventTimeMs - prev.eventTimeMs < SESSION_GAP_MS;
 }
 
-/** Accumulates hits and DCG of 0-based ranks (−1 = not in the top 10). */
+interface UserTotals {
+  n: number;
+  hits: number;
+  dcg: number;
+}
+
+/**
+ * Accumulates hits and DCG of 0-based ranks (−1 = not in the top 10). Positions added with a
+ * user id also get user-level bootstrap intervals: a user's positions are not independent.
+ */
 export class TopKAccumulator {
-  private n = 0;
-  private hits = 0;
-  private dcg = 0;
-  add(rank: number): void {
-    this.n++;
-    if (rank >= 0 && rank < K) {
-      this.hits++;
-      this.dcg += 1 / Math.log2(rank + 2);
+  private readonly total: UserTotals = { n: 0, hits: 0, dcg: 0 };
+  private readonly byUser = new Map<string, UserTotals>();
+  add(rank: number, userId?: string): void {
+    const hit = rank >= 0 && rank < K;
+    const gain = hit ? 1 / Math.log2(rank + 2) : 0;
+    for (const t of userId === undefined ? [this.total] : [this.total, this.userTotals(userId)]) {
+      t.n++;
+      if (hit) {
+        t.hits++;
+        t.dcg += gain;
+      }
     }
   }
   score(): TopKScore {
+    const { n, hits, dcg } = this.total;
+    const base = { positions: n, hrAt10: n ? hits / n : 0, ndcgAt10: n ? dcg / n : 0 };
+    if (this.byUser.size === 0) return base;
+    const users = [...this.byUser.values()];
+    const ratio =
+      (key: 'hits' | 'dcg') =>
+      (sample: readonly UserTotals[]): number => {
+        let num = 0;
+        let den = 0;
+        for (const u of sample) {
+          num += u[key];
+          den += u.n;
+        }
+        return den > 0 ? num / den : NaN;
+      };
     return {
-      positions: this.n,
-      hrAt10: this.n ? this.hits / this.n : 0,
-      ndcgAt10: this.n ? this.dcg / this.n : 0,
+      ...base,
+      hrAt10Interval: bootstrapInterval(users, ratio('hits')),
+      ndcgAt10Interval: bootstrapInterval(users, ratio('dcg')),
     };
+  }
+  private userTotals(userId: string): UserTotals {
+    let t = this.byUser.get(userId);
+    if (!t) {
+      t = { n: 0, hits: 0, dcg: 0 };
+      this.byUser.set(userId, t);
+    }
+    return t;
   }
 }
 
@@ -128,8 +168,8 @@ export function nextCategoryBaselines(rows: readonly DatasetRow[]): NextCategory
       const repeat = isInSessionRepeat(u.last, r);
       lists.forEach((list, k) => {
         const rank = list.indexOf(r.categoryId);
-        (all[k] as TopKAccumulator).add(rank);
-        if (!repeat) (noRep[k] as TopKAccumulator).add(rank);
+        (all[k] as TopKAccumulator).add(rank, r.userId);
+        if (!repeat) (noRep[k] as TopKAccumulator).add(rank, r.userId);
       });
       const t = transitions.get(u.last.categoryId) ?? new Map<string, number>();
       t.set(r.categoryId, (t.get(r.categoryId) ?? 0) + 1);

@@ -112,6 +112,8 @@ const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? 
 
 const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
+const overlapWords = (a: Interval | undefined, b: Interval | undefined): string =>
+  !a || !b ? 'no intervals' : overlaps(a, b) ? 'the intervals overlap' : 'the intervals do not overlap';
 
 /** Plain statements of where we win, tie or lose at the matched budgets, and what the encoder adds. */
 export function budgetVerdicts(set: SetReport): string[] {
@@ -178,15 +180,29 @@ function summary(report: EvalReport): string[] {
   }
   for (const set of report.sets) {
     const m = set.churn.methods;
-    const [a, r, f] = [m[0], m[1], m[2]];
-    if (a && r && f)
+    const [a, r, f, lr] = [m[0], m[1], m[2], m.find((x) => x.method.startsWith('logistic regression'))];
+    if (a && r && f) {
+      const best = [r, f, ...(lr ? [lr] : [])].sort((x, y) => y.rocAuc - x.rocAuc)[0] as typeof a;
+      const verdict =
+        a.rocAucInterval && best.rocAucInterval && !overlaps(a.rocAucInterval, best.rocAucInterval)
+          ? a.rocAuc > best.rocAuc
+            ? 'ahead of the best simple score beyond the intervals'
+            : '**behind the best simple score beyond the intervals**'
+          : a.rocAuc > best.rocAuc
+            ? 'ahead of the best simple score, but the intervals overlap'
+            : '**not ahead of the best simple score**';
       lines.push(
         `- **Churn risk, ${set.name}** (${set.churn.label}): ROC AUC ${f3(a.rocAuc)} ${f3Ci(a.rocAucInterval)} ` +
           `vs ${f3(r.rocAuc)} ${f3Ci(r.rocAucInterval)} for idle time alone and ${f3(f.rocAuc)} ${f3Ci(f.rocAucInterval)} for activity frequency alone` +
+          (lr
+            ? `, ${f3(lr.rocAuc)} ${f3Ci(lr.rocAucInterval)} for a logistic regression on recency/frequency`
+            : '') +
           (Number.isFinite(a.withinUsersAuc)
-            ? `; within users ${f3(a.withinUsersAuc)} vs ${f3(r.withinUsersAuc)} and ${f3(f.withinUsersAuc)}.`
-            : '.'),
+            ? `; within users ${f3(a.withinUsersAuc)} vs ${f3(r.withinUsersAuc)} and ${f3(f.withinUsersAuc)}`
+            : '') +
+          `: ${verdict} (${best.method}).`,
       );
+    }
   }
   for (const set of report.sets) {
     const nc = set.nextCategory;
@@ -195,6 +211,18 @@ function summary(report: EvalReport): string[] {
     const bestNr = [...(nc.baselines ?? [])].sort(
       (a, b) => b.withoutRepeats.hrAt10 - a.withoutRepeats.hrAt10,
     )[0];
+    const head = nc.head;
+    if (head && best) {
+      const bestNdcg = [...nc.baselines].sort((a, b) => b.all.ndcgAt10 - a.all.ndcgAt10)[0] ?? best;
+      const beats = head.all.hrAt10 > best.all.hrAt10 && head.all.ndcgAt10 > bestNdcg.all.ndcgAt10;
+      lines.push(
+        `- **Next category, ${set.name}, repeat-aware head**: ${beats ? 'ahead of every baseline on HR@10 and NDCG@10' : '**not ahead of every baseline**'}: ` +
+          `HR@10 ${pct(head.all.hrAt10)} ${pctCi(head.all.hrAt10Interval)} vs ${best.method} ${pct(best.all.hrAt10)} ${pctCi(best.all.hrAt10Interval)}; ` +
+          `NDCG@10 ${f3(head.all.ndcgAt10)} ${f3Ci(head.all.ndcgAt10Interval)} vs ${bestNdcg.method} ${f3(bestNdcg.all.ndcgAt10)} ${f3Ci(bestNdcg.all.ndcgAt10Interval)}` +
+          ` (${overlapWords(head.all.ndcgAt10Interval, bestNdcg.all.ndcgAt10Interval)}). Without in-session repeats: head ${pct(head.withoutRepeats.hrAt10)}` +
+          (bestNr ? `, best baseline ${bestNr.method} ${pct(bestNr.withoutRepeats.hrAt10)}.` : '.'),
+      );
+    }
     lines.push(
       `- **Next category, ${set.name}** (${nc.users} users): the right category is in the model's top 10 ` +
         `${pct(nc.hrAt10)} of the time (NDCG@10 ${f3(nc.ndcgAt10)})` +
@@ -311,7 +339,7 @@ function sweepTable(m: MethodResult): string[] {
   ];
 }
 
-function churnTable(c: ChurnEval): string[] {
+function churnTable(c: ChurnEval, withAlerts = true): string[] {
   const cal = (c as Partial<ChurnEval>).calibration;
   return [
     `Label: ${c.label}. ${c.scoringPoints} scoring points of ${c.users ?? '?'} users (every user with state, every ${c.checkpointEveryMs / 3_600_000} h of event time), ${c.positives} positive.`,
@@ -323,6 +351,16 @@ function churnTable(c: ChurnEval): string[] {
         `| ${m.method} | ${f3(m.rocAuc)} ${f3Ci(m.rocAucInterval)} | ${f3(m.betweenUsersAuc ?? NaN)} | ${f3(m.withinUsersAuc ?? NaN)} | ${f3(m.prAuc)} |`,
     ),
     `| (positive rate: PR AUC of a random score) | 0.500 | | | ${f3(c.positives / Math.max(1, c.scoringPoints))} |`,
+    ...(c.alertsPer1kUserDays && withAlerts
+      ? [
+          '',
+          `Churn alerts the replay raised (ChurnRisk RAISED at the configured level thresholds), over ${(c.userDays ?? 0).toFixed(0)} user-days:`,
+          '',
+          '| level | alerts | per 1,000 users per day |',
+          '| --- | ---: | ---: |',
+          ...c.alertsPer1kUserDays.map((x) => `| ${x.level} | ${x.alerts} | ${x.per1kUserDays.toFixed(1)} |`),
+        ]
+      : []),
     ...(cal
       ? [
           '',
@@ -380,7 +418,7 @@ export function renderReport(report: EvalReport): string {
       "the minimum history, 12 consecutive events of evidence with hysteresis, cooldown, and a rebase of the baseline's reference when it fires and when the cooldown ends). Page–Hinkley and ADWIN watch each event's \"surprise\" (1 − its category's share of the user's history so far). " +
       `Each baseline's parameter was calibrated like ours, on the train users, to alert on at most 10 % of stable users (${report.baselineParamsSource}).`,
     ...baselineCalibrationLines(report),
-    "- **Churn**: at checkpoints in event time every known user is scored. Our score is the service's churn risk at that moment (inactivity-head probability grown by idle time); the baselines are idle time alone and events per day alone.",
+    "- **Churn**: at checkpoints in event time every known user is scored. Our score is the service's churn risk at that moment (the learned hazard of src/core/churn-hazard.ts, trained on checkpoints of the train users, chosen on the valid users); the baselines are idle time alone, events per day alone, a logistic regression on recency/frequency fitted by the same trainer on the same train users, and the score the service used before (the encoder's inactivity head grown by idle time).",
     '',
   ];
   for (const set of report.sets) {
@@ -425,7 +463,7 @@ export function renderReport(report: EvalReport): string {
       '',
       ...churnTable(set.churn),
       '',
-      ...(set.churnLonger ? ['At a 48 h horizon:', '', ...churnTable(set.churnLonger), ''] : []),
+      ...(set.churnLonger ? ['At a 48 h horizon:', '', ...churnTable(set.churnLonger, false), ''] : []),
       `![ROC curves](${plotPrefix(set)}-churn-roc.png)`,
       '',
     );
@@ -444,7 +482,10 @@ export function renderReport(report: EvalReport): string {
         '',
         '| method | HR@10 | NDCG@10 | positions | HR@10 without repeats | NDCG@10 without repeats | positions |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-        `| **encoder, run here through onnxruntime-node** | ${cell(nc)} | ${cell(nr)} |`,
+        ...(nc.head
+          ? [`| **${nc.head.method}** | ${cell(nc.head.all)} | ${cell(nc.head.withoutRepeats)} |`]
+          : []),
+        `| encoder alone, run here through onnxruntime-node | ${cell(nc)} | ${cell(nr)} |`,
         ...((nc as Partial<NextCategoryEval>).baselines ?? []).map(
           (b) => `| ${b.method} | ${cell(b.all)} | ${cell(b.withoutRepeats)} |`,
         ),

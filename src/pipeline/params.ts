@@ -2,12 +2,15 @@
  * The processing parameters every runner of the topology uses (the service, eval, benches and
  * tests): core defaults ← calibrated thresholds in the model metadata ← config overrides.
  */
+import type { ChurnHazardWeights } from '../core/churn-hazard';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
 import type { ValidationLimits } from '../core/validate';
 import { DEFAULT_LIMITS } from '../core/validate';
 import type { ModelManifest } from '../model/model-manifest';
 import type { Config } from '../shared/config';
+import { ProcessorError } from '../shared/errors';
+import { loadChurnHazard } from '../model/learned-weights';
 
 /** Core parameters: defaults ← calibrated thresholds in the model metadata ← config overrides. */
 export function coreParams(config: Config, manifest: ModelManifest): CoreParams {
@@ -26,8 +29,35 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
     profileMinIntervalMs: config.profileMinIntervalMs,
     stateTtlMs: config.processing.stateTtlMs,
     drift,
-    churn: { ...DEFAULT_PARAMS.churn, ...(t.churn ?? {}) },
+    churn: churnParams(config, t.churn ?? {}),
   };
+}
+
+/** Level thresholds: config ← the hazard file's ← defaults. */
+function churnParams(config: Config, stored: Partial<CoreParams['churn']>): CoreParams['churn'] {
+  const hazard = churnHazard(config.processing.churnModelPath);
+  const base = { ...DEFAULT_PARAMS.churn, ...stored };
+  return {
+    ...base,
+    levelThresholds:
+      config.processing.churnLevelThresholds ?? hazard?.levelThresholds ?? base.levelThresholds,
+    hazard,
+  };
+}
+
+/** The hazard's features read the state's decayed rates: its half-lives must be the core's. */
+function churnHazard(path: string | null): ChurnHazardWeights | null {
+  if (path === null) return null;
+  const hazard = loadChurnHazard(path);
+  if (
+    hazard.recentRateHalfLifeMs !== DEFAULT_PARAMS.recentRateHalfLifeMs ||
+    hazard.baselineRateHalfLifeMs !== DEFAULT_PARAMS.baselineRateHalfLifeMs
+  )
+    throw new ProcessorError(
+      'MODEL_INVALID',
+      `churn hazard ${path} was trained with other rate half-lives than this code keeps in the state`,
+    );
+  return hazard;
 }
 
 /** Input validation limits: defaults with the configured tolerance for future event times. */

@@ -51,6 +51,16 @@ function num(min: number, max: number): VarSpec<number>['parse'] {
   };
 }
 
+function thresholds3(): VarSpec<readonly [number, number, number]>['parse'] {
+  return (raw) => {
+    const parts = raw.split(',').map((x) => Number(x.trim()));
+    const [a, b, c] = parts as [number, number, number];
+    if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x <= 0 || x >= 1) || !(a < b && b < c))
+      return fail('should be three increasing numbers in (0, 1), e.g. 0.5,0.75,0.9');
+    return ok([a, b, c] as const);
+  };
+}
+
 function bool(): VarSpec<boolean>['parse'] {
   return (raw) => {
     const v = raw.trim().toLowerCase();
@@ -291,6 +301,16 @@ export const VARIABLES = {
     default: '0',
     parse: int(0, 86_400_000),
   },
+  IDRIFT_CHURN_MODEL_PATH: {
+    doc: 'Path of the learned churn hazard (JSON, onnx/train_churn_hazard.py); `none` = the encoder inactivity head grown by idle time (before 0.5).',
+    default: 'onnx/artifacts/churn-hazard.json',
+    parse: str(),
+  },
+  IDRIFT_CHURN_LEVEL_THRESHOLDS: {
+    doc: "Churn risk thresholds of LOW, MEDIUM, HIGH: three increasing numbers in (0, 1), comma-separated; unset = the churn model file's (probabilities reached by 20 %, 10 % and 5 % of its training checkpoints), or 0.5,0.75,0.9 without one.",
+    default: '',
+    parse: thresholds3(),
+  },
   IDRIFT_DRIFT_ENTER_THRESHOLD: {
     doc: 'Override of the calibrated drift enter threshold (0..1); unset = model metadata.',
     default: '',
@@ -423,6 +443,10 @@ export interface Config {
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
     readonly driftExitThreshold: number | null;
+    /** null = no hazard model (IDRIFT_CHURN_MODEL_PATH=none). */
+    readonly churnModelPath: string | null;
+    /** null = the churn model's own (or the core default without one). */
+    readonly churnLevelThresholds: readonly [number, number, number] | null;
   };
   /** Secret; never logged. */
   readonly logPseudonymKey: string | null;
@@ -576,6 +600,8 @@ export function loadConfig(env: Env = process.env): Config {
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,
       driftExitThreshold: (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD ?? null,
+      churnModelPath: v.IDRIFT_CHURN_MODEL_PATH === 'none' ? null : v.IDRIFT_CHURN_MODEL_PATH,
+      churnLevelThresholds: (v as Partial<Values>).IDRIFT_CHURN_LEVEL_THRESHOLDS ?? null,
     },
     logPseudonymKey: (v as Partial<Values>).IDRIFT_LOG_PSEUDONYM_KEY ?? null,
     registry: {

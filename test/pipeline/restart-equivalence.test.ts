@@ -5,7 +5,9 @@
  * eviction checks and the watermark rebuilt from them). A simulated clickstream goes through
  * once in one call, and once in random chunks with random restarts; both must agree exactly.
  */
+import type { ChurnHazardWeights } from '../../src/core/churn-hazard';
 import { DEFAULT_PARAMS } from '../../src/core/params';
+import { loadChurnHazard } from '../../src/model/learned-weights';
 import type { UserState } from '../../src/core/user-state';
 import { validateEvent } from '../../src/core/validate';
 import { eventIdNamer } from '../../src/io/event-ids';
@@ -30,10 +32,22 @@ function input(seed: number): PipelineRecord[] {
   });
 }
 
-const deps = () => ({
+// The learned churn hazard re-scores idle users on a ladder of timers: its timers must be rebuilt
+// from restored states as well as the inactivity head's.
+const HAZARD = loadChurnHazard('onnx/artifacts/churn-hazard.json');
+
+const deps = (hazard: ChurnHazardWeights | null) => () => ({
   encoder: new FakeEncoder(),
   manifest: fakeManifest(),
-  params: { ...DEFAULT_PARAMS, stateTtlMs: 5 * 86_400_000 },
+  params: {
+    ...DEFAULT_PARAMS,
+    stateTtlMs: 5 * 86_400_000,
+    churn: {
+      ...DEFAULT_PARAMS.churn,
+      hazard,
+      levelThresholds: hazard?.levelThresholds ?? DEFAULT_PARAMS.churn.levelThresholds,
+    },
+  },
   profilesEnabled: true,
 });
 
@@ -47,45 +61,56 @@ const byKey = (outputs: readonly PlannedOutput[]): Map<string, unknown[]> => {
 };
 
 describe('restarts and chunking do not change what the topology computes', () => {
-  it.each([1, 2, 3])('seed %i: random chunks, random restarts from version-3 states', async (seed) => {
-    const base = input(seed);
-    // Every 50th event twice (a producer retry): the dedup memory must survive restarts too.
-    const records = base.flatMap((r, i) => (i % 50 === 0 ? [r, { ...r, offset: `${r.offset}b` }] : [r]));
-    const states = new Map<string, UserState>();
-    const once = await new PartitionProcessor(objectStateView(states), deps()).process(records);
+  it.each([
+    [1, 'inactivity head', null],
+    [2, 'inactivity head', null],
+    [3, 'inactivity head', null],
+    [4, 'learned hazard', HAZARD],
+    [5, 'learned hazard', HAZARD],
+  ] as const)(
+    'seed %i, churn by the %s: random chunks, random restarts from version-3 states',
+    async (seed, _name, hazard) => {
+      const churnDeps = deps(hazard);
+      const base = input(seed);
+      // Every 50th event twice (a producer retry): the dedup memory must survive restarts too.
+      const records = base.flatMap((r, i) => (i % 50 === 0 ? [r, { ...r, offset: `${r.offset}b` }] : [r]));
+      const states = new Map<string, UserState>();
+      const once = await new PartitionProcessor(objectStateView(states), churnDeps()).process(records);
 
-    const r = rng(seed * 7919);
-    const store = new StateStore();
-    let processor = new PartitionProcessor(store, deps());
-    const outputs: PlannedOutput[] = [];
-    let restarts = 0;
-    for (let i = 0; i < records.length;) {
-      const n = 1 + Math.floor(r() * 400);
-      const plan = await processor.process(records.slice(i, i + n));
-      outputs.push(...plan.outputs);
-      for (const [u, s] of plan.stateWrites) {
-        if (s === null) store.delete(u);
-        else store.put(u, encodeState(s));
+      const r = rng(seed * 7919);
+      const store = new StateStore();
+      let processor = new PartitionProcessor(store, churnDeps());
+      const outputs: PlannedOutput[] = [];
+      let restarts = 0;
+      for (let i = 0; i < records.length;) {
+        const n = 1 + Math.floor(r() * 400);
+        const plan = await processor.process(records.slice(i, i + n));
+        outputs.push(...plan.outputs);
+        for (const [u, s] of plan.stateWrites) {
+          if (s === null) store.delete(u);
+          else store.put(u, encodeState(s));
+        }
+        i += n;
+        if (r() < 0.5) {
+          processor = new PartitionProcessor(store, churnDeps());
+          restarts++;
+        }
       }
-      i += n;
-      if (r() < 0.5) {
-        processor = new PartitionProcessor(store, deps());
-        restarts++;
+      expect(restarts).toBeGreaterThan(10);
+      expect(once.counts.duplicates).toBeGreaterThan(0);
+      expect(once.counts.evicted).toBeGreaterThan(0);
+      expect(once.outputs.filter((o) => o.kind === 'churn').length).toBeGreaterThan(0);
+      const want = byKey(once.outputs);
+      const got = byKey(outputs);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      const differing = [...want].filter(([k, v]) => !nearlyEqual(v, got.get(k)));
+      expect(differing.map(([k]) => k)).toEqual([]);
+      const finalStates = new Map<string, UserState | null>();
+      for (const [u, s] of once.stateWrites) finalStates.set(u, s);
+      for (const [u, s] of finalStates) {
+        if (s === null) expect(store.has(u)).toBe(false);
+        else expect(nearlyEqual(store.get(u), s)).toBe(true);
       }
-    }
-    expect(restarts).toBeGreaterThan(10);
-    expect(once.counts.duplicates).toBeGreaterThan(0);
-    expect(once.counts.evicted).toBeGreaterThan(0);
-    const want = byKey(once.outputs);
-    const got = byKey(outputs);
-    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-    const differing = [...want].filter(([k, v]) => !nearlyEqual(v, got.get(k)));
-    expect(differing.map(([k]) => k)).toEqual([]);
-    const finalStates = new Map<string, UserState | null>();
-    for (const [u, s] of once.stateWrites) finalStates.set(u, s);
-    for (const [u, s] of finalStates) {
-      if (s === null) expect(store.has(u)).toBe(false);
-      else expect(nearlyEqual(store.get(u), s)).toBe(true);
-    }
-  });
+    },
+  );
 });

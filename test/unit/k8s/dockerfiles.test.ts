@@ -72,9 +72,12 @@ describe.each(['Dockerfile', 'Dockerfile.cuda'])('%s', (file) => {
       .pop()
       ?.slice(8);
     const copy = final.lines.find((l) => l.includes('onnx/artifacts/encoder.onnx'));
-    expect(copy).toBe('COPY onnx/artifacts/encoder.onnx onnx/artifacts/encoder.meta.json ./onnx/artifacts/');
+    expect(copy).toBe(
+      'COPY onnx/artifacts/encoder.onnx onnx/artifacts/encoder.meta.json onnx/artifacts/churn-hazard.json ./onnx/artifacts/',
+    );
     expect(env.IDRIFT_MODEL_PATH).toBe(`${workdir}/onnx/artifacts/encoder.onnx`);
     expect(env.IDRIFT_MODEL_META_PATH).toBe(`${workdir}/onnx/artifacts/encoder.meta.json`);
+    expect(env.IDRIFT_CHURN_MODEL_PATH).toBe(`${workdir}/onnx/artifacts/churn-hazard.json`);
     expect(final.lines).toContain(`EXPOSE ${env.IDRIFT_HTTP_PORT}`);
     const bin = (
       JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }

@@ -1,0 +1,169 @@
+/**
+ * Learned churn hazard: the probability that a user has NO event within the horizon (24 h) after
+ * time `atMs`, from what the state holds at that moment. A logistic model over standardised
+ * features, trained on checkpoints of the TRAIN users (onnx/train_churn_hazard.py); its inputs
+ * include idle time itself, so the risk of an idle user is the model's answer at that idle time,
+ * not an exponential applied afterwards.
+ *
+ * Why these features: idle time and frequency are the strong simple rules; the user's own rhythm
+ * tells them apart (a weekly shopper quiet for two days is not a daily shopper quiet for two
+ * days). The rhythm is read from the window's session gaps (gaps > 30 min): of the gaps longer
+ * than the current idle time, the share that also lasted another horizon is an empirical
+ * survival estimate for this user.
+ *
+ * Pure and deterministic. Units: ms for times, hours and days where the names say so.
+ */
+import type { ChurnState } from './churn-state';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** A gap longer than this between two events starts a new session. */
+export const SESSION_GAP_MS = 30 * 60_000;
+
+export const HAZARD_FEATURES = [
+  'log1p_idle_hours',
+  'log1p_event_count',
+  'days_since_first_event',
+  'events_per_day',
+  'log1p_recent_rate_per_day',
+  'log1p_baseline_rate_per_day',
+  'log_rate_ratio',
+  'window_gap_survival',
+  'log1p_window_gaps_longer_than_idle',
+  'window_sessions_per_day',
+  'encoder_inactivity_logit',
+] as const;
+
+/** What the features depend on besides the state (the rate half-lives are the state's own). */
+export interface HazardSpec {
+  /** The label's horizon: no event within this long after the checkpoint, ms. */
+  readonly horizonMs: number;
+  readonly recentRateHalfLifeMs: number;
+  readonly baselineRateHalfLifeMs: number;
+}
+
+/** Learned weights (onnx/train_churn_hazard.py, stored as JSON). */
+export interface ChurnHazardWeights extends HazardSpec {
+  readonly version: string;
+  /** Must equal HAZARD_FEATURES. */
+  readonly features: readonly string[];
+  /** z = (x − mean) / scale; logit = intercept + Σ coef · z. */
+  readonly mean: readonly number[];
+  readonly scale: readonly number[];
+  readonly coef: readonly number[];
+  readonly intercept: number;
+  /**
+   * Suggested LOW, MEDIUM, HIGH thresholds: the probabilities reached by 20 %, 10 % and 5 % of the
+   * training checkpoints (config may override).
+   */
+  readonly levelThresholds?: readonly [number, number, number];
+  /** The evaluation's baseline fitted by the same trainer on recency/frequency features only. */
+  readonly baseline?: LogisticWeights & { readonly name: string };
+}
+
+export interface LogisticWeights {
+  readonly mean: readonly number[];
+  readonly scale: readonly number[];
+  readonly coef: readonly number[];
+  readonly intercept: number;
+}
+
+/** Decayed-count rate per day at time t, from a rate anchored at `anchorMs`. */
+export function decayedRate(ratePerDay: number, anchorMs: number, t: number, halfLifeMs: number): number {
+  return t <= anchorMs ? ratePerDay : ratePerDay * Math.pow(2, -(t - anchorMs) / halfLifeMs);
+}
+
+/** What the hazard reads of a UserState (structurally; user-state.ts imports this module). */
+export interface HazardInput {
+  readonly eventCount: number;
+  readonly firstEventTimeMs: number;
+  readonly lastEventTimeMs: number;
+  /** Last events, oldest first. */
+  readonly window: readonly { readonly eventTimeMs: number }[];
+  readonly churn: Pick<ChurnState, 'recentRatePerDay' | 'baselineRatePerDay' | 'inactivityProbability'>;
+}
+
+/** The features of `s` scored at event time `atMs` (≥ its last event), in HAZARD_FEATURES order. */
+export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): Float64Array {
+  const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
+  const idleHours = idleMs / HOUR_MS;
+  const days = Math.max(0, atMs - s.firstEventTimeMs) / DAY_MS;
+  const recent = decayedRate(s.churn.recentRatePerDay, s.lastEventTimeMs, atMs, w.recentRateHalfLifeMs);
+  const baseline = decayedRate(s.churn.baselineRatePerDay, s.lastEventTimeMs, atMs, w.baselineRateHalfLifeMs);
+  let sessionGaps = 0;
+  let longer = 0;
+  let survived = 0;
+  for (let i = 1; i < s.window.length; i++) {
+    const gap = (s.window[i]?.eventTimeMs as number) - (s.window[i - 1]?.eventTimeMs as number);
+    if (gap <= SESSION_GAP_MS) continue;
+    sessionGaps++;
+    if (gap > idleMs) {
+      longer++;
+      if (gap > idleMs + w.horizonMs) survived++;
+    }
+  }
+  const windowDays =
+    s.window.length > 0 ? Math.max(0, atMs - (s.window[0]?.eventTimeMs as number)) / DAY_MS : 0;
+  const p = Math.min(1 - 1e-6, Math.max(1e-6, s.churn.inactivityProbability));
+  return Float64Array.of(
+    Math.log1p(idleHours),
+    Math.log1p(s.eventCount),
+    days,
+    s.eventCount / (days + 1),
+    Math.log1p(recent),
+    Math.log1p(baseline),
+    Math.log1p(recent) - Math.log1p(baseline),
+    (survived + 0.5) / (longer + 1),
+    Math.log1p(longer),
+    (sessionGaps + 1) / (windowDays + 1),
+    Math.log(p / (1 - p)),
+  );
+}
+
+/** P(no event within the horizon after atMs). */
+export function hazardProbability(w: LogisticWeights, features: Float64Array): number {
+  let z = w.intercept;
+  for (let i = 0; i < features.length; i++)
+    z += (((features[i] as number) - (w.mean[i] as number)) / (w.scale[i] as number)) * (w.coef[i] as number);
+  return 1 / (1 + Math.exp(-z));
+}
+
+export function hazardRisk(w: ChurnHazardWeights, s: HazardInput, atMs: number): number {
+  return hazardProbability(w, hazardFeatures(s, atMs, w));
+}
+
+/**
+ * Idle times (hours) at which an idle user is re-scored. The risk has no closed-form crossing
+ * time, so timers walk this ladder instead: a level is raised at the first rung where the risk
+ * reaches it (at most a few hours late early on, a day late after three days).
+ */
+export const RESCORE_IDLE_HOURS = [
+  1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 30, 36, 48, 60, 72, 96, 120, 144, 168, 240, 336,
+];
+
+/** Event time of the next re-score after `atMs` for a user last active at `lastEventTimeMs`; 0 = none. */
+export function nextRescoreMs(lastEventTimeMs: number, atMs: number): number {
+  for (const h of RESCORE_IDLE_HOURS) {
+    const t = lastEventTimeMs + h * HOUR_MS;
+    if (t > atMs) return t;
+  }
+  return 0;
+}
+
+/** Checks a parsed weights object against this code's feature list and shapes. */
+export function checkHazardWeights(w: ChurnHazardWeights): string[] {
+  const problems: string[] = [];
+  const nf = HAZARD_FEATURES.length;
+  if (w.features.join(',') !== HAZARD_FEATURES.join(','))
+    problems.push(`features should be ${HAZARD_FEATURES.join(',')}`);
+  if (w.mean.length !== nf || w.scale.length !== nf || w.coef.length !== nf)
+    problems.push(`mean, scale and coef need ${nf} entries`);
+  if (w.scale.some((x) => !(x > 0))) problems.push('scale entries must be > 0');
+  for (const k of ['horizonMs', 'recentRateHalfLifeMs', 'baselineRateHalfLifeMs'] as const)
+    if (!(w[k] > 0)) problems.push(`${k} must be > 0`);
+  if (!Number.isFinite(w.intercept)) problems.push('intercept must be a number');
+  const t = w.levelThresholds;
+  if (t !== undefined && !(t.length === 3 && t[0] > 0 && t[0] < t[1] && t[1] < t[2] && t[2] < 1))
+    problems.push('levelThresholds must be three increasing numbers in (0, 1)');
+  return problems;
+}

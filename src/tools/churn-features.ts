@@ -1,0 +1,101 @@
+/**
+ * Writes the churn hazard's training data: every known user of one split at every 6 h checkpoint
+ * of event time (the checkpoints of the offline evaluation), replayed through the live topology,
+ * with the hazard features of core/churn-hazard.ts and the label "no event within 24 h".
+ * onnx/train_churn_hazard.py reads it; it trains on the train users and chooses on valid.
+ *
+ *   tsx src/tools/churn-features.ts [--data F] [--split F] [--users train] --out PREFIX
+ *
+ * Output (little-endian): PREFIX.features.f64 (points × features), PREFIX.points.i32 (points ×
+ * [user index, checkpoint index, label, idle hours rounded down]), PREFIX.json (names, counts).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseScriptArgs, stringFlag } from '../cli/args';
+import { HAZARD_FEATURES, hazardFeatures } from '../core/churn-hazard';
+import { DEFAULT_PARAMS } from '../core/params';
+import { realEvalSet, walkChurnCheckpoints } from '../eval/evaluate';
+import { readDataset } from '../io/datasets';
+import { createOnnxEncoder } from '../model/onnx-encoder';
+import { createLogger } from '../shared/logger';
+
+const HOUR_MS = 3_600_000;
+
+async function main(): Promise<void> {
+  const args = parseScriptArgs({
+    name: 'churn-features.ts',
+    summary: "Write the churn hazard's training features for one split's users.",
+    usage: ['[--data F] [--split F] [--users train] --out PREFIX'],
+    options: {
+      data: { type: 'string', valueName: 'F', description: 'Taobao file' },
+      split: { type: 'string', valueName: 'F', description: 'user split' },
+      users: { type: 'string', valueName: 'NAME', description: 'split entry (default train)' },
+      out: { type: 'string', valueName: 'PREFIX', description: 'output path prefix' },
+    },
+  });
+  const out = stringFlag(args, 'out');
+  if (!out) throw new Error('--out PREFIX is required');
+  const dataPath = stringFlag(args, 'data') ?? '../shared/data/taobao-userbehavior-users.csv.gz';
+  const splitPath = stringFlag(args, 'split') ?? 'onnx/artifacts/split.json';
+  const which = stringFlag(args, 'users') ?? 'train';
+  const split = JSON.parse(readFileSync(splitPath, 'utf8')) as Record<string, string[]>;
+  const keep = new Set(split[which] ?? []);
+  if (keep.size === 0) throw new Error(`split ${splitPath} has no "${which}" users`);
+  const ds = await readDataset(dataPath);
+  const rows = ds.rows.filter((r) => keep.has(r.userId));
+  const { encoder, manifest } = await createOnnxEncoder(
+    {
+      modelPath: 'onnx/artifacts/encoder.onnx',
+      manifestPath: 'onnx/artifacts/encoder.meta.json',
+      provider: 'cpu',
+      intraOpThreads: 2,
+    },
+    createLogger('warn'),
+  );
+  const params = DEFAULT_PARAMS;
+  const spec = {
+    horizonMs: manifest.inactivityHorizonMs,
+    recentRateHalfLifeMs: params.recentRateHalfLifeMs,
+    baselineRateHalfLifeMs: params.baselineRateHalfLifeMs,
+  };
+  const set = realEvalSet(which, rows, manifest.inactivityHorizonMs);
+  const userIndex = new Map<string, number>();
+  const checkpoints = new Map<number, number>();
+  const features: number[] = [];
+  const points: number[] = [];
+  await walkChurnCheckpoints(set, encoder, manifest, params, 6 * HOUR_MS, (s, t, label) => {
+    if (!userIndex.has(s.userId)) userIndex.set(s.userId, userIndex.size);
+    if (!checkpoints.has(t)) checkpoints.set(t, checkpoints.size);
+    features.push(...hazardFeatures(s, t, spec));
+    points.push(
+      userIndex.get(s.userId) as number,
+      checkpoints.get(t) as number,
+      label ? 1 : 0,
+      Math.floor((t - s.lastEventTimeMs) / HOUR_MS),
+    );
+  });
+  await encoder.dispose();
+  writeFileSync(`${out}.features.f64`, Float64Array.from(features));
+  writeFileSync(`${out}.points.i32`, Int32Array.from(points));
+  writeFileSync(
+    `${out}.json`,
+    JSON.stringify(
+      {
+        users: which,
+        features: HAZARD_FEATURES,
+        points: points.length / 4,
+        spec,
+        modelVersion: manifest.modelVersion,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stderr.write(
+    `[churn-features] ${which}: ${points.length / 4} points, ${userIndex.size} users → ${out}.*\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
