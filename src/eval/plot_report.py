@@ -74,14 +74,34 @@ def tradeoff(s, out, real):
 
 def churn_roc(s, out):
     fig, ax = plt.subplots(figsize=(6.5, 6))
-    styles = ["-", "--", ":"]
+    styles = ["-", "--", ":", "-.", (0, (1, 3))]
     for m, st in zip(s["churn"]["methods"], styles):
-        ax.plot(m["roc"]["fpr"], m["roc"]["tpr"], st, lw=2, label=f"{m['method']} (AUC {m['rocAuc']:.3f})")
+        ax.plot(m["roc"]["fpr"], m["roc"]["tpr"], linestyle=st, lw=2, label=f"{m['method']} (AUC {m['rocAuc']:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.set_title(f"Churn risk, {s['name']}\n{s['churn']['label']}", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def churn_reliability(s, out):
+    """Our churn risk read as a probability: mean predicted against observed rate per bin."""
+    bins = [b for b in s["churn"]["calibration"]["bins"] if b["points"] > 0]
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, label="perfectly calibrated")
+    ax.plot([b["meanPredicted"] for b in bins], [b["observedRate"] for b in bins], "-o", color=COLORS[OURS], lw=2,
+            label=f"{s['churn']['methods'][0]['method']}\n(Brier {s['churn']['calibration']['brier']:.3f})")
+    for b in bins:
+        ax.annotate(str(b["points"]), (b["meanPredicted"], b["observedRate"]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability (bin mean)")
+    ax.set_ylabel("observed rate of the label")
+    ax.set_title(f"Churn risk calibration, {s['name']}\n{s['churn']['label']} (points per bin annotated)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -112,6 +132,8 @@ def main():
         prefix = "real" if real else ("sim-hard" if "hard" in s["name"] else "sim")
         tradeoff(s, d / f"{prefix}-tradeoff.png", real)
         churn_roc(s, d / f"{prefix}-churn-roc.png")
+        if s["churn"].get("calibration"):
+            churn_reliability(s, d / f"{prefix}-churn-reliability.png")
         if prefix == "sim":
             f1_vs_threshold(s, d / "sim-f1-vs-threshold.png")
             delays(s, d / "sim-delay.png")

@@ -464,7 +464,7 @@ export function renderReport(report: EvalReport): string {
       ...churnTable(set.churn),
       '',
       ...(set.churnLonger ? ['At a 48 h horizon:', '', ...churnTable(set.churnLonger, false), ''] : []),
-      `![ROC curves](${plotPrefix(set)}-churn-roc.png)`,
+      `![ROC curves](${plotPrefix(set)}-churn-roc.png) ![Reliability of our churn risk](${plotPrefix(set)}-churn-reliability.png)`,
       '',
     );
     if (set.nextCategory) {

@@ -72,7 +72,14 @@ export async function setup(
   cluster: Cluster,
   profile: Profile,
   name: string,
-  extra: { poisonRate?: number; erase?: number; seed?: number; days?: number } = {},
+  extra: {
+    poisonRate?: number;
+    erase?: number;
+    seed?: number;
+    days?: number;
+    /** Extra processor settings (the reference is computed with them too). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Setup> {
   const appId = `sys-${name}-${Date.now().toString(36)}`;
   const env: Record<string, string> = {
@@ -86,15 +93,17 @@ export async function setup(
     IDRIFT_EXECUTION_PROVIDER: 'cpu',
     IDRIFT_LOG_LEVEL: 'info',
     IDRIFT_HTTP_HOST: '127.0.0.1',
+    ...extra.env,
   };
   const config = loadConfig(env);
   await setUpTopics(cluster.kafka, config, { inputPartitions: 6, replicationFactor: 1 });
   const serde = new AvroSerde(createRegistry({ url: cluster.registryUrl }));
   const seed = extra.seed ?? seedCounter++;
+  const { env: _env, ...workloadExtra } = extra;
   const workload = await buildWorkload(serde, config.topics.input, {
     users: profile.users,
     days: profile.days,
-    ...extra,
+    ...workloadExtra,
     seed,
   });
   allPlanted.push(...workload.planted);
