@@ -30,7 +30,13 @@ import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
 import { scoreDetections } from './migration-scoring';
 import type { NextCategoryMethod, TopKScore } from './next-category-baselines';
-import { TopKAccumulator, isInSessionRepeat, nextCategoryBaselines } from './next-category-baselines';
+import type { PairedDifference } from './next-category-baselines';
+import {
+  TopKAccumulator,
+  isInSessionRepeat,
+  nextCategoryBaselineRuns,
+  pairedDifference,
+} from './next-category-baselines';
 import { OfflinePipeline, RecordingEncoder, rowsToEvents } from './offline-run';
 import type { PlannedOutput } from '../pipeline/partition-processor';
 import { realisedShift } from './realised-shift';
@@ -723,6 +729,8 @@ export interface NextCategoryEval {
   readonly withoutRepeats: TopKScore;
   /** The repeat-aware head over the model and the user's history (core/next-category-head.ts). */
   readonly head: NextCategoryMethod | null;
+  /** head − each baseline on the same positions, users resampled in pairs. */
+  readonly headVsBaselines?: { method: string; all: PairedDifference }[];
   readonly baselines: NextCategoryMethod[];
 }
 
@@ -761,6 +769,7 @@ export async function evaluateNextCategory(
     }
   });
   const all = model.score();
+  const baselines = nextCategoryBaselineRuns(rows);
   return {
     users,
     positions: all.positions,
@@ -768,7 +777,14 @@ export async function evaluateNextCategory(
     ndcgAt10: all.ndcgAt10,
     withoutRepeats: modelNoRepeats.score(),
     head: head ? { method: HEAD_METHOD, all: ours.score(), withoutRepeats: oursNoRepeats.score() } : null,
-    baselines: nextCategoryBaselines(rows),
+    headVsBaselines: head
+      ? baselines.map((b) => ({ method: b.method, all: pairedDifference(ours, b.all) }))
+      : undefined,
+    baselines: baselines.map((b) => ({
+      method: b.method,
+      all: b.all.score(),
+      withoutRepeats: b.withoutRepeats.score(),
+    })),
   };
 }
 

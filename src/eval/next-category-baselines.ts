@@ -38,7 +38,7 @@ export function isInSessionRepeat(prev: DatasetRow, next: DatasetRow): boolean {
   return prev.categoryId === next.categoryId && next.eventTimeMs - prev.eventTimeMs < SESSION_GAP_MS;
 }
 
-interface UserTotals {
+export interface UserTotals {
   n: number;
   hits: number;
   dcg: number;
@@ -84,6 +84,10 @@ export class TopKAccumulator {
       ndcgAt10Interval: bootstrapInterval(users, ratio('dcg')),
     };
   }
+  /** Per-user totals (read-only view). */
+  totalsByUser(): ReadonlyMap<string, Readonly<UserTotals>> {
+    return this.byUser;
+  }
   private userTotals(userId: string): UserTotals {
     let t = this.byUser.get(userId);
     if (!t) {
@@ -114,6 +118,17 @@ function fill(list: string[], popular: readonly string[]): string[] {
 }
 
 export function nextCategoryBaselines(rows: readonly DatasetRow[]): NextCategoryMethod[] {
+  return nextCategoryBaselineRuns(rows).map((r) => ({
+    method: r.method,
+    all: r.all.score(),
+    withoutRepeats: r.withoutRepeats.score(),
+  }));
+}
+
+/** The baselines' accumulators (per-user totals kept), for paired comparisons. */
+export function nextCategoryBaselineRuns(
+  rows: readonly DatasetRow[],
+): { method: string; all: TopKAccumulator; withoutRepeats: TopKAccumulator }[] {
   const sorted = rows
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.eventTimeMs - b.r.eventTimeMs || a.i - b.i)
@@ -186,7 +201,41 @@ export function nextCategoryBaselines(rows: readonly DatasetRow[]): NextCategory
   }
   return names.map((method, k) => ({
     method,
-    all: (all[k] as TopKAccumulator).score(),
-    withoutRepeats: (noRep[k] as TopKAccumulator).score(),
+    all: all[k] as TopKAccumulator,
+    withoutRepeats: noRep[k] as TopKAccumulator,
   }));
+}
+
+export interface PairedDifference {
+  /** Difference (a − b) of HR@10 and NDCG@10, with a 95 % interval over users resampled in pairs. */
+  readonly hrAt10: Interval;
+  readonly ndcgAt10: Interval;
+}
+
+/**
+ * a − b on the same positions, users resampled with both methods' totals together (a user's
+ * positions are scored by both, so the difference is far less noisy than two separate intervals).
+ */
+export function pairedDifference(a: TopKAccumulator, b: TopKAccumulator): PairedDifference {
+  const ua = a.totalsByUser();
+  const ub = b.totalsByUser();
+  const users = [...ua.keys()]
+    .filter((u) => ub.has(u))
+    .map((u) => [ua.get(u), ub.get(u)] as [UserTotals, UserTotals]);
+  const diff =
+    (key: 'hits' | 'dcg') =>
+    (sample: readonly [UserTotals, UserTotals][]): number => {
+      let na = 0;
+      let nb = 0;
+      let sa = 0;
+      let sb = 0;
+      for (const [x, y] of sample) {
+        na += x.n;
+        nb += y.n;
+        sa += x[key];
+        sb += y[key];
+      }
+      return na > 0 && nb > 0 ? sa / na - sb / nb : NaN;
+    };
+  return { hrAt10: bootstrapInterval(users, diff('hits')), ndcgAt10: bootstrapInterval(users, diff('dcg')) };
 }

@@ -15,6 +15,7 @@ import type {
 } from './evaluate';
 import { OURS } from './evaluate';
 import type { DetectionScore } from './migration-scoring';
+import type { PairedDifference } from './next-category-baselines';
 
 export interface SetReport {
   readonly name: string;
@@ -112,6 +113,24 @@ const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? 
 
 const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
+/** "; paired difference to X: HR@10 +a pt [lo–hi], NDCG@10 +b [lo–hi]" (interval excluding 0 said so). */
+const pairedWords = (d: { method: string; all: PairedDifference } | undefined): string => {
+  if (!d) return '';
+  const sign = (x: number, digits: number, scale: number): string =>
+    `${x >= 0 ? '+' : '−'}${Math.abs(x * scale).toFixed(digits)}`;
+  const ci = (i: Interval, digits: number, scale: number): string =>
+    `${sign(i.estimate, digits, scale)} [${sign(i.lo, digits, scale)} to ${sign(i.hi, digits, scale)}]`;
+  const clear = (i: Interval): boolean => i.lo > 0 || i.hi < 0;
+  return (
+    `; paired difference to ${d.method} (users resampled in pairs): HR@10 ${ci(d.all.hrAt10, 1, 100)} pt, ` +
+    `NDCG@10 ${ci(d.all.ndcgAt10, 3, 1)}` +
+    (clear(d.all.hrAt10) && clear(d.all.ndcgAt10)
+      ? ', both intervals exclude 0'
+      : clear(d.all.hrAt10) || clear(d.all.ndcgAt10)
+        ? `, only the ${clear(d.all.hrAt10) ? 'HR@10' : 'NDCG@10'} interval excludes 0`
+        : ', both intervals include 0')
+  );
+};
 const overlapWords = (a: Interval | undefined, b: Interval | undefined): string =>
   !a || !b ? 'no intervals' : overlaps(a, b) ? 'the intervals overlap' : 'the intervals do not overlap';
 
@@ -219,7 +238,9 @@ function summary(report: EvalReport): string[] {
         `- **Next category, ${set.name}, repeat-aware head**: ${beats ? 'ahead of every baseline on HR@10 and NDCG@10' : '**not ahead of every baseline**'}: ` +
           `HR@10 ${pct(head.all.hrAt10)} ${pctCi(head.all.hrAt10Interval)} vs ${best.method} ${pct(best.all.hrAt10)} ${pctCi(best.all.hrAt10Interval)}; ` +
           `NDCG@10 ${f3(head.all.ndcgAt10)} ${f3Ci(head.all.ndcgAt10Interval)} vs ${bestNdcg.method} ${f3(bestNdcg.all.ndcgAt10)} ${f3Ci(bestNdcg.all.ndcgAt10Interval)}` +
-          ` (${overlapWords(head.all.ndcgAt10Interval, bestNdcg.all.ndcgAt10Interval)}). Without in-session repeats: head ${pct(head.withoutRepeats.hrAt10)}` +
+          ` (${overlapWords(head.all.ndcgAt10Interval, bestNdcg.all.ndcgAt10Interval)})` +
+          pairedWords(nc.headVsBaselines?.find((d) => d.method === best.method)) +
+          `. Without in-session repeats: head ${pct(head.withoutRepeats.hrAt10)}` +
           (bestNr ? `, best baseline ${bestNr.method} ${pct(bestNr.withoutRepeats.hrAt10)}.` : '.'),
       );
     }
