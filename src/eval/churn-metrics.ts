@@ -50,19 +50,55 @@ export function groupedAuc(
 }
 
 /** Pooled ROC AUC with a 95 % interval from resampling users (each with all its points). */
-export function userClusteredAuc(
-  scores: readonly number[],
+/**
+ * ROC AUC of `a` minus that of `b` on the same scoring points, users resampled with both scores
+ * together: the interval of the difference, far narrower than comparing two separate intervals.
+ */
+export function pairedAucDifference(
+  a: readonly number[],
+  b: readonly number[],
   points: readonly ScoringPoint[],
   resamples = 400,
   seed = 7,
 ): Interval {
+  const clusters = usersOf(points);
+  return bootstrapInterval(
+    clusters,
+    (sample) => {
+      const sa: number[] = [];
+      const sb: number[] = [];
+      const l: boolean[] = [];
+      for (const c of sample)
+        for (const i of c) {
+          sa.push(a[i] as number);
+          sb.push(b[i] as number);
+          l.push((points[i] as ScoringPoint).label);
+        }
+      const pos = l.filter(Boolean).length;
+      return pos === 0 || pos === l.length ? NaN : rocAuc(sa, l) - rocAuc(sb, l);
+    },
+    { resamples, seed },
+  );
+}
+
+/** Indices of the scoring points of each user. */
+function usersOf(points: readonly ScoringPoint[]): number[][] {
   const byUser = new Map<string, number[]>();
   points.forEach((p, i) => {
     const l = byUser.get(p.user);
     if (l) l.push(i);
     else byUser.set(p.user, [i]);
   });
-  const clusters = [...byUser.values()];
+  return [...byUser.values()];
+}
+
+export function userClusteredAuc(
+  scores: readonly number[],
+  points: readonly ScoringPoint[],
+  resamples = 400,
+  seed = 7,
+): Interval {
+  const clusters = usersOf(points);
   return bootstrapInterval(
     clusters,
     (sample) => {

@@ -24,7 +24,7 @@ import type { BaselineName, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
 import type { DetectionIntervals, Interval } from './bootstrap';
 import type { ReliabilityBin, ScoringPoint } from './churn-metrics';
-import { calibrationOf, groupedAuc, userClusteredAuc } from './churn-metrics';
+import { calibrationOf, groupedAuc, pairedAucDifference, userClusteredAuc } from './churn-metrics';
 import { detectionIntervals, migrationOutcomes } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
@@ -572,6 +572,8 @@ export interface ChurnEval {
   readonly methods: ChurnMethodResult[];
   /** Calibration of our churn risk read as a probability of the label. */
   readonly calibration: { brier: number; bins: ReliabilityBin[] };
+  /** Our AUC minus each other score's, users resampled in pairs. */
+  readonly oursVs?: { method: string; aucDifference: Interval }[];
   /** Churn alerts the replay raised (ChurnRisk RAISED), per level, per 1,000 users per day. */
   readonly alertsPer1kUserDays?: { level: string; alerts: number; per1kUserDays: number }[];
   readonly userDays?: number;
@@ -668,6 +670,16 @@ export async function evaluateChurn(
     const v = o.value as ChurnRisk;
     if (v.status === 'RAISED') raised.set(v.level, (raised.get(v.level) ?? 0) + 1);
   }
+  const others: [string, number[]][] = [
+    ['recency only (idle time)', recency],
+    ['frequency only (events per day so far, negated)', frequency],
+    ...(hazard?.baseline
+      ? [[`${hazard.baseline.name} (fitted on the train users)`, logistic] as [string, number[]]]
+      : []),
+    ...(hazard
+      ? [['encoder inactivity head + idle time (the score before 0.5)', before] as [string, number[]]]
+      : []),
+  ];
   const method = (name: string, scores: number[]): ChurnMethodResult => ({
     method: name,
     rocAuc: rocAuc(scores, labels),
@@ -693,12 +705,13 @@ export async function evaluateChurn(
           : 'interest-drift churn risk (inactivity head + idle time)',
         ours,
       ),
-      method('recency only (idle time)', recency),
-      method('frequency only (events per day so far, negated)', frequency),
-      ...(hazard?.baseline ? [method(`${hazard.baseline.name} (fitted on the train users)`, logistic)] : []),
-      ...(hazard ? [method('encoder inactivity head + idle time (the score before 0.5)', before)] : []),
+      ...others.map(([name, scores]) => method(name, scores)),
     ],
     calibration: calibrationOf(ours, labels),
+    oursVs: others.map(([name, scores]) => ({
+      method: name,
+      aucDifference: pairedAucDifference(ours, scores, points),
+    })),
     alertsPer1kUserDays: [...raised].map(([level, alerts]) => ({
       level,
       alerts,

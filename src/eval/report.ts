@@ -131,6 +131,12 @@ const pairedWords = (d: { method: string; all: PairedDifference } | undefined): 
         : ', both intervals include 0')
   );
 };
+const pairedAucWords = (d: { method: string; aucDifference: Interval } | undefined): string => {
+  if (!d) return '';
+  const i = d.aucDifference;
+  const sg = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+  return `; paired AUC difference (users resampled in pairs) ${sg(i.estimate)} [${sg(i.lo)} to ${sg(i.hi)}]${i.lo > 0 || i.hi < 0 ? ', the interval excludes 0' : ', the interval includes 0'}`;
+};
 const overlapWords = (a: Interval | undefined, b: Interval | undefined): string =>
   !a || !b ? 'no intervals' : overlaps(a, b) ? 'the intervals overlap' : 'the intervals do not overlap';
 
@@ -219,7 +225,9 @@ function summary(report: EvalReport): string[] {
           (Number.isFinite(a.withinUsersAuc)
             ? `; within users ${f3(a.withinUsersAuc)} vs ${f3(r.withinUsersAuc)} and ${f3(f.withinUsersAuc)}`
             : '') +
-          `: ${verdict} (${best.method}).`,
+          `: ${verdict} (${best.method})` +
+          pairedAucWords(set.churn.oursVs?.find((d) => d.method === best.method)) +
+          '.',
       );
     }
   }

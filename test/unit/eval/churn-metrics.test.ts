@@ -1,4 +1,9 @@
-import { calibrationOf, groupedAuc, userClusteredAuc } from '../../../src/eval/churn-metrics';
+import {
+  calibrationOf,
+  groupedAuc,
+  pairedAucDifference,
+  userClusteredAuc,
+} from '../../../src/eval/churn-metrics';
 import type { ScoringPoint } from '../../../src/eval/churn-metrics';
 
 describe('churn metrics', () => {
@@ -44,5 +49,23 @@ describe('churn metrics', () => {
     const high = c.bins[9];
     expect(low).toMatchObject({ points: 2, observedRate: 0 });
     expect(high).toMatchObject({ points: 2, observedRate: 0.5 });
+  });
+
+  it('gives the interval of a paired AUC difference: 0 for the same score, > 0 for a better one', () => {
+    const points: ScoringPoint[] = [];
+    const good: number[] = [];
+    const noisy: number[] = [];
+    for (let u = 0; u < 30; u++)
+      for (let t = 0; t < 8; t++) {
+        const label = (u * 3 + t) % 4 === 0;
+        points.push({ user: `u${u}`, atMs: t, label });
+        good.push((label ? 1 : 0) + ((u * 7 + t * 13) % 10) / 20);
+        noisy.push(((u * 7 + t * 13) % 10) / 10 + (label ? 0.2 : 0));
+      }
+    const same = pairedAucDifference(good, good, points);
+    expect([same.estimate, same.lo, same.hi]).toEqual([0, 0, 0]);
+    const better = pairedAucDifference(good, noisy, points);
+    expect(better.estimate).toBeGreaterThan(0);
+    expect(better.lo).toBeGreaterThan(0);
   });
 });
