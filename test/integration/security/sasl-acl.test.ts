@@ -210,6 +210,8 @@ function securityTests(env: StackEnv): void {
       IDRIFT_HTTP_PORT: '0',
       IDRIFT_MODEL_PATH: TINY_MODEL,
       IDRIFT_MODEL_META_PATH: TINY_META,
+      // The ConfigMap points at the image's /app; the repository's file here.
+      IDRIFT_CHURN_MODEL_PATH: 'onnx/artifacts/churn-hazard.json',
       IDRIFT_EXECUTION_PROVIDER: 'cpu',
       IDRIFT_SESSION_TIMEOUT_MS: '10000',
       IDRIFT_HEARTBEAT_INTERVAL_MS: '1000',
