@@ -133,6 +133,7 @@ export function createApp(config: Config, logger: Logger): App {
       );
       const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
       const limits = validationLimits(config);
+      const params = coreParams(config, manifest);
       const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
       processor = new StreamProcessor({
         httpUrl,
@@ -141,7 +142,7 @@ export function createApp(config: Config, logger: Logger): App {
         serde,
         encoder,
         manifest,
-        params: coreParams(config, manifest),
+        params,
         limits,
         metrics,
         logger,
@@ -152,6 +153,7 @@ export function createApp(config: Config, logger: Logger): App {
       const source = processor;
       const apiOptions = {
         model: modelContext(manifest),
+        churn: params.churn,
         topN: 5,
         maxIdLength: limits.maxIdLength,
         selfUrl: httpUrl,

@@ -11,6 +11,7 @@
 import type { InterestView } from '../core/interest-view';
 import { interestView } from '../core/interest-view';
 import type { ModelContext } from '../core/user-state';
+import type { ChurnParams } from '../core/params';
 import type { UserLookup } from '../kafka/stream-processor';
 
 export interface InterestSource {
@@ -20,6 +21,8 @@ export interface InterestSource {
 
 export interface InterestApiOptions {
   readonly model: ModelContext;
+  /** The churn scoring the processor runs (its hazard gives the answer's probability). */
+  readonly churn: Pick<ChurnParams, 'hazard'> | null;
   /** Categories per horizon in the answer. */
   readonly topN: number;
   /** Longest accepted user id, characters. */
@@ -79,7 +82,7 @@ export async function handleInterests(
       return json(503, { error: 'partition restoring', partition: where.partition }, { 'retry-after': '2' });
     case 'local':
       if (!where.state) return json(404, { error: 'no state for this user' });
-      return json(200, interestView(where.state, o.model, o.topN) satisfies InterestView);
+      return json(200, interestView(where.state, o.model, o.topN, o.churn) satisfies InterestView);
     case 'remote': {
       const owner = await source.ownerOf(where.partition);
       if (!owner || owner === o.selfUrl) {

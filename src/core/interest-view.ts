@@ -5,6 +5,8 @@
 import { levelName } from './churn-scorer';
 import { topShares } from './decayed-histogram';
 import type { ChurnLevelName, CategoryShare, SegmentRef } from './types';
+import { hazardRisk } from './churn-hazard';
+import type { ChurnParams } from './params';
 import type { ModelContext, UserState } from './user-state';
 import { segmentRef } from './user-state';
 
@@ -29,7 +31,10 @@ export interface InterestView {
   };
   readonly churn: {
     readonly level: ChurnLevelName;
-    /** Model probability of no event within the inactivity horizon after the last event. */
+    /**
+     * Model probability of no event within the inactivity horizon after the last event: the churn
+     * hazard's at idle time 0 when the service runs one, else the encoder's inactivity head.
+     */
     readonly inactivityProbability: number;
     readonly openAlertId: string | null;
   };
@@ -39,7 +44,12 @@ export interface InterestView {
   readonly lastEventTime: string;
 }
 
-export function interestView(s: UserState, model: ModelContext, topN: number): InterestView {
+export function interestView(
+  s: UserState,
+  model: ModelContext,
+  topN: number,
+  churn: Pick<ChurnParams, 'hazard'> | null = null,
+): InterestView {
   const m = s.lastMigration;
   return {
     userId: s.userId,
@@ -59,7 +69,9 @@ export function interestView(s: UserState, model: ModelContext, topN: number): I
     },
     churn: {
       level: levelName(s.churn.level),
-      inactivityProbability: s.churn.inactivityProbability,
+      inactivityProbability: churn?.hazard
+        ? hazardRisk(churn.hazard, s, s.lastEventTimeMs)
+        : s.churn.inactivityProbability,
       openAlertId: s.churn.openAlertId,
     },
     eventCount: s.eventCount,

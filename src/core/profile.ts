@@ -11,7 +11,7 @@ export function maybeProfile(s: UserState, params: CoreParams, model: ModelConte
   if (!s.longEmbedding) return null;
   if (s.profileEmittedAtMs > 0 && s.lastEventTimeMs - s.profileEmittedAtMs < params.profileMinIntervalMs)
     return null;
-  const view = interestView(s, model, params.topCategories);
+  const view = interestView(s, model, params.topCategories, params.churn);
   const m = s.lastMigration;
   return {
     state: { ...s, profileEmittedAtMs: s.lastEventTimeMs },

@@ -1,6 +1,8 @@
 import type { InterestSource } from '../../../src/app/interest-api';
 import { handleInterests, matchInterestsPath, validUserId } from '../../../src/app/interest-api';
+import { hazardRisk } from '../../../src/core/churn-hazard';
 import { DEFAULT_PARAMS } from '../../../src/core/params';
+import { loadChurnHazard } from '../../../src/model/learned-weights';
 import type { ModelContext, UserState } from '../../../src/core/user-state';
 import { applyEvent } from '../../../src/core/user-state';
 import type { UserLookup } from '../../../src/kafka/stream-processor';
@@ -12,7 +14,7 @@ const MODEL: ModelContext = {
   segmentLabels: [],
   inactivityHorizonMs: 86_400_000,
 };
-const OPTS = { model: MODEL, topN: 3, maxIdLength: 64, selfUrl: 'http://10.0.0.1:9464' };
+const OPTS = { model: MODEL, churn: null, topN: 3, maxIdLength: 64, selfUrl: 'http://10.0.0.1:9464' };
 
 function source(where: UserLookup, owner: string | null = null): InterestSource {
   return { lookup: () => where, ownerOf: () => Promise.resolve(owner) };
@@ -41,6 +43,21 @@ describe('interest lookup API', () => {
     expect(validUserId('%00', 64)).toBeNull();
     expect(validUserId('%E0%A4%A', 64)).toBeNull();
     expect(validUserId('x'.repeat(65), 64)).toBeNull();
+  });
+
+  it('reports the churn hazard’s probability at the last event when the service runs one', async () => {
+    const hazard = loadChurnHazard('onnx/artifacts/churn-hazard.json');
+    const s = state();
+    const read = async (churn: { hazard: typeof hazard } | null): Promise<number> =>
+      (
+        JSON.parse(
+          (await handleInterests('u1', source({ kind: 'local', partition: 0, state: s }), { ...OPTS, churn }))
+            .body,
+        ) as { churn: { inactivityProbability: number } }
+      ).churn.inactivityProbability;
+    expect(await read({ hazard })).toBeCloseTo(hazardRisk(hazard, s, s.lastEventTimeMs), 12);
+    expect(await read(null)).toBeCloseTo(s.churn.inactivityProbability, 12);
+    expect(await read({ hazard })).not.toBeCloseTo(await read(null), 3);
   });
 
   it('answers 200 with the view from local committed state, 404 for an unknown user', async () => {
