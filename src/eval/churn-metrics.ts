@@ -49,38 +49,6 @@ export function groupedAuc(
   return weight > 0 ? weighted / weight : NaN;
 }
 
-/** Pooled ROC AUC with a 95 % interval from resampling users (each with all its points). */
-/**
- * ROC AUC of `a` minus that of `b` on the same scoring points, users resampled with both scores
- * together: the interval of the difference, far narrower than comparing two separate intervals.
- */
-export function pairedAucDifference(
-  a: readonly number[],
-  b: readonly number[],
-  points: readonly ScoringPoint[],
-  resamples = 400,
-  seed = 7,
-): Interval {
-  const clusters = usersOf(points);
-  return bootstrapInterval(
-    clusters,
-    (sample) => {
-      const sa: number[] = [];
-      const sb: number[] = [];
-      const l: boolean[] = [];
-      for (const c of sample)
-        for (const i of c) {
-          sa.push(a[i] as number);
-          sb.push(b[i] as number);
-          l.push((points[i] as ScoringPoint).label);
-        }
-      const pos = l.filter(Boolean).length;
-      return pos === 0 || pos === l.length ? NaN : rocAuc(sa, l) - rocAuc(sb, l);
-    },
-    { resamples, seed },
-  );
-}
-
 /** Indices of the scoring points of each user. */
 function usersOf(points: readonly ScoringPoint[]): number[][] {
   const byUser = new Map<string, number[]>();
@@ -92,28 +60,59 @@ function usersOf(points: readonly ScoringPoint[]): number[][] {
   return [...byUser.values()];
 }
 
+/**
+ * Percentile bootstrap over users (each with all its points) of `stat` applied to the ROC AUC of
+ * every score list on the resample; NaN for a resample with one class only.
+ */
+function aucOverUsers(
+  points: readonly ScoringPoint[],
+  scoreLists: readonly (readonly number[])[],
+  stat: (aucs: number[]) => number,
+  resamples: number,
+  seed: number,
+): Interval {
+  return bootstrapInterval(
+    usersOf(points),
+    (sample) => {
+      const picked = sample.flat();
+      const l = picked.map((i) => (points[i] as ScoringPoint).label);
+      const pos = l.filter(Boolean).length;
+      if (pos === 0 || pos === l.length) return NaN;
+      return stat(
+        scoreLists.map((s) =>
+          rocAuc(
+            picked.map((i) => s[i] as number),
+            l,
+          ),
+        ),
+      );
+    },
+    { resamples, seed },
+  );
+}
+
+/** Pooled ROC AUC with a 95 % interval from resampling users (each with all its points). */
 export function userClusteredAuc(
   scores: readonly number[],
   points: readonly ScoringPoint[],
   resamples = 400,
   seed = 7,
 ): Interval {
-  const clusters = usersOf(points);
-  return bootstrapInterval(
-    clusters,
-    (sample) => {
-      const s: number[] = [];
-      const l: boolean[] = [];
-      for (const c of sample)
-        for (const i of c) {
-          s.push(scores[i] as number);
-          l.push((points[i] as ScoringPoint).label);
-        }
-      const pos = l.filter(Boolean).length;
-      return pos === 0 || pos === l.length ? NaN : rocAuc(s, l);
-    },
-    { resamples, seed },
-  );
+  return aucOverUsers(points, [scores], ([auc]) => auc as number, resamples, seed);
+}
+
+/**
+ * ROC AUC of `a` minus that of `b` on the same scoring points, users resampled with both scores
+ * together: the interval of the difference, far narrower than comparing two separate intervals.
+ */
+export function pairedAucDifference(
+  a: readonly number[],
+  b: readonly number[],
+  points: readonly ScoringPoint[],
+  resamples = 400,
+  seed = 7,
+): Interval {
+  return aucOverUsers(points, [a, b], ([x, y]) => (x as number) - (y as number), resamples, seed);
 }
 
 export interface ReliabilityBin {

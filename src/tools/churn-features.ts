@@ -9,14 +9,12 @@
  * Output (little-endian): PREFIX.features.f64 (points × features), PREFIX.points.i32 (points ×
  * [user index, checkpoint index, label, idle hours rounded down]), PREFIX.json (names, counts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { DEFAULT_DATA, DEFAULT_SPLIT, committedEncoder, runTool, splitRows } from './split-inputs';
 import { parseScriptArgs, stringFlag } from '../cli/args';
 import { HAZARD_FEATURES, hazardFeatures } from '../core/churn-hazard';
 import { DEFAULT_PARAMS } from '../core/params';
 import { realEvalSet, walkChurnCheckpoints } from '../eval/evaluate';
-import { readDataset } from '../io/datasets';
-import { createOnnxEncoder } from '../model/onnx-encoder';
-import { createLogger } from '../shared/logger';
 
 const HOUR_MS = 3_600_000;
 
@@ -34,23 +32,11 @@ async function main(): Promise<void> {
   });
   const out = stringFlag(args, 'out');
   if (!out) throw new Error('--out PREFIX is required');
-  const dataPath = stringFlag(args, 'data') ?? '../shared/data/taobao-userbehavior-users.csv.gz';
-  const splitPath = stringFlag(args, 'split') ?? 'onnx/artifacts/split.json';
+  const dataPath = stringFlag(args, 'data') ?? DEFAULT_DATA;
+  const splitPath = stringFlag(args, 'split') ?? DEFAULT_SPLIT;
   const which = stringFlag(args, 'users') ?? 'train';
-  const split = JSON.parse(readFileSync(splitPath, 'utf8')) as Record<string, string[]>;
-  const keep = new Set(split[which] ?? []);
-  if (keep.size === 0) throw new Error(`split ${splitPath} has no "${which}" users`);
-  const ds = await readDataset(dataPath);
-  const rows = ds.rows.filter((r) => keep.has(r.userId));
-  const { encoder, manifest } = await createOnnxEncoder(
-    {
-      modelPath: 'onnx/artifacts/encoder.onnx',
-      manifestPath: 'onnx/artifacts/encoder.meta.json',
-      provider: 'cpu',
-      intraOpThreads: 2,
-    },
-    createLogger('warn'),
-  );
+  const rows = await splitRows(dataPath, splitPath, which);
+  const { encoder, manifest } = await committedEncoder();
   const params = DEFAULT_PARAMS;
   const spec = {
     horizonMs: manifest.inactivityHorizonMs,
@@ -95,7 +81,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runTool(main);

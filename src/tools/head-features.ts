@@ -13,15 +13,13 @@
  * (candidates × [position, is target]), PREFIX.positions.i32 (positions × [user, in-session
  * repeat]), PREFIX.json (feature names, counts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { DEFAULT_DATA, DEFAULT_SPLIT, committedEncoder, runTool, splitRows } from './split-inputs';
 import { parseScriptArgs, numberFlag, stringFlag } from '../cli/args';
 import { HEAD_FEATURES, candidateFeatures } from '../core/next-category-head';
 import { DEFAULT_PARAMS } from '../core/params';
 import { isInSessionRepeat } from '../eval/next-category-baselines';
 import { walkNextCategoryPositions } from '../eval/next-category-walk';
-import { readDataset } from '../io/datasets';
-import { createOnnxEncoder } from '../model/onnx-encoder';
-import { createLogger } from '../shared/logger';
 
 async function main(): Promise<void> {
   const args = parseScriptArgs({
@@ -42,24 +40,12 @@ async function main(): Promise<void> {
   });
   const out = stringFlag(args, 'out');
   if (!out) throw new Error('--out PREFIX is required');
-  const dataPath = stringFlag(args, 'data') ?? '../shared/data/taobao-userbehavior-users.csv.gz';
-  const splitPath = stringFlag(args, 'split') ?? 'onnx/artifacts/split.json';
+  const dataPath = stringFlag(args, 'data') ?? DEFAULT_DATA;
+  const splitPath = stringFlag(args, 'split') ?? DEFAULT_SPLIT;
   const which = stringFlag(args, 'users') ?? 'valid';
   const modelCandidates = numberFlag(args, 'model-candidates', 30);
-  const split = JSON.parse(readFileSync(splitPath, 'utf8')) as Record<string, string[]>;
-  const keep = new Set(split[which] ?? []);
-  if (keep.size === 0) throw new Error(`split ${splitPath} has no "${which}" users`);
-  const ds = await readDataset(dataPath);
-  const rows = ds.rows.filter((r) => keep.has(r.userId));
-  const { encoder, manifest } = await createOnnxEncoder(
-    {
-      modelPath: 'onnx/artifacts/encoder.onnx',
-      manifestPath: 'onnx/artifacts/encoder.meta.json',
-      provider: 'cpu',
-      intraOpThreads: 2,
-    },
-    createLogger('warn'),
-  );
+  const rows = await splitRows(dataPath, splitPath, which);
+  const { encoder, manifest } = await committedEncoder();
   const features: Float32Array[] = [];
   const candidates: number[] = [];
   const positions: number[] = [];
@@ -100,7 +86,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runTool(main);
