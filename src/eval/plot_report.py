@@ -72,6 +72,30 @@ def tradeoff(s, out, real):
     plt.close(fig)
 
 
+def precision_recall(s, out):
+    """Precision against recall over each method's parameter, with its operating points at the budgets."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    markers = {0.05: "^", 0.1: "s"}
+    for m in s["migration"]["methods"]:
+        pts = sorted((p["score"]["recall"], p["score"]["precision"]) for p in m["sweep"])
+        c = COLORS.get(m["method"], "k")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=3, color=c, lw=2.5 if m["method"] == OURS else 1.3, label=label(m))
+        for b in s["migration"].get("budgets", []):
+            for r in b["rows"]:
+                if r["method"] == m["method"] and b["budget"] in markers:
+                    ax.plot([r["score"]["recall"]], [r["score"]["precision"]], markers[b["budget"]], ms=10, color=c, markeredgecolor="black")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{s['name']}: precision-recall of every method across its parameter\n"
+                 "▲ = at the 5 % stable-alert budget, ■ = at 10 % (parameters chosen on train users)", fontsize=10)
+    ax.legend(fontsize=9, loc="best")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
 def churn_roc(s, out):
     fig, ax = plt.subplots(figsize=(6.5, 6))
     styles = ["-", "--", ":", "-.", (0, (1, 3))]
@@ -131,6 +155,7 @@ def main():
         # The same rule as plotPrefix in report.ts.
         prefix = "real" if real else ("sim-hard" if "hard" in s["name"] else "sim")
         tradeoff(s, d / f"{prefix}-tradeoff.png", real)
+        precision_recall(s, d / f"{prefix}-pr.png")
         churn_roc(s, d / f"{prefix}-churn-roc.png")
         if s["churn"].get("calibration"):
             churn_reliability(s, d / f"{prefix}-churn-reliability.png")
