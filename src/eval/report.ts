@@ -486,7 +486,7 @@ export function renderReport(report: EvalReport): string {
       '',
       ...sweepTable(ours(set)),
       '',
-      `![Recall against false alarms of every method across its parameter](${plotPrefix(set)}-tradeoff.png) ![Precision-recall of every method, with its points at the 5 % and 10 % budgets](${plotPrefix(set)}-pr.png)`,
+      `![${set.kind === 'real' ? 'Recall against false alarms' : 'Precision against recall'} of every method across its parameter](${plotPrefix(set)}-tradeoff.png) ![Precision-recall of every method, with its points at the 5 % and 10 % budgets](${plotPrefix(set)}-pr.png)`,
       '',
       '### Churn risk',
       '',
