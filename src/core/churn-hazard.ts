@@ -14,11 +14,10 @@
  * Pure and deterministic. Units: ms for times, hours and days where the names say so.
  */
 import type { ChurnState } from './churn-state';
+import { SESSION_GAP_MS } from './types';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** A gap longer than this between two events starts a new session. */
-export const SESSION_GAP_MS = 30 * 60_000;
 
 export const HAZARD_FEATURES = [
   'log1p_idle_hours',

@@ -50,6 +50,9 @@ export interface InterestMigration {
 export type ChurnLevelName = 'NONE' | 'LOW' | 'MEDIUM' | 'HIGH';
 export const CHURN_LEVELS: readonly ChurnLevelName[] = ['NONE', 'LOW', 'MEDIUM', 'HIGH'];
 
+/** A gap longer than this between two events of a user starts a new session, ms. */
+export const SESSION_GAP_MS = 30 * 60_000;
+
 export type ChurnReasonCode =
   'IDLE_TIME' | 'ACTIVITY_DROP' | 'INTEREST_ENTROPY_COLLAPSE' | 'INACTIVITY_MODEL';
 

@@ -286,10 +286,11 @@ export function applyEvent(
     driftScore: score,
     lastMigration,
   };
-  const levelNow = levelOf(churnRisk(state, lastEventTimeMs, params), params.churn);
+  const riskNow = churnRisk(state, lastEventTimeMs, params);
+  const levelNow = levelOf(riskNow, params.churn);
   let openAlertId = c.openAlertId;
   if (levelNow > c.level) {
-    const raised = churnAlert(state, c.level, levelNow, lastEventTimeMs, 'EVENT', params, model);
+    const raised = churnAlert(state, c.level, levelNow, lastEventTimeMs, riskNow, 'EVENT', params, model);
     outputs.push({ kind: 'churn', value: raised });
     openAlertId = raised.alertId;
   } else if (c.openAlertId !== null) {
@@ -324,11 +325,12 @@ export function scoreIdle(
   model: ModelContext,
 ): StepResult {
   const c = prev.churn;
-  const level = levelOf(churnRisk(prev, atMs, params), params.churn);
+  const risk = churnRisk(prev, atMs, params);
+  const level = levelOf(risk, params.churn);
   const outputs: CoreOutput[] = [];
   let openAlertId = c.openAlertId;
   if (level > c.level) {
-    const raised = churnAlert(prev, c.level, level, atMs, trigger, params, model);
+    const raised = churnAlert(prev, c.level, level, atMs, risk, trigger, params, model);
     outputs.push({ kind: 'churn', value: raised });
     openAlertId = raised.alertId;
   }
@@ -364,11 +366,13 @@ function nextChurnTimerMs(s: UserState, atMs: number, level: number, params: Cor
     : nextLevelDueMs(s.churn.inactivityProbability, s.lastEventTimeMs, level, params.churn);
 }
 
+/** `risk` = churnRisk(s, atMs, params), which the caller has just computed for the level. */
 function churnAlert(
   s: UserState,
   previousLevel: number,
   level: number,
   atMs: number,
+  risk: number,
   trigger: ChurnRisk['trigger'],
   params: CoreParams,
   model: ModelContext,
@@ -384,7 +388,6 @@ function churnAlert(
       detail: `no activity for ${idleHours.toFixed(1)} h (event time)`,
     });
   }
-  const risk = churnRisk(s, atMs, params);
   const hazard = params.churn.hazard;
   reasons.push(
     hazard

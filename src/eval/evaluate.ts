@@ -16,6 +16,7 @@ import type { ChurnRisk, ClickEvent, InterestMigration } from '../core/types';
 import { CHURN_LEVELS } from '../core/types';
 import type { UserState } from '../core/user-state';
 import type { DatasetRow } from '../io/datasets';
+import { rowsByUser } from '../io/datasets';
 import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
@@ -56,17 +57,6 @@ export interface EvalSet {
     | { readonly kind: 'went-quiet'; readonly lastEventTimeMs: ReadonlyMap<string, number> };
 }
 
-/** Groups rows by user, keeping order. */
-export function byUser(rows: readonly DatasetRow[]): Map<string, DatasetRow[]> {
-  const m = new Map<string, DatasetRow[]>();
-  for (const r of rows) {
-    const l = m.get(r.userId);
-    if (l) l.push(r);
-    else m.set(r.userId, [r]);
-  }
-  return m;
-}
-
 /**
  * Where a shifter's interests moved: the split index (within the middle half of the history)
  * that maximises the JS divergence between the categories before and after it.
@@ -98,7 +88,7 @@ export function locateChange(rows: readonly DatasetRow[]): number {
 /** Real data: truth from the realised shift (eval/realised-shift.ts); ambiguous users are left out. */
 export function realEvalSet(name: string, rows: readonly DatasetRow[], horizonMs: number): EvalSet {
   const labels = realisedShift(rows);
-  const users = byUser(rows);
+  const users = rowsByUser(rows);
   const truth = new Map<string, UserTruth>();
   for (const [u, l] of labels) {
     if (l.label === 'ambiguous') continue;
@@ -116,7 +106,7 @@ export function realEvalSet(name: string, rows: readonly DatasetRow[], horizonMs
 
 /** Simulated data: injected migrations are positives; stable and quiet users are negatives. */
 export function simEvalSet(name: string, sim: SimResult): EvalSet {
-  const users = byUser(sim.rows);
+  const users = rowsByUser(sim.rows);
   const truth = new Map<string, UserTruth>();
   const put = (u: string, positive: boolean, changeTimeMs: number, changeIndex: number): void => {
     const list = users.get(u);
@@ -167,7 +157,7 @@ export function baselineAlerts(
   guards: Guards,
 ): Alert[] {
   const alerts: Alert[] = [];
-  for (const [u, list] of byUser(rows)) {
+  for (const [u, list] of rowsByUser(rows)) {
     const d = createBaseline(name, param, guards);
     list.forEach((r, i) => {
       if (d.observe(r.categoryId, r.eventTimeMs))
@@ -212,7 +202,7 @@ export async function evaluateMigrations(
   baselineParams: Readonly<Record<BaselineName, number>>,
   operatingPoints: readonly OperatingPoint[] = [],
 ): Promise<MigrationEval> {
-  const users = byUser(set.rows);
+  const users = rowsByUser(set.rows);
   const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
   const recording = new RecordingEncoder(encoder);
   const gap = params.drift.enterThreshold - params.drift.exitThreshold;
@@ -316,7 +306,7 @@ export async function scoresAtCalibrated(
   baselineParams: Readonly<Record<BaselineName, number>>,
 ): Promise<Map<string, DetectionScore>> {
   const out = new Map<string, DetectionScore>();
-  const users = byUser(set.rows);
+  const users = rowsByUser(set.rows);
   const pipeline = new OfflinePipeline(encoder, manifest, params);
   await pipeline.feed(rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim'));
   const migrations = pipeline.outputs.flatMap((o) =>
@@ -337,7 +327,7 @@ export async function scoresAtCalibrated(
 export function shuffledInTime(rows: readonly DatasetRow[], seed: number): DatasetRow[] {
   const r = rng(seed);
   const out: DatasetRow[] = [];
-  for (const list of byUser(rows).values()) {
+  for (const list of rowsByUser(rows).values()) {
     const contents = list.map((x) => ({ categoryId: x.categoryId, itemId: x.itemId, kind: x.kind }));
     for (let i = contents.length - 1; i > 0; i--) {
       const j = Math.floor(r() * (i + 1));
@@ -624,6 +614,9 @@ export async function walkChurnCheckpoints(
   return pipeline.outputs;
 }
 
+/** Event time between two churn scoring checkpoints (evaluation and the hazard's training data). */
+export const CHURN_CHECKPOINT_MS = 6 * HOUR_MS;
+
 /**
  * Scores every user with state at event-time checkpoints (every `stepMs`), after feeding the
  * pipeline all events up to the checkpoint. Our score is the service's churn risk at that moment
@@ -632,13 +625,12 @@ export async function walkChurnCheckpoints(
  * so far (frequency), the hazard file's logistic regression on recency/frequency features (fitted
  * on the train users), and the encoder's inactivity head grown by idle time (the score before 0.5).
  */
-
 export async function evaluateChurn(
   set: EvalSet,
   encoder: Encoder,
   manifest: ModelManifest,
   params: CoreParams,
-  stepMs = 6 * HOUR_MS,
+  stepMs = CHURN_CHECKPOINT_MS,
 ): Promise<ChurnEval> {
   const ct = set.churnTruth;
   const hazard = params.churn.hazard;

@@ -11,11 +11,11 @@
  * event's category within the same session (gap < SESSION_GAP_MS) are in-session repeats, scored
  * separately, because copying the last category wins them for free. Pure.
  */
+import { SESSION_GAP_MS } from '../core/types';
 import type { DatasetRow } from '../io/datasets';
 import type { Interval } from './bootstrap';
 import { bootstrapInterval } from './bootstrap';
 
-export const SESSION_GAP_MS = 30 * 60_000;
 const K = 10;
 
 export interface TopKScore {

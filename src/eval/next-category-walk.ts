@@ -10,6 +10,7 @@ import type { CategoryHistory } from '../core/user-state';
 import { advanceCategoryHistory } from '../core/user-state';
 import { EMPTY_HISTOGRAM } from '../core/decayed-histogram';
 import type { DatasetRow } from '../io/datasets';
+import { rowsByUser } from '../io/datasets';
 import type { Encoder, EncoderRow } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import { gapFeature } from '../model/model-manifest';
@@ -25,16 +26,6 @@ export interface NextCategoryPosition {
   readonly logits: Float32Array;
 }
 
-export function usersInOrder(rows: readonly DatasetRow[]): DatasetRow[][] {
-  const m = new Map<string, DatasetRow[]>();
-  for (const r of rows) {
-    const l = m.get(r.userId);
-    if (l) l.push(r);
-    else m.set(r.userId, [r]);
-  }
-  return [...m.values()];
-}
-
 /** Returns the number of users. Rows of each user must already be in event-time order. */
 export async function walkNextCategoryPositions(
   rows: readonly DatasetRow[],
@@ -43,7 +34,7 @@ export async function walkNextCategoryPositions(
   params: CoreParams,
   visit: (p: NextCategoryPosition) => void,
 ): Promise<number> {
-  const users = usersInOrder(rows);
+  const users = [...rowsByUser(rows).values()];
   const h: (Float32Array | null)[] = users.map(() => null);
   const history: CategoryHistory[] = users.map(() => ({
     window: [],

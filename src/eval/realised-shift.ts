@@ -5,6 +5,7 @@
  * Users in between, or with fewer than `minEvents` events, are left out of both groups.
  */
 import type { DatasetRow } from '../io/datasets';
+import { rowsByUser } from '../io/datasets';
 
 export interface ShiftLabel {
   readonly userId: string;
@@ -25,12 +26,7 @@ function top3(rows: readonly DatasetRow[]): string[] {
 }
 
 export function realisedShift(rows: readonly DatasetRow[], minEvents = 20): Map<string, ShiftLabel> {
-  const byUser = new Map<string, DatasetRow[]>();
-  for (const r of rows) {
-    const list = byUser.get(r.userId);
-    if (list) list.push(r);
-    else byUser.set(r.userId, [r]);
-  }
+  const byUser = rowsByUser(rows);
   const out = new Map<string, ShiftLabel>();
   for (const [userId, list] of byUser) {
     const half = Math.floor(list.length / 2);

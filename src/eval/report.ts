@@ -113,29 +113,29 @@ const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? 
 
 const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
+/** A difference with its interval: "+a [+lo to +hi]", `scale` applied (100 for points). */
+const signedCi = (i: Interval, digits: number, scale = 1): string => {
+  const sign = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * scale).toFixed(digits)}`;
+  return `${sign(i.estimate)} [${sign(i.lo)} to ${sign(i.hi)}]`;
+};
+const excludesZero = (i: Interval): boolean => i.lo > 0 || i.hi < 0;
 /** "; paired difference to X: HR@10 +a pt [lo–hi], NDCG@10 +b [lo–hi]" (interval excluding 0 said so). */
 const pairedWords = (d: { method: string; all: PairedDifference } | undefined): string => {
   if (!d) return '';
-  const sign = (x: number, digits: number, scale: number): string =>
-    `${x >= 0 ? '+' : '−'}${Math.abs(x * scale).toFixed(digits)}`;
-  const ci = (i: Interval, digits: number, scale: number): string =>
-    `${sign(i.estimate, digits, scale)} [${sign(i.lo, digits, scale)} to ${sign(i.hi, digits, scale)}]`;
-  const clear = (i: Interval): boolean => i.lo > 0 || i.hi < 0;
   return (
-    `; paired difference to ${d.method} (users resampled in pairs): HR@10 ${ci(d.all.hrAt10, 1, 100)} pt, ` +
-    `NDCG@10 ${ci(d.all.ndcgAt10, 3, 1)}` +
-    (clear(d.all.hrAt10) && clear(d.all.ndcgAt10)
+    `; paired difference to ${d.method} (users resampled in pairs): HR@10 ${signedCi(d.all.hrAt10, 1, 100)} pt, ` +
+    `NDCG@10 ${signedCi(d.all.ndcgAt10, 3, 1)}` +
+    (excludesZero(d.all.hrAt10) && excludesZero(d.all.ndcgAt10)
       ? ', both intervals exclude 0'
-      : clear(d.all.hrAt10) || clear(d.all.ndcgAt10)
-        ? `, only the ${clear(d.all.hrAt10) ? 'HR@10' : 'NDCG@10'} interval excludes 0`
+      : excludesZero(d.all.hrAt10) || excludesZero(d.all.ndcgAt10)
+        ? `, only the ${excludesZero(d.all.hrAt10) ? 'HR@10' : 'NDCG@10'} interval excludes 0`
         : ', both intervals include 0')
   );
 };
 const pairedAucWords = (d: { method: string; aucDifference: Interval } | undefined): string => {
   if (!d) return '';
   const i = d.aucDifference;
-  const sg = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
-  return `; paired AUC difference (users resampled in pairs) ${sg(i.estimate)} [${sg(i.lo)} to ${sg(i.hi)}]${i.lo > 0 || i.hi < 0 ? ', the interval excludes 0' : ', the interval includes 0'}`;
+  return `; paired AUC difference (users resampled in pairs) ${signedCi(i, 3)}${excludesZero(i) ? ', the interval excludes 0' : ', the interval includes 0'}`;
 };
 const overlapWords = (a: Interval | undefined, b: Interval | undefined): string =>
   !a || !b ? 'no intervals' : overlaps(a, b) ? 'the intervals overlap' : 'the intervals do not overlap';

@@ -168,3 +168,14 @@ export async function readDataset(
   rows.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
   return { rows, skipped, format: fmt ?? 'taobao' };
 }
+
+/** Groups rows by user, keeping their order; users in order of first appearance. */
+export function rowsByUser(rows: readonly DatasetRow[]): Map<string, DatasetRow[]> {
+  const m = new Map<string, DatasetRow[]>();
+  for (const r of rows) {
+    const l = m.get(r.userId);
+    if (l) l.push(r);
+    else m.set(r.userId, [r]);
+  }
+  return m;
+}

@@ -14,7 +14,7 @@ import { DEFAULT_DATA, DEFAULT_SPLIT, committedEncoder, runTool, splitRows } fro
 import { parseScriptArgs, stringFlag } from '../cli/args';
 import { HAZARD_FEATURES, hazardFeatures } from '../core/churn-hazard';
 import { DEFAULT_PARAMS } from '../core/params';
-import { realEvalSet, walkChurnCheckpoints } from '../eval/evaluate';
+import { CHURN_CHECKPOINT_MS, realEvalSet, walkChurnCheckpoints } from '../eval/evaluate';
 
 const HOUR_MS = 3_600_000;
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const checkpoints = new Map<number, number>();
   const features: number[] = [];
   const points: number[] = [];
-  await walkChurnCheckpoints(set, encoder, manifest, params, 6 * HOUR_MS, (s, t, label) => {
+  await walkChurnCheckpoints(set, encoder, manifest, params, CHURN_CHECKPOINT_MS, (s, t, label) => {
     if (!userIndex.has(s.userId)) userIndex.set(s.userId, userIndex.size);
     if (!checkpoints.has(t)) checkpoints.set(t, checkpoints.size);
     features.push(...hazardFeatures(s, t, spec));

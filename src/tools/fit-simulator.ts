@@ -11,10 +11,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readDataset } from '../io/datasets';
-import type { DatasetRow } from '../io/datasets';
+import { readDataset, rowsByUser } from '../io/datasets';
+import { SESSION_GAP_MS } from '../core/types';
 
-const SESSION_GAP_MS = 30 * 60_000;
 const TOP_CATEGORIES = 600;
 /** The simulator gives each user 3–5 home categories (4 on average). */
 const HOME_CATEGORIES = 4;
@@ -34,12 +33,7 @@ async function main(): Promise<void> {
   const train = new Set((JSON.parse(readFileSync(splitPath, 'utf8')) as { train: string[] }).train);
   const rows = (await readDataset(path, 'taobao')).rows.filter((r) => train.has(r.userId));
   if (rows.length === 0) throw new Error(`no train users of ${splitPath} in ${path}`);
-  const byUser = new Map<string, DatasetRow[]>();
-  for (const r of rows) {
-    const list = byUser.get(r.userId);
-    if (list) list.push(r);
-    else byUser.set(r.userId, [r]);
-  }
+  const byUser = rowsByUser(rows);
   const catCounts = new Map<string, number>();
   const kindCounts = new Map<string, number>();
   const sessionLengths: number[] = [];
