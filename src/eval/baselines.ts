@@ -88,9 +88,14 @@ export function createBaseline(name: BaselineName, param: number, guards: Guards
  * A raw signal: sees every event and scores it (a yes/no signal scores 1 or 0); the gate
  * decides. `rebase` restarts its reference from the user's current interests.
  */
-interface Signal {
-  score(categoryId: string): number;
+export interface Signal {
+  score(categoryId: string, eventTimeMs: number): number;
   rebase(): void;
+}
+
+/** `signal` behind the core detector's gating (stepDrift with `params`). */
+export function gated(signal: Signal, params: DriftParams): CategoryStreamDetector {
+  return new Gated(signal, params);
 }
 
 class Gated implements CategoryStreamDetector {
@@ -102,7 +107,13 @@ class Gated implements CategoryStreamDetector {
   ) {}
   observe(categoryId: string, eventTimeMs: number): boolean {
     this.events++;
-    const step = stepDrift(this.state, this.signal.score(categoryId), eventTimeMs, this.events, this.params);
+    const step = stepDrift(
+      this.state,
+      this.signal.score(categoryId, eventTimeMs),
+      eventTimeMs,
+      this.events,
+      this.params,
+    );
     this.state = step.state;
     if (step.fire || step.rebase) this.signal.rebase();
     return step.fire;

@@ -21,7 +21,7 @@ import type { Encoder } from '../model/encoder';
 import type { ModelManifest } from '../model/model-manifest';
 import type { SimResult } from '../sim/simulator';
 import { rng } from '../sim/simulator';
-import type { BaselineName, Guards } from './baselines';
+import type { BaselineName, CategoryStreamDetector, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
 import type { DetectionIntervals, Interval } from './bootstrap';
 import type { ReliabilityBin, ScoringPoint } from './churn-metrics';
@@ -133,7 +133,7 @@ function spanOf(list: readonly DatasetRow[]): number {
 }
 
 /** The alerting event's index in the user's sequence: the last event at or before the alert time. */
-function alertsFromMigrations(
+export function alertsFromMigrations(
   migrations: readonly InterestMigration[],
   users: ReadonlyMap<string, DatasetRow[]>,
 ): Alert[] {
@@ -156,9 +156,17 @@ export function baselineAlerts(
   param: number,
   guards: Guards,
 ): Alert[] {
+  return detectorAlerts(rows, () => createBaseline(name, param, guards));
+}
+
+/** Runs one detector per user (made by `create`) over each user's category stream. */
+export function detectorAlerts(
+  rows: readonly DatasetRow[],
+  create: (userId: string) => CategoryStreamDetector,
+): Alert[] {
   const alerts: Alert[] = [];
   for (const [u, list] of rowsByUser(rows)) {
-    const d = createBaseline(name, param, guards);
+    const d = create(u);
     list.forEach((r, i) => {
       if (d.observe(r.categoryId, r.eventTimeMs))
         alerts.push({ userId: u, eventTimeMs: r.eventTimeMs, eventIndex: i });

@@ -93,6 +93,8 @@ export interface SimResult {
   readonly migrations: MigrationTruth[];
   readonly quiet: QuietTruth[];
   readonly stableUsers: string[];
+  /** Each user's home categories at the start (before any migration): ground truth for bounds. */
+  readonly startHomes: ReadonlyMap<string, readonly string[]>;
 }
 
 /** mulberry32: small, fast, good enough for simulation, and deterministic. */
@@ -171,6 +173,7 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
   const migrations: MigrationTruth[] = [];
   const quiet: QuietTruth[] = [];
   const stableUsers: string[] = [];
+  const startHomes = new Map<string, readonly string[]>();
   const sessionRate = stats.sessionsPerUserDay * o.activityScale;
   for (let u = 0; u < o.users; u++) {
     const userId = `${o.userPrefix}-${o.seed}-${u}`;
@@ -181,6 +184,7 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
     const offHome = stats.offHomeEventShare * (o.breadthSpread ? 0.5 + 1.5 * r() : 1);
     let home = homeCategories(r, new Set(), breadth);
     const before = home.ids;
+    startHomes.set(userId, before);
     const beforePicker = home.picker;
     const changeAt = migrates ? o.startTimeMs + horizonMs * (0.35 + 0.3 * r()) : Infinity;
     const quietAt = goesQuiet ? o.startTimeMs + horizonMs * (0.5 + 0.35 * r()) : Infinity;
@@ -282,5 +286,5 @@ export function simulate(options: Partial<SimOptions> = {}): SimResult {
   rows.sort(
     (a, b) => a.eventTimeMs - b.eventTimeMs || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
   );
-  return { rows, migrations, quiet, stableUsers };
+  return { rows, migrations, quiet, stableUsers, startHomes };
 }
