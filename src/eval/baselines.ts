@@ -121,11 +121,13 @@ class Gated implements CategoryStreamDetector {
 }
 
 /** Category counts of everything before the recent window, and of the recent window. */
-class SplitHistory {
+export class SplitHistory {
   private readonly recent: string[] = [];
   readonly recentCounts = new Map<string, number>();
   readonly olderCounts = new Map<string, number>();
-  constructor(private readonly window: number) {}
+  /** Events in olderCounts. */
+  olderEvents = 0;
+  constructor(readonly window: number) {}
   push(c: string): void {
     this.recent.push(c);
     inc(this.recentCounts, c, 1);
@@ -133,6 +135,7 @@ class SplitHistory {
       const old = this.recent.shift() as string;
       inc(this.recentCounts, old, -1);
       inc(this.olderCounts, old, 1);
+      this.olderEvents++;
     }
   }
   get full(): boolean {
@@ -142,6 +145,7 @@ class SplitHistory {
   rebase(): void {
     this.olderCounts.clear();
     for (const [k, n] of this.recentCounts) this.olderCounts.set(k, n);
+    this.olderEvents = this.recent.length;
     this.recent.length = 0;
     this.recentCounts.clear();
   }

@@ -11,7 +11,7 @@
  */
 import { SESSION_GAP_MS } from '../core/types';
 import type { CategoryStreamDetector, Guards, Signal } from './baselines';
-import { gated } from './baselines';
+import { SplitHistory, gated } from './baselines';
 
 export type CandidateName =
   'excess-novelty' | 'session-home-loss' | 'session-home-cusum' | 'g-test' | 'change-points';
@@ -82,32 +82,24 @@ function inc(m: Map<string, number>, k: string, d: number): void {
   else m.set(k, v);
 }
 
-/** The last `size` events and the counts of every event before them (the reference). */
-class EventWindow {
-  readonly recent: string[] = [];
-  recentCounts = new Map<string, number>();
-  reference = new Map<string, number>();
-  referenceEvents = 0;
-  constructor(readonly size: number) {}
-  push(c: string): void {
-    this.recent.push(c);
-    inc(this.recentCounts, c, 1);
-    if (this.recent.length > this.size) {
-      const old = this.recent.shift() as string;
-      inc(this.recentCounts, old, -1);
-      inc(this.reference, old, 1);
-      this.referenceEvents++;
-    }
+/**
+ * A signal over the last `size` events against every event before them (the reference, which
+ * the window's oldest events keep joining; baselines.ts SplitHistory). 0 until the window is
+ * full and the reference holds 10 events.
+ */
+abstract class WindowSignal implements Signal {
+  private readonly h: SplitHistory;
+  constructor(size: number) {
+    this.h = new SplitHistory(size);
   }
-  get full(): boolean {
-    return this.recent.length === this.size && this.referenceEvents > 0;
+  score(c: string): number {
+    this.h.push(c);
+    return this.h.full && this.h.olderEvents >= 10 ? this.measure(this.h) : 0;
   }
   rebase(): void {
-    this.reference = this.recentCounts;
-    this.referenceEvents = this.recent.length;
-    this.recent.length = 0;
-    this.recentCounts = new Map();
+    this.h.rebase();
   }
+  protected abstract measure(h: SplitHistory): number;
 }
 
 /**
@@ -118,50 +110,32 @@ class EventWindow {
  * switch to a few categories stops counting as new after one window, often before the evidence
  * run completes.
  */
-export class ExcessNovelty implements Signal {
-  private readonly w: EventWindow;
-  constructor(size: number) {
-    this.w = new EventWindow(size);
-  }
-  score(c: string): number {
-    this.w.push(c);
-    if (!this.w.full || this.w.referenceEvents < 10) return 0;
+export class ExcessNovelty extends WindowSignal {
+  protected measure(h: SplitHistory): number {
     let unseen = 0;
-    for (const x of this.w.recent) if (!this.w.reference.has(x)) unseen++;
+    for (const [k, n] of h.recentCounts) if (!h.olderCounts.has(k)) unseen += n;
     let once = 0;
-    for (const n of this.w.reference.values()) if (n === 1) once++;
-    const expected = (once + 0.5) / (this.w.referenceEvents + 1);
-    return Math.max(0, (unseen / this.w.size - expected) / (1 - expected));
-  }
-  rebase(): void {
-    this.w.rebase();
+    for (const n of h.olderCounts.values()) if (n === 1) once++;
+    const expected = (once + 0.5) / (h.olderEvents + 1);
+    return Math.max(0, (unseen / h.window - expected) / (1 - expected));
   }
 }
 
 /** Two-sample G-test of the last `size` events against the reference: (G − df) / √(2·df). */
-export class GTest implements Signal {
-  private readonly w: EventWindow;
-  constructor(size: number) {
-    this.w = new EventWindow(size);
-  }
-  score(c: string): number {
-    this.w.push(c);
-    if (!this.w.full || this.w.referenceEvents < 10) return 0;
-    const nW = this.w.size;
-    const nR = this.w.referenceEvents;
-    const keys = new Set([...this.w.recentCounts.keys(), ...this.w.reference.keys()]);
+export class GTest extends WindowSignal {
+  protected measure(h: SplitHistory): number {
+    const nW = h.window;
+    const nR = h.olderEvents;
+    const keys = new Set([...h.recentCounts.keys(), ...h.olderCounts.keys()]);
     let g = 0;
     for (const k of keys) {
-      const w = this.w.recentCounts.get(k) ?? 0;
-      const r = this.w.reference.get(k) ?? 0;
+      const w = h.recentCounts.get(k) ?? 0;
+      const r = h.olderCounts.get(k) ?? 0;
       if (w > 0) g += w * Math.log((w * (nW + nR)) / ((w + r) * nW));
       if (r > 0) g += r * Math.log((r * (nW + nR)) / ((w + r) * nR));
     }
     const df = Math.max(1, keys.size - 1);
     return (2 * g - df) / Math.sqrt(2 * df);
-  }
-  rebase(): void {
-    this.w.rebase();
   }
 }
 

@@ -59,6 +59,22 @@ const spread = (xs: number[], f: (x: number) => string): string => {
   return `${f(m.mean)} ± ${f(m.sd)}`;
 };
 
+/** Mean ± sd over the seeds of the headline numbers. */
+function seedSpread(scores: DetectionScore[]): Row['hard'] {
+  const of = (f: (s: DetectionScore) => number, fmt: (x: number) => string): string =>
+    spread(scores.map(f), fmt);
+  return {
+    f1: of(
+      (s) => s.f1,
+      (x) => x.toFixed(3),
+    ),
+    recall: of((s) => s.recall, pct),
+    precision: of((s) => s.precision, pct),
+    stable: of((s) => s.falseAlarmUserRate, pct),
+    delayP50: meanSd(scores.map((s) => s.delayEventsP50)).mean.toFixed(1),
+  };
+}
+
 function summarise(
   method: string,
   param: number | string,
@@ -76,25 +92,7 @@ function summarise(
     budgetMet,
     train: { recall: tr.recall, stable: tr.falseAlarmUserRate },
     valid: { recall: va.recall, stable: va.falseAlarmUserRate },
-    hard: {
-      f1: spread(
-        hard.map((h) => h.f1),
-        (x) => x.toFixed(3),
-      ),
-      recall: spread(
-        hard.map((h) => h.recall),
-        pct,
-      ),
-      precision: spread(
-        hard.map((h) => h.precision),
-        pct,
-      ),
-      stable: spread(
-        hard.map((h) => h.falseAlarmUserRate),
-        pct,
-      ),
-      delayP50: meanSd(hard.map((h) => h.delayEventsP50)).mean.toFixed(1),
-    },
+    hard: seedSpread(hard),
     hardF1: meanSd(hard.map((h) => h.f1)).mean,
     easyF1: score(sets.easy).f1,
     bestHardF1,
@@ -226,26 +224,7 @@ async function main(): Promise<void> {
   const oracleParam =
     oracleGrid.find((p) => oracle(p, simTrainRun, simTrain).falseAlarmUserRate <= budget) ?? 13;
   const oracleScores = hard.map((set, i) => oracle(oracleParam, hardSims[i] as SimResult, set));
-  const bound = {
-    param: oracleParam,
-    f1: spread(
-      oracleScores.map((s) => s.f1),
-      (x) => x.toFixed(3),
-    ),
-    recall: spread(
-      oracleScores.map((s) => s.recall),
-      pct,
-    ),
-    precision: spread(
-      oracleScores.map((s) => s.precision),
-      pct,
-    ),
-    stable: spread(
-      oracleScores.map((s) => s.falseAlarmUserRate),
-      pct,
-    ),
-    delayP50: meanSd(oracleScores.map((s) => s.delayEventsP50)).mean.toFixed(1),
-  };
+  const bound = { param: oracleParam, ...seedSpread(oracleScores) };
 
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.json`, `${JSON.stringify({ budget, devSeeds: DEV_SEEDS, rows, bound }, null, 2)}\n`);
