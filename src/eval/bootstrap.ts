@@ -129,3 +129,46 @@ export function detectionIntervals(
     f1: bootstrapInterval(outcomes, (s) => rates(s).f1, o),
   };
 }
+
+export interface PairedDetectionDifference {
+  /** a − b, users resampled in pairs. */
+  readonly recall: Interval;
+  readonly f1: Interval;
+  readonly stableAlertRate: Interval;
+}
+
+/**
+ * Two detectors on the SAME users (outcomes in the same user order, e.g. migrationOutcomes over
+ * one truth map): the difference a − b of recall, F1 and stable-alert rate, each resample drawing
+ * users and keeping both detectors' outcomes for them, so shared difficulty cancels out.
+ */
+export function pairedDetectionDifference(
+  a: readonly MigrationOutcome[],
+  b: readonly MigrationOutcome[],
+  o: BootstrapOptions = {},
+): PairedDetectionDifference {
+  if (a.length !== b.length || a.some((x, i) => x.positive !== b[i]?.positive))
+    throw new Error('paired outcomes must cover the same users in the same order');
+  const pairs = a.map((x, i) => [x, b[i] as MigrationOutcome] as const);
+  const diff =
+    (f: (r: ReturnType<typeof rates>) => number) =>
+    (sample: readonly (readonly [MigrationOutcome, MigrationOutcome])[]): number =>
+      f(rates(sample.map((p) => p[0]))) - f(rates(sample.map((p) => p[1])));
+  return {
+    recall: bootstrapInterval(
+      pairs,
+      diff((r) => r.recall),
+      o,
+    ),
+    f1: bootstrapInterval(
+      pairs,
+      diff((r) => r.f1),
+      o,
+    ),
+    stableAlertRate: bootstrapInterval(
+      pairs,
+      diff((r) => r.stable),
+      o,
+    ),
+  };
+}

@@ -114,7 +114,7 @@ const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? 
 const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
 /** A difference with its interval: "+a [+lo to +hi]", `scale` applied (100 for points). */
-const signedCi = (i: Interval, digits: number, scale = 1): string => {
+export const signedCi = (i: Interval, digits: number, scale = 1): string => {
   const sign = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * scale).toFixed(digits)}`;
   return `${sign(i.estimate)} [${sign(i.lo)} to ${sign(i.hi)}]`;
 };

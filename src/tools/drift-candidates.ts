@@ -26,7 +26,10 @@ import {
   realEvalSet,
   simEvalSet,
 } from '../eval/evaluate';
-import type { DetectionScore } from '../eval/migration-scoring';
+import type { Alert, DetectionScore } from '../eval/migration-scoring';
+import type { Interval, MigrationOutcome } from '../eval/bootstrap';
+import { migrationOutcomes, pairedDetectionDifference } from '../eval/bootstrap';
+import { signedCi } from '../eval/report';
 import { scoreDetections } from '../eval/migration-scoring';
 import { OfflinePipeline, RecordingEncoder, rowsToEvents } from '../eval/offline-run';
 import { rowsByUser } from '../io/datasets';
@@ -36,8 +39,23 @@ import stats from '../sim/taobao-stats.json';
 import { DEFAULT_DATA, DEFAULT_SPLIT, committedEncoder, runTool, splitRows } from './split-inputs';
 
 const DEV_SEEDS = [31, 32, 33, 34, 35];
+const SHIPPED = `${OURS}, shipped`;
+/** The paired comparisons reported: the encoder ablation and the best candidate on hard F1. */
+const PAIRS: readonly [string, string][] = [
+  [SHIPPED, 'interest-drift, categories only'],
+  [SHIPPED, 'session-home-loss'],
+];
 const SIM_TRAIN_SEED = 36;
 const SIM = { users: 1500, days: 5 } as const;
+
+interface Paired {
+  readonly a: string;
+  readonly b: string;
+  /** a − b, users resampled in pairs (the hard seeds' users pooled). */
+  readonly trainRecall: Interval;
+  readonly validRecall: Interval;
+  readonly hardF1: Interval;
+}
 
 interface Row {
   method: string;
@@ -75,14 +93,25 @@ function seedSpread(scores: DetectionScore[]): Row['hard'] {
   };
 }
 
+/** A method's alerts per set, computed once. */
+function memo(alerts: (set: EvalSet) => Alert[]): (set: EvalSet) => Alert[] {
+  const cache = new Map<EvalSet, Alert[]>();
+  return (set) => {
+    const hit = cache.get(set) ?? alerts(set);
+    cache.set(set, hit);
+    return hit;
+  };
+}
+
 function summarise(
   method: string,
   param: number | string,
   budgetMet: boolean,
-  score: (set: EvalSet) => DetectionScore,
+  alerts: (set: EvalSet) => Alert[],
   sets: { train: EvalSet; valid: EvalSet; easy: EvalSet; hard: EvalSet[] },
   bestHardF1: number | null,
 ): Row {
+  const score = (set: EvalSet): DetectionScore => scoreDetections(set.truth, alerts(set));
   const tr = score(sets.train);
   const va = score(sets.valid);
   const hard = sets.hard.map(score);
@@ -128,6 +157,8 @@ async function main(): Promise<void> {
   const sets = { train, valid, easy, hard };
   const guards = guardsOf(DEFAULT_PARAMS.drift);
   const rows: Row[] = [];
+  /** Each method's alerts at its chosen parameter, for the paired comparisons. */
+  const alertsOf = new Map<string, (set: EvalSet) => Alert[]>();
 
   // Category-stream methods: the best gated baseline of the evaluation, then the candidates.
   const total = stats.categories.reduce((a, c) => a + c.count, 0);
@@ -146,17 +177,16 @@ async function main(): Promise<void> {
     })),
   ];
   for (const m of streamMethods) {
-    const score = (p: number) => (set: EvalSet) =>
-      scoreDetections(
-        set.truth,
-        detectorAlerts(set.rows, () => m.create(p)),
-      );
+    const alertsAt = (p: number) => (set: EvalSet) => detectorAlerts(set.rows, () => m.create(p));
+    const score = (p: number) => (set: EvalSet) => scoreDetections(set.truth, alertsAt(p)(set));
     const sweep = m.grid.map((p) => ({ p, rate: score(p)(train).falseAlarmUserRate }));
     const hit = sweep.find((x) => x.rate <= budget);
     const pick = (hit ?? sweep[sweep.length - 1]) as { p: number };
     let best = 0;
     for (const p of m.grid) best = Math.max(best, meanSd(hard.map(score(p)).map((s) => s.f1)).mean);
-    rows.push(summarise(m.name, pick.p, hit !== undefined, score(pick.p), sets, best));
+    const chosen = memo(alertsAt(pick.p));
+    alertsOf.set(m.name, chosen);
+    rows.push(summarise(m.name, pick.p, hit !== undefined, chosen, sets, best));
     process.stderr.write(`${m.name} done\n`);
   }
 
@@ -176,7 +206,7 @@ async function main(): Promise<void> {
         exitThreshold: Math.max(0.05, enter - guards.hysteresisGap),
         embeddingWeight: v.embeddingWeight ?? DEFAULT_PARAMS.drift.embeddingWeight,
       };
-      const cache = new Map<EvalSet, DetectionScore>();
+      const cache = new Map<EvalSet, Alert[]>();
       for (const set of [train, valid, easy, ...hard]) {
         const rec = recordings.get(set.name) ?? new RecordingEncoder(encoder);
         recordings.set(set.name, rec);
@@ -186,18 +216,12 @@ async function main(): Promise<void> {
         const migrations = pipeline.outputs.flatMap((o) =>
           o.kind === 'migration' ? [o.value as InterestMigration] : [],
         );
-        cache.set(set, scoreDetections(set.truth, alertsFromMigrations(migrations, rowsByUser(set.rows))));
+        cache.set(set, alertsFromMigrations(migrations, rowsByUser(set.rows)));
       }
-      rows.push(
-        summarise(
-          v.name === OURS ? `${OURS}, shipped` : v.name,
-          enter,
-          true,
-          (s) => cache.get(s) as DetectionScore,
-          sets,
-          null,
-        ),
-      );
+      const name = v.name === OURS ? SHIPPED : v.name;
+      const alerts = (s: EvalSet): Alert[] => cache.get(s) ?? [];
+      alertsOf.set(name, alerts);
+      rows.push(summarise(name, enter, true, alerts, sets, null));
       process.stderr.write(`${v.name} done\n`);
     }
   }
@@ -226,15 +250,29 @@ async function main(): Promise<void> {
   const oracleScores = hard.map((set, i) => oracle(oracleParam, hardSims[i] as SimResult, set));
   const bound = { param: oracleParam, ...seedSpread(oracleScores) };
 
+  const outcomes = (m: string, list: EvalSet[]): MigrationOutcome[] =>
+    list.flatMap((set) => migrationOutcomes(set.truth, alertsOf.get(m)?.(set) ?? []));
+  const paired: Paired[] = PAIRS.filter(([a, b]) => alertsOf.has(a) && alertsOf.has(b)).map(([a, b]) => ({
+    a,
+    b,
+    trainRecall: pairedDetectionDifference(outcomes(a, [train]), outcomes(b, [train])).recall,
+    validRecall: pairedDetectionDifference(outcomes(a, [valid]), outcomes(b, [valid])).recall,
+    hardF1: pairedDetectionDifference(outcomes(a, hard), outcomes(b, hard)).f1,
+  }));
+
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.json`, `${JSON.stringify({ budget, devSeeds: DEV_SEEDS, rows, bound }, null, 2)}\n`);
-  writeFileSync(`${out}.md`, render(budget, rows, bound, train, valid));
+  writeFileSync(
+    `${out}.json`,
+    `${JSON.stringify({ budget, devSeeds: DEV_SEEDS, rows, paired, bound }, null, 2)}\n`,
+  );
+  writeFileSync(`${out}.md`, render(budget, rows, paired, bound, train, valid));
   process.stdout.write(`wrote ${out}.md and ${out}.json\n`);
 }
 
 function render(
   budget: number,
   rows: Row[],
+  paired: Paired[],
   bound: { param: number; f1: string; recall: string; precision: string; stable: string; delayP50: string },
   train: EvalSet,
   valid: EvalSet,
@@ -251,6 +289,15 @@ function render(
     ...rows.map(
       (r) =>
         `| ${r.method} | ${r.param}${r.budgetMet ? '' : ' (budget not met)'} | ${pct(r.train.recall)} | ${pct(r.train.stable)} | ${pct(r.valid.recall)} | ${pct(r.valid.stable)} | ${r.hard.f1} | ${r.hard.recall} | ${r.hard.precision} | ${r.hard.stable} | ${r.hard.delayP50} | ${r.easyF1.toFixed(3)} | ${r.bestHardF1 === null ? 'n/a' : r.bestHardF1.toFixed(3)} |`,
+    ),
+    '',
+    'Paired differences (first method minus second; users resampled in pairs, 1,000 resamples; the five hard seeds pooled):',
+    '',
+    '| first | second | train recall | valid recall | hard F1 |',
+    '| --- | --- | ---: | ---: | ---: |',
+    ...paired.map(
+      (p) =>
+        `| ${p.a} | ${p.b} | ${signedCi(p.trainRecall, 1, 100)} pt | ${signedCi(p.validRecall, 1, 100)} pt | ${signedCi(p.hardF1, 3)} |`,
     ),
     '',
     `**Upper bound**: a session CUSUM that knows every simulated user's true home categories (calibrated on hard seed ${SIM_TRAIN_SEED} to the same budget, threshold ${bound.param} nats): hard F1 ${bound.f1}, recall ${bound.recall}, precision ${bound.precision}, stable users alerted ${bound.stable}, delay p50 ${bound.delayP50} events.`,

@@ -1,4 +1,9 @@
-import { bootstrapInterval, detectionIntervals, migrationOutcomes } from '../../../src/eval/bootstrap';
+import {
+  bootstrapInterval,
+  detectionIntervals,
+  migrationOutcomes,
+  pairedDetectionDifference,
+} from '../../../src/eval/bootstrap';
 import type { Alert, UserTruth } from '../../../src/eval/migration-scoring';
 import { scoreDetections } from '../../../src/eval/migration-scoring';
 import { rng } from '../../../src/sim/simulator';
@@ -62,5 +67,24 @@ describe('migration outcomes and intervals', () => {
     expect(ci.stableAlertRate.estimate).toBeCloseTo(score.falseAlarmUserRate, 12);
     expect(ci.precision.estimate).toBeCloseTo(score.precision, 12);
     expect(ci.f1.estimate).toBeCloseTo(score.f1, 12);
+  });
+
+  it('pairs two detectors by user: identical outcomes differ by exactly 0, a better one by more than 0', () => {
+    const a = migrationOutcomes(truth, alerts);
+    const same = pairedDetectionDifference(a, a, { seed: 3, resamples: 300 });
+    for (const k of ['recall', 'f1', 'stableAlertRate'] as const) {
+      expect(same[k].estimate).toBe(0);
+      expect([same[k].lo, same[k].hi]).toEqual([0, 0]);
+    }
+    // b catches nothing: every resample with a caught mover in it has a positive recall difference.
+    const b = migrationOutcomes(
+      truth,
+      alerts.filter((x) => x.userId !== 'm1'),
+    );
+    const d = pairedDetectionDifference(a, b, { seed: 3, resamples: 300 });
+    expect(d.recall.estimate).toBeCloseTo(0.5, 12);
+    expect(d.recall.lo).toBeGreaterThanOrEqual(0);
+    expect(d.recall.hi).toBeGreaterThan(0);
+    expect(() => pairedDetectionDifference(a, a.slice(1))).toThrow(/same users/);
   });
 });
