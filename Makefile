@@ -161,9 +161,10 @@ churn-model: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the churn hazard → onnx
 	$(PLOT_PY) onnx/train_churn_hazard.py --train .cache/churn-train --valid .cache/churn-valid
 
 # Issue 13 D's selection step: candidate drift signals vs the shipped detector, train/valid users and
-# simulator seeds 31-36 only (never the test users or the evaluation's seeds); ~2 min.
-drift-candidates: $(NPM_STAMP) $(SPLIT) ## compare candidate drift signals on train/valid users and dev seeds → onnx/artifacts/drift-candidates.md
+# simulator seeds 31-36 only (never the test users or the evaluation's seeds), at the 10 % and 5 % budgets; ~4 min.
+drift-candidates: $(NPM_STAMP) $(SPLIT) ## compare candidate drift signals on train/valid users and dev seeds → onnx/artifacts/drift-candidates{,-5pct}.md
 	npx tsx src/tools/drift-candidates.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT)
+	npx tsx src/tools/drift-candidates.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT) --budget 0.05 --out onnx/artifacts/drift-candidates-5pct
 
 # The next-category head learns from the VALID users (the encoder has not seen them); numpy only.
 head: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the repeat-aware next-category head on the valid users → onnx/artifacts/next-category-head.json
