@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { assertKafkajsPatched, kafkajsPatched } from '../../../src/kafka/kafkajs-patch';
 
 interface Batch {
@@ -53,5 +55,25 @@ describe('the kafkajs patch (patches/kafkajs+2.2.4.patch)', () => {
     const b = batch(5, []);
     expect(b.isEmptyDueToFiltering()).toBe(false);
     expect(batch(0, [message(0), message(3)]).lastOffset()).toBe('3');
+  });
+});
+
+describe('the kafkajs patch: no negative timer in the request queue', () => {
+  it('schedules its idle check without a TimeoutNegativeWarning (throttledUntil −1, nothing pending)', () => {
+    // In a child process: Jest's sandbox does not see the warnings Node's timers emit.
+    const script = `
+      const RequestQueue = require('kafkajs/src/network/requestQueue');
+      const noop = () => {};
+      const q = new RequestQueue({ instrumentationEmitter: null, maxInFlightRequests: null, requestTimeout: 1000,
+        enforceRequestTimeout: true, clientId: 't', broker: 'localhost:0',
+        logger: { debug: noop, info: noop, warn: noop, error: noop }, isConnected: () => true });
+      q.scheduleCheckPendingRequests();
+      setTimeout(() => { q.destroy(); console.log('checked'); }, 20);`;
+    const run = spawnSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '../../..'),
+      encoding: 'utf8',
+    });
+    expect(run.stdout).toContain('checked');
+    expect(run.stderr).not.toContain('TimeoutNegativeWarning');
   });
 });
