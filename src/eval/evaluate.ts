@@ -23,10 +23,10 @@ import type { SimResult } from '../sim/simulator';
 import { rng } from '../sim/simulator';
 import type { BaselineName, CategoryStreamDetector, Guards } from './baselines';
 import { BASELINE_GRIDS, BASELINES, createBaseline, guardsOf } from './baselines';
-import type { DetectionIntervals, Interval } from './bootstrap';
+import type { DetectionIntervals, Interval, MigrationOutcome, PairedDetectionDifference } from './bootstrap';
 import type { ReliabilityBin, ScoringPoint } from './churn-metrics';
 import { calibrationOf, groupedAuc, pairedAucDifference, userClusteredAuc } from './churn-metrics';
-import { detectionIntervals, migrationOutcomes } from './bootstrap';
+import { detectionIntervals, migrationOutcomes, pairedDetectionDifference } from './bootstrap';
 import { averagePrecision, jsDivergence, rocAuc, rocCurve } from './metrics';
 import type { Alert, DetectionScore, UserTruth } from './migration-scoring';
 import { scoreDetections } from './migration-scoring';
@@ -276,10 +276,12 @@ export async function evaluateMigrations(
   const budgets: BudgetResult[] = [];
   for (const op of operatingPoints) {
     const rows: BudgetRow[] = [];
+    const variantOutcomes = new Map<string, MigrationOutcome[]>();
     for (const v of CORE_VARIANTS) {
       const enter = op.params[v.name];
       if (enter === undefined) continue;
       const run = await runCore(enter, v.embeddingWeight ?? params.drift.embeddingWeight);
+      variantOutcomes.set(v.name, migrationOutcomes(set.truth, run.alerts));
       rows.push({
         method: v.name,
         param: enter,
@@ -300,7 +302,13 @@ export async function evaluateMigrations(
         intervals: detectionIntervals(migrationOutcomes(set.truth, alerts)),
       });
     }
-    budgets.push({ budget: op.budget, rows });
+    const ours = variantOutcomes.get(OURS);
+    const categoriesOnly = variantOutcomes.get(CATEGORIES_ONLY);
+    budgets.push({
+      budget: op.budget,
+      rows,
+      ...(ours && categoriesOnly ? { encoderAblation: pairedDetectionDifference(ours, categoriesOnly) } : {}),
+    });
   }
   return { methods, budgets, events: set.rows.length, users: users.size };
 }
@@ -518,9 +526,12 @@ export const OURS = 'interest-drift (encoder + categories)';
  * Core detector variants of the ablation: the drift score from categories only (embedding
  * weight 0), from the encoder's embedding only (weight 1), and the shipped mix.
  */
+/** The encoder term's ablation: the core detector on categories only. */
+export const CATEGORIES_ONLY = 'interest-drift, categories only';
+
 export const CORE_VARIANTS: readonly { readonly name: string; readonly embeddingWeight: number | null }[] = [
   { name: OURS, embeddingWeight: null },
-  { name: 'interest-drift, categories only', embeddingWeight: 0 },
+  { name: CATEGORIES_ONLY, embeddingWeight: 0 },
   { name: 'interest-drift, embedding only', embeddingWeight: 1 },
 ];
 
@@ -547,6 +558,8 @@ export interface BudgetRow {
 export interface BudgetResult {
   readonly budget: number;
   readonly rows: BudgetRow[];
+  /** Ours minus categories only (the encoder term's ablation), users resampled in pairs. */
+  readonly encoderAblation?: PairedDetectionDifference;
 }
 
 export interface ChurnMethodResult {

@@ -3,8 +3,9 @@
  * for readers who will not read the rest; the tables and plots follow.
  */
 import type { BaselineName } from './baselines';
-import type { Interval } from './bootstrap';
+import type { Interval, PairedDetectionDifference } from './bootstrap';
 import type {
+  BudgetRow,
   ChurnEval,
   MeanSd,
   MethodResult,
@@ -13,7 +14,7 @@ import type {
   NullCheck,
   SeedSpread,
 } from './evaluate';
-import { OURS } from './evaluate';
+import { CATEGORIES_ONLY, OURS } from './evaluate';
 import type { DetectionScore } from './migration-scoring';
 import type { PairedDifference } from './next-category-baselines';
 
@@ -111,7 +112,6 @@ export function verdicts(report: EvalReport): Verdicts {
 
 const yesNo = (b: boolean | null): string => (b === null ? 'not measured' : b ? '**yes**' : '**no**');
 
-const CATEGORIES_ONLY = 'interest-drift, categories only';
 const overlaps = (a: Interval, b: Interval): boolean => a.lo <= b.hi && b.lo <= a.hi;
 /** A difference with its interval: "+a [+lo to +hi]", `scale` applied (100 for points). */
 export const signedCi = (i: Interval, digits: number, scale = 1): string => {
@@ -140,6 +140,35 @@ const pairedAucWords = (d: { method: string; aucDifference: Interval } | undefin
 const overlapWords = (a: Interval | undefined, b: Interval | undefined): string =>
   !a || !b ? 'no intervals' : overlaps(a, b) ? 'the intervals overlap' : 'the intervals do not overlap';
 
+/**
+ * What the encoder term adds: from the paired difference (ours − categories only, users resampled
+ * in pairs) when the report has it, else from the separate intervals.
+ */
+function ablationWords(
+  ours: BudgetRow,
+  cats: BudgetRow,
+  paired: PairedDetectionDifference | undefined,
+): string {
+  if (!paired) {
+    const verdict = overlaps(ours.intervals.recall, cats.intervals.recall)
+      ? 'adds nothing measurable'
+      : ours.score.recall > cats.score.recall
+        ? 'adds recall beyond the intervals'
+        : 'costs recall beyond the intervals';
+    return `the encoder term ${verdict}`;
+  }
+  const said = (i: Interval, what: string): string =>
+    !excludesZero(i)
+      ? `nothing measurable in ${what}`
+      : i.lo > 0
+        ? `${what} beyond the interval`
+        : `**costs ${what}**`;
+  return (
+    `paired with it (users resampled in pairs), the encoder term adds recall ${signedCi(paired.recall, 1, 100)} pt and ` +
+    `F1 ${signedCi(paired.f1, 3)}: ${said(paired.recall, 'recall')}, ${said(paired.f1, 'F1')}`
+  );
+}
+
 /** Plain statements of where we win, tie or lose at the matched budgets, and what the encoder adds. */
 export function budgetVerdicts(set: SetReport): string[] {
   const budgets = (set.migration as Partial<MigrationEval>).budgets ?? [];
@@ -161,7 +190,7 @@ export function budgetVerdicts(set: SetReport): string[] {
         `(stable alerted here ${pct(ours.score.falseAlarmUserRate)}) vs best baseline ${best.method} ${pct(best.score.recall)} ${pctCi(best.intervals.recall)} ` +
         `(stable ${pct(best.score.falseAlarmUserRate)}): ${cmp}.` +
         (cats
-          ? ` Ablation: categories only ${pct(cats.score.recall)} ${pctCi(cats.intervals.recall)}; the encoder term ${overlaps(ours.intervals.recall, cats.intervals.recall) ? 'adds nothing measurable' : ours.score.recall > cats.score.recall ? 'adds recall beyond the intervals' : 'costs recall beyond the intervals'}.`
+          ? ` Ablation: categories only ${pct(cats.score.recall)} ${pctCi(cats.intervals.recall)}; ${ablationWords(ours, cats, b.encoderAblation)}.`
           : ''),
     );
   }
@@ -317,7 +346,18 @@ function budgetTable(set: SetReport): string[] {
     });
     return `| ${m} | ${cells.join(' | ')} |`;
   });
-  return [...head, ...rows, ''];
+  const paired = budgets.flatMap((b) =>
+    b.encoderAblation
+      ? [
+          `- at ${pct(b.budget)}: recall ${signedCi(b.encoderAblation.recall, 1, 100)} pt, F1 ${signedCi(b.encoderAblation.f1, 3)}, stable users alerted ${signedCi(b.encoderAblation.stableAlertRate, 1, 100)} pt`,
+        ]
+      : [],
+  );
+  const ablation =
+    paired.length > 0
+      ? ['', 'The encoder term, paired: ours minus categories only, users resampled in pairs.', '', ...paired]
+      : [];
+  return [...head, ...rows, ...ablation, ''];
 }
 
 const pmSd = (m: MeanSd, scale = 100, digits = 1): string =>

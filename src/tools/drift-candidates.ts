@@ -18,6 +18,7 @@ import { createBaseline, gated, guardsOf } from '../eval/baselines';
 import { candidates, SessionHomeCusum } from '../eval/drift-candidates';
 import type { EvalSet, OperatingPoint } from '../eval/evaluate';
 import {
+  CATEGORIES_ONLY,
   CORE_VARIANTS,
   OURS,
   alertsFromMigrations,
@@ -42,7 +43,7 @@ const DEV_SEEDS = [31, 32, 33, 34, 35];
 const SHIPPED = `${OURS}, shipped`;
 /** The paired comparisons reported: the encoder ablation and the best candidate on hard F1. */
 const PAIRS: readonly [string, string][] = [
-  [SHIPPED, 'interest-drift, categories only'],
+  [SHIPPED, CATEGORIES_ONLY],
   [SHIPPED, 'session-home-loss'],
 ];
 const SIM_TRAIN_SEED = 36;
