@@ -23,7 +23,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
-        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model head churn-model model-eval py-env clean
+        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-check head churn-model drift-candidates model-eval py-env clean
 
 node-version: ## the Node.js every recipe runs on
 	@echo "node $$(node --version) ($$(command -v node))"
@@ -170,6 +170,9 @@ drift-candidates: $(NPM_STAMP) $(SPLIT) ## compare candidate drift signals on tr
 head: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the repeat-aware next-category head on the valid users → onnx/artifacts/next-category-head.json
 	npx tsx src/tools/head-features.ts --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --split $(SPLIT) --users valid --out .cache/head-valid
 	$(PLOT_PY) onnx/train_next_category_head.py --features .cache/head-valid
+
+model-check: $(PY) ## retrain into .cache/model-check and compare with the committed encoder (report only, ~1 min)
+	$(PY) onnx/check_reproduction.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
 
 model-eval: $(PY) ## next-category and inactivity metrics of the encoder vs baselines on the test users
 	$(PY) onnx/model_eval.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
