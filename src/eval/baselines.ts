@@ -151,7 +151,8 @@ export class SplitHistory {
   }
 }
 
-function inc(m: Map<string, number>, k: string, d: number): void {
+/** Adds `d` to key `k`'s count, deleting the key when it reaches 0. */
+export function inc(m: Map<string, number>, k: string, d: number): void {
   const v = (m.get(k) ?? 0) + d;
   if (v === 0) m.delete(k);
   else m.set(k, v);

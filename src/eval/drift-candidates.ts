@@ -11,7 +11,7 @@
  */
 import { SESSION_GAP_MS } from '../core/types';
 import type { CategoryStreamDetector, Guards, Signal } from './baselines';
-import { SplitHistory, gated } from './baselines';
+import { SplitHistory, gated, inc } from './baselines';
 
 export type CandidateName =
   'excess-novelty' | 'session-home-loss' | 'session-home-cusum' | 'g-test' | 'change-points';
@@ -74,12 +74,6 @@ export function candidates(prior: CategoryPrior): Candidate[] {
       create: (p, g) => gate(new ChangePoints(prior, 0.01, 40, 20, 10), g, p, 0.2, g.minEvidenceEvents),
     },
   ];
-}
-
-function inc(m: Map<string, number>, k: string, d: number): void {
-  const v = (m.get(k) ?? 0) + d;
-  if (v === 0) m.delete(k);
-  else m.set(k, v);
 }
 
 /**

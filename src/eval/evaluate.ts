@@ -133,7 +133,7 @@ function spanOf(list: readonly DatasetRow[]): number {
 }
 
 /** The alerting event's index in the user's sequence: the last event at or before the alert time. */
-export function alertsFromMigrations(
+function alertsFromMigrations(
   migrations: readonly InterestMigration[],
   users: ReadonlyMap<string, DatasetRow[]>,
 ): Alert[] {
@@ -148,6 +148,45 @@ export function alertsFromMigrations(
     }
     return { userId: m.userId, eventTimeMs: m.detectedAtEventTimeMs, eventIndex: Math.max(0, lo - 1) };
   });
+}
+
+/** The set's rows as input events (ids named by the set's kind, as every replay of it does). */
+export function setEvents(set: EvalSet): ClickEvent[] {
+  return rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
+}
+
+/** `params` with the core detector at enter threshold `enter` (exit = enter − gap, at least 0.05). */
+export function withEnterThreshold(
+  params: CoreParams,
+  enter: number,
+  gap: number,
+  embeddingWeight = params.drift.embeddingWeight,
+): CoreParams {
+  return {
+    ...params,
+    drift: {
+      ...params.drift,
+      enterThreshold: enter,
+      exitThreshold: Math.max(0.05, enter - gap),
+      embeddingWeight,
+    },
+  };
+}
+
+/** The core detector's migration alerts: `events` replayed through the live topology. */
+export async function coreAlerts(
+  events: readonly ClickEvent[],
+  users: ReadonlyMap<string, DatasetRow[]>,
+  encoder: Encoder,
+  manifest: ModelManifest,
+  params: CoreParams,
+): Promise<Alert[]> {
+  const pipeline = new OfflinePipeline(encoder, manifest, params);
+  await pipeline.feed(events);
+  const migrations = pipeline.outputs.flatMap((o) =>
+    o.kind === 'migration' ? [o.value as InterestMigration] : [],
+  );
+  return alertsFromMigrations(migrations, users);
 }
 
 export function baselineAlerts(
@@ -211,7 +250,7 @@ export async function evaluateMigrations(
   operatingPoints: readonly OperatingPoint[] = [],
 ): Promise<MigrationEval> {
   const users = rowsByUser(set.rows);
-  const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
+  const events = setEvents(set);
   const recording = new RecordingEncoder(encoder);
   const gap = params.drift.enterThreshold - params.drift.exitThreshold;
   const runCore = async (
@@ -219,21 +258,8 @@ export async function evaluateMigrations(
     embeddingWeight = params.drift.embeddingWeight,
   ): Promise<{ score: DetectionScore; alerts: Alert[] }> => {
     recording.rewind();
-    const p: CoreParams = {
-      ...params,
-      drift: {
-        ...params.drift,
-        enterThreshold: enter,
-        exitThreshold: Math.max(0.05, enter - gap),
-        embeddingWeight,
-      },
-    };
-    const pipeline = new OfflinePipeline(recording, manifest, p);
-    await pipeline.feed(events);
-    const migrations = pipeline.outputs.flatMap((o) =>
-      o.kind === 'migration' ? [o.value as InterestMigration] : [],
-    );
-    const alerts = alertsFromMigrations(migrations, users);
+    const p = withEnterThreshold(params, enter, gap, embeddingWeight);
+    const alerts = await coreAlerts(events, users, recording, manifest, p);
     return { score: scoreDetections(set.truth, alerts), alerts };
   };
   const calibratedRun = await runCore(params.drift.enterThreshold);
@@ -281,13 +307,14 @@ export async function evaluateMigrations(
       const enter = op.params[v.name];
       if (enter === undefined) continue;
       const run = await runCore(enter, v.embeddingWeight ?? params.drift.embeddingWeight);
-      variantOutcomes.set(v.name, migrationOutcomes(set.truth, run.alerts));
+      const outcomes = migrationOutcomes(set.truth, run.alerts);
+      variantOutcomes.set(v.name, outcomes);
       rows.push({
         method: v.name,
         param: enter,
         trainStableAlertRate: op.trainStableAlertRate[v.name] ?? NaN,
         score: run.score,
-        intervals: detectionIntervals(migrationOutcomes(set.truth, run.alerts)),
+        intervals: detectionIntervals(outcomes),
       });
     }
     for (const name of BASELINES) {
@@ -322,13 +349,8 @@ export async function scoresAtCalibrated(
   baselineParams: Readonly<Record<BaselineName, number>>,
 ): Promise<Map<string, DetectionScore>> {
   const out = new Map<string, DetectionScore>();
-  const users = rowsByUser(set.rows);
-  const pipeline = new OfflinePipeline(encoder, manifest, params);
-  await pipeline.feed(rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim'));
-  const migrations = pipeline.outputs.flatMap((o) =>
-    o.kind === 'migration' ? [o.value as InterestMigration] : [],
-  );
-  out.set(OURS, scoreDetections(set.truth, alertsFromMigrations(migrations, users)));
+  const alerts = await coreAlerts(setEvents(set), rowsByUser(set.rows), encoder, manifest, params);
+  out.set(OURS, scoreDetections(set.truth, alerts));
   const guards = guardsOf(params.drift);
   for (const name of BASELINES)
     out.set(name, scoreDetections(set.truth, baselineAlerts(set.rows, name, baselineParams[name], guards)));
@@ -522,13 +544,13 @@ export function calibrateBaselinesAt(
 /** Our detector as shipped: its method name in every table. */
 export const OURS = 'interest-drift (encoder + categories)';
 
+/** The encoder term's ablation: the core detector on categories only. */
+export const CATEGORIES_ONLY = 'interest-drift, categories only';
+
 /**
  * Core detector variants of the ablation: the drift score from categories only (embedding
  * weight 0), from the encoder's embedding only (weight 1), and the shipped mix.
  */
-/** The encoder term's ablation: the core detector on categories only. */
-export const CATEGORIES_ONLY = 'interest-drift, categories only';
-
 export const CORE_VARIANTS: readonly { readonly name: string; readonly embeddingWeight: number | null }[] = [
   { name: OURS, embeddingWeight: null },
   { name: CATEGORIES_ONLY, embeddingWeight: 0 },
@@ -603,7 +625,7 @@ export async function walkChurnCheckpoints(
   stepMs: number,
   visit: (s: UserState, atMs: number, label: boolean) => void,
 ): Promise<PlannedOutput[]> {
-  const events = rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim');
+  const events = setEvents(set);
   const pipeline = new OfflinePipeline(encoder, manifest, params);
   const times = new Map<string, number[]>();
   for (const r of set.rows) {

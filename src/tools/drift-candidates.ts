@@ -13,7 +13,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { numberFlag, parseScriptArgs, stringFlag } from '../cli/args';
 import { DEFAULT_PARAMS } from '../core/params';
-import type { InterestMigration } from '../core/types';
 import { createBaseline, gated, guardsOf } from '../eval/baselines';
 import { candidates, SessionHomeCusum } from '../eval/drift-candidates';
 import type { EvalSet, OperatingPoint } from '../eval/evaluate';
@@ -21,18 +20,20 @@ import {
   CATEGORIES_ONLY,
   CORE_VARIANTS,
   OURS,
-  alertsFromMigrations,
+  coreAlerts,
   detectorAlerts,
   meanSd,
   realEvalSet,
+  setEvents,
   simEvalSet,
+  withEnterThreshold,
 } from '../eval/evaluate';
 import type { Alert, DetectionScore } from '../eval/migration-scoring';
 import type { Interval, MigrationOutcome } from '../eval/bootstrap';
 import { migrationOutcomes, pairedDetectionDifference } from '../eval/bootstrap';
 import { signedCi } from '../eval/report';
 import { scoreDetections } from '../eval/migration-scoring';
-import { OfflinePipeline, RecordingEncoder, rowsToEvents } from '../eval/offline-run';
+import { RecordingEncoder } from '../eval/offline-run';
 import { rowsByUser } from '../io/datasets';
 import type { SimResult } from '../sim/simulator';
 import { HARD_SIM, simulate } from '../sim/simulator';
@@ -203,34 +204,27 @@ async function main(): Promise<void> {
     process.stderr.write(
       `the model metadata has no operating point at budget ${budget} (make calibrate stores 0.05 and 0.1): the shipped detector is left out\n`,
     );
-  if (op) {
-    for (const v of CORE_VARIANTS.filter((x) => x.embeddingWeight !== 1)) {
-      const enter = op.params[v.name];
-      if (enter === undefined) continue;
-      const drift = {
-        ...DEFAULT_PARAMS.drift,
-        enterThreshold: enter,
-        exitThreshold: Math.max(0.05, enter - guards.hysteresisGap),
-        embeddingWeight: v.embeddingWeight ?? DEFAULT_PARAMS.drift.embeddingWeight,
-      };
-      const cache = new Map<EvalSet, Alert[]>();
-      for (const set of [train, valid, easy, ...hard]) {
-        const rec = recordings.get(set.name) ?? new RecordingEncoder(encoder);
-        recordings.set(set.name, rec);
-        rec.rewind();
-        const pipeline = new OfflinePipeline(rec, manifest, { ...DEFAULT_PARAMS, drift });
-        await pipeline.feed(rowsToEvents(set.rows, set.kind === 'real' ? 'eval' : 'sim'));
-        const migrations = pipeline.outputs.flatMap((o) =>
-          o.kind === 'migration' ? [o.value as InterestMigration] : [],
-        );
-        cache.set(set, alertsFromMigrations(migrations, rowsByUser(set.rows)));
-      }
-      const name = v.name === OURS ? SHIPPED : v.name;
-      const alerts = (s: EvalSet): Alert[] => cache.get(s) ?? [];
-      alertsOf.set(name, alerts);
-      rows.push(summarise(name, enter, true, alerts, sets, null));
-      process.stderr.write(`${v.name} done\n`);
+  for (const v of op ? CORE_VARIANTS.filter((x) => x.embeddingWeight !== 1) : []) {
+    const enter = op?.params[v.name];
+    if (enter === undefined) continue;
+    const params = withEnterThreshold(
+      DEFAULT_PARAMS,
+      enter,
+      guards.hysteresisGap,
+      v.embeddingWeight ?? DEFAULT_PARAMS.drift.embeddingWeight,
+    );
+    const cache = new Map<EvalSet, Alert[]>();
+    for (const set of [train, valid, easy, ...hard]) {
+      const rec = recordings.get(set.name) ?? new RecordingEncoder(encoder);
+      recordings.set(set.name, rec);
+      rec.rewind();
+      cache.set(set, await coreAlerts(setEvents(set), rowsByUser(set.rows), rec, manifest, params));
     }
+    const name = v.name === OURS ? SHIPPED : v.name;
+    const alerts = (s: EvalSet): Alert[] => cache.get(s) ?? [];
+    alertsOf.set(name, alerts);
+    rows.push(summarise(name, enter, true, alerts, sets, null));
+    process.stderr.write(`${v.name} done\n`);
   }
   await encoder.dispose();
 
