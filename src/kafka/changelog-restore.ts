@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AvroSerde } from './serde';
-import { changelogValueToState } from './changelog-value';
+import { restoreValue } from './changelog-value';
 import { DEFAULT_LIVE_STATES, StateStore } from '../state/state-store';
-import { isBinaryState } from '../state/state-codec';
-import { CHECKPOINT_KEY, decodeCheckpoint } from '../state/checkpoint';
+import { CHECKPOINT_KEY } from '../state/checkpoint';
+import { RestoredPartition } from '../state/changelog-entry';
 
 /**
  * Bytes per fetch of a restore consumer (kafkajs caps a whole fetch at 10 MiB). Fewer, larger
@@ -29,9 +29,8 @@ export const RESTORE_FETCH_BYTES = 16 * 1024 * 1024;
 export const RESTORE_STALL_MS = 30_000;
 
 export interface RestoreResult {
-  readonly states: Map<number, StateStore>;
-  /** Per partition, the checkpoint's input offset (the states are complete below it); absent = none. */
-  readonly checkpoints: Map<number, bigint>;
+  /** Per partition: its states, checkpoint (absent = none) and users ahead of the checkpoint. */
+  readonly partitions: Map<number, RestoredPartition>;
   readonly records: number;
   readonly durationMs: number;
 }
@@ -55,8 +54,9 @@ export async function restorePartitions(
   const t0 = Date.now();
   const log = logger.child('restore');
   for (let attempt = 1; ; attempt++) {
-    const states = new Map<number, StateStore>(partitions.map((p) => [p, new StateStore(liveStates)]));
-    const checkpoints = new Map<number, bigint>();
+    const restored = new Map<number, RestoredPartition>(
+      partitions.map((p) => [p, new RestoredPartition(new StateStore(liveStates))]),
+    );
     let records = 0;
     const res = await readToEnd(kafka, {
       topic,
@@ -68,17 +68,16 @@ export async function restorePartitions(
       stallMs: RESTORE_STALL_MS,
       maxBytesPerPartition: RESTORE_FETCH_BYTES,
       onBatch: async (partition, messages) => {
-        const map = states.get(partition);
-        if (!map) return;
+        const part = restored.get(partition);
+        if (!part) return;
         for (const m of messages) {
           const userId = m.key?.toString() ?? '';
-          if (userId === CHECKPOINT_KEY) {
-            if (m.value === null) checkpoints.delete(partition);
-            else checkpoints.set(partition, decodeCheckpoint(m.value));
-          } else if (m.value === null) map.delete(userId);
-          // Version 3 without a promise per user (restore ≥ 100,000 users/s); Avro awaits the registry.
-          else if (isBinaryState(m.value)) map.put(userId, m.value);
-          else map.put(userId, await changelogValueToState(m.value, serde));
+          if (userId === CHECKPOINT_KEY) part.checkpointRecord(m.value);
+          else if (m.value === null) part.tombstone(userId);
+          else {
+            const pending = restoreValue(part, userId, m.value, serde);
+            if (pending) await pending;
+          }
           records++;
         }
       },
@@ -103,10 +102,11 @@ export async function restorePartitions(
     log.info('restored partitions', {
       partitions: [...partitions],
       records,
-      users: [...states.values()].reduce((n, m) => n + m.size, 0),
+      users: [...restored.values()].reduce((n, r) => n + r.store.size, 0),
       durationMs,
       attempts: attempt,
     });
-    return { states, checkpoints, records, durationMs };
+    for (const part of restored.values()) part.settle();
+    return { partitions: restored, records, durationMs };
   }
 }

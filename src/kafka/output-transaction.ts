@@ -11,6 +11,7 @@ import type { BatchPlan } from '../pipeline/partition-processor';
 import { DeadLetterHeaders } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { isConcurrentTransactions, transactionFailure } from './failure-policy';
+import type { Checkpoint } from '../state/checkpoint';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../state/checkpoint';
 import type { AvroSerde } from './serde';
 
@@ -33,15 +34,15 @@ export interface OutputContext {
 
 /**
  * Every message of a plan, by topic, in plan order. `chunk` holds the dead letters' originals;
- * `changelog` holds the state values to write (version 3; null = tombstone), encoded once by the
- * caller, which keeps the same bytes in its StateStore; `checkpoint`, when not null, is written
- * after them: the input offset the partition's changelog states are complete up to.
+ * `changelog` holds the state values to write (version 4; null = tombstone), encoded once by the
+ * caller, which keeps the state inside each in its StateStore; `checkpoint`, when not null, is
+ * written after them: where a replay of the partition starts (checkpoint.ts).
  */
 export function buildTopicMessages(
   plan: Pick<BatchPlan, 'outputs' | 'deadLetters' | 'lateEvents'>,
   chunk: readonly KafkaMessage[],
   changelog: ReadonlyMap<string, Uint8Array | null>,
-  checkpoint: bigint | null,
+  checkpoint: Checkpoint | null,
   ctx: OutputContext,
 ): TopicMessages[] {
   const { config, serde, schemaIds: ids, partition: p } = ctx;

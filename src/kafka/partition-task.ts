@@ -8,10 +8,12 @@
  *      its open transaction;
  *   2. only then changelog partition p is read to its end (nothing more can be added to it);
  *   3. the group's committed offset C of p is where processing resumes;
- *   4. states reach the changelog once per flush interval, with a checkpoint X (the input offset
- *      they are complete up to): input records [X, C) are replayed through the topology, outputs
- *      discarded (they were committed with their offsets), so the states equal those of an owner
- *      that never stopped. The replayed users stay dirty until the next flush.
+ *   4. states reach the changelog a few per transaction, each at most once per flush interval,
+ *      with a checkpoint X (every change below X is on the changelog; a state written later
+ *      carries its applied offset): input records [X, C) are replayed through the topology,
+ *      skipping each user's records below its applied offset, outputs discarded (they were
+ *      committed with their offsets), so the states equal those of an owner that never stopped.
+ *      The replayed users are dirty, due at once.
  */
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Clock } from '../core/clock';
@@ -25,6 +27,8 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { restorePartitions } from './changelog-restore';
 import { StateStore } from '../state/state-store';
+import type { DirtyPosition } from '../state/dirty-users';
+import { DirtyUsers } from '../state/dirty-users';
 import { RESTORE_STALL_MS } from './changelog-restore';
 import { readToEnd } from './read-to-end';
 import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
@@ -49,12 +53,10 @@ export interface PartitionTask {
   lastWatermarkMs: number;
   /** Changelog restore time (replay included), ms. */
   readonly restoreMs: number;
-  /** Users whose state changed since the last flush (erased ones included): changelog-stale. */
-  readonly dirty: Set<string>;
-  /** Input records processed since the last flush (bounds the replay after a crash). */
-  recordsSinceFlush: number;
-  /** Wall-clock time of the last flush (or of the task's start; -Infinity: flush at once), ms. */
-  lastFlushWallMs: number;
+  /** Users whose state changed since it was last written (erased ones included), oldest first. */
+  readonly dirty: DirtyUsers;
+  /** A checkpoint is on the changelog (restored or written since): until then every transaction writes one. */
+  hasCheckpoint: boolean;
   /** Input records replayed at start. */
   readonly replayedRecords: number;
   /** Set when the task is dropped: work queued on its lock must not use its producer. */
@@ -118,28 +120,34 @@ export async function openPartitionTask(
     deps.logger,
     { liveStates: config.processing.stateCacheUsers },
   );
-  const states = restored.states.get(p) ?? new StateStore(config.processing.stateCacheUsers);
-  const processor = new PartitionProcessor(states, {
-    encoder: deps.encoder,
-    manifest: deps.manifest,
-    params: deps.params,
-    profilesEnabled: config.profilesEnabled,
-  });
+  const part = restored.partitions.get(p);
+  const states = part?.store ?? new StateStore(config.processing.stateCacheUsers);
+  const checkpoint = part?.checkpoint;
+  const processor = new PartitionProcessor(
+    states,
+    {
+      encoder: deps.encoder,
+      manifest: deps.manifest,
+      params: deps.params,
+      profilesEnabled: config.profilesEnabled,
+    },
+    { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead: part?.aheadOfCheckpoint() },
+  );
   const nextOffset = await committedOffset(kafka, config, p);
-  const checkpoint = restored.checkpoints.get(p);
-  const dirty = new Set<string>();
+  const dirty = new DirtyUsers();
   const t0 = Date.now();
   const replayed =
-    checkpoint !== undefined && nextOffset > checkpoint
+    checkpoint !== undefined && nextOffset > checkpoint.offset
       ? await replayInput(
           deps,
           p,
-          { from: checkpoint, to: nextOffset },
+          { from: checkpoint.offset, to: nextOffset },
           { processor, states, dirty },
           stopping,
         )
       : 0;
-  if (checkpoint !== undefined && nextOffset >= 0n && nextOffset < checkpoint) {
+  processor.endReplay();
+  if (checkpoint !== undefined && nextOffset >= 0n && nextOffset < checkpoint.offset) {
     deps.logger.warn(
       'committed offset is behind the changelog checkpoint (offsets reset?): states are ahead of it',
       {
@@ -163,13 +171,9 @@ export async function openPartitionTask(
     lastWatermarkMs: processor.watermarkMs,
     restoreMs,
     dirty,
-    recordsSinceFlush: replayed,
-    // Without a checkpoint the first transaction flushes: from then on a checkpoint exists, so a
+    // Without a checkpoint the first transaction writes one: from then on a checkpoint exists, so a
     // changelog without one can only be version 2's, whose states were current at every commit.
-    // After a replay it flushes too: an instance that dies sooner than the flush interval
-    // (a crash loop) would otherwise leave the checkpoint where it was, and every restart would
-    // replay more (the crash scenario's restarts replayed up to 11,000 records per partition).
-    lastFlushWallMs: checkpoint === undefined || replayed > 0 ? Number.NEGATIVE_INFINITY : deps.clock.nowMs(),
+    hasCheckpoint: checkpoint !== undefined,
     replayedRecords: replayed,
     dropped: false,
   };
@@ -178,16 +182,20 @@ export async function openPartitionTask(
 /**
  * Input records [from, to) of partition p through the task's processor, as the live loop would
  * process them, outputs discarded; new states go straight into the store (the offsets up to `to`
- * are committed, so these states are too) and their users become dirty. Returns the records replayed.
+ * are committed, so these states are too) and their users become dirty, due at once: an instance
+ * that dies sooner than the flush interval (a crash loop) would otherwise leave the checkpoint
+ * where it was, and every restart would replay more (the crash scenario's restarts replayed up to
+ * 11,000 records per partition). Returns the records replayed.
  */
 async function replayInput(
   deps: PartitionTaskDeps,
   p: number,
   range: { readonly from: bigint; readonly to: bigint },
-  into: { readonly processor: PartitionProcessor; readonly states: StateStore; readonly dirty: Set<string> },
+  into: { readonly processor: PartitionProcessor; readonly states: StateStore; readonly dirty: DirtyUsers },
   stopping: () => boolean,
 ): Promise<number> {
   const { config, kafka, serde, limits, logger, metrics } = deps;
+  const from: DirtyPosition = { offset: range.from, maxEventTimeMs: into.processor.maxEventTimeSeenMs };
   let replayed = 0;
   let expected = range.from;
   let gap = 0n;
@@ -226,7 +234,7 @@ async function replayInput(
         for (const [userId, st] of plan.stateWrites) {
           if (st === null) into.states.delete(userId);
           else into.states.set(userId, st);
-          into.dirty.add(userId);
+          into.dirty.mark(userId, from, Number.NEGATIVE_INFINITY);
         }
       }
       replayed += messages.length;

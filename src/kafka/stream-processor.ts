@@ -32,6 +32,9 @@ import { authorizationFailure } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction } from './output-transaction';
 import { encodeState } from '../state/state-codec';
+import type { Checkpoint } from '../state/checkpoint';
+import { encodeEntry, entryState } from '../state/changelog-entry';
+import type { DirtyPosition } from '../state/dirty-users';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
@@ -66,11 +69,6 @@ export type UserLookup =
   | { readonly kind: 'restoring'; readonly partition: number }
   | { readonly kind: 'remote'; readonly partition: number }
   | { readonly kind: 'unavailable' };
-
-/** States encoded between two turns of the event loop while a flush builds its changelog. */
-const ENCODE_SLICE = 256;
-
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class StreamProcessor {
   private consumer: Consumer | null = null;
@@ -378,7 +376,8 @@ export class StreamProcessor {
         if (task.dropped) return;
         const watermark = task.lastWatermarkMs + (this.deps.clock.nowMs() - task.lastRecordWallMs);
         const plan = task.processor.fireProcessingTimeTimers(watermark);
-        if (plan.outputs.length > 0) await this.commit(task, plan, [], null);
+        if (plan.outputs.length > 0)
+          await this.commit(task, plan, [], null, task.processor.maxEventTimeSeenMs);
       }).catch((e: unknown) =>
         this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) }),
       );
@@ -402,6 +401,7 @@ export class StreamProcessor {
       for (const m of chunk) records.push(await this.decode(m, p, heartbeat, isRunning));
       if (!isRunning()) return;
       let plan: BatchPlan;
+      const startMaxEventTimeMs = task.processor.maxEventTimeSeenMs;
       try {
         plan = await task.processor.process(records);
       } catch (e) {
@@ -409,7 +409,7 @@ export class StreamProcessor {
         throw e;
       }
       const last = chunk[chunk.length - 1] as KafkaMessage;
-      await this.commit(task, plan, chunk, BigInt(last.offset) + 1n);
+      await this.commit(task, plan, chunk, BigInt(last.offset) + 1n, startMaxEventTimeMs);
       const now = this.deps.clock.nowMs();
       metrics.batchDurationSeconds.observe((now - t0) / 1000);
       metrics.batchRecords.observe(chunk.length);
@@ -451,27 +451,30 @@ export class StreamProcessor {
   }
 
   /**
-   * One transaction: outputs, dead letters and (unless null) the consumed offset; plus, when a
-   * flush is due, every dirty user's state and the checkpoint (see partition-task.ts).
+   * One transaction: outputs, dead letters and (unless null) the consumed offset; plus the dirty
+   * states that are due (at most IDRIFT_STATE_FLUSH_MAX_STATES, oldest change first) and, when
+   * they move it, the checkpoint (see partition-task.ts). `startMaxEventTimeMs` is the partition's
+   * largest event time before `chunk`: where the chunk's changes start, for a replay.
    */
   private async commit(
     task: PartitionTask,
     plan: BatchPlan,
     chunk: KafkaMessage[],
     nextOffset: bigint | null,
+    startMaxEventTimeMs: number,
   ): Promise<void> {
     const { config, metrics, serde, manifest } = this.deps;
     const schemaIds = this.schemaIds;
     if (!schemaIds) throw new ProcessorError('INVARIANT_VIOLATED', 'commit before start()');
     const p = task.partition;
     const now = this.deps.clock.nowMs();
-    const flush = this.flushDue(task, chunk.length, now);
-    // States are encoded only when the changelog needs them (a flush): between flushes the store
-    // keeps the newest ones decoded (state-store.ts).
-    const changelog = flush
-      ? await this.changelogWrites(task, plan.stateWrites)
-      : new Map<string, Uint8Array | null>();
-    const checkpoint = flush ? (nextOffset ?? task.nextOffset) : null;
+    const first = chunk[0];
+    const changedAt: DirtyPosition = {
+      offset: first ? BigInt(first.offset) : committedEnd(task),
+      maxEventTimeMs: startMaxEventTimeMs,
+    };
+    for (const userId of plan.stateWrites.keys()) task.dirty.mark(userId, changedAt, now);
+    const { changelog, checkpoint } = this.changelogWrites(task, plan.stateWrites, nextOffset, now, false);
     const topicMessages = buildTopicMessages(plan, chunk, changelog, checkpoint, {
       config,
       serde,
@@ -488,14 +491,10 @@ export class StreamProcessor {
     for (const [userId, st] of plan.stateWrites) {
       const value = changelog.get(userId);
       if (st === null) task.states.delete(userId);
-      else if (value) task.states.setEncoded(userId, st, value);
+      else if (value) task.states.setEncoded(userId, st, entryState(value));
       else task.states.set(userId, st);
     }
-    if (flush) this.flushed(task, changelog.size, now);
-    else {
-      for (const userId of plan.stateWrites.keys()) task.dirty.add(userId);
-      task.recordsSinceFlush += chunk.length;
-    }
+    this.written(task, changelog.size, checkpoint);
     metrics.transactions.inc({ outcome: 'committed' });
     for (const o of plan.outputs) {
       if (o.kind === 'migration') metrics.migrations.inc();
@@ -517,46 +516,46 @@ export class StreamProcessor {
     metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
   }
 
-  /** A flush rides on this transaction when the interval has passed or enough records wait. */
-  private flushDue(task: PartitionTask, records: number, now: number): boolean {
-    const { flushIntervalMs, flushMaxRecords } = this.deps.config.processing;
-    return (
-      flushIntervalMs === 0 ||
-      now - task.lastFlushWallMs >= flushIntervalMs ||
-      task.recordsSinceFlush + records >= flushMaxRecords
-    );
-  }
-
   /**
-   * Every dirty user's value (this plan's new state, else the store's; null = tombstone). A flush
-   * encodes up to the cache's worth of states (tens of ms), so it yields every ENCODE_SLICE users
-   * and the other partitions' chunks go on meanwhile (this task's lock is held). The bench did not
-   * show this alone shortening the loop stalls of flush seconds (README, "How fast it is").
+   * The changelog writes of a transaction ending at input offset `nextOffset` (null: the
+   * committed one): the due dirty users' values (`all`: the oldest, due or not), each this plan's
+   * new state if it has one, else the store's (none: a tombstone), as version 4 with that offset
+   * applied; and the checkpoint when states are written or none exists yet. The users leave the
+   * dirty list here: if the transaction fails, the task is dropped and restores afresh.
    */
-  private async changelogWrites(
+  private changelogWrites(
     task: PartitionTask,
     planned: ReadonlyMap<string, UserState | null>,
-  ): Promise<Map<string, Uint8Array | null>> {
-    const out = new Map<string, Uint8Array | null>();
-    let n = 0;
-    for (const [userId, st] of planned) {
-      out.set(userId, st === null ? null : encodeState(st));
-      if (++n % ENCODE_SLICE === 0) await yieldToLoop();
+    nextOffset: bigint | null,
+    now: number,
+    all: boolean,
+  ): { changelog: Map<string, Uint8Array | null>; checkpoint: Checkpoint | null } {
+    const { flushIntervalMs, flushMaxRecords, flushMaxStates } = this.deps.config.processing;
+    const end: DirtyPosition = {
+      offset: nextOffset ?? committedEnd(task),
+      maxEventTimeMs: task.processor.maxEventTimeSeenMs,
+    };
+    const users = all
+      ? task.dirty.oldest(flushMaxStates)
+      : task.dirty.due({
+          changedBefore: now - flushIntervalMs,
+          offsetBelow: end.offset - BigInt(flushMaxRecords),
+          max: flushMaxStates,
+        });
+    const changelog = new Map<string, Uint8Array | null>();
+    for (const userId of users) {
+      const st = planned.get(userId);
+      const bytes = planned.has(userId) ? (st ? encodeState(st) : null) : task.states.bytes(userId);
+      changelog.set(userId, bytes ? encodeEntry(bytes, end.offset) : null);
     }
-    for (const userId of task.dirty) {
-      if (out.has(userId)) continue;
-      out.set(userId, task.states.bytes(userId) ?? null);
-      if (++n % ENCODE_SLICE === 0) await yieldToLoop();
-    }
-    return out;
+    task.dirty.written(users);
+    const checkpoint = users.length > 0 || !task.hasCheckpoint ? task.dirty.checkpoint(end) : null;
+    return { changelog, checkpoint };
   }
 
-  private flushed(task: PartitionTask, records: number, now: number): void {
-    task.dirty.clear();
-    task.recordsSinceFlush = 0;
-    // Up to a quarter interval early next time, at random: partitions that started together
-    // drift apart instead of all flushing (the largest transactions) in the same second.
-    task.lastFlushWallMs = now - Math.random() * 0.25 * this.deps.config.processing.flushIntervalMs;
+  private written(task: PartitionTask, records: number, checkpoint: Checkpoint | null): void {
+    if (checkpoint) task.hasCheckpoint = true;
+    if (records === 0) return;
     this.deps.metrics.stateFlushes.inc();
     this.deps.metrics.changelogRecords.inc(records);
   }
@@ -595,41 +594,42 @@ export class StreamProcessor {
   }
 
   /**
-   * A transaction with only the dirty states and the checkpoint at the committed offset: for a
-   * partition gone quiet (the interval passed with no record to carry the flush) and at stop.
+   * Transactions with only dirty states and the checkpoint, no input offset: for a partition gone
+   * quiet (states due with no record to carry them) and, with `all`, at stop (every dirty state).
    */
-  private async flushTask(task: PartitionTask): Promise<void> {
-    if (task.dropped || task.dirty.size === 0 || task.nextOffset < 0n) return;
+  private async flushTask(task: PartitionTask, all: boolean): Promise<void> {
     const { config, serde, manifest } = this.deps;
     const schemaIds = this.schemaIds;
     if (!schemaIds) return;
-    const now = this.deps.clock.nowMs();
-    const changelog = await this.changelogWrites(task, new Map());
-    const topicMessages = buildTopicMessages(
-      { outputs: [], deadLetters: [], lateEvents: [] },
-      [],
-      changelog,
-      task.nextOffset,
-      {
-        config,
-        serde,
-        schemaIds,
-        partition: task.partition,
-        modelVersion: manifest.modelVersion,
-        nowMs: now,
-      },
-    );
-    await this.transact(task, topicMessages, null);
-    this.deps.metrics.transactions.inc({ outcome: 'committed' });
-    this.flushed(task, changelog.size, now);
+    while (!task.dropped && task.dirty.size > 0 && task.nextOffset >= 0n) {
+      const now = this.deps.clock.nowMs();
+      const { changelog, checkpoint } = this.changelogWrites(task, new Map(), null, now, all);
+      if (changelog.size === 0) return;
+      const topicMessages = buildTopicMessages(
+        { outputs: [], deadLetters: [], lateEvents: [] },
+        [],
+        changelog,
+        checkpoint,
+        {
+          config,
+          serde,
+          schemaIds,
+          partition: task.partition,
+          modelVersion: manifest.modelVersion,
+          nowMs: now,
+        },
+      );
+      await this.transact(task, topicMessages, null);
+      this.deps.metrics.transactions.inc({ outcome: 'committed' });
+      this.written(task, changelog.size, checkpoint);
+    }
   }
 
   /**
-   * Flushes every ready task whose oldest unflushed change is older than the interval; with
-   * `all` (at stop), every task, waiting for those still restoring: a replay makes users dirty.
+   * Writes the due states of every ready task; with `all` (at stop), every dirty state of every
+   * task, waiting for those still restoring: a replay makes users dirty.
    */
   private async flushQuiet(all: boolean): Promise<void> {
-    const now = this.deps.clock.nowMs();
     const tasks = all
       ? (await Promise.all([...this.tasks.values()].map((t) => t.catch(() => null)))).filter(
           (t): t is PartitionTask => t !== null,
@@ -637,8 +637,7 @@ export class StreamProcessor {
       : [...this.readyTasks.values()];
     for (const task of tasks) {
       if (task.dirty.size === 0) continue;
-      if (!all && now - task.lastFlushWallMs < this.deps.config.processing.flushIntervalMs) continue;
-      await withLock(task, () => this.flushTask(task)).catch(async (e: unknown) => {
+      await withLock(task, () => this.flushTask(task, all)).catch(async (e: unknown) => {
         // A refused permission stops the service as it would from the consumer loop; anything
         // else waits for the next flush (the task restores afresh if its transaction failed).
         const denied = this.stopping ? null : await this.missingPermission(e);
@@ -688,6 +687,11 @@ async function heartbeatUntil<T>(work: Promise<T>, payload: EachBatchPayload): P
     if (!settled) await payload.heartbeat();
   }
   return work;
+}
+
+/** The task's committed input offset, 0 before any: where its timer-only changes start. */
+function committedEnd(task: PartitionTask): bigint {
+  return task.nextOffset < 0n ? 0n : task.nextOffset;
 }
 
 async function inputPartitions(kafka: Kafka, topic: string): Promise<PartitionMetadata[]> {

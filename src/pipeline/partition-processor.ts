@@ -87,6 +87,17 @@ export interface ProcessorDeps {
   readonly profilesEnabled: boolean;
 }
 
+/** Where a restored processor resumes: the changelog checkpoint's view (changelog-entry.ts). */
+export interface ResumePoint {
+  /** The partition's largest event time before the replay's first record, epoch ms. */
+  readonly maxEventTimeMs?: number;
+  /**
+   * Users whose restored state already holds their records below this input offset: the replay
+   * skips those records (they still move the watermark, as they did the first time).
+   */
+  readonly ahead?: ReadonlyMap<string, bigint>;
+}
+
 interface Shadow {
   lastEventTimeMs: number;
   recentKeys: readonly number[];
@@ -134,19 +145,49 @@ export class PartitionProcessor {
   private readonly evictions = new EventTimeTimers();
   private readonly model: ModelContext;
   private maxEventTimeMs = 0;
+  /** Users still ahead of the replay (ResumePoint.ahead); emptied as the replay passes them. */
+  private readonly ahead: Map<string, bigint>;
 
-  /** `states` are the committed states (restored from the changelog); timers are rebuilt from them. */
+  /**
+   * `states` are the committed states (restored from the changelog); timers are rebuilt from them.
+   * Without a resume point's event time, the watermark starts from the states' last event times
+   * (exact when every state was written with the checkpoint, as before version 4).
+   */
   constructor(
     private readonly states: StateView,
     private readonly deps: ProcessorDeps,
+    resume: ResumePoint = {},
   ) {
     this.model = modelContext(deps.manifest);
+    this.ahead = new Map(resume.ahead ?? []);
+    let maxLast = 0;
     states.scan((userId, t) => {
       if (t.nextTimerTimeMs > 0) this.timers.schedule(userId, t.nextTimerTimeMs);
       if (deps.params.stateTtlMs > 0)
         this.evictions.schedule(userId, t.lastEventTimeMs + deps.params.stateTtlMs);
-      if (t.lastEventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = t.lastEventTimeMs;
+      if (t.lastEventTimeMs > maxLast) maxLast = t.lastEventTimeMs;
     });
+    this.maxEventTimeMs = resume.maxEventTimeMs ?? maxLast;
+  }
+
+  /** Largest event time processed so far, epoch ms (0 = none). */
+  get maxEventTimeSeenMs(): number {
+    return this.maxEventTimeMs;
+  }
+
+  /** Ends a replay: no user is ahead of the live records. */
+  endReplay(): void {
+    this.ahead.clear();
+  }
+
+  /** True when `userId`'s restored state already holds the record at `offset` (see ResumePoint). */
+  private alreadyApplied(userId: string, offset: string): boolean {
+    if (this.ahead.size === 0) return false;
+    const a = this.ahead.get(userId);
+    if (a === undefined) return false;
+    if (BigInt(offset) < a) return true;
+    this.ahead.delete(userId);
+    return false;
   }
 
   /** The committed state of a user, decoded at most once per process() call. */
@@ -172,9 +213,11 @@ export class PartitionProcessor {
     // 1. Pre-pass: classify, and build one encoder row per user sequence.
     const shadows = new Map<string, Shadow>();
     const rows: { h0: Float32Array | null; cats: number[]; types: number[]; gaps: number[] }[] = [];
+    // row -1: an erase; row -2: an event already in its user's restored state (it only moves the
+    // watermark, see ResumePoint).
     type Step =
       | { rec: PipelineRecord; row: number; pos: number; key: number }
-      | { rec: PipelineRecord; row: -1; pos: -1; key: 0 };
+      | { rec: PipelineRecord; row: -1 | -2; pos: -1; key: 0 };
     const steps: Step[] = [];
     let maxSeen = this.maxEventTimeMs;
     for (const rec of records) {
@@ -183,6 +226,7 @@ export class PartitionProcessor {
         continue;
       }
       if (rec.kind === 'erase') {
+        if (this.alreadyApplied(rec.userId, rec.offset)) continue;
         shadows.set(rec.userId, { lastEventTimeMs: 0, recentKeys: [], row: -1 });
         steps.push({ rec, row: -1, pos: -1, key: 0 });
         continue;
@@ -195,6 +239,12 @@ export class PartitionProcessor {
           eventTimeMs: e.eventTimeMs,
           watermarkMs: maxSeen - params.allowedLatenessMs,
         });
+        continue;
+      }
+      if (this.alreadyApplied(e.userId, rec.offset)) {
+        // Taken as accepted: a duplicate carries its original's time, which moved the watermark then.
+        steps.push({ rec, row: -2, pos: -1, key: 0 });
+        if (e.eventTimeMs > maxSeen) maxSeen = e.eventTimeMs;
         continue;
       }
       let sh = shadows.get(e.userId);
@@ -284,6 +334,7 @@ export class PartitionProcessor {
         const t = step.rec.event.eventTimeMs;
         if (t > walkMax) walkMax = t;
         this.fireTimers(walkMax - params.allowedLatenessMs, 'EVENT_TIME_TIMER', current, working, plan);
+        if (step.row === -2) continue;
         const e = step.rec.event;
         const enc = (encodings[step.row] as EventEncoding[])[step.pos];
         if (!enc) throw new ProcessorError('INVARIANT_VIOLATED', 'missing encoding for an accepted event');

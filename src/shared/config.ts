@@ -277,14 +277,19 @@ export const VARIABLES = {
     parse: int(0, 3650 * 86_400_000),
   },
   IDRIFT_STATE_FLUSH_INTERVAL_MS: {
-    doc: 'Each changed user state is written to the changelog at most once per this many wall-clock ms (with a checkpoint; a restart replays the input since it). 0 = every transaction.',
+    doc: 'Each changed user state is written to the changelog this many wall-clock ms after its first change since its last write, oldest first, a few per transaction (a restart replays the input since the oldest unwritten change). 0 = at the next transaction.',
     default: '10000',
     parse: int(0, 3_600_000),
   },
   IDRIFT_STATE_FLUSH_MAX_RECORDS: {
-    doc: 'A flush is also due after this many input records per partition since the last one: the most a restart replays.',
+    doc: 'A changed state is also written once this many input records of its partition followed its first change: about the most a restart replays.',
     default: '50000',
     parse: int(1, 10_000_000),
+  },
+  IDRIFT_STATE_FLUSH_MAX_STATES: {
+    doc: 'The most user states one transaction writes to the changelog; the rest wait for the next ones (bounds each transaction after a replay or a burst).',
+    default: '1000',
+    parse: int(1, 1_000_000),
   },
   IDRIFT_STATE_CACHE_USERS: {
     doc: 'Per partition, the most recently written user states kept decoded (about 3 KB each): their next event needs no decode, and each is encoded once per flush, not once per transaction. 0 = encode every state at every transaction.',
@@ -433,10 +438,12 @@ export interface Config {
     readonly allowedLatenessMs: number;
     /** Event-time idle period after which a user's state is evicted, ms (0 = never). */
     readonly stateTtlMs: number;
-    /** Changelog flush interval, wall-clock ms (0 = every transaction). */
+    /** Wall-clock ms from a state's first unwritten change to its changelog write (0 = next transaction). */
     readonly flushIntervalMs: number;
-    /** Input records per partition after which a flush is due regardless of time. */
+    /** Input records of the partition after a state's first unwritten change that make it due regardless of time. */
     readonly flushMaxRecords: number;
+    /** User states one transaction writes at most. */
+    readonly flushMaxStates: number;
     /** Decoded states kept per partition (IDRIFT_STATE_CACHE_USERS). */
     readonly stateCacheUsers: number;
     readonly maxEventFutureMs: number;
@@ -595,6 +602,7 @@ export function loadConfig(env: Env = process.env): Config {
       stateTtlMs: v.IDRIFT_STATE_TTL_MS,
       flushIntervalMs: v.IDRIFT_STATE_FLUSH_INTERVAL_MS,
       flushMaxRecords: v.IDRIFT_STATE_FLUSH_MAX_RECORDS,
+      flushMaxStates: v.IDRIFT_STATE_FLUSH_MAX_STATES,
       stateCacheUsers: v.IDRIFT_STATE_CACHE_USERS,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,

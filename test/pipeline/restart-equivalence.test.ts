@@ -16,6 +16,10 @@ import type { PipelineRecord, PlannedOutput } from '../../src/pipeline/partition
 import { PartitionProcessor } from '../../src/pipeline/partition-processor';
 import { rng, simulate } from '../../src/sim/simulator';
 import { encodeState } from '../../src/state/state-codec';
+import type { Checkpoint } from '../../src/state/checkpoint';
+import { CHECKPOINT_KEY, encodeCheckpoint } from '../../src/state/checkpoint';
+import { RestoredPartition, encodeEntry } from '../../src/state/changelog-entry';
+import { DirtyUsers } from '../../src/state/dirty-users';
 import { StateStore } from '../../src/state/state-store';
 import { objectStateView } from '../../src/state/state-view';
 import { FakeEncoder, fakeManifest } from '../support/fake-encoder';
@@ -113,4 +117,115 @@ describe('restarts and chunking do not change what the topology computes', () =>
       }
     },
   );
+});
+
+/**
+ * The shell's changelog as partition-task.ts and stream-processor.ts write and read it, without
+ * Kafka: dirty states written a few per transaction, oldest change first, as version-4 values with
+ * their applied offset, a checkpoint at the oldest unwritten change; a crash restores from that
+ * log alone (RestoredPartition) and replays the input from the checkpoint to the committed offset,
+ * skipping each user's records below its applied offset.
+ */
+describe('incremental changelog writes: a restore plus replay equals a processor that never stopped', () => {
+  it.each([
+    [11, null],
+    [12, null],
+    [13, HAZARD],
+    [14, HAZARD],
+  ] as const)('seed %i', async (seed, hazard) => {
+    const churnDeps = deps(hazard);
+    const base = input(seed);
+    // Re-sent events (a producer retry) and numeric offsets throughout, as on a partition.
+    const records: PipelineRecord[] = base
+      .flatMap((r, i) => (i % 50 === 0 ? [r, r] : [r]))
+      .map((r, i) => ({ ...r, offset: String(i) }));
+    const once = await new PartitionProcessor(objectStateView(new Map()), churnDeps()).process(records);
+
+    const r = rng(seed * 104729);
+    const log: { key: string; value: Uint8Array | null }[] = [];
+    let store = new StateStore();
+    let processor = new PartitionProcessor(store, churnDeps());
+    let dirty = new DirtyUsers();
+    let hasCheckpoint = false;
+    const outputs: PlannedOutput[] = [];
+    let wall = 0;
+    let crashes = 0;
+    let skippedUsers = 0;
+    let replayed = 0;
+    for (let i = 0; i < records.length;) {
+      const n = 1 + Math.floor(r() * 300);
+      const startMax = processor.maxEventTimeSeenMs;
+      const plan = await processor.process(records.slice(i, i + n));
+      const end = BigInt(Math.min(records.length, i + n));
+      wall += 1 + Math.floor(r() * 3);
+      for (const u of plan.stateWrites.keys())
+        dirty.mark(u, { offset: BigInt(i), maxEventTimeMs: startMax }, wall);
+      const due = dirty.due({
+        changedBefore: wall - 6,
+        offsetBelow: end - 3000n,
+        max: 1 + Math.floor(r() * 40),
+      });
+      for (const u of due) {
+        const st = plan.stateWrites.get(u);
+        const bytes = plan.stateWrites.has(u) ? (st ? encodeState(st) : null) : (store.bytes(u) ?? null);
+        log.push({ key: u, value: bytes ? encodeEntry(bytes, end) : null });
+      }
+      dirty.written(due);
+      if (due.length > 0 || !hasCheckpoint) {
+        const cp = dirty.checkpoint({ offset: end, maxEventTimeMs: processor.maxEventTimeSeenMs });
+        log.push({ key: CHECKPOINT_KEY, value: encodeCheckpoint(cp) });
+        hasCheckpoint = true;
+      }
+      for (const [u, s] of plan.stateWrites) {
+        if (s === null) store.delete(u);
+        else store.set(u, s);
+      }
+      outputs.push(...plan.outputs);
+      i += n;
+      if (r() < 0.3 && i < records.length) {
+        crashes++;
+        const part = new RestoredPartition(new StateStore());
+        for (const m of log) {
+          if (m.key === CHECKPOINT_KEY) part.checkpointRecord(m.value);
+          else if (m.value) part.state(m.key, m.value);
+          else part.tombstone(m.key);
+        }
+        const cp = part.checkpoint as Checkpoint;
+        const ahead = part.aheadOfCheckpoint();
+        skippedUsers += ahead.size;
+        processor = new PartitionProcessor(part.store, churnDeps(), {
+          maxEventTimeMs: cp.maxEventTimeMs,
+          ahead,
+        });
+        const replay = await processor.process(records.slice(Number(cp.offset), i));
+        replayed += i - Number(cp.offset);
+        processor.endReplay();
+        dirty = new DirtyUsers();
+        for (const [u, s] of replay.stateWrites) {
+          if (s === null) part.store.delete(u);
+          else part.store.set(u, s);
+          dirty.mark(
+            u,
+            { offset: cp.offset, maxEventTimeMs: cp.maxEventTimeMs ?? 0 },
+            Number.NEGATIVE_INFINITY,
+          );
+        }
+        store = part.store;
+      }
+    }
+    expect(crashes).toBeGreaterThan(5);
+    expect(skippedUsers).toBeGreaterThan(10);
+    expect(replayed).toBeGreaterThan(1000);
+    expect(once.counts.duplicates).toBeGreaterThan(0);
+    expect(once.counts.evicted).toBeGreaterThan(0);
+    const want = byKey(once.outputs);
+    const got = byKey(outputs);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    const differing = [...want].filter(([k, v]) => !nearlyEqual(v, got.get(k)));
+    expect(differing.map(([k]) => k)).toEqual([]);
+    for (const [u, s] of once.stateWrites) {
+      if (s === null) expect(store.has(u)).toBe(false);
+      else expect(nearlyEqual(store.get(u), s)).toBe(true);
+    }
+  });
 });

@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { assertReadComplete, readToEnd } from '../../src/kafka/read-to-end';
+import type { ProcessorProcess } from './lib/processor-process';
 import { STATE_MAGIC } from '../../src/state/state-codec';
+import { ENTRY_MAGIC } from '../../src/state/changelog-entry';
 import { valueSubject, readerType } from '../../src/kafka/serde';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import type { ClickstreamEvent } from '../../src/kafka/avro-types.gen';
@@ -427,17 +429,23 @@ function privacy(): Row {
 
 /**
  * The last commit whose processor wrote state version 2 (Avro values, one per user and
- * transaction, no checkpoint): the upgrade scenario runs it as the "old" release.
+ * transaction, no checkpoint): the upgrade scenario runs it as the oldest release.
  */
 const UPGRADE_FROM = 'b4a936f316fe38186fa75a8fe733aef187ad4dcc';
 
-/** A checkout of UPGRADE_FROM under .cache (git archive), sharing this tree's node_modules. */
-function previousRelease(): string {
-  const dir = join(ROOT, '.cache', `upgrade-from-${UPGRADE_FROM.slice(0, 12)}`);
+/**
+ * The last commit whose processor wrote state version 3 (binary values, every dirty state with a
+ * version-1 checkpoint once per flush interval): the release between.
+ */
+const UPGRADE_VIA = 'e0e0e03cdf2b0a22d66e9bfab2370aff3c579d4d';
+
+/** A checkout of an earlier commit under .cache (git archive), sharing this tree's node_modules. */
+function earlierRelease(commit: string): string {
+  const dir = join(ROOT, '.cache', `upgrade-from-${commit.slice(0, 12)}`);
   if (!existsSync(join(dir, 'src', 'main.ts'))) {
     const have = (): boolean => {
       try {
-        execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${UPGRADE_FROM}^{commit}`], { stdio: 'ignore' });
+        execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${commit}^{commit}`], { stdio: 'ignore' });
         return true;
       } catch {
         return false;
@@ -446,7 +454,7 @@ function previousRelease(): string {
     // A shallow clone lacks the old commit: deepen it once before giving up.
     for (const args of [
       ['fetch', '--quiet', '--unshallow'],
-      ['fetch', '--quiet', 'origin', UPGRADE_FROM],
+      ['fetch', '--quiet', 'origin', commit],
     ]) {
       if (have()) break;
       try {
@@ -456,20 +464,26 @@ function previousRelease(): string {
       }
     }
     if (!have()) {
-      throw new Error(`the previous release ${UPGRADE_FROM} is not in this clone's history (shallow clone?)`);
+      throw new Error(`the earlier release ${commit} is not in this clone's history (shallow clone?)`);
     }
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT, UPGRADE_FROM, dir]);
+    execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', ROOT, commit, dir]);
   }
   if (!existsSync(join(dir, 'node_modules')))
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
-/** Changelog values by format: version-2 Avro (registry framing, first byte 0) and version 3. */
-async function changelogFormats(cluster: Cluster, s: Setup): Promise<{ avro: number; v3: number }> {
-  const n = { avro: 0, v3: 0 };
+interface Formats {
+  avro: number;
+  v3: number;
+  v4: number;
+}
+
+/** Changelog values by format: version-2 Avro (registry framing, first byte 0), versions 3 and 4. */
+async function changelogFormats(cluster: Cluster, s: Setup): Promise<Formats> {
+  const n = { avro: 0, v3: 0, v4: 0 };
   const res = await readToEnd(cluster.kafka, {
     topic: s.config.topics.userStateChangelog,
     groupId: `formats.${Date.now()}`,
@@ -478,6 +492,7 @@ async function changelogFormats(cluster: Cluster, s: Setup): Promise<{ avro: num
       for (const m of messages) {
         if (m.value?.[0] === 0) n.avro++;
         else if (m.value?.[0] === STATE_MAGIC) n.v3++;
+        else if (m.value?.[0] === ENTRY_MAGIC) n.v4++;
       }
     },
   });
@@ -485,50 +500,66 @@ async function changelogFormats(cluster: Cluster, s: Setup): Promise<{ avro: num
   return n;
 }
 
+const formatsLine = (when: string, f: Formats): string =>
+  `changelog values ${when}: ${f.avro} version 2 (Avro), ${f.v3} version 3, ${f.v4} version 4`;
+
 /**
- * Upgrade from state version 2 to 3 while the input flows: two instances of the previous release
- * (UPGRADE_FROM) run, then are replaced one at a time, the first by an ordered stop (a rolling
- * restart), the second by kill -9 (a crash mid-upgrade), each followed by an instance of this
- * code. The new instances restore the version-2 changelog; outputs and final states are checked
- * record by record against the reference as everywhere else.
+ * Upgrades from state version 2 through 3 to 4 while the input flows: two instances of the
+ * version-2 release (UPGRADE_FROM) run; the first is stopped (a rolling restart) for one of the
+ * version-3 release (UPGRADE_VIA); the second is killed -9 (a crash mid-upgrade) for one of this
+ * code; then the version-3 instance is stopped for another of this code. Each step hands
+ * partitions whose changelog an older release wrote to a newer one (never the other way: an
+ * older release cannot read a newer format). Outputs and final states are checked record by
+ * record against the reference as everywhere else.
  */
 async function upgrade(cluster: Cluster, profile: Profile): Promise<Row> {
-  const oldRoot = previousRelease();
-  // The previous release scores churn with the encoder's inactivity head; the new code keeps that
-  // scoring here (IDRIFT_CHURN_MODEL_PATH=none) so that every output can be checked against one
-  // reference. What this scenario tests is the state upgrade; switching the churn model changes
-  // churn outputs by design.
+  const v2Root = earlierRelease(UPGRADE_FROM);
+  const v3Root = earlierRelease(UPGRADE_VIA);
+  // The version-2 release scores churn with the encoder's inactivity head; the newer code keeps
+  // that scoring here (IDRIFT_CHURN_MODEL_PATH=none) so that every output can be checked against
+  // one reference. What this scenario tests is the state upgrade; switching the churn model
+  // changes churn outputs by design.
   const s = await setup(cluster, profile, 'upgrade', { env: { IDRIFT_CHURN_MODEL_PATH: 'none' } });
-  const olds = [processor(s, 0, oldRoot), processor(s, 1, oldRoot)];
-  const news = [processor(s, 2), processor(s, 3)];
+  const olds = [processor(s, 0, v2Root), processor(s, 1, v2Root)];
+  const via = processor(s, 2, v3Root);
+  const news = [processor(s, 3), processor(s, 4)];
   const { stats, driving } = driveOver(cluster, s, profile, 90);
   const total = s.workload.records.length;
   for (const p of olds) p.start();
   await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, 0, 120_000);
-  while (stats.sent < total * 0.35) await sleep(200);
-  const written = await changelogFormats(cluster, s);
   const steps: number[] = [];
-  let before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
-  await olds[0]?.stop();
-  news[0]?.start();
-  steps.push(await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 120_000));
-  while (stats.sent < total * 0.7) await sleep(200);
-  before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
-  await olds[1]?.kill9();
-  news[1]?.start();
-  steps.push(await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 120_000));
+  const sentShare = async (share: number): Promise<void> => {
+    while (stats.sent < total * share) await sleep(200);
+  };
+  const replace = async (out: () => Promise<unknown>, next: ProcessorProcess): Promise<void> => {
+    const before = await committedTotal(cluster.kafka, s.config.appId, s.config.topics.input);
+    await out();
+    next.start();
+    steps.push(await waitProgress(cluster.kafka, s.config.appId, s.config.topics.input, before, 120_000));
+  };
+  await sentShare(0.25);
+  const fromV2 = await changelogFormats(cluster, s);
+  const [v2a, v2b] = olds as [ProcessorProcess, ProcessorProcess];
+  const [v4a, v4b] = news as [ProcessorProcess, ProcessorProcess];
+  await replace(() => v2a.stop(), via);
+  await sentShare(0.5);
+  const withV3 = await changelogFormats(cluster, s);
+  await replace(() => v2b.kill9(), v4a);
+  await sentShare(0.75);
+  await replace(() => via.stop(), v4b);
   await driving;
   const v = await finish(cluster, s, news);
   const after = await changelogFormats(cluster, s);
   return rowOf(
     s,
     v,
-    `2 × ${UPGRADE_FROM.slice(0, 7)} (state v2) → this code (v3): stop, then kill -9`,
+    `2 × ${UPGRADE_FROM.slice(0, 7)} (state v2) → ${UPGRADE_VIA.slice(0, 7)} (v3) and this code (v4): stop, kill -9, stop`,
     `progress after each replacement within ${steps.map(fmtS).join(', ')}`,
-    written.avro > 0 && written.v3 === 0 && after.v3 > 0,
+    fromV2.avro > 0 && fromV2.v3 + fromV2.v4 === 0 && withV3.v3 > 0 && withV3.v4 === 0 && after.v4 > 0,
     [
-      `changelog values when the first old instance stopped: ${written.avro} version 2 (Avro), ${written.v3} version 3`,
-      `changelog values at the end: ${after.avro} version 2, ${after.v3} version 3`,
+      formatsLine('while only version 2 ran', fromV2),
+      formatsLine('before this code started', withV3),
+      formatsLine('at the end', after),
     ],
   );
 }

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   const m1 = process.memoryUsage();
-  const users = results.reduce((n, r) => n + [...r.states.values()].reduce((k, m) => k + m.size, 0), 0);
+  const users = results.reduce(
+    (n, r) => n + [...r.partitions.values()].reduce((k, x) => k + x.store.size, 0),
+    0,
+  );
   const records = results.reduce((n, r) => n + r.records, 0);
   const heap = m1.heapUsed - m0.heapUsed;
   // external already includes arrayBuffers (Node's process.memoryUsage); adding both counted it twice.

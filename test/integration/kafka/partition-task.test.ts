@@ -54,7 +54,7 @@ describeWithStack('partition task replay on the real broker', (env) => {
     await producer.connect();
     await producer.send({
       topic: config.topics.userStateChangelog,
-      messages: [{ key: CHECKPOINT_KEY, value: Buffer.from(encodeCheckpoint(0n)), partition: p }],
+      messages: [{ key: CHECKPOINT_KEY, value: Buffer.from(encodeCheckpoint({ offset: 0n })), partition: p }],
     });
     await producer.disconnect();
 

@@ -31,6 +31,7 @@ import { replayRows } from '../../../src/kafka/replay-producer';
 import { createKafka, createRegistry } from '../../../src/kafka/clients';
 import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
 import { decodeState } from '../../../src/state/state-codec';
+import { entryState } from '../../../src/state/changelog-entry';
 import { CHECKPOINT_KEY } from '../../../src/state/checkpoint';
 import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
 import { topicConfigs } from '../../../src/kafka/topics';
@@ -518,7 +519,7 @@ function securityTests(env: StackEnv): void {
       )) {
         const key = m.key?.toString() ?? '';
         if (!sent.has(key) || m.value === null) continue;
-        last.set(key, decodeState(key, m.value).eventCount);
+        last.set(key, decodeState(key, entryState(m.value)).eventCount);
       }
       expect(last.size).toBe(sent.size);
       for (const [user, n] of sent) expect([user, last.get(user)]).toEqual([user, n]);

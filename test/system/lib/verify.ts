@@ -16,8 +16,9 @@ import { decodeRecord } from '../../../src/kafka/record-decoder';
 import type { AvroSerde } from '../../../src/kafka/serde';
 import type { readerType } from '../../../src/kafka/serde';
 import { DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
-import { changelogValueToState } from '../../../src/kafka/changelog-value';
-import { CHECKPOINT_KEY, decodeCheckpoint } from '../../../src/state/checkpoint';
+import { restoreValue } from '../../../src/kafka/changelog-value';
+import { CHECKPOINT_KEY } from '../../../src/state/checkpoint';
+import { RestoredPartition } from '../../../src/state/changelog-entry';
 import { StateStore } from '../../../src/state/state-store';
 import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord, PlannedOutput } from '../../../src/pipeline/partition-processor';
@@ -318,37 +319,36 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   // reference's final states. An ordered stop flushes every state, so the replay is usually empty.
   const lastState = new Map<string, unknown>();
   const partitionOf = new Map<string, number>();
-  const stores = new Map<number, StateStore>();
-  const checkpoints = new Map<number, bigint>();
+  const restored = new Map<number, RestoredPartition>();
   for (const m of sortByOffset(changelog)) {
     const key = m.key?.toString() ?? '';
+    const part = restored.get(m.partition) ?? new RestoredPartition(new StateStore());
+    restored.set(m.partition, part);
     if (key === CHECKPOINT_KEY) {
-      if (m.value) checkpoints.set(m.partition, decodeCheckpoint(m.value));
+      part.checkpointRecord(m.value);
       continue;
     }
-    const store = stores.get(m.partition) ?? new StateStore();
-    stores.set(m.partition, store);
-    if (m.value) store.put(key, await changelogValueToState(m.value, serde));
-    else store.delete(key);
+    if (m.value) await restoreValue(part, key, m.value, serde);
+    else part.tombstone(key);
     partitionOf.set(key, m.partition);
   }
   // Decoded once per user, from its last value (null: erased).
-  for (const [key, p] of partitionOf) lastState.set(key, stores.get(p)?.get(key) ?? null);
+  for (const [key, p] of partitionOf) lastState.set(key, restored.get(p)?.store.get(key) ?? null);
   const committed = await committedOffsets(kafka, config.appId, config.topics.input);
   const replayed: string[] = [];
-  for (const [p, from] of checkpoints) {
+  for (const [p, part] of restored) {
+    const from = part.checkpoint?.offset;
+    if (from === undefined) continue;
     const to = committed.get(p) ?? -1n;
     const records = (byPartition.get(p) ?? []).filter(
       (r) => BigInt(r.offset) >= from && BigInt(r.offset) < to,
     );
     if (records.length === 0) continue;
-    const store = stores.get(p) ?? new StateStore();
-    const plan = await new PartitionProcessor(store, {
-      encoder,
-      manifest,
-      params,
-      profilesEnabled: config.profilesEnabled,
-    }).process(records);
+    const plan = await new PartitionProcessor(
+      part.store,
+      { encoder, manifest, params, profilesEnabled: config.profilesEnabled },
+      { maxEventTimeMs: part.checkpoint?.maxEventTimeMs, ahead: part.aheadOfCheckpoint() },
+    ).process(records);
     for (const [u, st] of plan.stateWrites) {
       lastState.set(u, st);
       partitionOf.set(u, p);

@@ -1,0 +1,117 @@
+/**
+ * A user's changelog value of version 4, and a changelog partition read back in offset order.
+ *
+ * Version 4 is a version-3 state (state-codec.ts) behind a 10-byte prefix: magic 0xB7, version 4,
+ * then the state's applied offset (int64, little-endian): the input offset below which every record
+ * of this user is in the state, and from which none is. The processor writes a few dirty states per
+ * transaction, oldest change first (dirty-users.ts), instead of all of them at once, so a state on
+ * the changelog may be newer than its partition's checkpoint: a replay from the checkpoint then
+ * skips this user's records below the applied offset. Versions 1–3 carry no applied offset: their
+ * writers flushed every dirty state with each checkpoint, so they are never ahead of it.
+ */
+import { ProcessorError } from '../shared/errors';
+import type { Checkpoint } from './checkpoint';
+import { decodeCheckpoint } from './checkpoint';
+import { isBinaryState } from './state-codec';
+import type { StateStore } from './state-store';
+
+export const ENTRY_MAGIC = 0xb7;
+export const ENTRY_VERSION = 4;
+const PREFIX_BYTES = 10;
+
+/** The version-4 value of a version-3 state complete below input offset `appliedOffset`. */
+export function encodeEntry(state: Uint8Array, appliedOffset: bigint): Uint8Array {
+  const out = new Uint8Array(PREFIX_BYTES + state.length);
+  out[0] = ENTRY_MAGIC;
+  out[1] = ENTRY_VERSION;
+  new DataView(out.buffer).setBigInt64(2, appliedOffset, true);
+  out.set(state, PREFIX_BYTES);
+  return out;
+}
+
+export function isEntry(value: Uint8Array): boolean {
+  return value.length > PREFIX_BYTES && value[0] === ENTRY_MAGIC;
+}
+
+function checkEntry(value: Uint8Array): void {
+  if (!isEntry(value) || value[1] !== ENTRY_VERSION) {
+    throw new ProcessorError(
+      'INVARIANT_VIOLATED',
+      `changelog value is not version ${ENTRY_VERSION} (magic ${value[0]}, version ${value[1]})`,
+    );
+  }
+}
+
+/** The version-3 state inside a version-4 value (a view, no copy). */
+export function entryState(value: Uint8Array): Uint8Array {
+  checkEntry(value);
+  return value.subarray(PREFIX_BYTES);
+}
+
+export function entryAppliedOffset(value: Uint8Array): bigint {
+  checkEntry(value);
+  return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigInt64(2, true);
+}
+
+/**
+ * One changelog partition folded in offset order into its latest states, its checkpoint and the
+ * users whose state is ahead of that checkpoint. Restore and the system tests' verifier read the
+ * changelog through it, so both rebuild the same starting point for the replay.
+ */
+export class RestoredPartition {
+  private latest: Checkpoint | undefined;
+  /**
+   * Applied offsets of version-4 states (numbers: exact below 2^53, and no BigInt allocated per
+   * user), pruned of those at or below the checkpoint now and then. A compacted changelog keeps
+   * only its last checkpoint, so while its older part is read this holds every user read so far.
+   */
+  private readonly ahead = new Map<string, number>();
+  private keptAfterPrune = 0;
+
+  constructor(readonly store: StateStore) {}
+
+  get checkpoint(): Checkpoint | undefined {
+    return this.latest;
+  }
+
+  /** The checkpoint record's value (null: a tombstone, no checkpoint). */
+  checkpointRecord(value: Uint8Array | null): void {
+    this.latest = value === null ? undefined : decodeCheckpoint(value);
+    // Pruning when the map has doubled keeps both its size and the pruning cost linear.
+    if (this.ahead.size > 2 * this.keptAfterPrune + 1024) this.settle();
+  }
+
+  /** A user's value of version 3 or 4 (callers convert Avro values of versions 1 and 2 first). */
+  state(userId: string, value: Uint8Array): void {
+    if (isEntry(value)) {
+      this.store.put(userId, entryState(value));
+      this.ahead.set(userId, Number(entryAppliedOffset(value)));
+    } else if (isBinaryState(value)) {
+      this.store.put(userId, value);
+      this.ahead.delete(userId);
+    } else {
+      throw new ProcessorError(
+        'INVARIANT_VIOLATED',
+        `changelog value of unknown format (first byte ${value[0]})`,
+      );
+    }
+  }
+
+  tombstone(userId: string): void {
+    this.store.delete(userId);
+    this.ahead.delete(userId);
+  }
+
+  /** Users whose state is complete beyond the checkpoint, with their applied offsets (forgets the others). */
+  aheadOfCheckpoint(): Map<string, bigint> {
+    this.settle();
+    return new Map([...this.ahead].map(([u, a]) => [u, BigInt(a)]));
+  }
+
+  /** Forgets the applied offsets at or below the checkpoint (all of them without one): at the end of a restore. */
+  settle(): void {
+    const c = this.latest === undefined ? Number.POSITIVE_INFINITY : Number(this.latest.offset);
+    for (const [u, a] of this.ahead) if (a <= c) this.ahead.delete(u);
+    this.keptAfterPrune = this.ahead.size;
+  }
+}
