@@ -123,6 +123,7 @@ export async function openPartitionTask(
   const part = restored.partitions.get(p);
   const states = part?.store ?? new StateStore(config.processing.stateCacheUsers);
   const checkpoint = part?.checkpoint;
+  const ahead = part?.aheadOfCheckpoint() ?? new Map<string, bigint>();
   const processor = new PartitionProcessor(
     states,
     {
@@ -131,7 +132,7 @@ export async function openPartitionTask(
       params: deps.params,
       profilesEnabled: config.profilesEnabled,
     },
-    { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead: part?.aheadOfCheckpoint() },
+    { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead },
   );
   const nextOffset = await committedOffset(kafka, config, p);
   const dirty = new DirtyUsers();
@@ -141,7 +142,7 @@ export async function openPartitionTask(
       ? await replayInput(
           deps,
           p,
-          { from: checkpoint.offset, to: nextOffset },
+          { from: checkpoint.offset, to: nextOffset, usersAhead: ahead.size },
           { processor, states, dirty },
           stopping,
         )
@@ -190,7 +191,7 @@ export async function openPartitionTask(
 async function replayInput(
   deps: PartitionTaskDeps,
   p: number,
-  range: { readonly from: bigint; readonly to: bigint },
+  range: { readonly from: bigint; readonly to: bigint; readonly usersAhead: number },
   into: { readonly processor: PartitionProcessor; readonly states: StateStore; readonly dirty: DirtyUsers },
   stopping: () => boolean,
 ): Promise<number> {
@@ -254,6 +255,7 @@ async function replayInput(
     records: replayed,
     from: range.from.toString(),
     to: range.to.toString(),
+    usersAhead: range.usersAhead,
   });
   return replayed;
 }

@@ -53,6 +53,12 @@ export function entryAppliedOffset(value: Uint8Array): bigint {
   return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigInt64(2, true);
 }
 
+/** The unsigned 32-bit little-endian number at `at`. */
+function u32(b: Uint8Array, at: number): number {
+  const x = (i: number): number => b[at + i] as number;
+  return (x(0) | (x(1) << 8) | (x(2) << 16)) + x(3) * 2 ** 24;
+}
+
 /**
  * One changelog partition folded in offset order into its latest states, its checkpoint and the
  * users whose state is ahead of that checkpoint. Restore and the system tests' verifier read the
@@ -84,8 +90,10 @@ export class RestoredPartition {
   /** A user's value of version 3 or 4 (callers convert Avro values of versions 1 and 2 first). */
   state(userId: string, value: Uint8Array): void {
     if (isEntry(value)) {
-      this.store.put(userId, entryState(value));
-      this.ahead.set(userId, Number(entryAppliedOffset(value)));
+      checkEntry(value);
+      this.store.put(userId, value, PREFIX_BYTES);
+      // The offset's two 32-bit halves: no DataView or BigInt per user (restore's hot path).
+      this.ahead.set(userId, u32(value, 6) * 2 ** 32 + u32(value, 2));
     } else if (isBinaryState(value)) {
       this.store.put(userId, value);
       this.ahead.delete(userId);

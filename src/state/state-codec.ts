@@ -204,13 +204,18 @@ export function isBinaryState(bytes: Uint8Array): boolean {
   return bytes.length >= O.body && bytes[0] === STATE_MAGIC;
 }
 
-function check(bytes: Uint8Array): DataView {
-  if (!isBinaryState(bytes) || bytes[1] !== STATE_VERSION) {
+/** Throws unless `bytes` from `from` on start a version-3 state (its header at least). */
+export function checkStateAt(bytes: Uint8Array, from = 0): void {
+  if (bytes.length - from < O.body || bytes[from] !== STATE_MAGIC || bytes[from + 1] !== STATE_VERSION) {
     throw new ProcessorError(
       'INVARIANT_VIOLATED',
-      `changelog state value is not version ${STATE_VERSION} (magic ${bytes[0]}, version ${bytes[1]})`,
+      `changelog state value is not version ${STATE_VERSION} (magic ${bytes[from]}, version ${bytes[from + 1]})`,
     );
   }
+}
+
+function check(bytes: Uint8Array): DataView {
+  checkStateAt(bytes);
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -16,7 +16,7 @@
  */
 import type { UserState } from '../core/user-state';
 import type { StateTimes, StateView } from './state-view';
-import { decodeState, encodeState, stateTimes } from './state-codec';
+import { checkStateAt, decodeState, encodeState, stateTimes } from './state-codec';
 
 /** The fixed header of a version-3 value (stateTimes reads and checks it). */
 const HEADER_BYTES = 136;
@@ -63,10 +63,13 @@ export class StateStore implements StateView {
     return v === undefined ? undefined : Buffer.from(v, 'latin1');
   }
 
-  /** Keeps a copy of `value`, a version-3 state value (throws on anything else); restore's path. */
-  put(userId: string, value: Uint8Array): void {
-    stateTimes(value);
-    this.keep(userId, value);
+  /**
+   * Keeps a copy of `value` from byte `from` on, a version-3 state (throws on anything else);
+   * restore's path (a version-4 value holds its state from byte 10: no view needed).
+   */
+  put(userId: string, value: Uint8Array, from = 0): void {
+    checkStateAt(value, from);
+    this.keep(userId, value, from);
     this.live.delete(userId);
     this.stale.delete(userId);
   }
@@ -120,9 +123,9 @@ export class StateStore implements StateView {
     return n;
   }
 
-  private keep(userId: string, value: Uint8Array): void {
+  private keep(userId: string, value: Uint8Array, from = 0): void {
     const b = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    this.values.set(userId, b.toString('latin1'));
+    this.values.set(userId, b.toString('latin1', from));
   }
 
   /** Drops the least recently written decoded states over capacity, encoding the stale ones. */

@@ -65,6 +65,11 @@ describe('changelog value version 4', () => {
     expect(part.store.size).toBe(3);
     part.checkpointRecord(null);
     expect(part.aheadOfCheckpoint().size).toBe(0);
+    // Offsets beyond 32 bits, read without BigInt on restore's path.
+    const big = 2n ** 40n + 3n;
+    part.state(a[0], encodeEntry(a[1], big));
+    part.checkpointRecord(encodeCheckpoint({ offset: big - 1n, maxEventTimeMs: 5 }));
+    expect(part.aheadOfCheckpoint()).toEqual(new Map([[a[0], big]]));
   });
 
   it('continues a version-3 changelog (committed fixture written by commit e0e0e03) exactly as a processor that never stopped', async () => {
