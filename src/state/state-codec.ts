@@ -77,7 +77,16 @@ function writeVarUint(at: number, n: number): number {
 }
 
 function writeString(at: number, s: string): number {
-  ensure(at + 10 + s.length * 3);
+  const n = s.length;
+  ensure(at + 10 + n * 3);
+  let ascii = true;
+  for (let i = 0; i < n && ascii; i++) ascii = s.charCodeAt(i) < 0x80;
+  if (ascii) {
+    // Category ids and versions are ASCII: their UTF-8 is their char codes (no native call).
+    const start = writeVarUint(at, n);
+    for (let i = 0; i < n; i++) scratch[start + i] = s.charCodeAt(i);
+    return start + n;
+  }
   const { written } = utf8.encodeInto(s, scratch.subarray(at + 5));
   const after = writeVarUint(at, written);
   scratch.copyWithin(after, at + 5, at + 5 + written);
@@ -292,7 +301,14 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
   const readString = (): string => {
     const len = readVarUint();
     if (at + len > bytes.length) throw new ProcessorError('INVARIANT_VIOLATED', 'truncated state value');
-    const s = fromUtf8.decode(bytes.subarray(at, at + len));
+    let s = '';
+    let ascii = true;
+    for (let i = 0; i < len && ascii; i++) {
+      const b = bytes[at + i] as number;
+      ascii = b < 0x80;
+      s += String.fromCharCode(b);
+    }
+    if (!ascii) s = fromUtf8.decode(bytes.subarray(at, at + len));
     at += len;
     return s;
   };
