@@ -2,9 +2,20 @@
  * openPartitionTask's replay (src/kafka/partition-task.ts) on the real broker: the input after the
  * changelog checkpoint goes through the topology in chunks of at most IDRIFT_MAX_BATCH_RECORDS,
  * as the live loop's do, not one encoder call per fetched batch (up to 4 MiB of input). The soak
- * traced its RSS level per process life to the length of that replay.
+ * traced its RSS level per process life to the length of that replay. And the restore of states
+ * written ahead of the checkpoint (state version 4): the replay skips their users' records below
+ * each applied offset.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { UserState } from '../../../src/core/user-state';
+import { decodeRecord } from '../../../src/kafka/record-decoder';
+import { assertReadComplete, readToEnd } from '../../../src/kafka/read-to-end';
+import type { PipelineRecord } from '../../../src/pipeline/partition-processor';
+import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { encodeEntry } from '../../../src/state/changelog-entry';
+import { encodeState } from '../../../src/state/state-codec';
+import { StateStore } from '../../../src/state/state-store';
+import { nearlyEqual } from '../../system/lib/verify';
 import { systemClock } from '../../../src/core/clock';
 import { openPartitionTask } from '../../../src/kafka/partition-task';
 import { replayRows } from '../../../src/kafka/replay-producer';
@@ -84,6 +95,126 @@ describeWithStack('partition task replay on the real broker', (env) => {
       expect(Math.max(...encoder.calls)).toBeLessThanOrEqual(chunk);
       expect(task.dirty.size).toBe(task.states.size);
       expect(task.states.size).toBeGreaterThan(chunk);
+    } finally {
+      await task.producer.disconnect();
+    }
+  }, 120_000);
+
+  it('restores states written ahead of the checkpoint and replays without applying their records twice', async () => {
+    const config = harnessConfig(env, 'replay-ahead');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const rows = simulate({ seed: 8, users: 120, days: 2 }).rows;
+    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'ra' });
+    const p = 0;
+    const messages: KafkaMessage[] = [];
+    assertReadComplete(
+      await readToEnd(kafka, {
+        topic: config.topics.input,
+        partitions: [p],
+        groupId: `ahead-read-${Date.now()}`,
+        timeoutMs: 60_000,
+        onBatch: (_p, ms) => void messages.push(...ms),
+      }),
+      'the input',
+    );
+    const deps = { serde, limits: validationLimits(config), maxRecordBytes: config.kafka.maxRecordBytes };
+    const records: PipelineRecord[] = [];
+    for (const m of messages) records.push(await decodeRecord(m, deps));
+    const end = BigInt(messages[messages.length - 1]?.offset ?? '0') + 1n;
+    const manifest = fakeManifest();
+    const params = coreParams(config, manifest);
+    const processorDeps = {
+      encoder: new FakeEncoder(),
+      manifest,
+      params,
+      profilesEnabled: config.profilesEnabled,
+    };
+
+    // What the changelog would hold: every state as of record j (the checkpoint), and half of the
+    // users written again later, as of record k > j (ahead of it, with that applied offset).
+    const j = Math.floor(records.length * 0.4);
+    const k = Math.floor(records.length * 0.7);
+    const atJ = new StateStore();
+    const live = new PartitionProcessor(atJ, processorDeps);
+    const commit = (store: StateStore, plan: { stateWrites: Map<string, UserState | null> }): void => {
+      for (const [u, st] of plan.stateWrites) {
+        if (st === null) store.delete(u);
+        else store.set(u, st);
+      }
+    };
+    commit(atJ, await live.process(records.slice(0, j)));
+    const maxAtJ = live.maxEventTimeSeenMs;
+    const atK = new StateStore();
+    const changelog: { key: string; value: Buffer | null; partition: number }[] = [];
+    const usersAtJ: string[] = [];
+    atJ.scan((u) => usersAtJ.push(u));
+    for (const u of usersAtJ) {
+      changelog.push({
+        key: u,
+        value: Buffer.from(encodeEntry(atJ.bytes(u) as Uint8Array, BigInt(j))),
+        partition: p,
+      });
+      atK.put(u, atJ.bytes(u) as Uint8Array);
+    }
+    const continued = new PartitionProcessor(atK, processorDeps, { maxEventTimeMs: maxAtJ });
+    commit(atK, await continued.process(records.slice(j, k)));
+    const ahead: string[] = [];
+    atK.scan((u) => ahead.push(u));
+    const written = ahead.filter((_, i) => i % 2 === 0);
+    for (const u of written) {
+      const st = atK.get(u);
+      changelog.push({
+        key: u,
+        value: st ? Buffer.from(encodeEntry(encodeState(st), BigInt(k))) : null,
+        partition: p,
+      });
+    }
+    changelog.push({
+      key: CHECKPOINT_KEY,
+      value: Buffer.from(encodeCheckpoint({ offset: BigInt(j), maxEventTimeMs: maxAtJ })),
+      partition: p,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: config.topics.userStateChangelog, messages: changelog });
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({
+      groupId: config.appId,
+      topic: config.topics.input,
+      partitions: [{ partition: p, offset: end.toString() }],
+    });
+    await admin.disconnect();
+
+    const once = new StateStore();
+    commit(once, await new PartitionProcessor(once, processorDeps).process(records));
+    const task = await openPartitionTask(
+      {
+        config,
+        kafka,
+        serde,
+        encoder: processorDeps.encoder,
+        manifest,
+        params,
+        metrics: createMetrics(undefined, false),
+        logger: createLogger('warn'),
+        clock: systemClock,
+        limits: validationLimits(config),
+      },
+      p,
+      () => false,
+    );
+    try {
+      expect(written.length).toBeGreaterThan(10);
+      expect(BigInt(task.replayedRecords)).toBe(end - BigInt(j));
+      expect(task.states.size).toBe(once.size);
+      const differing: string[] = [];
+      once.scan((u) => {
+        if (!nearlyEqual(task.states.get(u), once.get(u))) differing.push(u);
+      });
+      expect(differing).toEqual([]);
     } finally {
       await task.producer.disconnect();
     }
