@@ -55,8 +55,10 @@ export function entryAppliedOffset(value: Uint8Array): bigint {
 
 /** The unsigned 32-bit little-endian number at `at`. */
 function u32(b: Uint8Array, at: number): number {
-  const x = (i: number): number => b[at + i] as number;
-  return (x(0) | (x(1) << 8) | (x(2) << 16)) + x(3) * 2 ** 24;
+  return (
+    ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) +
+    (b[at + 3] as number) * 2 ** 24
+  );
 }
 
 /**
