@@ -13,11 +13,13 @@ import { assertReadComplete, readToEnd } from '../../../src/kafka/read-to-end';
 import type { PipelineRecord } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
 import { encodeEntry } from '../../../src/state/changelog-entry';
-import { encodeState } from '../../../src/state/state-codec';
 import { StateStore } from '../../../src/state/state-store';
 import { nearlyEqual } from '../../system/lib/verify';
 import { systemClock } from '../../../src/core/clock';
+import type { PartitionTask } from '../../../src/kafka/partition-task';
 import { openPartitionTask } from '../../../src/kafka/partition-task';
+import type { ModelManifest } from '../../../src/model/model-manifest';
+import type { Config } from '../../../src/shared/config';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { coreParams, validationLimits } from '../../../src/pipeline/params';
@@ -31,6 +33,31 @@ import { describeWithStack, testKafka, testRegistry } from '../../support/stack'
 
 describeWithStack('partition task replay on the real broker', (env) => {
   let kafka: Kafka;
+
+  /** The task of partition p as the processor opens it (fence, restore, replay). */
+  const openTask = (
+    config: Config,
+    serde: AvroSerde,
+    encoder: FakeEncoder,
+    manifest: ModelManifest,
+    p: number,
+  ): Promise<PartitionTask> =>
+    openPartitionTask(
+      {
+        config,
+        kafka,
+        serde,
+        encoder,
+        manifest,
+        params: coreParams(config, manifest),
+        metrics: createMetrics(undefined, false),
+        logger: createLogger('warn'),
+        clock: systemClock,
+        limits: validationLimits(config),
+      },
+      p,
+      () => false,
+    );
 
   beforeAll(() => {
     kafka = testKafka(env);
@@ -71,22 +98,7 @@ describeWithStack('partition task replay on the real broker', (env) => {
 
     const encoder = new FakeEncoder();
     const manifest = fakeManifest();
-    const task = await openPartitionTask(
-      {
-        config,
-        kafka,
-        serde,
-        encoder,
-        manifest,
-        params: coreParams(config, manifest),
-        metrics: createMetrics(undefined, false),
-        logger: createLogger('warn'),
-        clock: systemClock,
-        limits: validationLimits(config),
-      },
-      p,
-      () => false,
-    );
+    const task = await openTask(config, serde, encoder, manifest, p);
     try {
       expect(task.partition).toBe(p);
       expect(BigInt(task.replayedRecords)).toBe(end);
@@ -135,41 +147,36 @@ describeWithStack('partition task replay on the real broker', (env) => {
     // users written again later, as of record k > j (ahead of it, with that applied offset).
     const j = Math.floor(records.length * 0.4);
     const k = Math.floor(records.length * 0.7);
-    const atJ = new StateStore();
-    const live = new PartitionProcessor(atJ, processorDeps);
-    const commit = (store: StateStore, plan: { stateWrites: Map<string, UserState | null> }): void => {
+    const store = new StateStore();
+    const live = new PartitionProcessor(store, processorDeps);
+    const commit = (into: StateStore, plan: { stateWrites: Map<string, UserState | null> }): void => {
       for (const [u, st] of plan.stateWrites) {
-        if (st === null) store.delete(u);
-        else store.set(u, st);
+        if (st === null) into.delete(u);
+        else into.set(u, st);
       }
     };
-    commit(atJ, await live.process(records.slice(0, j)));
-    const maxAtJ = live.maxEventTimeSeenMs;
-    const atK = new StateStore();
+    const writeAll = (users: readonly string[], appliedOffset: number): void => {
+      for (const u of users) {
+        const bytes = store.bytes(u);
+        changelog.push({
+          key: u,
+          value: bytes ? Buffer.from(encodeEntry(bytes, BigInt(appliedOffset))) : null,
+          partition: p,
+        });
+      }
+    };
+    const users = (): string[] => {
+      const out: string[] = [];
+      store.scan((u) => out.push(u));
+      return out;
+    };
     const changelog: { key: string; value: Buffer | null; partition: number }[] = [];
-    const usersAtJ: string[] = [];
-    atJ.scan((u) => usersAtJ.push(u));
-    for (const u of usersAtJ) {
-      changelog.push({
-        key: u,
-        value: Buffer.from(encodeEntry(atJ.bytes(u) as Uint8Array, BigInt(j))),
-        partition: p,
-      });
-      atK.put(u, atJ.bytes(u) as Uint8Array);
-    }
-    const continued = new PartitionProcessor(atK, processorDeps, { maxEventTimeMs: maxAtJ });
-    commit(atK, await continued.process(records.slice(j, k)));
-    const ahead: string[] = [];
-    atK.scan((u) => ahead.push(u));
-    const written = ahead.filter((_, i) => i % 2 === 0);
-    for (const u of written) {
-      const st = atK.get(u);
-      changelog.push({
-        key: u,
-        value: st ? Buffer.from(encodeEntry(encodeState(st), BigInt(k))) : null,
-        partition: p,
-      });
-    }
+    commit(store, await live.process(records.slice(0, j)));
+    const maxAtJ = live.maxEventTimeSeenMs;
+    writeAll(users(), j);
+    commit(store, await live.process(records.slice(j, k)));
+    const written = users().filter((_, i) => i % 2 === 0);
+    writeAll(written, k);
     changelog.push({
       key: CHECKPOINT_KEY,
       value: Buffer.from(encodeCheckpoint({ offset: BigInt(j), maxEventTimeMs: maxAtJ })),
@@ -190,22 +197,7 @@ describeWithStack('partition task replay on the real broker', (env) => {
 
     const once = new StateStore();
     commit(once, await new PartitionProcessor(once, processorDeps).process(records));
-    const task = await openPartitionTask(
-      {
-        config,
-        kafka,
-        serde,
-        encoder: processorDeps.encoder,
-        manifest,
-        params,
-        metrics: createMetrics(undefined, false),
-        logger: createLogger('warn'),
-        clock: systemClock,
-        limits: validationLimits(config),
-      },
-      p,
-      () => false,
-    );
+    const task = await openTask(config, serde, processorDeps.encoder, manifest, p);
     try {
       expect(written.length).toBeGreaterThan(10);
       expect(BigInt(task.replayedRecords)).toBe(end - BigInt(j));
