@@ -292,7 +292,7 @@ export const VARIABLES = {
     parse: int(1, 1_000_000),
   },
   IDRIFT_STATE_CACHE_USERS: {
-    doc: 'Per partition, the most recently written user states kept decoded (about 3 KB each): their next event needs no decode, and each is encoded once per flush, not once per transaction. 0 = encode every state at every transaction.',
+    doc: 'Per partition, the most recently written user states kept decoded (about 3 KB each): their next event needs no decode, and each is encoded once per changelog write, not once per transaction. 0 = encode every state at every transaction.',
     default: '4096',
     parse: int(0, 10_000_000),
   },

@@ -120,7 +120,7 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     }),
     stateFlushes: new Counter({
       name: 'idrift_state_flushes_total',
-      help: 'Changelog flushes (every dirty user state and a checkpoint, in a transaction).',
+      help: 'Transactions that wrote user states to the changelog (the due dirty states, oldest first, and the checkpoint).',
       registers: r,
     }),
     changelogRecords: new Counter({

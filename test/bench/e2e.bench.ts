@@ -809,7 +809,7 @@ function markdown(r: Result): string {
     '',
     'Target p99 ≤ 250 ms.',
     '',
-    "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99, garbage-collection pause time, state flushes and the changelog records they wrote.",
+    "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99, garbage-collection pause time, transactions that wrote user states (flushes) and the changelog records they wrote.",
     '',
     '| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms | GC ms | flushes | changelog records |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
