@@ -31,9 +31,10 @@ import { kafkaClientOptions } from './clients';
 import { authorizationFailure } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction } from './output-transaction';
-import { encodeState } from '../state/state-codec';
 import type { Checkpoint } from '../state/checkpoint';
-import { encodeEntry, entryState } from '../state/changelog-entry';
+import { entryState } from '../state/changelog-entry';
+import type { ChangelogWrites } from '../state/changelog-writes';
+import { takeChangelogWrites } from '../state/changelog-writes';
 import type { DirtyPosition } from '../state/dirty-users';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
@@ -518,10 +519,8 @@ export class StreamProcessor {
 
   /**
    * The changelog writes of a transaction ending at input offset `nextOffset` (null: the
-   * committed one): the due dirty users' values (`all`: the oldest, due or not), each this plan's
-   * new state if it has one, else the store's (none: a tombstone), as version 4 with that offset
-   * applied; and the checkpoint when states are written or none exists yet. The users leave the
-   * dirty list here: if the transaction fails, the task is dropped and restores afresh.
+   * committed one): the due dirty users (`all`: the oldest, due or not) and the checkpoint when
+   * they move it or none exists yet (changelog-writes.ts).
    */
   private changelogWrites(
     task: PartitionTask,
@@ -529,7 +528,7 @@ export class StreamProcessor {
     nextOffset: bigint | null,
     now: number,
     all: boolean,
-  ): { changelog: Map<string, Uint8Array | null>; checkpoint: Checkpoint | null } {
+  ): ChangelogWrites {
     const { flushIntervalMs, flushMaxRecords, flushMaxStates } = this.deps.config.processing;
     const end: DirtyPosition = {
       offset: nextOffset ?? committedEnd(task),
@@ -542,15 +541,14 @@ export class StreamProcessor {
           offsetBelow: end.offset - BigInt(flushMaxRecords),
           max: flushMaxStates,
         });
-    const changelog = new Map<string, Uint8Array | null>();
-    for (const userId of users) {
-      const st = planned.get(userId);
-      const bytes = planned.has(userId) ? (st ? encodeState(st) : null) : task.states.bytes(userId);
-      changelog.set(userId, bytes ? encodeEntry(bytes, end.offset) : null);
-    }
-    task.dirty.written(users);
-    const checkpoint = users.length > 0 || !task.hasCheckpoint ? task.dirty.checkpoint(end) : null;
-    return { changelog, checkpoint };
+    return takeChangelogWrites(
+      task.dirty,
+      users,
+      planned,
+      (userId) => task.states.bytes(userId),
+      end,
+      !task.hasCheckpoint,
+    );
   }
 
   private written(task: PartitionTask, records: number, checkpoint: Checkpoint | null): void {

@@ -18,7 +18,8 @@ import { rng, simulate } from '../../src/sim/simulator';
 import { encodeState } from '../../src/state/state-codec';
 import type { Checkpoint } from '../../src/state/checkpoint';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../../src/state/checkpoint';
-import { RestoredPartition, encodeEntry } from '../../src/state/changelog-entry';
+import { RestoredPartition } from '../../src/state/changelog-entry';
+import { takeChangelogWrites } from '../../src/state/changelog-writes';
 import { DirtyUsers } from '../../src/state/dirty-users';
 import { StateStore } from '../../src/state/state-store';
 import { objectStateView } from '../../src/state/state-view';
@@ -165,15 +166,17 @@ describe('incremental changelog writes: a restore plus replay equals a processor
         offsetBelow: end - 3000n,
         max: 1 + Math.floor(r() * 40),
       });
-      for (const u of due) {
-        const st = plan.stateWrites.get(u);
-        const bytes = plan.stateWrites.has(u) ? (st ? encodeState(st) : null) : (store.bytes(u) ?? null);
-        log.push({ key: u, value: bytes ? encodeEntry(bytes, end) : null });
-      }
-      dirty.written(due);
-      if (due.length > 0 || !hasCheckpoint) {
-        const cp = dirty.checkpoint({ offset: end, maxEventTimeMs: processor.maxEventTimeSeenMs });
-        log.push({ key: CHECKPOINT_KEY, value: encodeCheckpoint(cp) });
+      const written = takeChangelogWrites(
+        dirty,
+        due,
+        plan.stateWrites,
+        (u) => store.bytes(u),
+        { offset: end, maxEventTimeMs: processor.maxEventTimeSeenMs },
+        !hasCheckpoint,
+      );
+      for (const [key, value] of written.changelog) log.push({ key, value });
+      if (written.checkpoint) {
+        log.push({ key: CHECKPOINT_KEY, value: encodeCheckpoint(written.checkpoint) });
         hasCheckpoint = true;
       }
       for (const [u, s] of plan.stateWrites) {
