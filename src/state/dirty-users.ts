@@ -41,10 +41,6 @@ export class DirtyUsers {
     return this.entries.size;
   }
 
-  has(userId: string): boolean {
-    return this.entries.has(userId);
-  }
-
   keys(): IterableIterator<string> {
     return this.entries.keys();
   }
