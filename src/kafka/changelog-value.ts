@@ -29,8 +29,9 @@ export async function changelogValueToState(value: Buffer, serde: AvroSerde): Pr
 }
 
 /**
- * One user's changelog value into a restoring partition: versions 3 and 4 at once (no promise per
- * user: restore ≥ 100,000 users/s), versions 1 and 2 through the registry (then a promise).
+ * One user's changelog value into a restoring partition: versions 1 and 2 (registry-framed Avro,
+ * first byte 0) through the registry, then a promise; any other value at once (no promise per
+ * user: restore ≥ 100,000 users/s), where the partition takes versions 3 and 4 and refuses the rest.
  */
 export function restoreValue(
   part: RestoredPartition,
@@ -38,9 +39,7 @@ export function restoreValue(
   value: Buffer,
   serde: AvroSerde,
 ): Promise<void> | undefined {
-  if (isEntry(value) || isBinaryState(value)) {
-    part.state(userId, value);
-    return undefined;
-  }
-  return changelogValueToState(value, serde).then((v) => part.state(userId, v));
+  if (value[0] === 0) return changelogValueToState(value, serde).then((v) => part.state(userId, v));
+  part.state(userId, value);
+  return undefined;
 }

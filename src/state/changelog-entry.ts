@@ -48,9 +48,13 @@ export function entryState(value: Uint8Array): Uint8Array {
   return value.subarray(PREFIX_BYTES);
 }
 
-export function entryAppliedOffset(value: Uint8Array): bigint {
+/**
+ * The applied offset of a version-4 value, read as two 32-bit halves: no DataView or BigInt per
+ * user on restore's hot path (exact below 2^53).
+ */
+export function entryAppliedOffset(value: Uint8Array): number {
   checkEntry(value);
-  return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigInt64(2, true);
+  return u32(value, 6) * 2 ** 32 + u32(value, 2);
 }
 
 /** The unsigned 32-bit little-endian number at `at`. */
@@ -69,8 +73,7 @@ function u32(b: Uint8Array, at: number): number {
 export class RestoredPartition {
   private latest: Checkpoint | undefined;
   /**
-   * Applied offsets of version-4 states (numbers: exact below 2^53, and no BigInt allocated per
-   * user), pruned of those at or below the checkpoint now and then. A compacted changelog keeps
+   * Applied offsets of version-4 states (numbers: no BigInt allocated per user), pruned of those at or below the checkpoint now and then. A compacted changelog keeps
    * only its last checkpoint, so while its older part is read this holds every user read so far.
    */
   private readonly ahead = new Map<string, number>();
@@ -92,10 +95,9 @@ export class RestoredPartition {
   /** A user's value of version 3 or 4 (callers convert Avro values of versions 1 and 2 first). */
   state(userId: string, value: Uint8Array): void {
     if (isEntry(value)) {
-      checkEntry(value);
+      const appliedOffset = entryAppliedOffset(value);
       this.store.put(userId, value, PREFIX_BYTES);
-      // The offset's two 32-bit halves: no DataView or BigInt per user (restore's hot path).
-      this.ahead.set(userId, u32(value, 6) * 2 ** 32 + u32(value, 2));
+      this.ahead.set(userId, appliedOffset);
     } else if (isBinaryState(value)) {
       this.store.put(userId, value);
       this.ahead.delete(userId);

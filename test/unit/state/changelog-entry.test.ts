@@ -30,7 +30,7 @@ describe('changelog value version 4', () => {
     expect(isBinaryState(v4)).toBe(false);
     expect(isEntry(v3)).toBe(false);
     expect(Buffer.from(entryState(v4)).equals(Buffer.from(v3))).toBe(true);
-    expect(entryAppliedOffset(v4)).toBe(123_456_789_012n);
+    expect(entryAppliedOffset(v4)).toBe(123_456_789_012);
     const wrongVersion = Uint8Array.from(v4);
     wrongVersion[1] = 5;
     expect(() => entryState(wrongVersion)).toThrow(/not version 4/);
