@@ -77,3 +77,74 @@ describe('the kafkajs patch: no negative timer in the request queue', () => {
     expect(run.stderr).not.toContain('TimeoutNegativeWarning');
   });
 });
+
+describe('the kafkajs patch: record offsets and timestamps as numbers where exact', () => {
+  type Long = { value: bigint };
+  const LongClass = requireHere('kafkajs/src/utils/long') as { fromValue(v: bigint | string): Long };
+  const { RecordBatch: encodeBatch } = requireHere('kafkajs/src/protocol/recordBatch/v0') as {
+    RecordBatch: (o: {
+      firstOffset: Long;
+      firstTimestamp: Long;
+      maxTimestamp: Long;
+      lastOffsetDelta: number;
+      records: unknown[];
+    }) => Promise<{ buffer: Buffer }>;
+  };
+  const encodeRecord = requireHere('kafkajs/src/protocol/recordBatch/record/v0') as (o: {
+    offsetDelta: number;
+    timestampDelta: Long;
+    key: Buffer;
+    value: Buffer;
+  }) => unknown;
+  const decodeBatch = requireHere('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{
+    records: { offset: string; timestamp: string }[];
+  }>;
+  const Decoder = requireHere('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
+
+  const SAFE = 2n ** 53n - 1n;
+  const offsetDeltas = [0, 1, 7, 2 ** 30];
+  const timestampDeltas = [0n, 1_000n, -5n, 2n ** 32n, 2n ** 32n + 1n, 2n ** 40n];
+
+  // Bases on both sides of where the patch leaves Long arithmetic (2^53 − 1 − 2^32).
+  it.each([0n, 1_795_727_213_333n, SAFE - 2n ** 32n, SAFE - 2n ** 32n + 1n, SAFE, 2n ** 62n, -(2n ** 40n)])(
+    'decodes the same values as 64-bit arithmetic at base %s',
+    async (base) => {
+      const records = offsetDeltas.flatMap((offsetDelta) =>
+        timestampDeltas.map((t) =>
+          encodeRecord({
+            offsetDelta,
+            timestampDelta: LongClass.fromValue(t),
+            key: Buffer.from('k'),
+            value: Buffer.from('v'),
+          }),
+        ),
+      );
+      const encoded = await encodeBatch({
+        firstOffset: LongClass.fromValue(base),
+        firstTimestamp: LongClass.fromValue(base),
+        maxTimestamp: LongClass.fromValue(base),
+        lastOffsetDelta: 2 ** 30,
+        records,
+      });
+      const decoded = await decodeBatch(new Decoder(encoded.buffer));
+      const expected = offsetDeltas.flatMap((d) =>
+        timestampDeltas.map((t) => ({ offset: String(base + BigInt(d)), timestamp: String(base + t) })),
+      );
+      expect(decoded.records.map((r) => ({ offset: r.offset, timestamp: r.timestamp }))).toEqual(expected);
+    },
+  );
+
+  it('keeps the messages at or after the fetched offset, next to the safe-integer limit and beyond', () => {
+    const around = (n: bigint) =>
+      [n - 2n, n - 1n, n, n + 1n, n + 2n].map((o) => ({ ...message(0), offset: String(o) }));
+    for (const fetched of [SAFE, SAFE + 1n, SAFE + 2n, 2n ** 62n, 10n]) {
+      const b = new BatchClass('t', String(fetched), {
+        partition: 0,
+        highWatermark: '0',
+        messages: around(fetched),
+        abortedTransactions: [],
+      }) as unknown as { messages: { offset: string }[] };
+      expect(b.messages.map((m) => m.offset)).toEqual([fetched, fetched + 1n, fetched + 2n].map(String));
+    }
+  });
+});
