@@ -12,14 +12,16 @@
  *   value while it compacts a page); `copy` gives bytes the caller owns.
  * - A value is written in place when it fits the slot's capacity. A first write gets exactly its
  *   length (restore writes each value once); a value that outgrows its slot gets 1/8 headroom.
- * - A page whose live bytes fall under half is emptied into the current page, so dead bytes stay
- *   under about half of the pages' total.
+ * - A page whose live bytes fall under half is emptied into the current page (checked when a value
+ *   leaves it, and when it stops being the current page), so dead bytes stay under about half of
+ *   the pages' total.
  */
 
 /** Bytes per page (a larger value gets a page of its own). */
 export const PAGE_BYTES = 1024 * 1024;
 
 const NO_PAGE = -1;
+const EMPTY = new Uint8Array(0);
 
 export class ValuePages {
   /** @param pageSize bytes per page (tests use small pages to exercise compaction) */
@@ -84,12 +86,16 @@ export class ValuePages {
   }
 
   /** The value in place (see the module contract for how long it stays valid). */
-  view(slot: number): Buffer {
+  view(slot: number): Uint8Array {
     const p = this.pageOf[slot] as number;
     const page = p === NO_PAGE ? null : this.pages[p];
-    if (!page) return Buffer.alloc(0);
-    const at = this.offsetOf[slot] as number;
-    return page.subarray(at, at + (this.lengthOf[slot] as number));
+    if (!page) return EMPTY;
+    // A plain Uint8Array: Buffer#subarray runs Buffer's constructor, measurable once per decode.
+    return new Uint8Array(
+      page.buffer,
+      page.byteOffset + (this.offsetOf[slot] as number),
+      this.lengthOf[slot],
+    );
   }
 
   copy(slot: number): Buffer {
@@ -119,12 +125,16 @@ export class ValuePages {
       this.assign(slot, p, 0, cap);
       return;
     }
+    let retired = NO_PAGE;
     if (this.current === NO_PAGE || this.top + cap > this.pageSize) {
+      retired = this.current;
       this.current = this.newPage(this.pageSize);
       this.top = 0;
     }
     this.assign(slot, this.current, this.top, cap);
     this.top += cap;
+    // Values freed while their page was current were not checked then.
+    if (retired !== NO_PAGE) this.maybeCompact(retired);
   }
 
   private assign(slot: number, p: number, at: number, cap: number): void {

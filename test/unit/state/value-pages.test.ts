@@ -58,7 +58,7 @@ describe('ValuePages', () => {
           const wrong: number[] = [];
           for (const [slot, v] of model) {
             const ok =
-              pages.length(slot) === v.length && pages.view(slot).equals(v) && pages.copy(slot).equals(v);
+              pages.length(slot) === v.length && v.equals(pages.view(slot)) && pages.copy(slot).equals(v);
             if (!ok) wrong.push(slot);
             total += v.length;
           }
@@ -81,7 +81,20 @@ describe('ValuePages', () => {
     for (const s of slots.slice(0, 40)) pages.release(s);
     expect(pages.valueBytes).toBe(1000);
     expect(pages.heldBytes).toBeLessThanOrEqual(2000);
-    for (const s of slots.slice(40)) expect(pages.view(s).equals(bytesOf(100, s))).toBe(true);
+    for (const s of slots.slice(40)) expect(bytesOf(100, s).equals(pages.view(s))).toBe(true);
+  });
+
+  it('empties a page whose values were freed while it was the current page, once it is not', () => {
+    const pages = new ValuePages(1000);
+    const slots = Array.from({ length: 10 }, () => pages.newSlot());
+    for (const s of slots) pages.write(s, bytesOf(100, s));
+    for (const s of slots.slice(0, 8)) pages.release(s); // page 1 is current: not checked yet
+    expect(pages.heldBytes).toBe(1000);
+    const next = pages.newSlot();
+    pages.write(next, bytesOf(500, 7)); // page 1 is full: a new current page, page 1 retired
+    expect(pages.heldBytes).toBe(1000); // page 1 emptied: its two live values moved to page 2
+    for (const s of slots.slice(8)) expect(bytesOf(100, s).equals(pages.view(s))).toBe(true);
+    expect(bytesOf(500, 7).equals(pages.view(next))).toBe(true);
   });
 
   it('writes in place while a value fits its slot', () => {
@@ -91,7 +104,7 @@ describe('ValuePages', () => {
     const before = pages.view(a).byteOffset;
     pages.write(a, bytesOf(250, 2));
     expect(pages.view(a).byteOffset).toBe(before);
-    expect(pages.view(a).equals(bytesOf(250, 2))).toBe(true);
+    expect(bytesOf(250, 2).equals(pages.view(a))).toBe(true);
     expect(pages.heldBytes).toBe(1000);
   });
 });
