@@ -144,7 +144,7 @@ bench-lookup: $(NPM_STAMP) ## interest lookup API latency at 2,000 req/s while p
 	$(BENCH_STACK) $(WITH_STACK) node --max-old-space-size=4096 --import tsx test/bench/lookup.bench.ts $(BENCH_ARGS)
 
 bench-e2e: $(NPM_STAMP) ## throughput vs kafkajs/Java ceilings, latency, 1M-user restore, profile → e2e.{json,md}
-	$(BENCH_STACK) $(WITH_STACK) node --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts $(BENCH_ARGS)
+	$(BENCH_STACK) $(WITH_STACK) node --expose-gc --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts $(BENCH_ARGS)
 
 model: $(PY) ## retrain + export + validate the encoder (fixed seeds), re-calibrate; CI never trains
 	$(PY) onnx/train.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz --out .cache/model
