@@ -1,16 +1,5 @@
+import { rng } from '../../../src/sim/simulator';
 import { ValuePages } from '../../../src/state/value-pages';
-
-/** A deterministic generator (mulberry32), so a failure repeats. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytesOf = (n: number, fill: number): Buffer => Buffer.alloc(n, fill & 255);
 
