@@ -14,7 +14,8 @@ import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AvroSerde } from './serde';
 import { restoreValue } from './changelog-value';
-import { DEFAULT_LIVE_STATES, StateStore } from '../state/state-store';
+import type { StateCacheOptions } from '../state/state-store';
+import { StateStore } from '../state/state-store';
 import { CHECKPOINT_KEY } from '../state/checkpoint';
 import { RestoredPartition } from '../state/changelog-entry';
 
@@ -44,18 +45,18 @@ export async function restorePartitions(
   logger: Logger,
   {
     timeoutMs = 300_000,
-    liveStates = DEFAULT_LIVE_STATES,
+    cache = {},
   }: {
     readonly timeoutMs?: number;
-    /** Decoded states each restored store keeps (StateStore's cache). */
-    readonly liveStates?: number;
+    /** The decoded-state cache of each restored store. */
+    readonly cache?: StateCacheOptions;
   } = {},
 ): Promise<RestoreResult> {
   const t0 = Date.now();
   const log = logger.child('restore');
   for (let attempt = 1; ; attempt++) {
     const restored = new Map<number, RestoredPartition>(
-      partitions.map((p) => [p, new RestoredPartition(new StateStore(liveStates))]),
+      partitions.map((p) => [p, new RestoredPartition(new StateStore(cache))]),
     );
     let records = 0;
     const res = await readToEnd(kafka, {

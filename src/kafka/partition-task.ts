@@ -26,7 +26,9 @@ import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { restorePartitions } from './changelog-restore';
+import type { StateCacheOptions } from '../state/state-store';
 import { StateStore } from '../state/state-store';
+import { StateCacheBudget } from '../state/state-cache-budget';
 import type { DirtyPosition } from '../state/dirty-users';
 import { DirtyUsers } from '../state/dirty-users';
 import { RESTORE_STALL_MS } from './changelog-restore';
@@ -74,6 +76,8 @@ export interface PartitionTaskDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly limits: ValidationLimits;
+  /** The process's decoded-state budget; without one, each task gets its own of the configured size. */
+  readonly stateCache?: StateCacheBudget;
 }
 
 /** Runs `fn` after every earlier locked call of the task has settled. */
@@ -111,6 +115,10 @@ export async function openPartitionTask(
   // kafkajs sends InitProducerId(transactionalId) lazily, at the first transaction().
   const fence = await producer.transaction();
   await fence.abort();
+  const cache: StateCacheOptions = {
+    budget: deps.stateCache ?? new StateCacheBudget(config.processing.stateCacheBytes),
+    maxUsers: config.processing.stateCacheUsers ?? undefined,
+  };
   const restored = await restorePartitions(
     kafka,
     config.topics.userStateChangelog,
@@ -118,10 +126,10 @@ export async function openPartitionTask(
     deps.serde,
     config.appId,
     deps.logger,
-    { liveStates: config.processing.stateCacheUsers },
+    { cache },
   );
   const part = restored.partitions.get(p);
-  const states = part?.store ?? new StateStore(config.processing.stateCacheUsers);
+  const states = part?.store ?? new StateStore(cache);
   const checkpoint = part?.checkpoint;
   const ahead = part?.aheadOfCheckpoint() ?? new Map<string, bigint>();
   const processor = new PartitionProcessor(

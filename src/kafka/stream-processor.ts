@@ -38,6 +38,7 @@ import { takeChangelogWrites } from '../state/changelog-writes';
 import type { DirtyPosition } from '../state/dirty-users';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
+import { StateCacheBudget } from '../state/state-cache-budget';
 import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
 import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
@@ -92,8 +93,12 @@ export class StreamProcessor {
   fatalError: unknown = null;
   onFatal: (e: unknown) => void = () => undefined;
 
+  /** One bound on the decoded states of every partition this instance owns. */
+  private readonly stateCache: StateCacheBudget;
+
   constructor(private readonly deps: StreamProcessorDeps) {
     this.log = deps.logger.child('processor');
+    this.stateCache = new StateCacheBudget(deps.config.processing.stateCacheBytes);
   }
 
   /** The partition of `userId` and whether its committed state is here (no I/O). */
@@ -320,7 +325,11 @@ export class StreamProcessor {
   }
 
   private async createTask(p: number): Promise<PartitionTask> {
-    const task = await openPartitionTask(this.deps, p, () => this.stopping);
+    const task = await openPartitionTask(
+      { ...this.deps, stateCache: this.stateCache },
+      p,
+      () => this.stopping,
+    );
     this.readyTasks.set(p, task);
     this.log.info('partition ready', { partition: p, users: task.states.size, restoreMs: task.restoreMs });
     return task;
@@ -337,6 +346,7 @@ export class StreamProcessor {
     try {
       const task = await t;
       task.dropped = true;
+      task.states.close();
       await task.producer.disconnect();
     } catch {
       // the task never started or its producer is already broken: nothing to release

@@ -291,9 +291,14 @@ export const VARIABLES = {
     default: '1000',
     parse: int(1, 1_000_000),
   },
+  IDRIFT_STATE_CACHE_BYTES: {
+    doc: 'Bytes of decoded user states kept in memory, all partitions of the process together (estimated: about 3 KB for a new user, 8 KB for a full state): the most recently written are kept, their next event needs no decode, and each is encoded once per changelog write, not once per transaction. 0 = encode every state at every transaction.',
+    default: String(256 * 1024 * 1024),
+    parse: int(0, 64 * 1024 * 1024 * 1024),
+  },
   IDRIFT_STATE_CACHE_USERS: {
-    doc: 'Per partition, the most recently written user states kept decoded (about 3 KB each): their next event needs no decode, and each is encoded once per changelog write, not once per transaction. 0 = encode every state at every transaction.',
-    default: '4096',
+    doc: 'Optional further bound: at most this many decoded user states per partition (unset = IDRIFT_STATE_CACHE_BYTES alone bounds them).',
+    default: '',
     parse: int(0, 10_000_000),
   },
   IDRIFT_MAX_EVENT_FUTURE_MS: {
@@ -444,8 +449,10 @@ export interface Config {
     readonly flushMaxRecords: number;
     /** User states one transaction writes at most. */
     readonly flushMaxStates: number;
-    /** Decoded states kept per partition (IDRIFT_STATE_CACHE_USERS). */
-    readonly stateCacheUsers: number;
+    /** Bytes of decoded states kept by the whole process (IDRIFT_STATE_CACHE_BYTES). */
+    readonly stateCacheBytes: number;
+    /** Decoded states kept per partition at most (IDRIFT_STATE_CACHE_USERS); null = no count bound. */
+    readonly stateCacheUsers: number | null;
     readonly maxEventFutureMs: number;
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
@@ -603,7 +610,8 @@ export function loadConfig(env: Env = process.env): Config {
       flushIntervalMs: v.IDRIFT_STATE_FLUSH_INTERVAL_MS,
       flushMaxRecords: v.IDRIFT_STATE_FLUSH_MAX_RECORDS,
       flushMaxStates: v.IDRIFT_STATE_FLUSH_MAX_STATES,
-      stateCacheUsers: v.IDRIFT_STATE_CACHE_USERS,
+      stateCacheBytes: v.IDRIFT_STATE_CACHE_BYTES,
+      stateCacheUsers: (v as Partial<Values>).IDRIFT_STATE_CACHE_USERS ?? null,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,

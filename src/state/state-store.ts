@@ -6,31 +6,52 @@
  * live in large pages outside the V8 heap (ValuePages), one slot per user: restore copies each
  * value once, and the garbage collector neither copies nor marks a million of them.
  *
- * The states written most recently are also kept decoded, in a bounded cache (`liveCapacity`
- * users, least recently written out first): an active user's next event then needs no decode, and
- * a state is encoded once when it leaves the cache or the changelog needs its bytes, not once per
- * transaction that touches it. A cached state may be newer than its encoded value ("stale"); the
- * encoded value is brought up to date before anyone reads bytes. Invariants: every user has a
- * slot; a stale user is in `live`, and its slot holds an older value (or none yet).
+ * The states written most recently are also kept decoded, in a cache bounded in estimated bytes
+ * by a budget shared by every store of the process (StateCacheBudget; least recently written out
+ * first) and, optionally, in users per store: an active user's next event then needs no decode,
+ * and a state is encoded once when it leaves the cache or the changelog needs its bytes, not once
+ * per transaction that touches it. A cached state may be newer than its encoded value ("stale");
+ * the encoded value is brought up to date before anyone reads bytes. Invariants: every user has a
+ * slot; a stale user is in `live`, and its slot holds an older value (or none yet); `liveBytes` is
+ * the sum of `live`'s estimates.
  */
 import type { UserState } from '../core/user-state';
 import type { StateTimes, StateView } from './state-view';
 import { checkStateAt, decodeState, encodeState, stateTimes } from './state-codec';
+import type { CacheMember } from './state-cache-budget';
+import { StateCacheBudget, decodedStateBytes } from './state-cache-budget';
 import { ValuePages } from './value-pages';
 
-/** Decoded states kept per partition by default (about 3 KB each: 2.4 KB heap, 0.5 KB typed arrays). */
-export const DEFAULT_LIVE_STATES = 4096;
+export interface StateCacheOptions {
+  /** The process's budget; a store without one gets its own, of the default size. */
+  readonly budget?: StateCacheBudget;
+  /** At most this many decoded states in this store (unset = the budget alone bounds them). */
+  readonly maxUsers?: number;
+}
 
-export class StateStore implements StateView {
+interface Cached {
+  readonly state: UserState;
+  readonly bytes: number;
+}
+
+export class StateStore implements StateView, CacheMember {
   /** Each user's slot in `pages`. */
   private readonly slots = new Map<string, number>();
   private readonly pages = new ValuePages();
-  /** Decoded states, least recently written first. */
-  private readonly live = new Map<string, UserState>();
+  /** Decoded states with their estimated bytes, least recently written first. */
+  private readonly live = new Map<string, Cached>();
+  private liveBytes = 0;
   /** Users whose current state is only the decoded one in `live`. */
   private readonly stale = new Set<string>();
+  private readonly budget: StateCacheBudget;
+  private readonly maxUsers: number;
+  private membership: WeakRef<CacheMember> | undefined;
 
-  constructor(private readonly liveCapacity: number = DEFAULT_LIVE_STATES) {}
+  constructor(cache: StateCacheOptions = {}) {
+    this.budget = cache.budget ?? new StateCacheBudget();
+    this.maxUsers = cache.maxUsers ?? Infinity;
+    this.membership = this.budget.join(this);
+  }
 
   get size(): number {
     return this.slots.size;
@@ -41,9 +62,14 @@ export class StateStore implements StateView {
     return this.live.size;
   }
 
+  /** Estimated bytes of the decoded states held (CacheMember). */
+  get cachedBytes(): number {
+    return this.liveBytes;
+  }
+
   get(userId: string): UserState | undefined {
-    const s = this.live.get(userId);
-    if (s !== undefined) return s;
+    const c = this.live.get(userId);
+    if (c !== undefined) return c.state;
     const slot = this.slots.get(userId);
     return slot === undefined ? undefined : decodeState(userId, this.pages.view(slot));
   }
@@ -53,7 +79,7 @@ export class StateStore implements StateView {
     const slot = this.slots.get(userId);
     if (slot === undefined) return undefined;
     if (this.stale.has(userId)) {
-      const value = encodeState(this.live.get(userId) as UserState);
+      const value = encodeState((this.live.get(userId) as Cached).state);
       this.pages.write(slot, value);
       this.stale.delete(userId);
       return value;
@@ -68,33 +94,29 @@ export class StateStore implements StateView {
   put(userId: string, value: Uint8Array, from = 0): void {
     checkStateAt(value, from);
     this.pages.write(this.slotOf(userId), value, from);
-    this.live.delete(userId);
+    this.uncache(userId);
     this.stale.delete(userId);
   }
 
   /** A newly committed state; encoded later (see the module comment). */
   set(userId: string, state: UserState): void {
     this.slotOf(userId);
-    this.live.delete(userId);
-    this.live.set(userId, state);
     this.stale.add(userId);
-    this.evict();
+    this.cache(userId, state);
   }
 
   /** A newly committed state whose value the caller has just encoded (for the changelog). */
   setEncoded(userId: string, state: UserState, value: Uint8Array): void {
     this.pages.write(this.slotOf(userId), value);
     this.stale.delete(userId);
-    this.live.delete(userId);
-    this.live.set(userId, state);
-    this.evict();
+    this.cache(userId, state);
   }
 
   delete(userId: string): void {
     const slot = this.slots.get(userId);
     if (slot !== undefined) this.pages.release(slot);
     this.slots.delete(userId);
-    this.live.delete(userId);
+    this.uncache(userId);
     this.stale.delete(userId);
   }
 
@@ -104,7 +126,7 @@ export class StateStore implements StateView {
 
   scan(visit: (userId: string, times: StateTimes) => void): void {
     for (const [u, slot] of this.slots) {
-      const s = this.stale.has(u) ? this.live.get(u) : undefined;
+      const s = this.stale.has(u) ? this.live.get(u)?.state : undefined;
       if (s === undefined) visit(u, stateTimes(this.pages.view(slot)));
       else visit(u, { lastEventTimeMs: s.lastEventTimeMs, nextTimerTimeMs: s.churn.nextTimerTimeMs });
     }
@@ -125,13 +147,40 @@ export class StateStore implements StateView {
     return slot;
   }
 
-  /** Drops the least recently written decoded states over capacity, encoding the stale ones. */
-  private evict(): void {
-    while (this.live.size > this.liveCapacity) {
-      const userId = this.live.keys().next().value;
-      if (userId === undefined) return;
-      if (this.stale.has(userId)) this.bytes(userId);
-      this.live.delete(userId);
-    }
+  /**
+   * Gives the budget back and keeps nothing decoded from now on (a dropped partition). Stale states
+   * are encoded first, so a late reader still gets every user's current state.
+   */
+  close(): void {
+    if (this.membership !== undefined) this.budget.leave(this.membership);
+    this.membership = undefined;
+    for (const u of this.stale) this.bytes(u);
+    this.live.clear();
+    this.liveBytes = 0;
+  }
+
+  /** Drops the least recently written decoded state, encoding it first if it is stale. */
+  evictOldest(): void {
+    const userId = this.live.keys().next().value;
+    if (userId === undefined) return;
+    if (this.stale.has(userId)) this.bytes(userId);
+    this.uncache(userId);
+  }
+
+  private cache(userId: string, state: UserState): void {
+    this.uncache(userId);
+    const bytes = decodedStateBytes(state);
+    this.live.set(userId, { state, bytes });
+    this.liveBytes += bytes;
+    while (this.live.size > this.maxUsers) this.evictOldest();
+    if (this.membership === undefined) this.evictOldest();
+    else this.budget.fit();
+  }
+
+  private uncache(userId: string): void {
+    const c = this.live.get(userId);
+    if (c === undefined) return;
+    this.live.delete(userId);
+    this.liveBytes -= c.bytes;
   }
 }

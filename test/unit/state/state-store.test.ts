@@ -9,7 +9,7 @@ const same = (a: Uint8Array | undefined, b: Uint8Array): boolean =>
 describe('StateStore decoded-state cache', () => {
   it('serves written states without encoding, and gives the exact bytes of each when asked', async () => {
     const states = await upgradeWorkloadStates();
-    const store = new StateStore(3);
+    const store = new StateStore({ maxUsers: 3 });
     for (const [u, s] of states) store.set(u, s);
     expect(store.size).toBe(states.size);
     expect(store.liveSize).toBe(3);
@@ -26,7 +26,7 @@ describe('StateStore decoded-state cache', () => {
       [string, UserState],
       [string, UserState],
     ];
-    const store = new StateStore(1);
+    const store = new StateStore({ maxUsers: 1 });
     store.put(u, encodeState(a));
     store.set(u, b);
     expect(same(store.bytes(u), encodeState(b))).toBe(true);
@@ -44,7 +44,7 @@ describe('StateStore decoded-state cache', () => {
 
   it('scans cached and encoded users alike, and forgets a deleted user everywhere', async () => {
     const states = await upgradeWorkloadStates();
-    const store = new StateStore(2);
+    const store = new StateStore({ maxUsers: 2 });
     for (const [u, s] of states) store.set(u, s);
     const seen = new Map<string, number>();
     store.scan((u, t) => seen.set(u, t.lastEventTimeMs + t.nextTimerTimeMs));
