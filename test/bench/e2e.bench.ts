@@ -16,7 +16,9 @@
  *      from its first commit (start-up, model load and group join excluded, reported apart);
  *   5. latency at 50 % of (4)'s rate, same processor: record timestamp → the group's committed
  *      offset passing the record (offsets commit in the same transaction as the outputs, so that
- *      is when the outputs become visible to read_committed consumers), polled every 10 ms;
+ *      is when the outputs become visible to read_committed consumers), polled every 10 ms, with
+ *      a per-second trace of the processor's metrics and of CPU by process (/proc); then the same
+ *      for the kafkajs passthrough at the same rate on a topic of its own: the transport's floor;
  *   6. restore: the processor's changelog states re-keyed to 1,000,000 users in a fresh
  *      changelog, restored by lib/restore-probe.ts (users/s and bytes per user after GC);
  *   7. profile: the processor again with --cpu-prof on a fresh group, top self-time costs.
@@ -25,7 +27,7 @@ import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { loadConfig } from '../../src/shared/config';
@@ -54,13 +56,18 @@ const args = parseScriptArgs({
   name: 'e2e.bench.ts',
   summary: 'End-to-end benchmark: throughput vs kafkajs and Java ceilings, latency, restore, profile.',
   usage: [
-    '[--events N] [--users N] [--partitions N] [--latency-seconds S] [--restore-users N] [--profile-seconds S] [--out DIR]',
+    '[--events N] [--users N] [--partitions N] [--latency-seconds S] [--latency-rate N] [--restore-users N] [--profile-seconds S] [--out DIR]',
   ],
   options: {
     events: { type: 'string', valueName: 'N', description: 'preloaded events (default 1,000,000)' },
     users: { type: 'string', valueName: 'N', description: 'simulated users (default 125,000)' },
     partitions: { type: 'string', valueName: 'N', description: 'input partitions (default 4)' },
     'latency-seconds': { type: 'string', valueName: 'S', description: 'latency phase length (default 30)' },
+    'latency-rate': {
+      type: 'string',
+      valueName: 'N',
+      description: 'latency phase input rate, events/s (default half the measured maximum)',
+    },
     'restore-users': {
       type: 'string',
       valueName: 'N',
@@ -74,6 +81,8 @@ const EVENTS = numberFlag(args, 'events', 1_000_000);
 const USERS = numberFlag(args, 'users', 125_000);
 const PARTITIONS = numberFlag(args, 'partitions', 4);
 const LATENCY_S = numberFlag(args, 'latency-seconds', 30);
+/** 0 = half of the processor's measured maximum (the issue's operating point). */
+const LATENCY_RATE = numberFlag(args, 'latency-rate', 0);
 const RESTORE_USERS = numberFlag(args, 'restore-users', 1_000_000);
 const PROFILE_S = numberFlag(args, 'profile-seconds', 40);
 const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
@@ -312,6 +321,8 @@ async function javaConsumerPerf(brokers: string, topic: string, events: number):
 
 interface Latency {
   readonly targetRate: number;
+  /** Set with --latency-rate: the rate was given, not half the measured maximum. */
+  readonly fixedRate?: boolean;
   readonly achievedRate: number;
   readonly records: number;
   readonly unobserved: number;
@@ -355,11 +366,54 @@ interface TraceRow {
   /** State flushes in the second and the changelog records they wrote. */
   readonly flushes: number;
   readonly changelogRecords: number;
+  /** CPU cores used in the second by the processor, the broker, and this process (load generator and poller). */
+  readonly processorCores: number;
+  readonly brokerCores: number;
+  readonly benchCores: number;
+  /** The machine's cores busy in the second (all processes), and cores stolen by the hypervisor. */
+  readonly machineCores: number;
+  readonly stealCores: number;
+}
+
+/** The pids whose CPU the trace samples (null: not sampled). */
+interface TracedPids {
+  readonly processor: number | null;
+  readonly broker: number | null;
+}
+
+/** Busy and stolen CPU seconds of the whole machine so far (/proc/stat). */
+function machineCpuSeconds(): { busy: number; steal: number } {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal: busy excludes idle, iowait and steal.
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: (user + nice + system + irq + softirq) / CLK_TCK, steal: steal / CLK_TCK };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+/** The pid the local stack recorded for `name` (broker, registry), or null. */
+function stackPid(name: string): number | null {
+  const dir = process.env.IDRIFT_STACK_DIR ?? join(ROOT, '.cache', 'stack');
+  try {
+    const pid = Number(
+      readFileSync(join(isAbsolute(dir) ? dir : join(ROOT, dir), `${name}.pid`), 'utf8').trim(),
+    );
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Scrapes `metricsUrl` every second until `running()` is false. */
 async function traceMetrics(
-  metricsUrl: string,
+  metricsUrl: string | null,
+  pids: TracedPids,
   sentSoFar: () => number,
   running: () => boolean,
 ): Promise<TraceRow[]> {
@@ -367,13 +421,37 @@ async function traceMetrics(
   let prev: Map<string, number> | null = null;
   let prevSent = 0;
   const t0 = Date.now();
+  const cpuNow = (): {
+    t: number;
+    proc: number;
+    broker: number;
+    bench: number;
+    busy: number;
+    steal: number;
+  } => {
+    const u = process.cpuUsage();
+    return {
+      t: Date.now(),
+      proc: pids.processor === null ? NaN : procCpuSeconds(pids.processor),
+      broker: pids.broker === null ? NaN : procCpuSeconds(pids.broker),
+      bench: (u.user + u.system) / 1e6,
+      ...machineCpuSeconds(),
+    };
+  };
+  let prevCpu = cpuNow();
   while (running()) {
-    const text = await fetch(metricsUrl).then(
-      (r) => r.text(),
-      () => '',
-    );
+    const text =
+      metricsUrl === null
+        ? 'idrift_none 0'
+        : await fetch(metricsUrl).then(
+            (r) => r.text(),
+            () => '',
+          );
     const now = metricSums(text);
     const sent = sentSoFar();
+    const cpu = cpuNow();
+    const cores = (k: 'proc' | 'broker' | 'bench' | 'busy' | 'steal'): number =>
+      (cpu[k] - prevCpu[k]) / Math.max(0.001, (cpu.t - prevCpu.t) / 1000);
     if (prev && now.size > 0) {
       const d = (k: string): number => (now.get(k) ?? 0) - (prev?.get(k) ?? 0);
       const chunks = d('idrift_batch_duration_seconds_count');
@@ -391,8 +469,14 @@ async function traceMetrics(
         gcMs: 1000 * d('idrift_nodejs_gc_duration_seconds_sum'),
         flushes: d('idrift_state_flushes_total'),
         changelogRecords: d('idrift_changelog_records_total'),
+        processorCores: cores('proc'),
+        brokerCores: cores('broker'),
+        benchCores: cores('bench'),
+        machineCores: cores('busy'),
+        stealCores: cores('steal'),
       });
     }
+    prevCpu = cpu;
     if (now.size > 0) prev = now;
     prevSent = sent;
     await sleep(1_000);
@@ -407,7 +491,8 @@ async function measureLatency(
   records: readonly { key: string; value: Buffer }[],
   rate: number,
   seconds: number,
-  metricsUrl: string,
+  metricsUrl: string | null,
+  pids: TracedPids,
 ): Promise<Latency> {
   const want = Math.min(records.length, Math.floor(rate * seconds));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -438,6 +523,7 @@ async function measureLatency(
   let sent = 0;
   const tracer = traceMetrics(
     metricsUrl,
+    pids,
     () => sent,
     () => tracing,
   );
@@ -486,6 +572,7 @@ async function measureLatency(
   latencies.sort((a, b) => a - b);
   return {
     targetRate: Math.round(rate),
+    fixedRate: LATENCY_RATE > 0,
     achievedRate: Math.round(sent / sendSeconds),
     records: latencies.length,
     unobserved,
@@ -610,13 +697,53 @@ async function main(): Promise<void> {
     `changelog: ${changelog.records} records, ${(changelog.bytes / 1e6).toFixed(1)} MB = ${(changelog.bytes / inputBytes).toFixed(2)} × the input`,
   );
 
-  const rate = ours.eventsPerSec / 2;
+  // The issue's operating point, or a fixed rate to compare two builds at the same load.
+  const rate = LATENCY_RATE > 0 ? LATENCY_RATE : ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
   const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
-  const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl);
+  const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl, {
+    processor: proc.proc.pid ?? null,
+    broker: stackPid('broker'),
+  });
   log(`latency p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms`);
   const peakRssAfterLatencyMb = Math.round(procPeakRssMb(proc.proc.pid as number));
   await stopChild(proc);
+
+  // The transport's own latency at the same rate, on the same machine: the kafkajs passthrough
+  // (same exactly-once settings, no work) on a topic of its own, fed the same records the same
+  // way. Its producers are warmed by one record per partition first, as ours were by the
+  // throughput run.
+  log(`kafkajs passthrough latency at ${Math.round(rate)} events/s for ${LATENCY_S} s (reference)`);
+  const refTopic = `${input}.latency-ref`;
+  await setUpTopics(kafka, config, { inputPartitions: PARTITIONS, replicationFactor: 1 }, [
+    { topic: refTopic, numPartitions: PARTITIONS, replicationFactor: 1 },
+    { topic: `${refTopic}.out`, numPartitions: PARTITIONS, replicationFactor: 1 },
+  ]);
+  const refGroup = `bench-latref-${runId}`;
+  const refChild = spawnNode('passthrough-latency', [], ['test/bench/lib/passthrough.ts'], {
+    BENCH_BROKERS: brokers,
+    BENCH_TOPIC: refTopic,
+    BENCH_OUT_TOPIC: `${refTopic}.out`,
+    BENCH_GROUP: refGroup,
+    BENCH_CHUNK: String(CHUNK),
+  });
+  await produceAll(
+    kafka,
+    refTopic,
+    Array.from({ length: PARTITIONS }, (_, partition) => ({
+      ...(workload.later[0] as { key: string; value: Buffer }),
+      partition,
+    })),
+  );
+  await waitCaughtUp(kafka, refGroup, refTopic, 120_000);
+  const latencyRef = await measureLatency(kafka, refTopic, refGroup, workload.later, rate, LATENCY_S, null, {
+    processor: refChild.proc.pid ?? null,
+    broker: stackPid('broker'),
+  });
+  await stopChild(refChild);
+  log(
+    `passthrough latency p50 ${latencyRef.p50Ms} ms, p95 ${latencyRef.p95Ms} ms, p99 ${latencyRef.p99Ms} ms`,
+  );
 
   // The reference again, after our runs: on this shared machine one passthrough run varied from
   // 59,338 to 114,356 events/s on 2026-11-26 (the run after ours being the faster), so the ratio
@@ -742,6 +869,7 @@ async function main(): Promise<void> {
       flushIntervalMs: config.processing.flushIntervalMs,
     },
     latency,
+    latencyReference: latencyRef,
     restore: {
       ...restore,
       changelogMb: Math.round(changelogBytes / 1e6),
@@ -777,9 +905,32 @@ type Result = {
   };
   changelog: { records: number; mb: number; ratioToInput: number; flushIntervalMs: number };
   latency: Latency;
+  latencyReference?: Latency;
   restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
+
+function traceTable(trace: readonly TraceRow[], processorMetrics: boolean): string[] {
+  const c = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '');
+  const cpu = (x: TraceRow): string =>
+    `${c(x.processorCores)} | ${c(x.brokerCores)} | ${c(x.benchCores)} | ${c(x.machineCores)} | ${c(x.stealCores)}`;
+  const cpuHead = 'CPU processor | CPU broker | CPU bench | CPU machine | steal';
+  if (!processorMetrics) {
+    return [
+      `| s | sent | ${cpuHead} |`,
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...trace.map((x) => `| ${x.second} | ${x.sent} | ${cpu(x)} |`),
+    ];
+  }
+  return [
+    `| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms | GC ms | flushes | changelog records | ${cpuHead} |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...trace.map(
+      (x) =>
+        `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} | ${x.gcMs.toFixed(0)} | ${x.flushes} | ${x.changelogRecords} | ${cpu(x)} |`,
+    ),
+  ];
+}
 
 function markdown(r: Result): string {
   const t = r.throughput;
@@ -806,24 +957,34 @@ function markdown(r: Result): string {
     '',
     `For the throughput run: ${r.changelog.records.toLocaleString('en')} records, ${r.changelog.mb} MB (keys + values, before compaction) = **${r.changelog.ratioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB (target ≤ 2). Each changed state is written ${r.changelog.flushIntervalMs} ms after its first unwritten change (IDRIFT_STATE_FLUSH_INTERVAL_MS), a few per transaction, as version-4 values (schemas/user-state-v4.md).`,
     '',
-    '## Latency at 50 % of our measured maximum',
+    r.latency.fixedRate
+      ? `## Latency at a fixed ${r.latency.targetRate.toLocaleString('en')} events/s (--latency-rate; not the issue's 50 % operating point)`
+      : '## Latency at 50 % of our measured maximum',
     '',
     `${r.latency.records.toLocaleString('en')} records at ${r.latency.achievedRate.toLocaleString('en')} events/s (target ${r.latency.targetRate.toLocaleString('en')}); record timestamp → committed (outputs visible to read_committed), 10 ms polling; ${r.latency.unobserved} unobserved.`,
     '',
-    '| p50 | p95 | p99 | max |',
-    '| ---: | ---: | ---: | ---: |',
-    `| ${r.latency.p50Ms} ms | ${r.latency.p95Ms} ms | **${r.latency.p99Ms} ms** | ${r.latency.maxMs} ms |`,
+    '| consumer | p50 | p95 | p99 | max |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| interest-drift processor | ${r.latency.p50Ms} ms | ${r.latency.p95Ms} ms | **${r.latency.p99Ms} ms** | ${r.latency.maxMs} ms |`,
+    ...(r.latencyReference
+      ? [
+          `| kafkajs passthrough, same settings and rate, after ours (${r.latencyReference.records.toLocaleString('en')} records at ${r.latencyReference.achievedRate.toLocaleString('en')} events/s) | ${r.latencyReference.p50Ms} ms | ${r.latencyReference.p95Ms} ms | ${r.latencyReference.p99Ms} ms | ${r.latencyReference.maxMs} ms |`,
+        ]
+      : []),
     '',
-    'Target p99 ≤ 250 ms.',
+    'Target p99 ≤ 250 ms. The passthrough row is what the transport alone gives at this rate on this machine (same exactly-once settings, no work between consume and produce).',
     '',
-    "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99, garbage-collection pause time, transactions that wrote user states (flushes) and the changelog records they wrote.",
+    "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99, garbage-collection pause time, transactions that wrote user states (flushes) and the changelog records they wrote; then CPU cores used in the second by the processor, the broker, the bench process (load generator and offset poller) and the whole machine, and cores stolen by the hypervisor (/proc/stat).",
     '',
-    '| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms | GC ms | flushes | changelog records |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.latency.trace.map(
-      (x) =>
-        `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} | ${x.gcMs.toFixed(0)} | ${x.flushes} | ${x.changelogRecords} |`,
-    ),
+    ...traceTable(r.latency.trace, true),
+    ...(r.latencyReference
+      ? [
+          '',
+          'The passthrough reference, per second (its CPU in the processor column):',
+          '',
+          ...traceTable(r.latencyReference.trace, false),
+        ]
+      : []),
     '',
     `## Restore and memory at ${r.restore.users.toLocaleString('en')} users`,
     '',
