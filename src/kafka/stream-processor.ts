@@ -342,6 +342,7 @@ export class StreamProcessor {
     this.tasks.delete(p);
     this.readyTasks.delete(p);
     this.deps.metrics.usersInState.remove({ partition: String(p) });
+    this.deps.metrics.stateCacheUsers.remove({ partition: String(p) });
     if (!t) return;
     try {
       const task = await t;
@@ -524,6 +525,8 @@ export class StreamProcessor {
     metrics.evicted.inc(plan.counts.evicted);
     metrics.timersFired.inc(plan.counts.timersFired);
     metrics.usersInState.set({ partition: String(p) }, task.states.size);
+    metrics.stateCacheUsers.set({ partition: String(p) }, task.states.liveSize);
+    metrics.stateCacheBytes.set(this.stateCache.usedBytes);
     metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
   }
 

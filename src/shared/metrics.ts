@@ -102,6 +102,17 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['partition'] as const,
       registers: r,
     }),
+    stateCacheBytes: new Gauge({
+      name: 'idrift_state_cache_bytes',
+      help: 'Estimated bytes of the user states held decoded, all partitions (bounded by IDRIFT_STATE_CACHE_BYTES).',
+      registers: r,
+    }),
+    stateCacheUsers: new Gauge({
+      name: 'idrift_state_cache_users',
+      help: 'Users whose state is held decoded, per partition.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
     restoreDurationSeconds: new Histogram({
       name: 'idrift_restore_duration_seconds',
       help: 'Changelog restore time per assigned partition, seconds.',
