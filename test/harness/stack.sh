@@ -14,7 +14,8 @@
 # Ports and folders come from the environment, so two runs on one machine do not
 # collide: IDRIFT_STACK_DIR (default .cache/stack), IDRIFT_KAFKA_PORT (19092),
 # IDRIFT_CONTROLLER_PORT (19093), IDRIFT_REGISTRY_PORT (18081),
-# IDRIFT_REGISTRY_MGMT_PORT (18082). Logs go to $IDRIFT_STACK_DIR/{broker,registry}.log.
+# IDRIFT_REGISTRY_MGMT_PORT (18082). Logs go to $IDRIFT_STACK_DIR/{broker,registry}.log, the
+# broker's garbage collections to broker-gc.log (the log cleaner logs its runs at INFO).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,7 +80,7 @@ registry_java() {
 }
 
 kafka_java_opts() {
-  echo "-Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile=file:$ROOT/test/harness/kafka/log4j2.properties"
+  echo "-Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xlog:gc:file=$STACK_DIR/broker-gc.log:uptime,time -Djava.awt.headless=true -Dlog4j2.configurationFile=file:$ROOT/test/harness/kafka/log4j2.properties"
 }
 
 kafka_start() {
