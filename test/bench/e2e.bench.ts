@@ -48,7 +48,8 @@ import type { DatasetRow } from '../../src/io/datasets';
 import { simulate } from '../../src/sim/simulator';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 import { committedTotal, sleep } from '../support/committed-progress';
-import { summariseProfiles } from './lib/cpu-profile';
+import type { LongTask } from './lib/cpu-profile';
+import { longTasks, summariseProfiles } from './lib/cpu-profile';
 import { quantile } from '../../src/eval/metrics';
 
 const execFileP = promisify(execFile);
@@ -74,6 +75,11 @@ const args = parseScriptArgs({
       description: 'users in the restore phase (default 1,000,000)',
     },
     'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40)' },
+    'profile-latency': {
+      type: 'boolean',
+      description:
+        'also run the measured processor under --cpu-prof and list the latency phase’s long tasks (a diagnostic: sampling slows the processor, so its throughput is not comparable)',
+    },
     out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
   },
 });
@@ -85,6 +91,7 @@ const LATENCY_S = numberFlag(args, 'latency-seconds', 30);
 const LATENCY_RATE = numberFlag(args, 'latency-rate', 0);
 const RESTORE_USERS = numberFlag(args, 'restore-users', 1_000_000);
 const PROFILE_S = numberFlag(args, 'profile-seconds', 40);
+const PROFILE_LATENCY = args.flags.get('profile-latency') === true;
 const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const WORK_DIR = join(ROOT, '.cache', 'bench');
 const CHUNK = 2000;
@@ -373,6 +380,29 @@ interface TraceRow {
   /** The machine's cores busy in the second (all processes), and cores stolen by the hypervisor. */
   readonly machineCores: number;
   readonly stealCores: number;
+}
+
+/**
+ * Long tasks (≥ 100 ms without the event loop waiting on I/O) of the processor's main thread in
+ * the latency phase, from its --cpu-prof file: the profile ends when the process exits, so the
+ * phase is placed by its wall-clock distance from the exit. The main thread's file is the one
+ * with samples in src/ (worker threads write their own).
+ */
+function latencyPhaseLongTasks(
+  dir: string,
+  startWall: number,
+  endWall: number,
+  exitWall: number,
+): LongTask[] {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
+  let best: LongTask[] = [];
+  for (const f of files) {
+    const tasks = longTasks(f, ROOT, { fromEndMs: exitWall - startWall, toEndMs: exitWall - endWall }, 100);
+    if (tasks.length > best.length) best = tasks;
+  }
+  return best;
 }
 
 /** The pids whose CPU the trace samples (null: not sampled). */
@@ -683,7 +713,16 @@ async function main(): Promise<void> {
 
   log('interest-drift processor');
   const procEnv = appEnv(appId, input);
-  const proc = spawnNode('processor', ['--max-old-space-size=8192'], ['src/main.ts', 'run'], procEnv);
+  const latencyProfDir = join(WORK_DIR, 'cpu-profile-latency');
+  const proc = spawnNode(
+    'processor',
+    [
+      '--max-old-space-size=8192',
+      ...(PROFILE_LATENCY ? ['--cpu-prof', `--cpu-prof-dir=${latencyProfDir}`] : []),
+    ],
+    ['src/main.ts', 'run'],
+    procEnv,
+  );
   const ours = await runUntilCaughtUp(kafka, proc, appId, input, EVENTS, 3_600_000);
   log(
     `processor: ${ours.eventsPerSec} events/s, ${ours.cpuCores.toFixed(2)} cores, peak RSS ${ours.peakRssMb} MB`,
@@ -701,13 +740,18 @@ async function main(): Promise<void> {
   const rate = LATENCY_RATE > 0 ? LATENCY_RATE : ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
   const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
+  const latencyStartWall = Date.now();
   const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl, {
     processor: proc.proc.pid ?? null,
     broker: stackPid('broker'),
   });
   log(`latency p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, p99 ${latency.p99Ms} ms`);
+  const latencyEndWall = Date.now();
   const peakRssAfterLatencyMb = Math.round(procPeakRssMb(proc.proc.pid as number));
   await stopChild(proc);
+  const latencyLongTasks = PROFILE_LATENCY
+    ? latencyPhaseLongTasks(latencyProfDir, latencyStartWall, latencyEndWall, Date.now())
+    : undefined;
 
   // The transport's own latency at the same rate, on the same machine: the kafkajs passthrough
   // (same exactly-once settings, no work) on a topic of its own, fed the same records the same
@@ -870,6 +914,7 @@ async function main(): Promise<void> {
     },
     latency,
     latencyReference: latencyRef,
+    latencyLongTasks,
     restore: {
       ...restore,
       changelogMb: Math.round(changelogBytes / 1e6),
@@ -906,6 +951,7 @@ type Result = {
   changelog: { records: number; mb: number; ratioToInput: number; flushIntervalMs: number };
   latency: Latency;
   latencyReference?: Latency;
+  latencyLongTasks?: LongTask[];
   restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
@@ -983,6 +1029,19 @@ function markdown(r: Result): string {
           'The passthrough reference, per second (its CPU in the processor column):',
           '',
           ...traceTable(r.latencyReference.trace, false),
+        ]
+      : []),
+    ...(r.latencyLongTasks
+      ? [
+          '',
+          `Long tasks of the processor's main thread in the phase (--profile-latency; ≥ 100 ms with the event loop never waiting on I/O; the processor ran under the sampler): ${r.latencyLongTasks.length}, ${r.latencyLongTasks.reduce((n, t) => n + t.ms, 0).toLocaleString('en')} ms in all. Each with the src/ functions (and GC) on its stack for longest, inclusive ms:`,
+          '',
+          '| at s | ms | on the stack |',
+          '| ---: | ---: | --- |',
+          ...r.latencyLongTasks.map(
+            (t) =>
+              `| ${t.atS} | ${t.ms} | ${t.top.map((f) => `${f.name} (${f.where}) ${f.ms}`).join('; ')} |`,
+          ),
         ]
       : []),
     '',

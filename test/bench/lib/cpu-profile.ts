@@ -89,3 +89,88 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
       .map((e) => ({ name: e.name, where: e.where, percent: pct(e.ms) })),
   };
 }
+
+interface TimedProfile extends CpuProfile {
+  readonly nodes: (ProfileNode & { readonly children?: number[] })[];
+  readonly timeDeltas: number[];
+}
+
+/** One stretch in which the event loop never went back to waiting on I/O. */
+export interface LongTask {
+  /** Start, seconds after the window's start. */
+  readonly atS: number;
+  readonly ms: number;
+  /** Functions of src/ (and GC) on the stack for most of the stretch: inclusive ms, largest first. */
+  readonly top: { readonly name: string; readonly where: string; readonly ms: number }[];
+}
+
+/**
+ * The long tasks of one thread's profile: maximal runs of samples with no idle sample between
+ * them, at least `minMs` long, starting inside [profile end − fromEndMs, profile end − toEndMs]
+ * (a window given relative to the end, because the profile's clock is not the wall clock and
+ * the profile ends when the process exits).
+ */
+export function longTasks(
+  file: string,
+  root: string,
+  window: { readonly fromEndMs: number; readonly toEndMs: number },
+  minMs: number,
+): LongTask[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as TimedProfile;
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const label = (n: ProfileNode): { key: string; name: string; where: string } | null => {
+    const name = n.callFrame.functionName || '(anonymous)';
+    if (name === '(garbage collector)') return { key: name, name, where: 'GC' };
+    const file = n.callFrame.url ? relative(root, n.callFrame.url.replace(/^file:\/\//, '')) : '';
+    return file.startsWith('src/') ? { key: `${name}@${file}`, name, where: file } : null;
+  };
+  const from = p.endTime - window.fromEndMs * 1000;
+  const to = p.endTime - window.toEndMs * 1000;
+  const out: LongTask[] = [];
+  let run: {
+    start: number;
+    us: number;
+    fns: Map<string, { name: string; where: string; us: number }>;
+  } | null = null;
+  const close = (): void => {
+    if (run && run.us >= minMs * 1000 && run.start >= from && run.start <= to) {
+      out.push({
+        atS: Math.round((run.start - from) / 100_000) / 10,
+        ms: Math.round(run.us / 1000),
+        top: [...run.fns.values()]
+          .sort((a, b) => b.us - a.us)
+          .slice(0, 6)
+          .map((f) => ({ name: f.name, where: f.where, ms: Math.round(f.us / 1000) })),
+      });
+    }
+    run = null;
+  };
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    const leaf = byId.get(p.samples[i] as number);
+    if (!leaf || leaf.callFrame.functionName === '(idle)') {
+      close();
+      continue;
+    }
+    run ??= { start: t, us: 0, fns: new Map() };
+    run.us += dt;
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
+      const l = label(byId.get(id) as ProfileNode);
+      if (!l || seen.has(l.key)) continue;
+      seen.add(l.key);
+      const e = run.fns.get(l.key) ?? { name: l.name, where: l.where, us: 0 };
+      e.us += dt;
+      run.fns.set(l.key, e);
+    }
+  }
+  close();
+  return out;
+}
