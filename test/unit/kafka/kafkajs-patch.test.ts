@@ -148,3 +148,62 @@ describe('the kafkajs patch: record offsets and timestamps as numbers where exac
     }
   });
 });
+
+describe('the kafkajs patch: encoders without zero-filled buffers', () => {
+  type Long = { value: bigint };
+  const LongClass = requireHere('kafkajs/src/utils/long') as { fromValue(v: bigint | string): Long };
+  const Encoder = requireHere('kafkajs/src/protocol/encoder') as new () => { buf: Buffer };
+  const { RecordBatch: encodeBatch } = requireHere('kafkajs/src/protocol/recordBatch/v0') as {
+    RecordBatch: (o: {
+      firstOffset: Long;
+      firstTimestamp: Long;
+      maxTimestamp: Long;
+      lastOffsetDelta: number;
+      records: unknown[];
+    }) => Promise<{ buffer: Buffer }>;
+  };
+  const encodeRecord = requireHere('kafkajs/src/protocol/recordBatch/record/v0') as (o: {
+    offsetDelta: number;
+    timestampDelta: Long;
+    key: Buffer;
+    value: Buffer;
+  }) => unknown;
+
+  /** Fills the rest of Node's shared allocation pool (what allocUnsafe hands out next) with `byte`. */
+  const poisonPool = (byte: number): void => {
+    const b = Buffer.allocUnsafe(1);
+    new Uint8Array(b.buffer, b.byteOffset).fill(byte);
+  };
+  const encode = async (garbage: number): Promise<Buffer> => {
+    poisonPool(garbage);
+    const records = [3, 200, 900].map((n, i) =>
+      encodeRecord({
+        offsetDelta: i,
+        timestampDelta: LongClass.fromValue(BigInt(i * 10)),
+        key: Buffer.from(`user-${i}`),
+        value: Buffer.alloc(n, i + 1),
+      }),
+    );
+    const batch = await encodeBatch({
+      firstOffset: LongClass.fromValue(0n),
+      firstTimestamp: LongClass.fromValue(1_795_727_213_333n),
+      maxTimestamp: LongClass.fromValue(1_795_727_213_353n),
+      lastOffsetDelta: 2,
+      records,
+    });
+    return Buffer.from(batch.buffer);
+  };
+
+  it('takes small encoder buffers from the shared pool', () => {
+    expect(new Encoder().buf.buffer.byteLength).toBe(Buffer.poolSize);
+  });
+
+  it('writes the same bytes whatever the reused memory held before', async () => {
+    const a = await encode(0x00);
+    const b = await encode(0xff);
+    const c = await encode(0x5a);
+    expect(a.length).toBeGreaterThan(1100);
+    expect(b.equals(a)).toBe(true);
+    expect(c.equals(a)).toBe(true);
+  });
+});
