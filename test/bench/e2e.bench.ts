@@ -740,6 +740,13 @@ async function main(): Promise<void> {
   const rate = LATENCY_RATE > 0 ? LATENCY_RATE : ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
   const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
+  // This process holds the workload (hundreds of MB): collect it now rather than in the middle of
+  // the phase, where a full collection took most of a core from the 2 the machine has (2026-11-27).
+  const gcNow = (globalThis as { gc?: () => void }).gc;
+  if (gcNow) {
+    gcNow();
+    await sleep(500);
+  }
   const latencyStartWall = Date.now();
   const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl, {
     processor: proc.proc.pid ?? null,
@@ -780,6 +787,10 @@ async function main(): Promise<void> {
     })),
   );
   await waitCaughtUp(kafka, refGroup, refTopic, 120_000);
+  if (gcNow) {
+    gcNow();
+    await sleep(500);
+  }
   const latencyRef = await measureLatency(kafka, refTopic, refGroup, workload.later, rate, LATENCY_S, null, {
     processor: refChild.proc.pid ?? null,
     broker: stackPid('broker'),
