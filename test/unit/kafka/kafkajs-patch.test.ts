@@ -15,6 +15,25 @@ const BatchClass = requireHere('kafkajs/src/consumer/batch') as new (
   data: { partition: number; highWatermark: string; messages: unknown[]; abortedTransactions: [] },
 ) => Batch;
 
+// kafkajs' own encoders, to build record batches as a producer would.
+type Long = { value: bigint };
+const LongClass = requireHere('kafkajs/src/utils/long') as { fromValue(v: bigint | string): Long };
+const { RecordBatch: encodeBatch } = requireHere('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (o: {
+    firstOffset: Long;
+    firstTimestamp: Long;
+    maxTimestamp: Long;
+    lastOffsetDelta: number;
+    records: unknown[];
+  }) => Promise<{ buffer: Buffer }>;
+};
+const encodeRecord = requireHere('kafkajs/src/protocol/recordBatch/record/v0') as (o: {
+  offsetDelta: number;
+  timestampDelta: Long;
+  key: Buffer;
+  value: Buffer;
+}) => unknown;
+
 const message = (offset: number) => ({ offset: String(offset), key: null, value: null, headers: {} });
 const batch = (fetched: number, messages: unknown[], lastBatchOffset?: number): Batch =>
   new BatchClass('t', String(fetched), {
@@ -79,23 +98,6 @@ describe('the kafkajs patch: no negative timer in the request queue', () => {
 });
 
 describe('the kafkajs patch: record offsets and timestamps as numbers where exact', () => {
-  type Long = { value: bigint };
-  const LongClass = requireHere('kafkajs/src/utils/long') as { fromValue(v: bigint | string): Long };
-  const { RecordBatch: encodeBatch } = requireHere('kafkajs/src/protocol/recordBatch/v0') as {
-    RecordBatch: (o: {
-      firstOffset: Long;
-      firstTimestamp: Long;
-      maxTimestamp: Long;
-      lastOffsetDelta: number;
-      records: unknown[];
-    }) => Promise<{ buffer: Buffer }>;
-  };
-  const encodeRecord = requireHere('kafkajs/src/protocol/recordBatch/record/v0') as (o: {
-    offsetDelta: number;
-    timestampDelta: Long;
-    key: Buffer;
-    value: Buffer;
-  }) => unknown;
   const decodeBatch = requireHere('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{
     records: { offset: string; timestamp: string }[];
   }>;
@@ -150,24 +152,7 @@ describe('the kafkajs patch: record offsets and timestamps as numbers where exac
 });
 
 describe('the kafkajs patch: encoders without zero-filled buffers', () => {
-  type Long = { value: bigint };
-  const LongClass = requireHere('kafkajs/src/utils/long') as { fromValue(v: bigint | string): Long };
   const Encoder = requireHere('kafkajs/src/protocol/encoder') as new () => { buf: Buffer };
-  const { RecordBatch: encodeBatch } = requireHere('kafkajs/src/protocol/recordBatch/v0') as {
-    RecordBatch: (o: {
-      firstOffset: Long;
-      firstTimestamp: Long;
-      maxTimestamp: Long;
-      lastOffsetDelta: number;
-      records: unknown[];
-    }) => Promise<{ buffer: Buffer }>;
-  };
-  const encodeRecord = requireHere('kafkajs/src/protocol/recordBatch/record/v0') as (o: {
-    offsetDelta: number;
-    timestampDelta: Long;
-    key: Buffer;
-    value: Buffer;
-  }) => unknown;
 
   /** Fills the rest of Node's shared allocation pool (what allocUnsafe hands out next) with `byte`. */
   const poisonPool = (byte: number): void => {
