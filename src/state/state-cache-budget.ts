@@ -24,7 +24,7 @@ export interface CacheMember {
 export const DEFAULT_STATE_CACHE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Estimated heap and off-heap bytes of a decoded state, within about 10 %. Measured on node 24 by
+ * Estimated heap and off-heap bytes of a decoded state, within about 20 %. Measured on node 24 by
  * decoding 10,000 copies of each of 24 simulated states (2 to 134 events) and dividing the growth
  * of heapUsed + external after forced collections: about 2,900 B for the fixed part (the objects,
  * three Float32Arrays and their backing stores, two Maps), 70 B per window entry (the entry object
