@@ -741,7 +741,8 @@ async function main(): Promise<void> {
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
   const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
   // This process holds the workload (hundreds of MB): collect it now rather than in the middle of
-  // the phase, where a full collection took most of a core from the 2 the machine has (2026-11-27).
+  // the phase. In one run (2026-11-27) this process took 0.77 of the machine's 2 cores for a second
+  // mid-phase, most likely collecting it, and the processor committed nothing in that second.
   const gcNow = (globalThis as { gc?: () => void }).gc;
   if (gcNow) {
     gcNow();
