@@ -11,6 +11,7 @@
  * without `leave()` (a partition start that failed after its replay) stops counting once collected.
  */
 import type { UserState } from '../core/user-state';
+import { VARIABLES } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 
 export interface CacheMember {
@@ -20,8 +21,8 @@ export interface CacheMember {
   evictOldest(): void;
 }
 
-/** The default bound (IDRIFT_STATE_CACHE_BYTES), bytes. */
-export const DEFAULT_STATE_CACHE_BYTES = 256 * 1024 * 1024;
+/** The default bound, bytes: IDRIFT_STATE_CACHE_BYTES's default. */
+export const DEFAULT_STATE_CACHE_BYTES = Number(VARIABLES.IDRIFT_STATE_CACHE_BYTES.default);
 
 /**
  * Estimated heap and off-heap bytes of a decoded state, within about 20 %. Measured on node 24 by

@@ -427,6 +427,18 @@ function machineCpuSeconds(): { busy: number; steal: number } {
   }
 }
 
+/**
+ * A full collection of this process, then a pause of `pauseMs` for the freed memory to be returned,
+ * so that it does not happen during a measured phase. False when not run with --expose-gc.
+ */
+async function collectOwnGarbage(pauseMs: number): Promise<boolean> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return false;
+  gc();
+  await sleep(pauseMs);
+  return true;
+}
+
 /** The pid the local stack recorded for `name` (broker, registry), or null. */
 function stackPid(name: string): number | null {
   const dir = process.env.IDRIFT_STACK_DIR ?? join(ROOT, '.cache', 'stack');
@@ -470,19 +482,22 @@ async function traceMetrics(
   };
   let prevCpu = cpuNow();
   while (running()) {
-    const text =
+    const now =
       metricsUrl === null
-        ? 'idrift_none 0'
-        : await fetch(metricsUrl).then(
-            (r) => r.text(),
-            () => '',
+        ? new Map<string, number>()
+        : metricSums(
+            await fetch(metricsUrl).then(
+              (r) => r.text(),
+              () => '',
+            ),
           );
-    const now = metricSums(text);
+    // Without a metrics URL only CPU is traced; with one, a failed scrape gives no row.
+    const scraped = metricsUrl === null || now.size > 0;
     const sent = sentSoFar();
     const cpu = cpuNow();
     const cores = (k: 'proc' | 'broker' | 'bench' | 'busy' | 'steal'): number =>
       (cpu[k] - prevCpu[k]) / Math.max(0.001, (cpu.t - prevCpu.t) / 1000);
-    if (prev && now.size > 0) {
+    if (prev && scraped) {
       const d = (k: string): number => (now.get(k) ?? 0) - (prev?.get(k) ?? 0);
       const chunks = d('idrift_batch_duration_seconds_count');
       const txns = d('idrift_commit_duration_seconds_count');
@@ -507,7 +522,7 @@ async function traceMetrics(
       });
     }
     prevCpu = cpu;
-    if (now.size > 0) prev = now;
+    if (scraped) prev = now;
     prevSent = sent;
     await sleep(1_000);
   }
@@ -743,11 +758,7 @@ async function main(): Promise<void> {
   // This process holds the workload (hundreds of MB): collect it now rather than in the middle of
   // the phase. In one run (2026-11-27) this process took 0.77 of the machine's 2 cores for a second
   // mid-phase, most likely collecting it, and the processor committed nothing in that second.
-  const gcNow = (globalThis as { gc?: () => void }).gc;
-  if (gcNow) {
-    gcNow();
-    await sleep(500);
-  }
+  await collectOwnGarbage(500);
   const latencyStartWall = Date.now();
   const latency = await measureLatency(kafka, input, appId, workload.later, rate, LATENCY_S, metricsUrl, {
     processor: proc.proc.pid ?? null,
@@ -788,10 +799,7 @@ async function main(): Promise<void> {
     })),
   );
   await waitCaughtUp(kafka, refGroup, refTopic, 120_000);
-  if (gcNow) {
-    gcNow();
-    await sleep(500);
-  }
+  await collectOwnGarbage(500);
   const latencyRef = await measureLatency(kafka, refTopic, refGroup, workload.later, rate, LATENCY_S, null, {
     processor: refChild.proc.pid ?? null,
     broker: stackPid('broker'),
@@ -839,13 +847,9 @@ async function main(): Promise<void> {
   restoreRecords.length = 0;
   // This process just dropped the 1,000,000 records it produced (about 1 GB): collect them now,
   // or V8 does it concurrently with the probe and takes a core of this 2-core machine from it.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
-    gc();
-    await sleep(1_000);
-  }
+  const collected = await collectOwnGarbage(1_000);
   log(
-    `changelog of ${RESTORE_USERS} users (${(changelogBytes / 1e6).toFixed(0)} MB) written in ${restoreProduceS.toFixed(0)} s; restoring${gc ? '' : ' (run with --expose-gc to collect this process first)'}`,
+    `changelog of ${RESTORE_USERS} users (${(changelogBytes / 1e6).toFixed(0)} MB) written in ${restoreProduceS.toFixed(0)} s; restoring${collected ? '' : ' (run with --expose-gc to collect this process first)'}`,
   );
   const probe = spawnNode(
     'restore-probe',
