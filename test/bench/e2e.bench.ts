@@ -48,7 +48,7 @@ import type { DatasetRow } from '../../src/io/datasets';
 import { simulate } from '../../src/sim/simulator';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 import { committedTotal, sleep } from '../support/committed-progress';
-import type { LongTask } from './lib/cpu-profile';
+import type { LongTask, ProfileSummary } from './lib/cpu-profile';
 import { longTasks, summariseProfiles } from './lib/cpu-profile';
 import { quantile } from '../../src/eval/metrics';
 
@@ -75,6 +75,11 @@ const args = parseScriptArgs({
       description: 'users in the restore phase (default 1,000,000)',
     },
     'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40)' },
+    'profile-restore': {
+      type: 'boolean',
+      description:
+        'after the measured restore, restore the same changelog again under --cpu-prof and summarise it (a diagnostic; the measured restore is not sampled)',
+    },
     'profile-latency': {
       type: 'boolean',
       description:
@@ -92,6 +97,7 @@ const LATENCY_RATE = numberFlag(args, 'latency-rate', 0);
 const RESTORE_USERS = numberFlag(args, 'restore-users', 1_000_000);
 const PROFILE_S = numberFlag(args, 'profile-seconds', 40);
 const PROFILE_LATENCY = args.flags.get('profile-latency') === true;
+const PROFILE_RESTORE = args.flags.get('profile-restore') === true;
 const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const WORK_DIR = join(ROOT, '.cache', 'bench');
 const CHUNK = 2000;
@@ -851,25 +857,52 @@ async function main(): Promise<void> {
   log(
     `changelog of ${RESTORE_USERS} users (${(changelogBytes / 1e6).toFixed(0)} MB) written in ${restoreProduceS.toFixed(0)} s; restoring${collected ? '' : ' (run with --expose-gc to collect this process first)'}`,
   );
-  const probe = spawnNode(
-    'restore-probe',
-    ['--expose-gc', '--max-old-space-size=12288'],
-    ['test/bench/lib/restore-probe.ts'],
-    {
-      BENCH_BROKERS: brokers,
-      BENCH_REGISTRY: cluster.registryUrl,
-      BENCH_TOPIC: restoreTopic,
-      BENCH_PARTITIONS: String(PARTITIONS),
-    },
-  );
-  let probeOut = '';
-  probe.proc.stdout?.on('data', (d: Buffer) => (probeOut += d.toString()));
-  if ((await probe.exited) !== 0)
-    throw new Error(`restore probe failed; see ${join(WORK_DIR, 'restore-probe.log')}`);
-  const restore = JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as RestoreProbeResult;
+  const runProbe = async (name: string, nodeArgs: string[]): Promise<RestoreProbeResult> => {
+    const probe = spawnNode(
+      name,
+      ['--expose-gc', '--max-old-space-size=12288', ...nodeArgs],
+      ['test/bench/lib/restore-probe.ts'],
+      {
+        BENCH_BROKERS: brokers,
+        BENCH_REGISTRY: cluster.registryUrl,
+        BENCH_TOPIC: restoreTopic,
+        BENCH_PARTITIONS: String(PARTITIONS),
+      },
+    );
+    let probeOut = '';
+    probe.proc.stdout?.on('data', (d: Buffer) => (probeOut += d.toString()));
+    if ((await probe.exited) !== 0)
+      throw new Error(`restore probe failed; see ${join(WORK_DIR, `${name}.log`)}`);
+    return JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as RestoreProbeResult;
+  };
+  const restore = await runProbe('restore-probe', []);
   log(
     `restore: ${restore.users} users in ${restore.wallMs} ms (${restore.usersPerSec} users/s), ${restore.bytesPerUser} B/user`,
   );
+  let restoreProfile: (ProfileSummary & { wallMs: number }) | undefined;
+  if (PROFILE_RESTORE) {
+    const restoreProfDir = join(WORK_DIR, 'cpu-profile-restore');
+    rmSync(restoreProfDir, { recursive: true, force: true });
+    const profiled = await runProbe('restore-probe-profiled', [
+      '--cpu-prof',
+      `--cpu-prof-dir=${restoreProfDir}`,
+    ]);
+    restoreProfile = {
+      wallMs: profiled.wallMs,
+      ...summariseProfiles(
+        readdirSync(restoreProfDir)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(restoreProfDir, f)),
+        ROOT,
+      ),
+    };
+    log(
+      `restore profile: ${profiled.usersPerSec} users/s sampled; top: ${restoreProfile.topFunctions
+        .slice(0, 5)
+        .map((f) => `${f.name} ${f.percent.toFixed(1)}%`)
+        .join(', ')}`,
+    );
+  }
 
   log(`profile: processor with --cpu-prof for ${PROFILE_S} s`);
   const profDir = join(WORK_DIR, 'cpu-profile');
@@ -936,6 +969,7 @@ async function main(): Promise<void> {
       changelogMb: Math.round(changelogBytes / 1e6),
       distinctTemplateStates: states.length,
     },
+    restoreProfile,
     profile: { seconds: PROFILE_S, eventsProcessed: profiledEvents, ...profile },
     targets: {
       ratioToPassthrough: '≥ 0.5',
@@ -969,6 +1003,7 @@ type Result = {
   latencyReference?: Latency;
   latencyLongTasks?: LongTask[];
   restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
+  restoreProfile?: ProfileSummary & { wallMs: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
 
@@ -991,6 +1026,24 @@ function traceTable(trace: readonly TraceRow[], processorMetrics: boolean): stri
       (x) =>
         `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} | ${x.gcMs.toFixed(0)} | ${x.flushes} | ${x.changelogRecords} | ${cpu(x)} |`,
     ),
+  ];
+}
+
+/** A profile's busy share, self time by area and top functions, after `intro`. */
+function profileSection(p: ProfileSummary, intro: string): string[] {
+  return [
+    `${intro} ${(p.busyMs / 1000).toFixed(1)} of ${(p.sampledMs / 1000).toFixed(1)} sampled seconds were busy (the rest idle, waiting on I/O); shares below are of the busy time. Self time by area:`,
+    '',
+    '| area | self time % |',
+    '| --- | ---: |',
+    ...p.byArea.slice(0, 12).map((a) => `| ${a.area} | ${a.percent.toFixed(1)} |`),
+    '',
+    'Top functions by self time:',
+    '',
+    '| function | where | self time % |',
+    '| --- | --- | ---: |',
+    ...p.topFunctions.slice(0, 15).map((f) => `| ${f.name} | ${f.where} | ${f.percent.toFixed(1)} |`),
+    '',
   ];
 }
 
@@ -1071,20 +1124,18 @@ function markdown(r: Result): string {
     '',
     'Targets: ≥ 100,000 users/s; ≤ 1,536 B per user at the real state mix (issue 14).',
     '',
+    ...(r.restoreProfile
+      ? profileSection(
+          r.restoreProfile,
+          `The same restore again under --cpu-prof (--profile-restore), ${(r.restoreProfile.wallMs / 1000).toFixed(1)} s with the sampler on; whole process, ${r.restoreProfile.files} threads profiled.`,
+        )
+      : []),
     '## Profile of the hot path',
     '',
-    `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included; ${r.profile.files} threads profiled). ${(r.profile.busyMs / 1000).toFixed(1)} of ${(r.profile.sampledMs / 1000).toFixed(1)} sampled seconds were busy (the rest idle, waiting on I/O); shares below are of the busy time. Self time by area:`,
-    '',
-    '| area | self time % |',
-    '| --- | ---: |',
-    ...r.profile.byArea.slice(0, 12).map((a) => `| ${a.area} | ${a.percent.toFixed(1)} |`),
-    '',
-    'Top functions by self time:',
-    '',
-    '| function | where | self time % |',
-    '| --- | --- | ---: |',
-    ...r.profile.topFunctions.slice(0, 15).map((f) => `| ${f.name} | ${f.where} | ${f.percent.toFixed(1)} |`),
-    '',
+    ...profileSection(
+      r.profile,
+      `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included; ${r.profile.files} threads profiled).`,
+    ),
   ].join('\n');
 }
 
