@@ -35,7 +35,7 @@ import type {
   SegmentRef,
 } from './types';
 import { EVENT_KINDS } from './types';
-import { blendNormalized, cosineDistance, nearestCentroid, sigmoid } from './vector';
+import { blendNormalizedInto, cosineDistance, nearestCentroid, sigmoid } from './vector';
 
 export interface WindowEntry {
   readonly categoryId: string;
@@ -194,15 +194,25 @@ export function applyEvent(
   const t = event.eventTimeMs;
   const { window, shortHorizon, eventCount, lagged } = advanceCategoryHistory(base, event, params);
   const sameModel = base.modelVersion === model.modelVersion;
+  // The new hidden state and both embeddings live in one Float32Array of the state's own (views
+  // of it): one off-heap allocation per event instead of three, and no view into the encoder's
+  // batch output, which the state would otherwise keep alive.
+  const H = enc.h.length;
+  const E = enc.embedding.length;
+  const vectors = new Float32Array(H + 2 * E);
+  const hidden = vectors.subarray(0, H);
+  hidden.set(enc.h);
   const prevLong = sameModel ? base.longEmbedding : null;
   const alpha = Math.pow(2, -1 / params.longEmbeddingHalfLifeEvents);
-  let longEmbedding = prevLong ? blendNormalized(prevLong, enc.embedding, alpha) : enc.embedding;
+  let longEmbedding = vectors.subarray(H, H + E);
+  if (prevLong) blendNormalizedInto(longEmbedding, prevLong, enc.embedding, alpha);
+  else longEmbedding.set(enc.embedding);
   const prevShort = sameModel ? base.shortEmbedding : null;
   const shortAlpha = Math.pow(2, -1 / params.shortEmbeddingHalfLifeEvents);
-  const shortEmbedding =
-    prevShort && params.shortEmbeddingHalfLifeEvents > 1
-      ? blendNormalized(prevShort, enc.embedding, shortAlpha)
-      : enc.embedding;
+  const shortEmbedding = vectors.subarray(H + E);
+  if (prevShort && params.shortEmbeddingHalfLifeEvents > 1)
+    blendNormalizedInto(shortEmbedding, prevShort, enc.embedding, shortAlpha);
+  else shortEmbedding.set(enc.embedding);
   const lastEventTimeMs = Math.max(base.lastEventTimeMs, t);
   const longHorizon = lagged
     ? addEvent(
@@ -276,7 +286,7 @@ export function applyEvent(
     window,
     shortHorizon,
     longHorizon: rebasedLong,
-    hidden: enc.h,
+    hidden,
     shortEmbedding,
     longEmbedding,
     drift: step.state,

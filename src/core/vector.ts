@@ -27,9 +27,13 @@ export function cosineDistance(a: Float32Array, b: Float32Array): number {
   return Math.min(2, Math.max(0, 1 - dot(a, b) / (na * nb)));
 }
 
-/** normalize(alpha·a + (1 − alpha)·b). */
-export function blendNormalized(a: Float32Array, b: Float32Array, alpha: number): Float32Array {
-  const out = new Float32Array(a.length);
+/** Writes normalize(alpha·a + (1 − alpha)·b) into `out` (a.length floats) and returns it. */
+export function blendNormalizedInto(
+  out: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  alpha: number,
+): Float32Array {
   for (let i = 0; i < a.length; i++) out[i] = alpha * (a[i] as number) + (1 - alpha) * (b[i] as number);
   return normalizeInPlace(out);
 }

@@ -22,9 +22,12 @@ export interface EncoderRow {
 
 /** Outputs for one row; arrays are views the caller may keep (they are not reused). */
 export interface EncoderRowOutput {
-  /** New hidden state (hiddenSize floats) — store it for the next call. */
+  /**
+   * New hidden state (hiddenSize floats), the h0 of the user's next call. May be a view of the
+   * call's whole output: a caller that keeps it long copies it, or it keeps the batch alive.
+   */
   readonly h: Float32Array;
-  /** L2-normalised user embedding (embeddingDim floats). */
+  /** L2-normalised user embedding (embeddingDim floats); a view like `h`. */
   readonly embedding: Float32Array;
   /**
    * Next-category logits over the vocabulary (vocabSize floats, index = vocabulary index);

@@ -246,8 +246,12 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
   );
   const flags = bytes[2] as number;
   let at: number = O.body;
+  // The three vectors are views of one Float32Array: one off-heap allocation per decode, not three.
+  const vectors = new Float32Array((hiddenN as number) + (shortEmbN as number) + (longEmbN as number));
+  let vectorAt = 0;
   const floats = (len: number, present: boolean): Float32Array | null => {
-    const out = new Float32Array(len);
+    const out = vectors.subarray(vectorAt, vectorAt + len);
+    vectorAt += len;
     for (let i = 0; i < len; i++, at += 4) out[i] = v.getFloat32(at, true);
     return present ? out : null;
   };
