@@ -1,10 +1,17 @@
 /**
  * Event-time timers of one partition: at most one due time per user, fired in (due time, user id)
- * order as the partition watermark passes them. A min-heap with lazy deletion: rescheduling a user
- * pushes a new entry and the stale one is skipped when popped.
+ * order as the partition watermark passes them.
+ *
+ * A min-heap of (time, user) entries, with lazy moves: a user's timer moved LATER keeps its heap
+ * entry, and the entry is pushed again at the real due time when it reaches the top (a user's
+ * timer moves later on every event, so most events then touch no heap). A timer moved earlier or
+ * cancelled leaves a stale entry, skipped when popped. Invariant: every user with a due time has
+ * exactly one live entry (`entryAt`), at or before its due time.
  */
 export class EventTimeTimers {
   private readonly due = new Map<string, number>();
+  /** Time of each user's live heap entry. */
+  private readonly entryAt = new Map<string, number>();
   private heap: { at: number; userId: string }[] = [];
 
   get size(): number {
@@ -14,16 +21,19 @@ export class EventTimeTimers {
   /** Schedules (or moves) userId's timer; atMs ≤ 0 cancels it. */
   schedule(userId: string, atMs: number): void {
     if (atMs <= 0) {
-      this.due.delete(userId);
+      this.cancel(userId);
       return;
     }
-    if (this.due.get(userId) === atMs) return;
     this.due.set(userId, atMs);
+    const entry = this.entryAt.get(userId);
+    if (entry !== undefined && entry <= atMs) return;
+    this.entryAt.set(userId, atMs);
     this.push({ at: atMs, userId });
   }
 
   cancel(userId: string): void {
     this.due.delete(userId);
+    this.entryAt.delete(userId);
   }
 
   dueAt(userId: string): number | undefined {
@@ -34,13 +44,18 @@ export class EventTimeTimers {
   popDue(watermarkMs: number): { userId: string; atMs: number } | null {
     while (this.heap.length > 0) {
       const top = this.heap[0] as { at: number; userId: string };
-      if (this.due.get(top.userId) !== top.at) {
-        this.pop();
-        continue;
-      }
       if (top.at > watermarkMs) return null;
       this.pop();
+      if (this.entryAt.get(top.userId) !== top.at) continue; // stale
+      const due = this.due.get(top.userId) as number;
+      if (due > top.at) {
+        // Moved later since pushed: back in at its due time, to be fired in order.
+        this.entryAt.set(top.userId, due);
+        this.push({ at: due, userId: top.userId });
+        continue;
+      }
       this.due.delete(top.userId);
+      this.entryAt.delete(top.userId);
       return { userId: top.userId, atMs: top.at };
     }
     return null;
