@@ -105,7 +105,24 @@ describe('the kafkajs patch: record offsets and timestamps as numbers where exac
 
   const SAFE = 2n ** 53n - 1n;
   const offsetDeltas = [0, 1, 7, 2 ** 30];
-  const timestampDeltas = [0n, 1_000n, -5n, 2n ** 32n, 2n ** 32n + 1n, 2n ** 40n];
+  // Around 2^47 and 2^48 the zigzag varint grows from 7 to 8 bytes, where the patch reads it
+  // through Long again.
+  const timestampDeltas = [
+    0n,
+    1_000n,
+    -5n,
+    2n ** 32n,
+    2n ** 32n + 1n,
+    2n ** 40n,
+    2n ** 47n - 1n,
+    2n ** 47n,
+    -(2n ** 47n),
+    -(2n ** 47n) - 1n,
+    2n ** 48n,
+    -(2n ** 48n) - 1n,
+    2n ** 56n,
+    -(2n ** 56n),
+  ];
 
   // Bases on both sides of where the patch leaves Long arithmetic (2^53 − 1 − 2^32).
   it.each([0n, 1_795_727_213_333n, SAFE - 2n ** 32n, SAFE - 2n ** 32n + 1n, SAFE, 2n ** 62n, -(2n ** 40n)])(
