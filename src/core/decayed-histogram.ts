@@ -83,7 +83,7 @@ export function shares(h: DecayedHistogram): Map<string, number> {
  * already in that order (only a new category is appended out of place), so the sort is usually
  * skipped; what matters is that float sums always run in the same order.
  */
-function inIdOrder(m: ReadonlyMap<string, number>): [string, number][] {
+export function inIdOrder(m: ReadonlyMap<string, number>): [string, number][] {
   const entries = [...m];
   for (let i = 1; i < entries.length; i++) {
     if ((entries[i - 1] as [string, number])[0] >= (entries[i] as [string, number])[0]) {

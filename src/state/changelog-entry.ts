@@ -21,10 +21,11 @@ const PREFIX_BYTES = 10;
 
 /** The version-4 value of a version-3 state complete below input offset `appliedOffset`. */
 export function encodeEntry(state: Uint8Array, appliedOffset: bigint): Uint8Array {
-  const out = new Uint8Array(PREFIX_BYTES + state.length);
+  // From Node's Buffer pool (under 4 KiB), not a new off-heap Uint8Array (see encodeState).
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + state.length);
   out[0] = ENTRY_MAGIC;
   out[1] = ENTRY_VERSION;
-  new DataView(out.buffer).setBigInt64(2, appliedOffset, true);
+  out.writeBigInt64LE(appliedOffset, 2);
   out.set(state, PREFIX_BYTES);
   return out;
 }

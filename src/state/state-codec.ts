@@ -12,7 +12,9 @@
  * The first byte tells the formats apart on the changelog: 0x00 starts a schema-registry framed
  * Avro value (versions 1 and 2), STATE_MAGIC a version-3 value.
  */
+import { endianness } from 'node:os';
 import type { DecayedHistogram } from '../core/decayed-histogram';
+import { inIdOrder } from '../core/decayed-histogram';
 import type { DriftPhase } from '../core/drift-detector';
 import { EVENT_KINDS } from '../core/types';
 import type { UserState, WindowEntry } from '../core/user-state';
@@ -57,6 +59,9 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Growable scratch for encoding; each encode copies out exactly its bytes. */
 let scratch = new Uint8Array(16 * 1024);
 let view = new DataView(scratch.buffer);
+/** The scratch as float32s: vectors are copied in one call where the platform is little-endian. */
+let scratchFloats = new Float32Array(scratch.buffer);
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 function ensure(n: number): void {
   if (n <= scratch.length) return;
@@ -64,6 +69,7 @@ function ensure(n: number): void {
   next.set(scratch);
   scratch = next;
   view = new DataView(scratch.buffer);
+  scratchFloats = new Float32Array(scratch.buffer);
 }
 
 function writeVarUint(at: number, n: number): number {
@@ -93,22 +99,21 @@ function writeString(at: number, s: string): number {
   return after + written;
 }
 
-function sortedEntries(h: DecayedHistogram): [string, number][] {
-  return [...h.weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
 export function encodeState(s: UserState): Uint8Array {
-  const short = sortedEntries(s.shortHorizon);
-  const long = sortedEntries(s.longHorizon);
+  const short = inIdOrder(s.shortHorizon.weights);
+  const long = inIdOrder(s.longHorizon.weights);
+  // Each category once, numbered in order of first appearance: window, short, long, migration.
   const cats = new Map<string, number>();
-  const lm0 = s.lastMigration;
-  for (const c of [
-    ...s.window.map((e) => e.categoryId),
-    ...short.map(([c]) => c),
-    ...long.map(([c]) => c),
-    ...(lm0 ? [...lm0.fromCategoryIds, ...lm0.toCategoryIds] : []),
-  ]) {
+  const number = (c: string): void => {
     if (!cats.has(c)) cats.set(c, cats.size);
+  };
+  for (const e of s.window) number(e.categoryId);
+  for (const [c] of short) number(c);
+  for (const [c] of long) number(c);
+  const lm0 = s.lastMigration;
+  if (lm0) {
+    for (const c of lm0.fromCategoryIds) number(c);
+    for (const c of lm0.toCategoryIds) number(c);
   }
   if (cats.size > 0xffff)
     throw new ProcessorError('INVARIANT_VIOLATED', `${cats.size} categories in a state`);
@@ -170,7 +175,11 @@ export function encodeState(s: UserState): Uint8Array {
   }
   let at: number = O.body;
   for (const v of [hidden, shortEmb, longEmb]) {
-    for (let i = 0; i < v.length; i++, at += 4) view.setFloat32(at, v[i] as number, true);
+    if (LITTLE_ENDIAN) {
+      // O.body is a multiple of 4 and so is every vector's length in bytes: `at` stays aligned.
+      scratchFloats.set(v, at / 4);
+      at += 4 * v.length;
+    } else for (let i = 0; i < v.length; i++, at += 4) view.setFloat32(at, v[i] as number, true);
   }
   const putDouble = (x: number): void => {
     view.setFloat64(at, x, true);
@@ -205,7 +214,11 @@ export function encodeState(s: UserState): Uint8Array {
   at = writeString(at, s.modelVersion);
   if (s.churn.openAlertId !== null) at = writeString(at, s.churn.openAlertId);
   for (const c of cats.keys()) at = writeString(at, c);
-  return scratch.slice(0, at);
+  // A copy from Node's Buffer pool (under 4 KiB): a new Uint8Array over 64 bytes is allocated off
+  // the V8 heap, about 0.9 µs each on node 24, a sixth of the encoding's time.
+  const out = Buffer.allocUnsafe(at);
+  out.set(scratch.subarray(0, at));
+  return out;
 }
 
 /** True when `bytes` is a version-3 state value (not a registry-framed Avro one). */
