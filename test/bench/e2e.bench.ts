@@ -25,7 +25,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,7 +49,7 @@ import { simulate } from '../../src/sim/simulator';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 import { committedTotal, sleep } from '../support/committed-progress';
 import type { LongTask, ProfileSummary } from './lib/cpu-profile';
-import { longTasks, summariseProfiles } from './lib/cpu-profile';
+import { longTasks, profileFiles, summariseProfiles } from './lib/cpu-profile';
 import { quantile } from '../../src/eval/metrics';
 
 const execFileP = promisify(execFile);
@@ -400,9 +400,7 @@ function latencyPhaseLongTasks(
   endWall: number,
   exitWall: number,
 ): LongTask[] {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => join(dir, f));
+  const files = profileFiles(dir);
   let best: LongTask[] = [];
   for (const f of files) {
     const tasks = longTasks(f, ROOT, { fromEndMs: exitWall - startWall, toEndMs: exitWall - endWall }, 100);
@@ -889,12 +887,7 @@ async function main(): Promise<void> {
     ]);
     restoreProfile = {
       wallMs: profiled.wallMs,
-      ...summariseProfiles(
-        readdirSync(restoreProfDir)
-          .filter((f) => f.endsWith('.cpuprofile'))
-          .map((f) => join(restoreProfDir, f)),
-        ROOT,
-      ),
+      ...summariseProfiles(profileFiles(restoreProfDir), ROOT),
     };
     log(
       `restore profile: ${profiled.usersPerSec} users/s sampled; top: ${restoreProfile.topFunctions
@@ -921,12 +914,7 @@ async function main(): Promise<void> {
   await sleep(PROFILE_S * 1000);
   const profiledEvents = await committedTotal(kafka, profApp, input);
   await stopChild(profProc);
-  const profile = summariseProfiles(
-    readdirSync(profDir)
-      .filter((f) => f.endsWith('.cpuprofile'))
-      .map((f) => join(profDir, f)),
-    ROOT,
-  );
+  const profile = summariseProfiles(profileFiles(profDir), ROOT);
   log(
     `profile: ${profile.files} file(s), top: ${profile.topFunctions
       .slice(0, 3)

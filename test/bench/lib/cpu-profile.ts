@@ -3,8 +3,8 @@
  * (a package under node_modules, a folder of src/, node internals, GC, idle). Self time of a
  * node = its sample count × the mean sampling interval of its file.
  */
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 interface ProfileNode {
   readonly id: number;
@@ -40,6 +40,13 @@ export function areaOf(url: string, name: string, root: string): string {
   const rel = relative(root, path);
   const m = /^src\/([^/]+)\//.exec(rel);
   return m ? `src/${m[1]}` : rel;
+}
+
+/** The .cpuprofile files node --cpu-prof wrote into `dir` (one per profiled thread). */
+export function profileFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
 }
 
 export function summariseProfiles(files: readonly string[], root: string): ProfileSummary {
