@@ -399,7 +399,8 @@ export class StreamProcessor {
   private async processBatch(task: PartitionTask, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const heartbeat = (): Promise<void> => payload.heartbeat();
-    const isRunning = (): boolean => payload.isRunning();
+    // A stop ends the batch at its next chunk: the rest is fetched again by whoever owns the partition next.
+    const isRunning = (): boolean => payload.isRunning() && !this.stopping;
     const isStale = (): boolean => payload.isStale();
     const { metrics } = this.deps;
     const p = batch.partition;
@@ -658,7 +659,15 @@ export class StreamProcessor {
     }
   }
 
-  /** Ordered stop: no new fetches, the in-flight batch finishes and commits, dirty states are flushed, clients close. */
+  private pauseInput(): void {
+    try {
+      this.consumer?.pause([{ topic: this.deps.config.topics.input }]);
+    } catch {
+      // consumer.run() has not created the group yet: nothing is fetched, nothing to pause
+    }
+  }
+
+  /** Ordered stop: no new fetches, the batch in flight commits its current chunk, dirty states are flushed, the group is left, clients close. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -667,9 +676,13 @@ export class StreamProcessor {
     const errors: unknown[] = [];
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.consumer) {
-      await this.consumer.stop().catch((e: unknown) => errors.push(e));
-      // Still a member: no one else can own (and fence) our partitions before this completes.
+      // Flush before consumer.stop(), which leaves the group: once we have left, the member that
+      // takes our partitions over fences our producers, and a flush still running fails (its
+      // states then reach the changelog only if that member replays and writes them). Paused, the
+      // consumer fetches no more but keeps heartbeating; the batch in flight ends at its next chunk.
+      this.pauseInput();
       await this.flushQuiet(true);
+      await this.consumer.stop().catch((e: unknown) => errors.push(e));
       await this.consumer.disconnect().catch((e: unknown) => errors.push(e));
     }
     for (const p of [...this.tasks.keys()])

@@ -11,6 +11,7 @@ import type { App } from '../../src/app/create-app';
 import { createApp } from '../../src/app/create-app';
 import { createLogger } from '../../src/shared/logger';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
+import type { ReadMessage } from '../../src/kafka/output-reader';
 import { readCommitted } from '../../src/kafka/output-reader';
 import { setUpTopics } from '../../src/kafka/topics';
 import { appTopicsEnv } from './app-env';
@@ -65,12 +66,12 @@ export async function runUntilCaughtUp(kafka: Kafka, config: Config, timeoutMs =
 }
 
 export interface Outputs {
-  readonly migrations: KafkaMessage[];
-  readonly churn: KafkaMessage[];
-  readonly profiles: KafkaMessage[];
-  readonly deadLetters: KafkaMessage[];
-  readonly late: KafkaMessage[];
-  readonly changelog: KafkaMessage[];
+  readonly migrations: ReadMessage[];
+  readonly churn: ReadMessage[];
+  readonly profiles: ReadMessage[];
+  readonly deadLetters: ReadMessage[];
+  readonly late: ReadMessage[];
+  readonly changelog: ReadMessage[];
 }
 
 export async function readOutputs(kafka: Kafka, config: Config): Promise<Outputs> {
