@@ -23,7 +23,7 @@ WITH_STACK := test/harness/with-stack.sh
 DATA_DIR ?= ../shared/data
 
 .PHONY: help node-version install build schemas lint typecheck test test-unit test-integration test-system test-security k8s-validate lint-docker stack-fetch stack-up stack-down \
-        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-check head churn-model drift-candidates model-eval py-env clean
+        stack-status soak demo run eval calibrate sim-stats bench bench-encoder bench-state bench-e2e bench-lookup model model-check model-check-portable head churn-model drift-candidates model-eval py-env clean
 
 node-version: ## the Node.js every recipe runs on
 	@echo "node $$(node --version) ($$(command -v node))"
@@ -173,6 +173,12 @@ head: $(NPM_STAMP) $(PLOT_PY) $(SPLIT) ## train the repeat-aware next-category h
 
 model-check: $(PY) ## retrain into .cache/model-check and compare with the committed encoder (report only, ~1 min)
 	$(PY) onnx/check_reproduction.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
+
+# The same on the CPU code paths that do not depend on the machine's vector instructions (PyTorch's own
+# kernels, MKL and oneDNN pinned): the candidate recipe for a model every x86 machine reproduces (onnx/README.md).
+PORTABLE_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
+model-check-portable: $(PY) ## model-check on machine-independent CPU code paths; compare its version across machines (~2 min)
+	$(PORTABLE_CPU) $(PY) onnx/check_reproduction.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
 
 model-eval: $(PY) ## next-category and inactivity metrics of the encoder vs baselines on the test users
 	$(PY) onnx/model_eval.py --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
