@@ -9,6 +9,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { readToEnd } from './read-to-end';
+import { fatalCause } from './failure-policy';
 import { randomUUID } from 'node:crypto';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -84,6 +85,18 @@ export async function restorePartitions(
       },
     });
     if (res.failure) {
+      // A value no version of the state reads (a bug, or a foreign writer on our topic) fails every
+      // retry alike: it stops the service, loudly, instead of restarting the restore for ever.
+      const fatal = fatalCause(res.failure);
+      if (fatal) {
+        throw new ProcessorError(
+          fatal.code,
+          `changelog restore of partitions ${partitions.join(',')}: ${fatal.message}`,
+          {
+            cause: res.failure,
+          },
+        );
+      }
       throw new ProcessorError('KAFKA_TRANSIENT', 'changelog restore consumer crashed', {
         cause: res.failure,
       });

@@ -5,7 +5,7 @@
  * retry (and rejoin), or crash loudly. Bad records never reach this module: the decoder
  * dead-letters them.
  */
-import { ProcessorError } from '../shared/errors';
+import { ProcessorError, isProcessorError } from '../shared/errors';
 
 /** Kafka ACL operations the service uses. */
 export type KafkaOperation = 'Read' | 'Write' | 'Describe' | 'IdempotentWrite';
@@ -79,6 +79,18 @@ export function isKafkaUnreachable(e: unknown): boolean {
     c = c.cause as { name?: unknown; cause?: unknown } | null;
   }
   return false;
+}
+
+/**
+ * A fatal ProcessorError anywhere in the cause chain: one our code threw inside a kafkajs
+ * callback (a restore's onBatch), which kafkajs wrapped in its own errors. No retry cures it.
+ */
+export function fatalCause(e: unknown): ProcessorError | null {
+  for (let c: unknown = e, depth = 0; c && typeof c === 'object' && depth < 5; depth++) {
+    if (isProcessorError(c) && c.fatal) return c;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return null;
 }
 
 /** kafkajs marks the errors a retry may cure (leader moved, coordinator loading, timeouts). */

@@ -100,7 +100,7 @@ export async function openPartitionTask(
   p: number,
   stopping: () => boolean,
 ): Promise<PartitionTask> {
-  const { config, kafka, metrics } = deps;
+  const { config, kafka } = deps;
   const producer = kafka.producer({
     transactionalId: transactionalId(config, p),
     idempotent: true,
@@ -108,8 +108,25 @@ export async function openPartitionTask(
     transactionTimeout: config.kafka.transactionTimeoutMs,
   });
   await producer.connect();
+  try {
+    return await startTask(deps, p, producer, stopping);
+  } catch (e) {
+    // A start that fails (a stop meanwhile, a failed restore or replay) releases its producer:
+    // each retry of the start would otherwise leave one connected.
+    await producer.disconnect().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** openPartitionTask once its producer is connected: fence, restore, replay. */
+async function startTask(
+  deps: PartitionTaskDeps,
+  p: number,
+  producer: Producer,
+  stopping: () => boolean,
+): Promise<PartitionTask> {
+  const { config, kafka, metrics } = deps;
   if (stopping()) {
-    await producer.disconnect();
     throw new ProcessorError('KAFKA_TRANSIENT', `partition ${p} start abandoned: stopping`);
   }
   // kafkajs sends InitProducerId(transactionalId) lazily, at the first transaction().

@@ -243,19 +243,23 @@ export class StreamProcessor {
         try {
           await this.eachBatch(payload);
         } catch (e) {
-          if (isFatal(e) && this.fatalError === null) {
-            this.fatalError = e;
-            const denied = await this.missingPermission(e);
-            if (denied) this.stopForPermission(denied);
-            else {
-              this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
-              this.onFatal(e);
-            }
-          }
+          if (isFatal(e)) await this.failFatal(e);
           throw e;
         }
       },
     });
+  }
+
+  /** A fatal error (a bug, or a permission taken away): the service stops, naming it. The first one wins. */
+  private async failFatal(e: unknown): Promise<void> {
+    if (this.fatalError !== null) return;
+    this.fatalError = e;
+    const denied = await this.missingPermission(e);
+    if (denied) this.stopForPermission(denied);
+    else {
+      this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
+      this.onFatal(e);
+    }
   }
 
   /**
@@ -303,9 +307,12 @@ export class StreamProcessor {
     this.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
     // Fence and restore eagerly, so readiness reflects restored state before the first fetch.
     for (const p of mine) {
-      this.task(p).catch((e: unknown) =>
-        this.log.warn('partition task start failed', { partition: p, error: describeError(e) }),
-      );
+      this.task(p).catch((e: unknown) => {
+        // A fatal start (an unreadable changelog) stops the service even if no input ever arrives
+        // for the partition: its eachBatch, which would also stop it, may never run.
+        if (isFatal(e) && !this.stopping) return this.failFatal(e);
+        this.log.warn('partition task start failed', { partition: p, error: describeError(e) });
+      });
     }
   }
 

@@ -1,5 +1,7 @@
+import { ProcessorError } from '../../../src/shared/errors';
 import {
   authorizationFailure,
+  fatalCause,
   isConcurrentTransactions,
   isKafkaRetriable,
   isKafkaUnreachable,
@@ -16,6 +18,17 @@ describe('Kafka failure policy', () => {
   it('finds the protocol error type anywhere in the cause chain', () => {
     expect(kafkaErrorType(wrapped(wrapped(kafkaError('PRODUCER_FENCED'))))).toBe('PRODUCER_FENCED');
     expect(kafkaErrorType(new Error('plain'))).toBeNull();
+  });
+
+  it('finds our own fatal error inside the errors kafkajs wrapped it in, and only a fatal one', () => {
+    const bug = new ProcessorError('INVARIANT_VIOLATED', 'changelog value of unknown format');
+    // kafkajs' retrier: new KafkaJSNonRetriableError(e, { cause: e.cause || e })
+    expect(fatalCause(wrapped(wrapped(bug)))).toBe(bug);
+    expect(fatalCause(wrapped(new ProcessorError('REGISTRY_UNAVAILABLE', 'down')))).toBeNull();
+    expect(fatalCause(wrapped(kafkaError('REQUEST_TIMED_OUT', true)))).toBeNull();
+    const cycle: { cause?: unknown } = {};
+    cycle.cause = cycle;
+    expect(fatalCause(cycle)).toBeNull();
   });
 
   it('maps a failed transaction to fenced, transient, permission or bug', () => {
