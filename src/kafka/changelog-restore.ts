@@ -9,7 +9,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { readToEnd } from './read-to-end';
-import { fatalCause } from './failure-policy';
+import { readFailure } from './failure-policy';
 import { randomUUID } from 'node:crypto';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -84,22 +84,13 @@ export async function restorePartitions(
         }
       },
     });
+    // A value no version of the state reads (a bug, or a foreign writer on our topic) fails every
+    // retry alike: it stops the service, loudly, instead of restarting the restore for ever.
     if (res.failure) {
-      // A value no version of the state reads (a bug, or a foreign writer on our topic) fails every
-      // retry alike: it stops the service, loudly, instead of restarting the restore for ever.
-      const fatal = fatalCause(res.failure);
-      if (fatal) {
-        throw new ProcessorError(
-          fatal.code,
-          `changelog restore of partitions ${partitions.join(',')}: ${fatal.message}`,
-          {
-            cause: res.failure,
-          },
-        );
-      }
-      throw new ProcessorError('KAFKA_TRANSIENT', 'changelog restore consumer crashed', {
-        cause: res.failure,
-      });
+      throw readFailure(
+        res.failure,
+        `changelog restore of partitions ${partitions.join(',')}: consumer crashed`,
+      );
     }
     if (res.unfinished.length > 0) {
       const where = [...res.positions].map(([p, o]) => `${p}: at ${o.next} of ${o.end}`).join('; ');

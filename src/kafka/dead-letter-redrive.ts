@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../shared/config';
-import { ProcessorError } from '../shared/errors';
 import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from './avro-types.gen';
 import { readToEnd } from './read-to-end';
+import { readFailure } from './failure-policy';
 
 export const REDRIVEN_FROM_HEADER = 'dlq.redriven.from';
 
@@ -87,9 +87,7 @@ export async function redriveDeadLetters(
     },
   });
   if (res.failure || res.unfinished.length > 0) {
-    throw new ProcessorError('KAFKA_TRANSIENT', 'could not read the dead-letter topic to its end', {
-      cause: res.failure,
-    });
+    throw readFailure(res.failure, 'could not read the dead-letter topic to its end');
   }
   if (!o.dryRun && selected.length > 0) {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

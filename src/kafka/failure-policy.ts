@@ -93,6 +93,17 @@ export function fatalCause(e: unknown): ProcessorError | null {
   return null;
 }
 
+/**
+ * The error for a read of a topic (readToEnd) whose consumer crashed or did not finish: a fatal
+ * error our own callback threw inside it keeps its code (retrying the read meets it again), and
+ * anything else is transient.
+ */
+export function readFailure(failure: unknown, message: string): ProcessorError {
+  const fatal = fatalCause(failure);
+  if (fatal) return new ProcessorError(fatal.code, `${message}: ${fatal.message}`, { cause: failure });
+  return new ProcessorError('KAFKA_TRANSIENT', message, { cause: failure ?? undefined });
+}
+
 /** kafkajs marks the errors a retry may cure (leader moved, coordinator loading, timeouts). */
 export function isKafkaRetriable(e: unknown): boolean {
   return (e as { retriable?: unknown } | null)?.retriable === true;

@@ -33,6 +33,7 @@ import type { DirtyPosition } from '../state/dirty-users';
 import { DirtyUsers } from '../state/dirty-users';
 import { RESTORE_STALL_MS } from './changelog-restore';
 import { readToEnd } from './read-to-end';
+import { readFailure } from './failure-policy';
 import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import { randomUUID } from 'node:crypto';
 import type { PipelineRecord } from '../pipeline/partition-processor';
@@ -268,9 +269,7 @@ async function replayInput(
     },
   });
   if (res.failure || res.unfinished.length > 0) {
-    throw new ProcessorError('KAFKA_TRANSIENT', `input replay of partition ${p} did not finish`, {
-      cause: res.failure,
-    });
+    throw readFailure(res.failure, `input replay of partition ${p} did not finish`);
   }
   // Offsets in the range that held no record: transaction markers, or records deleted by retention.
   if (gap > 0n)

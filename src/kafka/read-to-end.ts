@@ -8,7 +8,7 @@
  * so waiting for a record at end − 1 could wait forever.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { ProcessorError } from '../shared/errors';
+import { readFailure } from './failure-policy';
 
 export interface ReadToEndOptions {
   readonly topic: string;
@@ -156,9 +156,8 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
 export function assertReadComplete(res: ReadToEndResult, what: string): void {
   if (!res.failure && res.unfinished.length === 0) return;
   const where = [...res.positions].map(([p, o]) => `partition ${p} at ${o.next} of ${o.end}`).join('; ');
-  throw new ProcessorError(
-    'KAFKA_TRANSIENT',
+  throw readFailure(
+    res.failure,
     `could not read ${what} to its end${res.failure ? ' (the consumer crashed)' : ''}${where ? `: ${where}` : ''}`,
-    { cause: res.failure ?? undefined },
   );
 }

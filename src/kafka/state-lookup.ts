@@ -11,6 +11,7 @@ import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { partitionOfKey } from './partition-owners';
 import { readToEnd } from './read-to-end';
+import { readFailure } from './failure-policy';
 import type { AvroSerde } from './serde';
 import { changelogValueToState } from './changelog-value';
 import { decodeState } from '../state/state-codec';
@@ -50,13 +51,7 @@ export async function readUserState(
     },
   });
   if (res.failure || res.unfinished.length > 0) {
-    throw new ProcessorError(
-      'KAFKA_TRANSIENT',
-      `could not read changelog partition ${partition} to its end`,
-      {
-        cause: res.failure,
-      },
-    );
+    throw readFailure(res.failure, `could not read changelog partition ${partition} to its end`);
   }
   const value = last as Buffer | null;
   return value === null ? null : decodeState(userId, await changelogValueToState(value, serde));

@@ -6,6 +6,7 @@ import {
   isKafkaRetriable,
   isKafkaUnreachable,
   kafkaErrorType,
+  readFailure,
   transactionFailure,
 } from '../../../src/kafka/failure-policy';
 
@@ -29,6 +30,22 @@ describe('Kafka failure policy', () => {
     const cycle: { cause?: unknown } = {};
     cycle.cause = cycle;
     expect(fatalCause(cycle)).toBeNull();
+  });
+
+  it('fails a read of a topic as transient, unless our own callback threw a fatal error inside it', () => {
+    const bug = new ProcessorError('INVARIANT_VIOLATED', 'changelog value of unknown format');
+    expect(readFailure(wrapped(wrapped(bug)), 'restore of partitions 0')).toMatchObject({
+      code: 'INVARIANT_VIOLATED',
+      fatal: true,
+      message: 'restore of partitions 0: changelog value of unknown format',
+    });
+    expect(readFailure(wrapped(kafkaError('REQUEST_TIMED_OUT', true)), 'restore')).toMatchObject({
+      code: 'KAFKA_TRANSIENT',
+      retriable: true,
+      message: 'restore',
+    });
+    // A read that stalled without a crash has no failure at all.
+    expect(readFailure(null, 'replay')).toMatchObject({ code: 'KAFKA_TRANSIENT', retriable: true });
   });
 
   it('maps a failed transaction to fenced, transient, permission or bug', () => {
