@@ -7,7 +7,8 @@
  * which kafkajs also emits for batches holding only transaction markers: markers occupy offsets,
  * so waiting for a record at end − 1 could wait forever.
  */
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol } from 'kafkajs';
 import { readFailure } from './failure-policy';
 
 export interface ReadToEndOptions {
@@ -70,6 +71,7 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   if (pending.size === 0) return { unfinished: [], failure: null, stalled: false, positions: new Map() };
   const consumer = kafka.consumer({
     groupId: o.groupId,
+    partitionAssigners: [wantedPartitionsAssigner(o.topic, [...ends.keys()])],
     readUncommitted: o.readUncommitted ?? false,
     maxWaitTimeInMs: 100,
     maxBytesPerPartition: o.maxBytesPerPartition ?? 4 * 1024 * 1024,
@@ -160,4 +162,44 @@ export function assertReadComplete(res: ReadToEndResult, what: string): void {
     res.failure,
     `could not read ${what} to its end${res.failure ? ' (the consumer crashed)' : ''}${where ? `: ${where}` : ''}`,
   );
+}
+
+const WANTED_ASSIGNER = 'IdriftWantedPartitions';
+
+/**
+ * Assigns each member of the throw-away group the partitions it wants, which it sends in its
+ * join metadata, and nothing else. With the default assigner each reader was given every
+ * partition of the topic and fetched and decoded them all, to keep only its own: the processor
+ * restores each partition with a reader of its own, so a restore of n partitions read the whole
+ * changelog n times (a 1,000,000-user restore of 4 partitions decoded 3.4 million records).
+ * Members of one group may ask for the same partition: every member reads on its own.
+ */
+function wantedPartitionsAssigner(topic: string, wanted: readonly number[]): PartitionAssigner {
+  return () => ({
+    name: WANTED_ASSIGNER,
+    version: 0,
+    protocol: ({ topics }) => ({
+      name: WANTED_ASSIGNER,
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 0,
+        topics,
+        userData: Buffer.from(JSON.stringify(wanted)),
+      }),
+    }),
+    assign: ({ members }) =>
+      Promise.resolve(
+        members.map(({ memberId, memberMetadata }) => {
+          const meta = AssignerProtocol.MemberMetadata.decode(memberMetadata);
+          const partitions = meta ? (JSON.parse(meta.userData.toString()) as number[]) : [];
+          return {
+            memberId,
+            memberAssignment: AssignerProtocol.MemberAssignment.encode({
+              version: 0,
+              assignment: { [topic]: partitions },
+              userData: Buffer.alloc(0),
+            }),
+          };
+        }),
+      ),
+  });
 }

@@ -4,6 +4,7 @@
  * advances for `stallMs` (the changelog restore then retries with a fresh consumer).
  */
 import type { Admin, Kafka } from 'kafkajs';
+import { AssignerProtocol } from 'kafkajs';
 import { readToEnd } from '../../../src/kafka/read-to-end';
 import { createTestTopic, describeWithStack, testKafka, uniqueName } from '../../support/stack';
 
@@ -45,6 +46,32 @@ describeWithStack('readToEnd on the real broker', (env) => {
     });
     expect(res).toMatchObject({ unfinished: [], failure: null, stalled: false });
     expect(n).toBe(40);
+  });
+
+  // Each partition's restore has a reader of its own; with kafkajs' default assigner every reader
+  // was given, fetched and decoded the whole topic, and kept only its partition.
+  it('is assigned only the partitions it reads', async () => {
+    const groupId = uniqueName('rte-wanted');
+    const assigned: Record<string, number[]>[] = [];
+    const partitions: number[] = [];
+    const res = await readToEnd(kafka, {
+      topic,
+      partitions: [1],
+      groupId,
+      timeoutMs: 60_000,
+      onBatch: async (p) => {
+        partitions.push(p);
+        if (assigned.length > 0) return;
+        const [group] = (await admin.describeGroups([groupId])).groups;
+        for (const member of group?.members ?? []) {
+          const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+          assigned.push(decoded?.assignment ?? {});
+        }
+      },
+    });
+    expect(res).toMatchObject({ unfinished: [], failure: null, stalled: false });
+    expect(new Set(partitions)).toEqual(new Set([1]));
+    expect(assigned).toEqual([{ [topic]: [1] }]);
   });
 
   it('reports a stall, with the positions reached, when a partition stops advancing', async () => {
