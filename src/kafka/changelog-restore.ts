@@ -111,7 +111,6 @@ export async function restorePartitions(
       durationMs,
       attempts: attempt,
     });
-    for (const part of restored.values()) part.settle();
     return { partitions: restored, records, durationMs };
   }
 }

@@ -89,13 +89,16 @@ export class StateStore implements StateView, CacheMember {
 
   /**
    * Keeps a copy of `value` from byte `from` on, a version-3 state (throws on anything else);
-   * restore's path (a version-4 value holds its state from byte 10: no view needed).
+   * restore's path (a version-4 value holds its state from byte 10: no view needed). Returns the
+   * user's slot (see `forEachSlot`).
    */
-  put(userId: string, value: Uint8Array, from = 0): void {
+  put(userId: string, value: Uint8Array, from = 0): number {
     checkStateAt(value, from);
-    this.pages.write(this.slotOf(userId), value, from);
+    const slot = this.slotOf(userId);
+    this.pages.write(slot, value, from);
     this.uncache(userId);
     this.stale.delete(userId);
+    return slot;
   }
 
   /** A newly committed state; encoded later (see the module comment). */
@@ -122,6 +125,14 @@ export class StateStore implements StateView, CacheMember {
 
   has(userId: string): boolean {
     return this.slots.has(userId);
+  }
+
+  /**
+   * Each user with its slot: a number unique among the users held now and below the largest number
+   * of users held at once (slots are reused after `delete`); what `put` returned for the user.
+   */
+  forEachSlot(visit: (userId: string, slot: number) => void): void {
+    for (const [u, slot] of this.slots) visit(u, slot);
   }
 
   scan(visit: (userId: string, times: StateTimes) => void): void {

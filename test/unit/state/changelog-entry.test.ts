@@ -72,6 +72,25 @@ describe('changelog value version 4', () => {
     expect(part.aheadOfCheckpoint()).toEqual(new Map([[a[0], big]]));
   });
 
+  it("a user's last value decides, whatever slot it lands in (deleted users' slots are reused)", async () => {
+    const [[, s]] = [...(await upgradeWorkloadStates())] as [[string, Parameters<typeof encodeState>[0]]];
+    const v3 = encodeState(s);
+    const part = new RestoredPartition(new StateStore());
+    // More users than the first size of the offsets' array, half of them deleted and then replaced.
+    const n = 3_000;
+    for (let i = 0; i < n; i++) part.state(`u${i}`, encodeEntry(v3, BigInt(100 + i)));
+    for (let i = 0; i < n; i += 2) part.tombstone(`u${i}`);
+    // New users take the freed slots: as version 3 (never ahead) or behind the checkpoint.
+    for (let i = 0; i < n; i += 2) part.state(`w${i}`, i % 4 === 0 ? v3 : encodeEntry(v3, 5n));
+    // A user ahead, then written again as version 3: no longer ahead.
+    part.state('u1', v3);
+    part.checkpointRecord(encodeCheckpoint({ offset: 1_000n, maxEventTimeMs: 5 }));
+    const expected = new Map<string, bigint>();
+    for (let i = 3; i < n; i += 2) if (100 + i > 1_000) expected.set(`u${i}`, BigInt(100 + i));
+    expect(part.aheadOfCheckpoint()).toEqual(expected);
+    expect(part.store.size).toBe(n);
+  });
+
   it('continues a version-3 changelog (committed fixture written by commit e0e0e03) exactly as a processor that never stopped', async () => {
     const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
       inputRecords: number;
