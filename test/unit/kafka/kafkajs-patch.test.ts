@@ -209,3 +209,122 @@ describe('the kafkajs patch: encoders without zero-filled buffers', () => {
     expect(c.equals(a)).toBe(true);
   });
 });
+
+// eosManager with a cluster of our own: its coordinator answers CONCURRENT_TRANSACTIONS as often
+// as a test asks, as a real one does while it writes the previous transaction's markers.
+interface Eos {
+  initProducerId(): Promise<void>;
+  beginTransaction(): void;
+  addPartitionsToTransaction(
+    topicData: { topic: string; partitions: { partition: number }[] }[],
+  ): Promise<void>;
+  sendOffsets(o: { consumerGroupId: string; topics: unknown[] }): Promise<void>;
+  commit(): Promise<void>;
+}
+const createEosManager = requireHere('kafkajs/src/producer/eosManager') as (o: {
+  logger: unknown;
+  cluster: unknown;
+  transactional: boolean;
+  transactionalId: string;
+}) => Eos;
+const { KafkaJSProtocolError } = requireHere('kafkajs/src/errors') as {
+  KafkaJSProtocolError: new (e: { type: string; code: number; retriable: boolean; message: string }) => Error;
+};
+const protocolError = (type: string, code: number): Error =>
+  new KafkaJSProtocolError({ type, code, retriable: false, message: type });
+
+function coordinatorAnswering(answers: Map<string, Error[]>): { cluster: unknown; sent: string[] } {
+  const sent: string[] = [];
+  const request = (name: string) => (): Promise<{ producerId: number; producerEpoch: number }> => {
+    sent.push(name);
+    const error = answers.get(name)?.shift();
+    return error ? Promise.reject(error) : Promise.resolve({ producerId: 7, producerEpoch: 0 });
+  };
+  const broker = {
+    nodeId: 1,
+    initProducerId: request('InitProducerId'),
+    addPartitionsToTxn: request('AddPartitionsToTxn'),
+    addOffsetsToTxn: request('AddOffsetsToTxn'),
+    txnOffsetCommit: request('TxnOffsetCommit'),
+    endTxn: request('EndTxn'),
+  };
+  const cluster = {
+    retry: { retries: 0 },
+    refreshMetadataIfNecessary: () => Promise.resolve(),
+    findGroupCoordinator: () => Promise.resolve(broker),
+    findBroker: () => Promise.resolve(broker),
+  };
+  return { cluster, sent };
+}
+
+const quiet = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+const concurrent = (n: number): Error[] =>
+  Array.from({ length: n }, () => protocolError('CONCURRENT_TRANSACTIONS', 51));
+
+describe('the kafkajs patch: CONCURRENT_TRANSACTIONS tried again within milliseconds', () => {
+  const transaction = async (eos: Eos): Promise<void> => {
+    eos.beginTransaction();
+    await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]);
+    await eos.sendOffsets({
+      consumerGroupId: 'g',
+      topics: [{ topic: 'in', partitions: [{ partition: 0, offset: '1' }] }],
+    });
+    await eos.commit();
+  };
+
+  it('adds the partitions and the offsets after a few short waits, not after the producer backoff', async () => {
+    const answers = new Map([
+      ['AddPartitionsToTxn', concurrent(3)],
+      ['AddOffsetsToTxn', concurrent(2)],
+    ]);
+    const { cluster, sent } = coordinatorAnswering(answers);
+    const eos = createEosManager({ logger: quiet, cluster, transactional: true, transactionalId: 'tx' });
+    await eos.initProducerId();
+    const t0 = Date.now();
+    await transaction(eos);
+    // 5 + 10 + 20 ms, then 5 + 10 ms; kafkajs' own retry would wait about 300 ms before the second try.
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(sent.filter((r) => r === 'AddPartitionsToTxn')).toHaveLength(4);
+    expect(sent.filter((r) => r === 'AddOffsetsToTxn')).toHaveLength(3);
+    expect(sent.at(-1)).toBe('EndTxn');
+  });
+
+  it('passes any other error on at once, and CONCURRENT_TRANSACTIONS after about 2 s', async () => {
+    const other = new Map([['AddPartitionsToTxn', [protocolError('INVALID_PRODUCER_EPOCH', 47)]]]);
+    const first = coordinatorAnswering(other);
+    const eos = createEosManager({
+      logger: quiet,
+      cluster: first.cluster,
+      transactional: true,
+      transactionalId: 'tx',
+    });
+    await eos.initProducerId();
+    eos.beginTransaction();
+    await expect(
+      eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]),
+    ).rejects.toThrow('INVALID_PRODUCER_EPOCH');
+    expect(first.sent.filter((r) => r === 'AddPartitionsToTxn')).toHaveLength(1);
+
+    const busy = coordinatorAnswering(new Map([['AddPartitionsToTxn', concurrent(1_000)]]));
+    const eos2 = createEosManager({
+      logger: quiet,
+      cluster: busy.cluster,
+      transactional: true,
+      transactionalId: 'tx',
+    });
+    await eos2.initProducerId();
+    eos2.beginTransaction();
+    const t0 = Date.now();
+    await expect(
+      eos2.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]),
+    ).rejects.toThrow('CONCURRENT_TRANSACTIONS');
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeGreaterThan(1_800);
+    expect(elapsed).toBeLessThan(2_500);
+  });
+});
