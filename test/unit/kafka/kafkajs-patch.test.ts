@@ -295,34 +295,28 @@ describe('the kafkajs patch: CONCURRENT_TRANSACTIONS tried again within millisec
   });
 
   it('passes any other error on at once, and CONCURRENT_TRANSACTIONS after about 2 s', async () => {
-    const other = new Map([['AddPartitionsToTxn', [protocolError('INVALID_PRODUCER_EPOCH', 47)]]]);
-    const first = coordinatorAnswering(other);
-    const eos = createEosManager({
-      logger: quiet,
-      cluster: first.cluster,
-      transactional: true,
-      transactionalId: 'tx',
-    });
-    await eos.initProducerId();
-    eos.beginTransaction();
-    await expect(
-      eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]),
-    ).rejects.toThrow('INVALID_PRODUCER_EPOCH');
-    expect(first.sent.filter((r) => r === 'AddPartitionsToTxn')).toHaveLength(1);
+    // A transaction begun on a coordinator with these answers; resolves to its first AddPartitionsToTxn.
+    const addPartitions = async (
+      answers: Map<string, Error[]>,
+    ): Promise<{ sent: string[]; added: Promise<void> }> => {
+      const { cluster, sent } = coordinatorAnswering(answers);
+      const eos = createEosManager({ logger: quiet, cluster, transactional: true, transactionalId: 'tx' });
+      await eos.initProducerId();
+      eos.beginTransaction();
+      return {
+        sent,
+        added: eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]),
+      };
+    };
+    const other = await addPartitions(
+      new Map([['AddPartitionsToTxn', [protocolError('INVALID_PRODUCER_EPOCH', 47)]]]),
+    );
+    await expect(other.added).rejects.toThrow('INVALID_PRODUCER_EPOCH');
+    expect(other.sent.filter((r) => r === 'AddPartitionsToTxn')).toHaveLength(1);
 
-    const busy = coordinatorAnswering(new Map([['AddPartitionsToTxn', concurrent(1_000)]]));
-    const eos2 = createEosManager({
-      logger: quiet,
-      cluster: busy.cluster,
-      transactional: true,
-      transactionalId: 'tx',
-    });
-    await eos2.initProducerId();
-    eos2.beginTransaction();
     const t0 = Date.now();
-    await expect(
-      eos2.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: 0 }] }]),
-    ).rejects.toThrow('CONCURRENT_TRANSACTIONS');
+    const busy = await addPartitions(new Map([['AddPartitionsToTxn', concurrent(1_000)]]));
+    await expect(busy.added).rejects.toThrow('CONCURRENT_TRANSACTIONS');
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThan(1_800);
     expect(elapsed).toBeLessThan(2_500);
