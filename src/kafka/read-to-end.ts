@@ -104,7 +104,8 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   });
   await consumer.connect();
   try {
-    // In range mode the other partitions start at their end, so nothing of them is fetched.
+    // Only the partitions in `ends` are assigned (wantedPartitionsAssigner); in range mode they are
+    // then moved to their `from` offsets.
     await consumer.subscribe({ topic: o.topic, fromBeginning: o.range === undefined });
     await consumer.run({
       autoCommit: false,

@@ -233,8 +233,13 @@ const { KafkaJSProtocolError } = requireHere('kafkajs/src/errors') as {
 const protocolError = (type: string, code: number): Error =>
   new KafkaJSProtocolError({ type, code, retriable: false, message: type });
 
-function coordinatorAnswering(answers: Map<string, Error[]>): { cluster: unknown; sent: string[] } {
+function coordinatorAnswering(answers: Map<string, Error[]>): {
+  cluster: unknown;
+  sent: string[];
+  lookups: () => number;
+} {
   const sent: string[] = [];
+  let lookups = 0;
   const request = (name: string) => (): Promise<{ producerId: number; producerEpoch: number }> => {
     sent.push(name);
     const error = answers.get(name)?.shift();
@@ -251,10 +256,13 @@ function coordinatorAnswering(answers: Map<string, Error[]>): { cluster: unknown
   const cluster = {
     retry: { retries: 0 },
     refreshMetadataIfNecessary: () => Promise.resolve(),
-    findGroupCoordinator: () => Promise.resolve(broker),
+    findGroupCoordinator: () => {
+      lookups++;
+      return Promise.resolve(broker);
+    },
     findBroker: () => Promise.resolve(broker),
   };
-  return { cluster, sent };
+  return { cluster, sent, lookups: () => lookups };
 }
 
 const quiet = {
@@ -282,7 +290,7 @@ describe('the kafkajs patch: CONCURRENT_TRANSACTIONS tried again within millisec
       ['AddPartitionsToTxn', concurrent(3)],
       ['AddOffsetsToTxn', concurrent(2)],
     ]);
-    const { cluster, sent } = coordinatorAnswering(answers);
+    const { cluster, sent, lookups } = coordinatorAnswering(answers);
     const eos = createEosManager({ logger: quiet, cluster, transactional: true, transactionalId: 'tx' });
     await eos.initProducerId();
     const t0 = Date.now();
@@ -292,6 +300,8 @@ describe('the kafkajs patch: CONCURRENT_TRANSACTIONS tried again within millisec
     expect(sent.filter((r) => r === 'AddPartitionsToTxn')).toHaveLength(4);
     expect(sent.filter((r) => r === 'AddOffsetsToTxn')).toHaveLength(3);
     expect(sent.at(-1)).toBe('EndTxn');
+    // InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn: one lookup each, not one per try.
+    expect(lookups()).toBe(5);
   });
 
   it('passes any other error on at once, and CONCURRENT_TRANSACTIONS after about 2 s', async () => {
