@@ -12,14 +12,37 @@
  * `maxCategories` entries are kept (smallest weights dropped, ties by category id), so the
  * state stays bounded. Every iteration that feeds a float sum goes in category-id order, so a
  * histogram restored from the changelog computes bit-identical results.
+ *
+ * Layout: two parallel arrays sorted by category id, not a Map. The per-event update, shares and
+ * divergence then walk plain arrays; with a Map each walk allocated an entry pair per category
+ * and a new Map per step, which was about half of what the per-event update allocated.
  */
 
 export interface DecayedHistogram {
   readonly anchorTimeMs: number;
-  readonly weights: ReadonlyMap<string, number>;
+  /** Category ids in ascending code-unit order (JS `<`), each once. */
+  readonly ids: readonly string[];
+  /** weights[i] is the weight of ids[i] at anchorTimeMs. */
+  readonly weights: readonly number[];
 }
 
-export const EMPTY_HISTOGRAM: DecayedHistogram = { anchorTimeMs: 0, weights: new Map() };
+export const EMPTY_HISTOGRAM: DecayedHistogram = { anchorTimeMs: 0, ids: [], weights: [] };
+
+/** A histogram from (category id, weight) pairs in any order (decoders, tests); ids must be unique. */
+export function histogramOf(
+  anchorTimeMs: number,
+  pairs: Iterable<readonly [string, number]>,
+): DecayedHistogram {
+  const sorted = [...pairs];
+  if (!isInIdOrder(sorted)) sorted.sort(([a], [b]) => (a < b ? -1 : 1));
+  return { anchorTimeMs, ids: sorted.map(([k]) => k), weights: sorted.map(([, w]) => w) };
+}
+
+/** The weight of `categoryId`, undefined when the histogram does not hold it. */
+export function weightOf(h: DecayedHistogram, categoryId: string): number | undefined {
+  const i = h.ids.indexOf(categoryId);
+  return i < 0 ? undefined : h.weights[i];
+}
 
 export function decayFactor(dtMs: number, halfLifeMs: number): number {
   return dtMs <= 0 || halfLifeMs === Infinity ? 1 : Math.pow(2, -dtMs / halfLifeMs);
@@ -44,61 +67,114 @@ export function addEvent(
   const halfLifeMs = horizon.halfLifeMs > 0 ? horizon.halfLifeMs : Infinity;
   const f = decayFactor(anchor - h.anchorTimeMs, halfLifeMs) * Math.pow(2, -1 / horizon.halfLifeEvents);
   const add = weight * decayFactor(anchor - eventTimeMs, halfLifeMs);
-  // A new category goes in at its place in id order, keeping the map sorted (see inIdOrder).
-  let placed = h.weights.has(categoryId);
-  const next = new Map<string, number>();
-  for (const [k, w] of h.weights) {
-    if (!placed && categoryId < k) {
-      next.set(categoryId, add);
-      placed = true;
+  const n = h.ids.length;
+  // Where categoryId is, or goes to keep the ids sorted.
+  let at = 0;
+  while (at < n && (h.ids[at] as string) < categoryId) at++;
+  const present = at < n && h.ids[at] === categoryId;
+  const ids: string[] = new Array<string>(present ? n : n + 1);
+  const weights: number[] = new Array<number>(ids.length);
+  for (let i = 0, j = 0; j < ids.length; j++) {
+    if (j === at) {
+      ids[j] = categoryId;
+      weights[j] = present ? (h.weights[i++] as number) * f + add : add;
+    } else {
+      ids[j] = h.ids[i] as string;
+      weights[j] = (h.weights[i++] as number) * f;
     }
-    next.set(k, k === categoryId ? w * f + add : w * f);
   }
-  if (!placed) next.set(categoryId, add);
-  return { anchorTimeMs: anchor, weights: prune(next, maxCategories) };
+  return prune({ anchorTimeMs: anchor, ids, weights }, maxCategories);
 }
 
-function prune(m: Map<string, number>, maxCategories: number): Map<string, number> {
-  if (m.size <= maxCategories) return m;
-  const kept = [...m.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+function prune(h: DecayedHistogram, maxCategories: number): DecayedHistogram {
+  if (h.ids.length <= maxCategories) return h;
+  const { ids, weights } = h;
+  const kept = ids
+    .map((_, i) => i)
+    .sort(
+      (a, b) =>
+        (weights[b] as number) - (weights[a] as number) || ((ids[a] as string) < (ids[b] as string) ? -1 : 1),
+    )
     .slice(0, maxCategories)
-    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  return new Map(kept);
+    .sort((a, b) => a - b);
+  return {
+    anchorTimeMs: h.anchorTimeMs,
+    ids: kept.map((i) => ids[i] as string),
+    weights: kept.map((i) => weights[i] as number),
+  };
+}
+
+/** Sum of the weights, in category-id order (the order every sum here uses). */
+function total(h: DecayedHistogram): number {
+  let t = 0;
+  for (let i = 0; i < h.weights.length; i++) t += h.weights[i] as number;
+  return t;
 }
 
 /** Shares (sum 1) in category-id order; empty when there is no weight. */
 export function shares(h: DecayedHistogram): Map<string, number> {
-  const entries = inIdOrder(h.weights);
-  let total = 0;
-  for (const [, w] of entries) total += w;
+  const t = total(h);
   const out = new Map<string, number>();
-  if (total <= 0) return out;
-  for (const [k, w] of entries) out.set(k, w / total);
+  if (t <= 0) return out;
+  for (let i = 0; i < h.ids.length; i++) out.set(h.ids[i] as string, (h.weights[i] as number) / t);
   return out;
 }
 
+function isInIdOrder(entries: readonly (readonly [string, number])[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    if ((entries[i - 1] as readonly [string, number])[0] >= (entries[i] as readonly [string, number])[0])
+      return false;
+  }
+  return true;
+}
+
 /**
- * The entries in category-id order. Histograms built here and decoded from the changelog are
- * already in that order (only a new category is appended out of place), so the sort is usually
- * skipped; what matters is that float sums always run in the same order.
+ * The entries in category-id order. Shares maps built here are already in that order, so the
+ * sort is usually skipped; what matters is that float sums always run in the same order.
  */
 export function inIdOrder(m: ReadonlyMap<string, number>): [string, number][] {
   const entries = [...m];
-  for (let i = 1; i < entries.length; i++) {
-    if ((entries[i - 1] as [string, number])[0] >= (entries[i] as [string, number])[0]) {
-      return entries.sort(([a], [b]) => (a < b ? -1 : 1));
-    }
-  }
-  return entries;
+  return isInIdOrder(entries) ? entries : entries.sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
 /** Top-n categories by share, ties by category id. */
 export function topShares(h: DecayedHistogram, n: number): { categoryId: string; share: number }[] {
-  return [...shares(h).entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, n)
-    .map(([categoryId, share]) => ({ categoryId, share }));
+  const t = total(h);
+  if (t <= 0) return [];
+  return h.ids
+    .map((categoryId, i) => ({ categoryId, share: (h.weights[i] as number) / t }))
+    .sort((a, b) => b.share - a.share || (a.categoryId < b.categoryId ? -1 : 1))
+    .slice(0, n);
+}
+
+/**
+ * jensenShannon(shares(p), shares(q)), bit for bit, without building the share maps: the
+ * per-event drift score reads it at every event.
+ */
+export function histogramDivergence(p: DecayedHistogram, q: DecayedHistogram): number {
+  const tp = total(p);
+  const tq = total(q);
+  if (tp <= 0 || tq <= 0 || p.ids.length === 0 || q.ids.length === 0) return 0;
+  let js = 0;
+  let i = 0;
+  let j = 0;
+  while (i < p.ids.length || j < q.ids.length) {
+    const pk = p.ids[i];
+    const qk = q.ids[j];
+    let a = 0;
+    let b = 0;
+    if (qk === undefined || (pk !== undefined && pk < qk)) a = (p.weights[i++] as number) / tp;
+    else if (pk === undefined || qk < pk) b = (q.weights[j++] as number) / tq;
+    else {
+      a = (p.weights[i++] as number) / tp;
+      b = (q.weights[j++] as number) / tq;
+    }
+    // The same operations in the same order as jensenShannon's term().
+    const m = (a + b) / 2;
+    if (a > 0) js += 0.5 * a * Math.log2(a / m);
+    if (b > 0) js += 0.5 * b * Math.log2(b / m);
+  }
+  return Math.min(1, Math.max(0, js));
 }
 
 /** Jensen–Shannon divergence, base 2, in [0, 1]. 0 when either side is empty. */

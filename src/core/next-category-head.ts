@@ -110,7 +110,7 @@ export function candidateFeatures(
   const set = new Set<string>();
   for (const k of ranked.slice(0, modelCandidates)) set.add(vocab.categoryIds[k] as string);
   for (const e of win) set.add(e.categoryId);
-  for (const c of history.shortHorizon.weights.keys()) set.add(c);
+  for (const c of history.shortHorizon.ids) set.add(c);
   const categoryIds = [...set].sort();
 
   const nf = HEAD_FEATURES.length;

@@ -17,7 +17,7 @@ import {
   EMPTY_HISTOGRAM,
   addEvent,
   entropyBits,
-  jensenShannon,
+  histogramDivergence,
   shares,
   topShares,
 } from './decayed-histogram';
@@ -227,15 +227,14 @@ export function applyEvent(
 
   // Drift.
   const embeddingDistance = cosineDistance(shortEmbedding, longEmbedding);
-  const shortShares = shares(shortHorizon);
-  const longShares = shares(longHorizon);
-  const categoryDivergence = longShares.size > 0 ? jensenShannon(shortShares, longShares) : 0;
+  const categoryDivergence = histogramDivergence(shortHorizon, longHorizon);
   const score = driftScore(embeddingDistance, categoryDivergence, params.drift);
   const referenceEvents = Math.max(0, eventCount - params.referenceLagEvents);
   const step = stepDrift(base.drift, score, t, referenceEvents, params.drift);
   const outputs: CoreOutput[] = [];
   // Cooldown over: measure the next switch from where the user is now.
-  let rebasedLong = step.rebase ? copyHistogram(shortHorizon) : longHorizon;
+  // Histograms are immutable, so the rebased baseline shares the short horizon's arrays.
+  let rebasedLong = step.rebase ? shortHorizon : longHorizon;
   let lastMigration = base.lastMigration;
   if (step.rebase) longEmbedding = shortEmbedding;
   if (step.fire) {
@@ -262,7 +261,7 @@ export function applyEvent(
       detectedAtMs: t,
     };
     // The new interests become the baseline: the next migration must be away from them.
-    rebasedLong = copyHistogram(shortHorizon);
+    rebasedLong = shortHorizon;
     longEmbedding = shortEmbedding;
   }
 
@@ -317,10 +316,6 @@ export function applyEvent(
     },
   };
   return { state, outputs };
-}
-
-function copyHistogram(h: DecayedHistogram): DecayedHistogram {
-  return { anchorTimeMs: h.anchorTimeMs, weights: new Map(h.weights) };
 }
 
 /**

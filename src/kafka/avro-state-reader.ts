@@ -6,6 +6,7 @@
  */
 import type { UserState as AvroUserState } from './avro-types.gen';
 import type { DecayedHistogram } from '../core/decayed-histogram';
+import { histogramOf } from '../core/decayed-histogram';
 import type { UserState, WindowEntry } from '../core/user-state';
 import { EVENT_KINDS } from '../core/types';
 import { ProcessorError } from '../shared/errors';
@@ -27,10 +28,10 @@ function bytesToF32(b: Buffer): Float32Array | null {
 }
 
 function histFromAvro(a: AvroUserState['shortHorizon']): DecayedHistogram {
-  return {
-    anchorTimeMs: a.anchorTimeMs,
-    weights: new Map(a.categoryIds.map((k, i) => [k, a.weights[i] as number])),
-  };
+  return histogramOf(
+    a.anchorTimeMs,
+    a.categoryIds.map((k, i) => [k, a.weights[i] as number] as const),
+  );
 }
 
 const PHASES = ['STABLE', 'SUSPECT', 'MIGRATED'] as const;

@@ -32,7 +32,7 @@ export const DEFAULT_STATE_CACHE_BYTES = Number(VARIABLES.IDRIFT_STATE_CACHE_BYT
  * and its dedup key) and 55 B per histogram entry (the map entry and its category string).
  */
 export function decodedStateBytes(s: UserState): number {
-  return 2900 + 70 * s.window.length + 55 * (s.shortHorizon.weights.size + s.longHorizon.weights.size);
+  return 2900 + 70 * s.window.length + 55 * (s.shortHorizon.ids.length + s.longHorizon.ids.length);
 }
 
 export class StateCacheBudget {

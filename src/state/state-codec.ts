@@ -14,7 +14,7 @@
  */
 import { endianness } from 'node:os';
 import type { DecayedHistogram } from '../core/decayed-histogram';
-import { inIdOrder } from '../core/decayed-histogram';
+import { histogramOf } from '../core/decayed-histogram';
 import type { DriftPhase } from '../core/drift-detector';
 import { EVENT_KINDS } from '../core/types';
 import type { UserState, WindowEntry } from '../core/user-state';
@@ -100,16 +100,16 @@ function writeString(at: number, s: string): number {
 }
 
 export function encodeState(s: UserState): Uint8Array {
-  const short = inIdOrder(s.shortHorizon.weights);
-  const long = inIdOrder(s.longHorizon.weights);
+  const short = s.shortHorizon;
+  const long = s.longHorizon;
   // Each category once, numbered in order of first appearance: window, short, long, migration.
   const cats = new Map<string, number>();
   const number = (c: string): void => {
     if (!cats.has(c)) cats.set(c, cats.size);
   };
   for (const e of s.window) number(e.categoryId);
-  for (const [c] of short) number(c);
-  for (const [c] of long) number(c);
+  for (const c of short.ids) number(c);
+  for (const c of long.ids) number(c);
   const lm0 = s.lastMigration;
   if (lm0) {
     for (const c of lm0.fromCategoryIds) number(c);
@@ -128,9 +128,9 @@ export function encodeState(s: UserState): Uint8Array {
   ensure(
     O.body +
       4 * (hidden.length + shortEmb.length + longEmb.length) +
-      8 * (short.length + long.length + keys.length + 1) +
+      8 * (short.ids.length + long.ids.length + keys.length + 1) +
       w.length * 12 +
-      2 * (short.length + long.length) +
+      2 * (short.ids.length + long.ids.length) +
       (lm ? 2 + 2 * (lm.fromCategoryIds.length + lm.toCategoryIds.length) : 0),
   );
   scratch.fill(0, 0, O.body);
@@ -165,8 +165,8 @@ export function encodeState(s: UserState): Uint8Array {
     shortEmb.length,
     longEmb.length,
     w.length,
-    short.length,
-    long.length,
+    short.ids.length,
+    long.ids.length,
     keys.length,
   ];
   for (const [i, n] of counts.entries()) {
@@ -185,8 +185,8 @@ export function encodeState(s: UserState): Uint8Array {
     view.setFloat64(at, x, true);
     at += 8;
   };
-  for (const [, x] of short) putDouble(x);
-  for (const [, x] of long) putDouble(x);
+  for (const x of short.weights) putDouble(x);
+  for (const x of long.weights) putDouble(x);
   for (const k of keys) putDouble(k);
   if (lm) putDouble(lm.detectedAtMs);
   const putIndex = (c: string): void => {
@@ -202,8 +202,8 @@ export function encodeState(s: UserState): Uint8Array {
     // Zig-zag: an entry is never later than lastEventTimeMs, but a negative gap must not corrupt.
     at = writeVarUint(at, back >= 0 ? 2 * back : -2 * back - 1);
   }
-  for (const [c] of short) putIndex(c);
-  for (const [c] of long) putIndex(c);
+  for (const c of short.ids) putIndex(c);
+  for (const c of long.ids) putIndex(c);
   if (lm) {
     for (const ids of [lm.fromCategoryIds, lm.toCategoryIds]) {
       scratch[at++] = ids.length;
@@ -343,10 +343,11 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
     kind: EVENT_KINDS[windowKinds[i] as number] ?? 'view',
     eventTimeMs: lastEventTimeMs - (windowBack[i] as number),
   }));
-  const hist = (anchorTimeMs: number, cs: number[], ws: number[]): DecayedHistogram => ({
-    anchorTimeMs,
-    weights: new Map(cs.map((c, i) => [cat(c), ws[i] as number])),
-  });
+  const hist = (anchorTimeMs: number, cs: number[], ws: number[]): DecayedHistogram =>
+    histogramOf(
+      anchorTimeMs,
+      cs.map((c, i) => [cat(c), ws[i] as number] as const),
+    );
   return {
     userId,
     modelVersion,

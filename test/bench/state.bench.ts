@@ -17,6 +17,7 @@
  *    then gone, a cohort starting each day, run with a state TTL of 3 days and without one. Live
  *    users and heap after each cohort: with the TTL they level off once cohorts start expiring.
  */
+import { EMPTY_HISTOGRAM } from '../../src/core/decayed-histogram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     return {
       window: median(st.map((x) => x.window.length)),
       dedupIds: median(st.map((x) => x.recentEventKeys.length)),
-      longCategories: median(st.map((x) => x.longHorizon.weights.size)),
+      longCategories: median(st.map((x) => x.longHorizon.ids.length)),
     };
   };
   const scaling = {
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
     const total = m1.heapUsed + m1.external - (m0.heapUsed + m0.external);
     return { part: what, bytesPerUser: Math.round(total / ablationUsers) };
   };
-  const emptyHist = { anchorTimeMs: 0, weights: new Map<string, number>() };
+  const emptyHist = EMPTY_HISTOGRAM;
   const whole = await ablate('whole state', heaviest);
   const breakdown = [
     await ablate('recent event keys (dedup)', { ...heaviest, recentEventKeys: [] }),
@@ -264,8 +265,8 @@ async function main(): Promise<void> {
       users: store.size,
       windowEntries: template.window.length,
       recentEventIds: template.recentEventKeys.length,
-      shortHistogramCategories: template.shortHorizon.weights.size,
-      longHistogramCategories: template.longHorizon.weights.size,
+      shortHistogramCategories: template.shortHorizon.ids.length,
+      longHistogramCategories: template.longHorizon.ids.length,
       changelogValueBytes: changelogBytes,
       heapBytesPerUser: Math.round(heapPerUser),
       offHeapBytesPerUser: Math.round(externalPerUser),

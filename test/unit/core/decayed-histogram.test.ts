@@ -2,10 +2,14 @@ import {
   EMPTY_HISTOGRAM,
   addEvent,
   entropyBits,
+  histogramDivergence,
+  histogramOf,
   jensenShannon,
   shares,
   topShares,
+  weightOf,
 } from '../../../src/core/decayed-histogram';
+import type { DecayedHistogram, Horizon } from '../../../src/core/decayed-histogram';
 
 const perEvent = { halfLifeEvents: 2, halfLifeMs: 0 };
 
@@ -14,7 +18,7 @@ describe('decayed histogram', () => {
     let h = addEvent(EMPTY_HISTOGRAM, 'a', 0, 1, perEvent, 10);
     h = addEvent(h, 'b', 1, 1, perEvent, 10);
     h = addEvent(h, 'b', 2, 1, perEvent, 10);
-    expect(h.weights.get('a')).toBeCloseTo(0.5, 12); // decayed by 2^(−1/2) at each of the two later events
+    expect(weightOf(h, 'a')).toBeCloseTo(0.5, 12); // decayed by 2^(−1/2) at each of the two later events
     expect(shares(h).get('b')).toBeGreaterThan(shares(h).get('a') as number);
   });
 
@@ -22,16 +26,16 @@ describe('decayed histogram', () => {
     const horizon = { halfLifeEvents: 1e12, halfLifeMs: 1000 };
     let h = addEvent(EMPTY_HISTOGRAM, 'a', 0, 1, horizon, 10);
     h = addEvent(h, 'b', 2000, 1, horizon, 10);
-    expect(h.weights.get('a')).toBeCloseTo(0.25, 6);
+    expect(weightOf(h, 'a')).toBeCloseTo(0.25, 6);
     h = addEvent(h, 'c', 1000, 1, horizon, 10); // late by 1 s: half weight
-    expect(h.weights.get('c')).toBeCloseTo(0.5, 6);
+    expect(weightOf(h, 'c')).toBeCloseTo(0.5, 6);
     expect(h.anchorTimeMs).toBe(2000);
   });
 
   it('keeps at most maxCategories, dropping the smallest', () => {
     let h = EMPTY_HISTOGRAM;
     for (const c of ['a', 'b', 'c', 'd']) h = addEvent(h, c, 0, c === 'a' ? 5 : 1, perEvent, 2);
-    expect([...h.weights.keys()].sort()).toEqual(['a', 'd']);
+    expect(h.ids).toEqual(['a', 'd']);
   });
 
   it('computes JS divergence in [0, 1]: 0 for equal, 1 for disjoint', () => {
@@ -44,13 +48,10 @@ describe('decayed histogram', () => {
     expect(entropyBits(p)).toBeCloseTo(1, 12);
     expect(
       topShares(
-        {
-          anchorTimeMs: 0,
-          weights: new Map([
-            ['x', 1],
-            ['y', 3],
-          ]),
-        },
+        histogramOf(0, [
+          ['y', 3],
+          ['x', 1],
+        ]),
         1,
       ),
     ).toEqual([{ categoryId: 'y', share: 0.75 }]);
@@ -60,9 +61,13 @@ describe('decayed histogram', () => {
     let h = EMPTY_HISTOGRAM;
     for (const [i, c] of ['m', 'c', 'x', 'c', 'a', 'q', 'm', 'b'].entries())
       h = addEvent(h, c, i, 1 + i / 7, perEvent, 10);
-    expect([...h.weights.keys()]).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
-    // A map in another order (e.g. decoded from an older state version) gives bit-identical shares.
-    const shuffled = { anchorTimeMs: h.anchorTimeMs, weights: new Map([...h.weights].reverse()) };
+    expect(h.ids).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
+    // Pairs in another order (e.g. decoded from an older state version) give bit-identical shares.
+    const shuffled = histogramOf(
+      h.anchorTimeMs,
+      h.ids.map((c, i) => [c, h.weights[i] as number] as const).reverse(),
+    );
+    expect(shuffled.ids).toEqual(h.ids);
     expect([...shares(shuffled)]).toEqual([...shares(h)]);
     expect([...shares(shuffled).keys()]).toEqual(['a', 'b', 'c', 'm', 'q', 'x']);
     // Divergence and entropy over a partly overlapping pair: the same bits in any map order.
@@ -73,5 +78,58 @@ describe('decayed histogram', () => {
     expect(jensenShannon(rev(shares(h)), rev(shares(other)))).toBe(js);
     expect(jensenShannon(shares(other), shares(h))).toBeCloseTo(js, 14);
     expect(entropyBits(rev(shares(h)))).toBe(entropyBits(shares(h)));
+  });
+
+  it('matches the map-based reference bit for bit: updates, pruning, shares and divergence', () => {
+    // The layout before 0.x kept weights in a Map; the drift score and the changelog must not
+    // move by one bit with the array layout. This is that implementation, kept as the reference.
+    const refAdd = (
+      h: { anchorTimeMs: number; weights: Map<string, number> },
+      c: string,
+      t: number,
+      w: number,
+      hz: Horizon,
+      max: number,
+    ): { anchorTimeMs: number; weights: Map<string, number> } => {
+      const anchor = Math.max(h.anchorTimeMs, t);
+      const hl = hz.halfLifeMs > 0 ? hz.halfLifeMs : Infinity;
+      const decay = (dt: number): number => (dt <= 0 || hl === Infinity ? 1 : Math.pow(2, -dt / hl));
+      const f = decay(anchor - h.anchorTimeMs) * Math.pow(2, -1 / hz.halfLifeEvents);
+      const add = w * decay(anchor - t);
+      const next = new Map<string, number>();
+      for (const [k, x] of h.weights) next.set(k, k === c ? x * f + add : x * f);
+      if (!next.has(c)) next.set(c, add);
+      let entries = [...next].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      if (entries.length > max)
+        entries = entries
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, max)
+          .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      return { anchorTimeMs: anchor, weights: new Map(entries) };
+    };
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const horizon = { halfLifeEvents: 5, halfLifeMs: 3_600_000 };
+    let a: DecayedHistogram = EMPTY_HISTOGRAM;
+    let b: DecayedHistogram = EMPTY_HISTOGRAM;
+    let ra = { anchorTimeMs: 0, weights: new Map<string, number>() };
+    let t = 0;
+    for (let i = 0; i < 2000; i++) {
+      t += Math.floor(rnd() * 600_000);
+      const late = rnd() < 0.1 ? Math.floor(rnd() * 300_000) : 0;
+      const c = `c${Math.floor(rnd() * 40)}`;
+      const w = 1 + Math.floor(rnd() * 4);
+      a = addEvent(a, c, t - late, w, horizon, 12);
+      ra = refAdd(ra, c, t - late, w, horizon, 12);
+      if (i % 3 === 0) b = addEvent(b, `c${Math.floor(rnd() * 40)}`, t, 1, horizon, 8);
+      expect(a.ids).toEqual([...ra.weights.keys()]);
+      expect(a.weights).toEqual([...ra.weights.values()]);
+      expect(a.anchorTimeMs).toBe(ra.anchorTimeMs);
+      expect([...shares(a)]).toEqual([...shares(histogramOf(ra.anchorTimeMs, ra.weights))]);
+      const viaMaps = shares(b).size > 0 ? jensenShannon(shares(a), shares(b)) : 0;
+      expect(histogramDivergence(a, b)).toBe(viaMaps);
+    }
+    expect(histogramDivergence(a, EMPTY_HISTOGRAM)).toBe(0);
+    expect(histogramDivergence(EMPTY_HISTOGRAM, a)).toBe(0);
   });
 });

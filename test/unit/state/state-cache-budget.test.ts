@@ -1,3 +1,4 @@
+import { EMPTY_HISTOGRAM } from '../../../src/core/decayed-histogram';
 import type { UserState } from '../../../src/core/user-state';
 import type { CacheMember } from '../../../src/state/state-cache-budget';
 import { StateCacheBudget, decodedStateBytes } from '../../../src/state/state-cache-budget';
@@ -11,7 +12,7 @@ const same = (a: Uint8Array | undefined, s: UserState): boolean =>
 describe('decodedStateBytes', () => {
   it('grows with the window and the histograms, from the fixed part', async () => {
     const s = [...(await upgradeWorkloadStates()).values()][0] as UserState;
-    const empty = { anchorTimeMs: 0, weights: new Map<string, number>() };
+    const empty = EMPTY_HISTOGRAM;
     const bare = { ...s, window: [], shortHorizon: empty, longHorizon: empty };
     expect(decodedStateBytes(bare)).toBe(2900);
     expect(decodedStateBytes({ ...bare, window: s.window })).toBe(2900 + 70 * s.window.length);

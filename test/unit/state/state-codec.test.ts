@@ -1,3 +1,4 @@
+import { histogramOf } from '../../../src/core/decayed-histogram';
 import { newUserState } from '../../../src/core/user-state';
 import type { UserState } from '../../../src/core/user-state';
 import {
@@ -42,7 +43,7 @@ describe('version-3 state codec', () => {
         { categoryId: 'électro-ménager', kind: 'cart', eventTimeMs: T0 },
         { categoryId: '2053013555631882655', kind: 'purchase', eventTimeMs: T0 + 400 * 86_400_000 },
       ],
-      shortHorizon: { anchorTimeMs: T0, weights: new Map([['électro-ménager', 0.1 + 0.2]]) },
+      shortHorizon: histogramOf(T0, [['électro-ménager', 0.1 + 0.2]]),
       churn: {
         ...newUserState('u', 'm').churn,
         inactivityProbability: Math.PI / 7,
