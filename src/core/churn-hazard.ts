@@ -86,9 +86,14 @@ export interface HazardInput {
  * The features of `s` scored at event time `atMs` (≥ its last event), in HAZARD_FEATURES order.
  * A plain array, not a Float64Array: 11 doubles are over V8's 64-byte limit for typed arrays kept
  * on the heap, and an off-heap one cost about 0.9 µs to allocate on node 24 (the service calls
- * this once per event and once per timer fired).
+ * this once per event and once per timer fired). Written into `out` (a fresh array unless given).
  */
-export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): number[] {
+export function hazardFeatures(
+  s: HazardInput,
+  atMs: number,
+  w: HazardSpec,
+  out: number[] = new Array<number>(HAZARD_FEATURES.length),
+): number[] {
   const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
   const idleHours = idleMs / HOUR_MS;
   const days = Math.max(0, atMs - s.firstEventTimeMs) / DAY_MS;
@@ -109,19 +114,18 @@ export function hazardFeatures(s: HazardInput, atMs: number, w: HazardSpec): num
   const windowDays =
     s.window.length > 0 ? Math.max(0, atMs - (s.window[0]?.eventTimeMs as number)) / DAY_MS : 0;
   const p = Math.min(1 - 1e-6, Math.max(1e-6, s.churn.inactivityProbability));
-  return [
-    Math.log1p(idleHours),
-    Math.log1p(s.eventCount),
-    days,
-    s.eventCount / (days + 1),
-    Math.log1p(recent),
-    Math.log1p(baseline),
-    Math.log1p(recent) - Math.log1p(baseline),
-    (survived + 0.5) / (longer + 1),
-    Math.log1p(longer),
-    (sessionGaps + 1) / (windowDays + 1),
-    Math.log(p / (1 - p)),
-  ];
+  out[0] = Math.log1p(idleHours);
+  out[1] = Math.log1p(s.eventCount);
+  out[2] = days;
+  out[3] = s.eventCount / (days + 1);
+  out[4] = Math.log1p(recent);
+  out[5] = Math.log1p(baseline);
+  out[6] = Math.log1p(recent) - Math.log1p(baseline);
+  out[7] = (survived + 0.5) / (longer + 1);
+  out[8] = Math.log1p(longer);
+  out[9] = (sessionGaps + 1) / (windowDays + 1);
+  out[10] = Math.log(p / (1 - p));
+  return out;
 }
 
 /** P(no event within the horizon after atMs). */
@@ -132,8 +136,11 @@ export function hazardProbability(w: LogisticWeights, features: ArrayLike<number
   return 1 / (1 + Math.exp(-z));
 }
 
+/** hazardRisk's features, overwritten by each call before they are read (no allocation per score). */
+const scratch = new Array<number>(HAZARD_FEATURES.length).fill(0);
+
 export function hazardRisk(w: ChurnHazardWeights, s: HazardInput, atMs: number): number {
-  return hazardProbability(w, hazardFeatures(s, atMs, w));
+  return hazardProbability(w, hazardFeatures(s, atMs, w, scratch));
 }
 
 /**

@@ -175,9 +175,15 @@ export function advanceCategoryHistory(
     params.shortHorizon,
     params.maxCategories,
   );
-  const window = [...base.window, { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t }];
-  const lagged = window[window.length - 1 - params.referenceLagEvents];
-  if (window.length > params.windowEvents) window.splice(0, window.length - params.windowEvents);
+  const entry: WindowEntry = { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t };
+  // The last windowEvents of (base.window + entry), copied once.
+  const n = base.window.length;
+  const from = Math.max(0, n + 1 - params.windowEvents);
+  const window: WindowEntry[] = new Array<WindowEntry>(n + 1 - from);
+  for (let i = from; i < n; i++) window[i - from] = base.window[i] as WindowEntry;
+  window[n - from] = entry;
+  const lag = params.referenceLagEvents;
+  const lagged = lag === 0 ? entry : lag <= n ? base.window[n - lag] : undefined;
   return { window, shortHorizon, eventCount: base.eventCount + 1, lagged };
 }
 
@@ -276,7 +282,8 @@ export function applyEvent(
     decayedRate(c.baselineRatePerDay, base.lastEventTimeMs, lastEventTimeMs, params.baselineRateHalfLifeMs) +
     rateIncrement(params.baselineRateHalfLifeMs);
   const churnBase: ChurnState = { ...c, inactivityProbability: p, recentRatePerDay, baselineRatePerDay };
-  let state: UserState = {
+  // Built once and finished below (its churn part) before anyone else sees it.
+  const state: { -readonly [K in keyof UserState]: UserState[K] } = {
     userId: event.userId,
     modelVersion: model.modelVersion,
     eventCount,
@@ -306,14 +313,11 @@ export function applyEvent(
     outputs.push({ kind: 'churn', value: churnResolved(base, c.openAlertId, c.level, t, params, model) });
     openAlertId = null;
   }
-  state = {
-    ...state,
-    churn: {
-      ...churnBase,
-      level: levelNow,
-      nextTimerTimeMs: nextChurnTimerMs(state, lastEventTimeMs, levelNow, params),
-      openAlertId,
-    },
+  state.churn = {
+    ...churnBase,
+    level: levelNow,
+    nextTimerTimeMs: nextChurnTimerMs(state, lastEventTimeMs, levelNow, params),
+    openAlertId,
   };
   return { state, outputs };
 }
