@@ -23,6 +23,7 @@ import { isKafkaUnreachable } from '../kafka/failure-policy';
 import { withRetry } from '../shared/retry';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
+import { createThreadedEncoder } from '../model/encoder-thread';
 import { modelContext } from '../pipeline/partition-processor';
 import { coreParams, validationLimits } from '../pipeline/params';
 
@@ -94,18 +95,19 @@ export function createApp(config: Config, logger: Logger): App {
         },
         () => api,
       );
-      const { encoder: rawEncoder, manifest } = await createOnnxEncoder(
-        {
-          modelPath: config.model.path,
-          manifestPath: config.model.metaPath,
-          provider: config.model.executionProvider,
-          onProvider: (active, fallback) => {
-            metrics.executionProvider.set({ provider: active, requested: config.model.executionProvider }, 1);
-            if (fallback && config.model.executionProvider === 'auto') metrics.providerFallbacks.inc();
-          },
+      const encoderOptions = {
+        modelPath: config.model.path,
+        manifestPath: config.model.metaPath,
+        provider: config.model.executionProvider,
+        onProvider: (active: 'cuda' | 'cpu', fallback: string | null) => {
+          metrics.executionProvider.set({ provider: active, requested: config.model.executionProvider }, 1);
+          if (fallback && config.model.executionProvider === 'auto') metrics.providerFallbacks.inc();
         },
-        logger,
-      );
+      };
+      const { encoder: rawEncoder, manifest } =
+        config.model.thread === 'worker'
+          ? await createThreadedEncoder({ ...encoderOptions, logLevel: config.logLevel }, logger)
+          : await createOnnxEncoder(encoderOptions, logger);
       const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencySeconds);
       dispose = () => encoder.dispose();
       const kafka = createKafka(kafkaClientOptions(config), logger);

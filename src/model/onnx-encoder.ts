@@ -6,9 +6,10 @@
  * returns an Encoder. encode() packs rows into padded [B, T] tensors (T = longest row), runs one
  * session call, and slices the outputs per row. Errors name shapes and dtypes, never data.
  *
- * Threading: session.run() executes on the JS thread (onnxruntime-node runs natively inside a
- * setImmediate), so each call blocks the event loop for its duration; `make bench-encoder`
- * measures that stall at our batch sizes.
+ * Threading: session.run() executes on the calling thread (onnxruntime-node runs natively inside
+ * a setImmediate), so each call blocks that thread's event loop for its duration; `make
+ * bench-encoder` measures that stall at our batch sizes. The service therefore runs it on a
+ * worker thread (encoder-thread.ts), which calls OnnxEncoder.run on rows packed by packRows.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -32,8 +33,11 @@ export interface OnnxEncoderOptions {
 }
 
 export interface LoadedEncoder {
-  readonly encoder: Encoder;
+  readonly encoder: OnnxEncoder;
   readonly manifest: ModelManifest;
+  readonly provider: ActiveProvider;
+  /** Why CUDA was not used when `auto` fell back to CPU; null otherwise. */
+  readonly fallbackReason: string | null;
 }
 
 function ortPackageDir(): string {
@@ -116,10 +120,100 @@ export async function createOnnxEncoder(opts: OnnxEncoderOptions, logger: Logger
     vocabSize: manifest.vocabSize,
   });
   opts.onProvider?.(active, fallbackReason);
-  return { encoder: new OnnxEncoder(session, manifest, active), manifest };
+  return { encoder: new OnnxEncoder(session, manifest, active), manifest, provider: active, fallbackReason };
 }
 
-class OnnxEncoder implements Encoder {
+/** Rows packed into the model's padded [B, T] inputs (packRows); plain typed arrays, so they can move to a worker. */
+export interface PackedRows {
+  readonly B: number;
+  readonly T: number;
+  readonly cats: BigInt64Array<ArrayBuffer>;
+  readonly types: BigInt64Array<ArrayBuffer>;
+  readonly gaps: Float32Array<ArrayBuffer>;
+  readonly lengths: Int32Array<ArrayBuffer>;
+  readonly h0: Float32Array<ArrayBuffer>;
+}
+
+/** One call's outputs, whole: h [B, H], embedding [B, E], inactivity logit [B], logits [B, V] or empty. */
+export interface RawOutputs {
+  readonly h: Float32Array<ArrayBuffer>;
+  readonly embedding: Float32Array<ArrayBuffer>;
+  readonly inactivityLogit: Float32Array<ArrayBuffer>;
+  readonly logits: Float32Array;
+}
+
+/** Checks rows against the manifest and packs them (MODEL_FEED_INVALID names the row, never its data). */
+export function packRows(rows: readonly EncoderRow[], manifest: ModelManifest): PackedRows {
+  const { hiddenSize: H, vocabSize: V } = manifest;
+  const B = rows.length;
+  let T = 0;
+  rows.forEach((r, i) => {
+    const n = r.categoryIndices.length;
+    if (n === 0 || r.eventTypeIndices.length !== n || r.logGaps.length !== n) {
+      throw new ProcessorError(
+        'MODEL_FEED_INVALID',
+        `row ${i} has ${n} categories, ${r.eventTypeIndices.length} types, ${r.logGaps.length} gaps`,
+        {
+          context: { row: i },
+        },
+      );
+    }
+    if (r.h0 !== null && r.h0.length !== H) {
+      throw new ProcessorError('MODEL_FEED_INVALID', `row ${i} h0 has ${r.h0.length} floats, expected ${H}`);
+    }
+    if (n > T) T = n;
+  });
+  const cats = new BigInt64Array(B * T);
+  const types = new BigInt64Array(B * T);
+  const gaps = new Float32Array(B * T);
+  const lengths = new Int32Array(B);
+  const h0 = new Float32Array(B * H);
+  rows.forEach((r, b) => {
+    const n = r.categoryIndices.length;
+    lengths[b] = n;
+    for (let t = 0; t < n; t++) {
+      const c = r.categoryIndices[t] as number;
+      const k = r.eventTypeIndices[t] as number;
+      if (!Number.isInteger(c) || c <= 0 || c >= V || !Number.isInteger(k) || k <= 0) {
+        throw new ProcessorError(
+          'MODEL_FEED_INVALID',
+          `row ${b} step ${t} has an index outside the vocabulary (V=${V})`,
+        );
+      }
+      cats[b * T + t] = BigInt(c);
+      types[b * T + t] = BigInt(k);
+      gaps[b * T + t] = r.logGaps[t] as number;
+    }
+    if (r.h0) h0.set(r.h0, b * H);
+  });
+  return { B, T, cats, types, gaps, lengths, h0 };
+}
+
+/**
+ * One output per row, as views of the call's outputs. Rows as views: a typed array over 64 bytes
+ * is allocated off the V8 heap (about 0.9 µs each on node 24), so per-row copies cost two per
+ * event; callers that keep a row beyond the batch copy it (applyEvent does).
+ */
+export function unpackRows(
+  B: number,
+  raw: RawOutputs,
+  manifest: ModelManifest,
+  withLogits: boolean,
+): EncoderRowOutput[] {
+  const { hiddenSize: H, embeddingDim: E, vocabSize: V } = manifest;
+  const result: EncoderRowOutput[] = [];
+  for (let b = 0; b < B; b++) {
+    result.push({
+      h: raw.h.subarray(b * H, (b + 1) * H),
+      embedding: raw.embedding.subarray(b * E, (b + 1) * E),
+      nextCategoryLogits: withLogits ? raw.logits.slice(b * V, (b + 1) * V) : new Float32Array(0),
+      inactivityLogit: raw.inactivityLogit[b] as number,
+    });
+  }
+  return result;
+}
+
+export class OnnxEncoder implements Encoder {
   private disposed = false;
 
   constructor(
@@ -131,64 +225,29 @@ class OnnxEncoder implements Encoder {
   async encode(rows: readonly EncoderRow[], options: EncodeOptions = {}): Promise<EncoderRowOutput[]> {
     if (this.disposed) throw new ProcessorError('INVARIANT_VIOLATED', 'encode() after dispose()');
     if (rows.length === 0) return [];
+    const withLogits = options.withLogits === true;
+    const raw = await this.run(packRows(rows, this.manifest), withLogits);
+    return unpackRows(rows.length, raw, this.manifest, withLogits);
+  }
+
+  /** One session call on packed rows; h, embedding and inactivityLogit are copies this call owns. */
+  async run(packed: PackedRows, withLogits: boolean): Promise<RawOutputs> {
+    if (this.disposed) throw new ProcessorError('INVARIANT_VIOLATED', 'encode() after dispose()');
     const { hiddenSize: H, embeddingDim: E, vocabSize: V } = this.manifest;
-    const B = rows.length;
-    let T = 0;
-    rows.forEach((r, i) => {
-      const n = r.categoryIndices.length;
-      if (n === 0 || r.eventTypeIndices.length !== n || r.logGaps.length !== n) {
-        throw new ProcessorError(
-          'MODEL_FEED_INVALID',
-          `row ${i} has ${n} categories, ${r.eventTypeIndices.length} types, ${r.logGaps.length} gaps`,
-          {
-            context: { row: i },
-          },
-        );
-      }
-      if (r.h0 !== null && r.h0.length !== H) {
-        throw new ProcessorError(
-          'MODEL_FEED_INVALID',
-          `row ${i} h0 has ${r.h0.length} floats, expected ${H}`,
-        );
-      }
-      if (n > T) T = n;
-    });
-    const cats = new BigInt64Array(B * T);
-    const types = new BigInt64Array(B * T);
-    const gaps = new Float32Array(B * T);
-    const lengths = new Int32Array(B);
-    const h0 = new Float32Array(B * H);
-    rows.forEach((r, b) => {
-      const n = r.categoryIndices.length;
-      lengths[b] = n;
-      for (let t = 0; t < n; t++) {
-        const c = r.categoryIndices[t] as number;
-        const k = r.eventTypeIndices[t] as number;
-        if (!Number.isInteger(c) || c <= 0 || c >= V || !Number.isInteger(k) || k <= 0) {
-          throw new ProcessorError(
-            'MODEL_FEED_INVALID',
-            `row ${b} step ${t} has an index outside the vocabulary (V=${V})`,
-          );
-        }
-        cats[b * T + t] = BigInt(c);
-        types[b * T + t] = BigInt(k);
-        gaps[b * T + t] = r.logGaps[t] as number;
-      }
-      if (r.h0) h0.set(r.h0, b * H);
-    });
+    const { B, T } = packed;
     const feeds: Record<string, ort.Tensor> = {
-      category_ids: new ort.Tensor('int64', cats, [B, T]),
-      event_types: new ort.Tensor('int64', types, [B, T]),
-      log_gaps: new ort.Tensor('float32', gaps, [B, T]),
-      lengths: new ort.Tensor('int32', lengths, [B]),
-      h0: new ort.Tensor('float32', h0, [B, H]),
+      category_ids: new ort.Tensor('int64', packed.cats, [B, T]),
+      event_types: new ort.Tensor('int64', packed.types, [B, T]),
+      log_gaps: new ort.Tensor('float32', packed.gaps, [B, T]),
+      lengths: new ort.Tensor('int32', packed.lengths, [B]),
+      h0: new ort.Tensor('float32', packed.h0, [B, H]),
     };
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       // Fetching only what is needed lets onnxruntime skip the vocabulary-sized logits head.
       out = await this.session.run(
         feeds,
-        options.withLogits ? [...REQUIRED_OUTPUTS] : ['h', 'embedding', 'inactivity_logit'],
+        withLogits ? [...REQUIRED_OUTPUTS] : ['h', 'embedding', 'inactivity_logit'],
       );
     } catch (e) {
       const shapes = Object.entries(feeds)
@@ -196,26 +255,14 @@ class OnnxEncoder implements Encoder {
         .join(' ');
       throw new ProcessorError('MODEL_FEED_INVALID', `session.run failed for feeds ${shapes}`, { cause: e });
     }
-    // One copy per output and call, rows as views of it: a typed array over 64 bytes is allocated
-    // off the V8 heap (about 0.9 µs each on node 24), so per-row copies cost two per event. The
-    // copy keeps rows valid whatever onnxruntime does with its output buffers; callers that keep
-    // a row beyond the batch copy it (applyEvent does).
-    const h = this.output(out, 'h', [B, H]).slice();
-    const emb = this.output(out, 'embedding', [B, E]).slice();
-    const logits = options.withLogits
-      ? this.output(out, 'next_category_logits', [B, V])
-      : new Float32Array(0);
-    const inact = this.output(out, 'inactivity_logit', [B]);
-    const result: EncoderRowOutput[] = [];
-    for (let b = 0; b < B; b++) {
-      result.push({
-        h: h.subarray(b * H, (b + 1) * H),
-        embedding: emb.subarray(b * E, (b + 1) * E),
-        nextCategoryLogits: options.withLogits ? logits.slice(b * V, (b + 1) * V) : new Float32Array(0),
-        inactivityLogit: inact[b] as number,
-      });
-    }
-    return result;
+    // One copy per output and call for what rows keep as views: the copy keeps them valid
+    // whatever onnxruntime does with its output buffers (unpackRows copies each row's logits).
+    return {
+      h: this.output(out, 'h', [B, H]).slice(),
+      embedding: this.output(out, 'embedding', [B, E]).slice(),
+      inactivityLogit: this.output(out, 'inactivity_logit', [B]).slice(),
+      logits: withLogits ? this.output(out, 'next_category_logits', [B, V]) : new Float32Array(0),
+    };
   }
 
   private output(out: ort.InferenceSession.OnnxValueMapType, name: string, dims: number[]): Float32Array {

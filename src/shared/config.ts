@@ -367,6 +367,11 @@ export const VARIABLES = {
     default: 'auto',
     parse: oneOf(['auto', 'cuda', 'cpu'] as const),
   },
+  IDRIFT_ENCODER_THREAD: {
+    doc: 'Where the encoder runs: worker (its own thread, so a model call does not block Kafka I/O, other partitions or the HTTP API) or main (the event-loop thread).',
+    default: 'worker',
+    parse: oneOf(['worker', 'main'] as const),
+  },
   IDRIFT_HTTP_HOST: {
     doc: 'Address the HTTP server (/metrics, /healthz, /readyz, /v1/users/…/interests) binds to.',
     default: '127.0.0.1',
@@ -491,6 +496,7 @@ export interface Config {
     readonly path: string;
     readonly metaPath: string;
     readonly executionProvider: 'auto' | 'cuda' | 'cpu';
+    readonly thread: 'worker' | 'main';
   };
   readonly http: {
     readonly host: string;
@@ -658,6 +664,7 @@ export function loadConfig(env: Env = process.env): Config {
       path: v.IDRIFT_MODEL_PATH,
       metaPath: v.IDRIFT_MODEL_META_PATH,
       executionProvider: v.IDRIFT_EXECUTION_PROVIDER,
+      thread: v.IDRIFT_ENCODER_THREAD,
     },
     http: {
       host: v.IDRIFT_HTTP_HOST,
