@@ -1,0 +1,157 @@
+/**
+ * The processor's topology without Kafka: the bench's workload (one simulated day, users in
+ * event-time order, as `make bench-e2e` preloads it) through PartitionProcessor with profiles on,
+ * in chunks, as the live path runs it. Prints one JSON line: events, timers fired, states
+ * written, outputs by kind, µs of wall and CPU per event, and two digests, one of every output in
+ * order and one of every final state.
+ *
+ * What it is for: a change meant to be faster but not different (the per-event update, the
+ * histograms, the encoder's thread) must give the same two digests before and after; run both
+ * versions alternately for the timing, the machine is noisy. `--heap-profile FILE` writes V8's
+ * sampling heap profile with collected objects included (what is allocated, not what stays).
+ *
+ *   npx tsx test/bench/lib/core-probe.ts [--users 10000] [--chunk 500] [--encoder-thread worker|main]
+ *     [--heap-profile FILE]
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { numberFlag, parseScriptArgs, stringFlag } from '../../../src/cli/args';
+import type { DecayedHistogram } from '../../../src/core/decayed-histogram';
+import type { UserState } from '../../../src/core/user-state';
+import { rowsToEvents } from '../../../src/eval/offline-run';
+import { createThreadedEncoder } from '../../../src/model/encoder-thread';
+import { loadManifest } from '../../../src/model/model-manifest';
+import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
+import type { PipelineRecord } from '../../../src/pipeline/partition-processor';
+import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { coreParams } from '../../../src/pipeline/params';
+import { loadConfig } from '../../../src/shared/config';
+import { createLogger } from '../../../src/shared/logger';
+import { simulate } from '../../../src/sim/simulator';
+import { objectStateView } from '../../../src/state/state-view';
+
+const args = parseScriptArgs({
+  name: 'core-probe.ts',
+  summary:
+    'The topology without Kafka on the bench workload: µs per event and digests of outputs and states.',
+  usage: ['[--users N] [--chunk N] [--encoder-thread worker|main] [--heap-profile FILE]'],
+  options: {
+    users: { type: 'string', valueName: 'N', description: 'simulated users (default 10,000)' },
+    chunk: { type: 'string', valueName: 'N', description: 'records per process() call (default 500)' },
+    'encoder-thread': { type: 'string', valueName: 'T', description: 'worker or main (default main)' },
+    'heap-profile': { type: 'string', valueName: 'FILE', description: 'write a sampling heap profile' },
+  },
+});
+
+/** JSON of a state or output that does not depend on how a histogram or a vector is held. */
+function canonical(_key: string, v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && 'anchorTimeMs' in v && 'ids' in v) {
+    const h = v as DecayedHistogram;
+    return { anchorTimeMs: h.anchorTimeMs, pairs: h.ids.map((c, i) => [c, h.weights[i]]) };
+  }
+  if (v instanceof Map) return [...(v as Map<unknown, unknown>)];
+  if (ArrayBuffer.isView(v)) return Array.from(v as Float32Array);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const users = numberFlag(args, 'users', 10_000);
+  const chunk = numberFlag(args, 'chunk', 500);
+  const thread = stringFlag(args, 'encoder-thread') ?? 'main';
+  if (thread !== 'main' && thread !== 'worker')
+    throw new Error(`--encoder-thread is worker or main, not ${thread}`);
+  const heapProfile = stringFlag(args, 'heap-profile');
+  const root = join(__dirname, '..', '..', '..');
+  // Only the model and core settings are read; the Kafka and registry ones are never used here.
+  const config = loadConfig({
+    IDRIFT_KAFKA_BROKERS: 'unused:9092',
+    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
+  });
+  const options = {
+    modelPath: join(root, config.model.path),
+    manifestPath: join(root, config.model.metaPath),
+    provider: 'cpu' as const,
+  };
+  const logger = createLogger('error');
+  const { encoder } =
+    thread === 'worker'
+      ? await createThreadedEncoder({ ...options, logLevel: 'error' }, logger)
+      : await createOnnxEncoder(options, logger);
+  const manifest = loadManifest(options.manifestPath);
+  const rows = simulate({ seed: 2026, users, days: 1, userPrefix: 'bench' }).rows.sort(
+    (a, b) => a.eventTimeMs - b.eventTimeMs || (a.userId < b.userId ? -1 : 1),
+  );
+  const events = rowsToEvents(rows, 'probe');
+  const states = new Map<string, UserState>();
+  const processor = new PartitionProcessor(objectStateView(states), {
+    encoder,
+    manifest,
+    params: coreParams(config, manifest),
+    profilesEnabled: true,
+  });
+  const outputs = new Map<string, number>();
+  const outDigest = createHash('sha256');
+  let timers = 0;
+  let processed = 0;
+  let writes = 0;
+  const inspector = new Session();
+  if (heapProfile) {
+    inspector.connect();
+    await inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
+  // Timed: process() and applying its plan; hashing the outputs is outside the clock.
+  let wallNs = 0n;
+  const cpu0 = process.cpuUsage();
+  let hashCpu = 0;
+  for (let i = 0; i < events.length; i += chunk) {
+    const records: PipelineRecord[] = events
+      .slice(i, i + chunk)
+      .map((event, j) => ({ kind: 'event', offset: String(i + j), event }));
+    const t0 = process.hrtime.bigint();
+    const plan = await processor.process(records);
+    for (const [u, s] of plan.stateWrites) {
+      if (s) states.set(u, s);
+      else states.delete(u);
+    }
+    wallNs += process.hrtime.bigint() - t0;
+    const h0 = process.cpuUsage();
+    outDigest.update(JSON.stringify(plan.outputs, canonical));
+    const h1 = process.cpuUsage(h0);
+    hashCpu += h1.user + h1.system;
+    for (const o of plan.outputs) outputs.set(o.kind, (outputs.get(o.kind) ?? 0) + 1);
+    timers += plan.counts.timersFired;
+    processed += plan.counts.processed;
+    writes += plan.stateWrites.size;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  if (heapProfile) {
+    const { profile } = await inspector.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfile, JSON.stringify(profile));
+  }
+  const stateDigest = createHash('sha256');
+  for (const u of [...states.keys()].sort()) stateDigest.update(JSON.stringify(states.get(u), canonical));
+  await encoder.dispose();
+  console.log(
+    JSON.stringify({
+      users,
+      chunk,
+      encoderThread: thread,
+      events: processed,
+      timersFired: timers,
+      statesWritten: writes,
+      outputs: Object.fromEntries(outputs),
+      usPerEvent: Number((Number(wallNs) / 1000 / processed).toFixed(1)),
+      cpuUsPerEvent: Number(((cpu.user + cpu.system - hashCpu) / processed).toFixed(1)),
+      outputDigest: outDigest.digest('hex').slice(0, 16),
+      stateDigest: stateDigest.digest('hex').slice(0, 16),
+    }),
+  );
+}
+
+void main();
