@@ -1020,7 +1020,16 @@ function traceTable(trace: readonly TraceRow[], processorMetrics: boolean): stri
 /** A profile's busy share, self time by area and top functions, after `intro`. */
 function profileSection(p: ProfileSummary, intro: string): string[] {
   return [
-    `${intro} ${(p.busyMs / 1000).toFixed(1)} of ${(p.sampledMs / 1000).toFixed(1)} sampled seconds were busy (the rest idle, waiting on I/O); shares below are of the busy time. Self time by area:`,
+    p.threads.length > 1
+      ? `${intro} Busy seconds by thread: ${p.threads
+          .map(
+            (t, i) =>
+              `${i === 0 ? 'main' : `worker ${i}`} ${(t.busyMs / 1000).toFixed(1)} of ${(t.sampledMs / 1000).toFixed(1)}`,
+          )
+          .join(
+            ', ',
+          )} sampled (the rest idle: the main thread waiting on I/O, a worker on work). Shares below are of the busy time of all threads together. Self time by area:`
+      : `${intro} ${(p.busyMs / 1000).toFixed(1)} of ${(p.sampledMs / 1000).toFixed(1)} sampled seconds were busy (the rest idle, waiting on I/O); shares below are of the busy time. Self time by area:`,
     '',
     '| area | self time % |',
     '| --- | ---: |',

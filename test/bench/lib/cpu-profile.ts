@@ -24,6 +24,12 @@ export interface ProfileSummary {
   readonly sampledMs: number;
   /** Samples not idle (waiting on I/O), ms; the percentages below are shares of this. */
   readonly busyMs: number;
+  /**
+   * Per profile file, in name order (node names them by thread: the main thread's first): an
+   * idle worker thread (the encoder's) waits for calls, so idle time means I/O only on the main
+   * thread, and each thread's busy share must be read apart.
+   */
+  readonly threads: { sampledMs: number; busyMs: number }[];
   readonly byArea: { area: string; percent: number }[];
   readonly topFunctions: { name: string; where: string; percent: number }[];
 }
@@ -46,6 +52,7 @@ export function areaOf(url: string, name: string, root: string): string {
 export function profileFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()
     .map((f) => join(dir, f));
 }
 
@@ -54,7 +61,9 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
   const byArea = new Map<string, number>();
   let sampledMs = 0;
   let busyMs = 0;
+  const threads: { sampledMs: number; busyMs: number }[] = [];
   for (const f of files) {
+    const before = { sampledMs, busyMs };
     const p = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile;
     const intervalMs = p.samples.length > 0 ? (p.endTime - p.startTime) / 1000 / p.samples.length : 0;
     for (const n of p.nodes) {
@@ -80,12 +89,17 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
       e.ms += ms;
       byFn.set(key, e);
     }
+    threads.push({
+      sampledMs: Math.round(sampledMs - before.sampledMs),
+      busyMs: Math.round(busyMs - before.busyMs),
+    });
   }
   const pct = (ms: number): number => (busyMs > 0 ? (100 * ms) / busyMs : 0);
   return {
     files: files.length,
     sampledMs: Math.round(sampledMs),
     busyMs: Math.round(busyMs),
+    threads,
     byArea: [...byArea.entries()]
       .filter(([area]) => !area.startsWith('idle'))
       .map(([area, ms]) => ({ area, percent: pct(ms) }))
