@@ -33,9 +33,13 @@ async function main(): Promise<void> {
   const data = workerData as EncoderWorkerData;
   let encoder: OnnxEncoder;
   try {
-    const loaded = await createOnnxEncoder(data.options, createLogger(data.logLevel));
-    encoder = loaded.encoder;
-    port.postMessage({ ready: { provider: loaded.provider, fallbackReason: loaded.fallbackReason } });
+    ({ encoder } = await createOnnxEncoder(
+      {
+        ...data.options,
+        onProvider: (provider, fallbackReason) => port.postMessage({ ready: { provider, fallbackReason } }),
+      },
+      createLogger(data.logLevel),
+    ));
   } catch (e) {
     port.postMessage({ loadError: asWorkerError(e) });
     return;

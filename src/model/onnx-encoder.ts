@@ -35,9 +35,6 @@ export interface OnnxEncoderOptions {
 export interface LoadedEncoder {
   readonly encoder: OnnxEncoder;
   readonly manifest: ModelManifest;
-  readonly provider: ActiveProvider;
-  /** Why CUDA was not used when `auto` fell back to CPU; null otherwise. */
-  readonly fallbackReason: string | null;
 }
 
 function ortPackageDir(): string {
@@ -120,7 +117,7 @@ export async function createOnnxEncoder(opts: OnnxEncoderOptions, logger: Logger
     vocabSize: manifest.vocabSize,
   });
   opts.onProvider?.(active, fallbackReason);
-  return { encoder: new OnnxEncoder(session, manifest, active), manifest, provider: active, fallbackReason };
+  return { encoder: new OnnxEncoder(session, manifest, active), manifest };
 }
 
 /** Rows packed into the model's padded [B, T] inputs (packRows); plain typed arrays, so they can move to a worker. */
