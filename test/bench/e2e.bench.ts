@@ -6,13 +6,13 @@
  *
  *   node --expose-gc --max-old-space-size=8192 --import tsx test/bench/e2e.bench.ts \
  *     [--events 1000000] [--users 125000] [--partitions 4] [--latency-seconds 30] \
- *     [--restore-users 1000000] [--profile-seconds 40]
+ *     [--restore-users 1000000] [--profile-seconds 40] [--processor dist|tsx]
  *
  * Phases, each a separate OS process measured from outside (committed offsets, /proc CPU + RSS):
  *   1. preload ≥ N simulated events (time-ordered, key = user id) into a fresh input topic;
  *   2. Kafka's Java ConsumerPerformance (read_committed) on that topic: the broker's ceiling;
  *   3. a kafkajs consume → produce passthrough with our transactional settings (lib/passthrough.ts);
- *   4. the processor (src/main.ts run) from offset 0 until caught up; sustained events/s counted
+ *   4. the processor (dist/src/main.js run, compiled first, as the image runs it) from offset 0 until caught up; sustained events/s counted
  *      from its first commit (start-up, model load and group join excluded, reported apart);
  *   5. latency at 50 % of (4)'s rate, same processor: record timestamp → the group's committed
  *      offset passing the record (offsets commit in the same transaction as the outputs, so that
@@ -85,6 +85,18 @@ const args = parseScriptArgs({
       description:
         'also run the measured processor under --cpu-prof and list the latency phase’s long tasks (a diagnostic: sampling slows the processor, so its throughput is not comparable)',
     },
+    processor: {
+      type: 'string',
+      valueName: 'FROM',
+      description:
+        'dist (default): the compiled build, as the image runs it (the bench compiles it first); tsx: the TypeScript sources through tsx, as the bench ran them until 2026-11-27',
+    },
+    'processor-node-args': {
+      type: 'string',
+      valueName: 'ARGS',
+      description:
+        'extra node flags for the measured processor, space-separated (a diagnostic, e.g. --trace-gc)',
+    },
     out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
   },
 });
@@ -99,6 +111,16 @@ const PROFILE_S = numberFlag(args, 'profile-seconds', 40);
 const PROFILE_LATENCY = args.flags.get('profile-latency') === true;
 const PROFILE_RESTORE = args.flags.get('profile-restore') === true;
 const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
+const PROCESSOR_FROM = stringFlag(args, 'processor') ?? 'dist';
+if (PROCESSOR_FROM !== 'dist' && PROCESSOR_FROM !== 'tsx') {
+  process.stderr.write(`e2e.bench.ts: --processor must be dist or tsx, not ${PROCESSOR_FROM}\n`);
+  process.exit(2);
+}
+/** The processor's entry point: compiled JavaScript (tsx's transform adds helper calls, e.g. __name) or the source. */
+const PROCESSOR_MAIN = PROCESSOR_FROM === 'dist' ? 'dist/src/main.js' : 'src/main.ts';
+const PROCESSOR_NODE_ARGS = (stringFlag(args, 'processor-node-args') ?? '')
+  .split(' ')
+  .filter((a) => a !== '');
 const WORK_DIR = join(ROOT, '.cache', 'bench');
 const CHUNK = 2000;
 
@@ -137,7 +159,8 @@ interface Child {
 function spawnNode(name: string, nodeArgs: string[], script: string[], env: Record<string, string>): Child {
   mkdirSync(WORK_DIR, { recursive: true });
   const out = createWriteStream(join(WORK_DIR, `${name}.log`));
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...script], {
+  const tsx = script[0]?.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const proc = spawn(process.execPath, [...nodeArgs, ...tsx, ...script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -684,6 +707,16 @@ async function main(): Promise<void> {
   const runId = Date.now().toString(36);
   rmSync(WORK_DIR, { recursive: true, force: true });
   mkdirSync(WORK_DIR, { recursive: true });
+  if (PROCESSOR_FROM === 'dist') {
+    log('compiling the processor (tsc -p tsconfig.build.json → dist/)');
+    await execFileP(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+      },
+    );
+  }
   const appEnv = (appId: string, input: string): Record<string, string> => ({
     IDRIFT_KAFKA_BROKERS: brokers,
     IDRIFT_SCHEMA_REGISTRY_URL: cluster.registryUrl,
@@ -738,8 +771,9 @@ async function main(): Promise<void> {
     [
       '--max-old-space-size=8192',
       ...(PROFILE_LATENCY ? ['--cpu-prof', `--cpu-prof-dir=${latencyProfDir}`] : []),
+      ...PROCESSOR_NODE_ARGS,
     ],
-    ['src/main.ts', 'run'],
+    [PROCESSOR_MAIN, 'run'],
     procEnv,
   );
   const ours = await runUntilCaughtUp(kafka, proc, appId, input, EVENTS, 3_600_000);
@@ -908,7 +942,7 @@ async function main(): Promise<void> {
   const profProc = spawnNode(
     'processor-profiled',
     ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--max-old-space-size=8192'],
-    ['src/main.ts', 'run'],
+    [PROCESSOR_MAIN, 'run'],
     appEnv(profApp, input),
   );
   await sleep(PROFILE_S * 1000);
@@ -932,6 +966,7 @@ async function main(): Promise<void> {
       inputMb: Number((inputBytes / 1e6).toFixed(1)),
       preloadSeconds: preloadS,
       chunkRecords: CHUNK,
+      processor: PROCESSOR_MAIN,
     },
     throughput: {
       ours,
@@ -977,7 +1012,15 @@ async function main(): Promise<void> {
 type Result = {
   at: string;
   machine: { cpus: number; model: string; node: string };
-  workload: { events: number; users: number; partitions: number; inputMb: number; preloadSeconds: number };
+  workload: {
+    events: number;
+    users: number;
+    partitions: number;
+    inputMb: number;
+    preloadSeconds: number;
+    /** The processor's entry point: dist/src/main.js (compiled) or src/main.ts (tsx); absent before 2026-11-27 (tsx). */
+    processor?: string;
+  };
   throughput: {
     ours: RunMeasure;
     kafkajsPassthrough: RunMeasure;
@@ -1052,7 +1095,7 @@ function markdown(r: Result): string {
     '# End-to-end benchmark',
     '',
     `Run ${r.at} on ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}; broker, registry, load generator and the measured process share these cores.`,
-    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most).`,
+    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most). The processor ran ${r.workload.processor === 'src/main.ts' ? 'from its TypeScript sources through tsx (--processor tsx)' : 'compiled (dist/src/main.js), as the image runs it'}.`,
     '',
     '## Throughput (same run, same topic)',
     '',

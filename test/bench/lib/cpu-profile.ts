@@ -34,6 +34,17 @@ export interface ProfileSummary {
   readonly topFunctions: { name: string; where: string; percent: number }[];
 }
 
+/**
+ * A profiled file relative to the project: the compiled build's `dist/src/x/y.js` counts as its
+ * source `src/x/y.ts`, so profiles of the build and of tsx runs read alike.
+ */
+export function sourceOf(url: string, root: string): string {
+  if (!url) return '';
+  const rel = relative(root, url.replace(/^file:\/\//, ''));
+  const built = /^dist\/(src\/.*)\.js$/.exec(rel);
+  return built ? `${built[1]}.ts` : rel;
+}
+
 export function areaOf(url: string, name: string, root: string): string {
   if (name === '(garbage collector)') return 'GC';
   if (name === '(idle)') return 'idle (waiting on I/O)';
@@ -43,7 +54,7 @@ export function areaOf(url: string, name: string, root: string): string {
   const path = url.replace(/^file:\/\//, '');
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (nm) return nm[1] as string;
-  const rel = relative(root, path);
+  const rel = sourceOf(path, root);
   const m = /^src\/([^/]+)\//.exec(rel);
   return m ? `src/${m[1]}` : rel;
 }
@@ -76,9 +87,9 @@ export function summariseProfiles(files: readonly string[], root: string): Profi
       byArea.set(area, (byArea.get(area) ?? 0) + ms);
       if (area.startsWith('idle')) continue;
       busyMs += ms;
-      const file = url ? relative(root, url.replace(/^file:\/\//, '')) : '';
-      // Our sources run through tsx without source maps in the profile: their line numbers
-      // point into transpiled code, so only the file is shown for them.
+      const file = sourceOf(url, root);
+      // Our sources run compiled (or through tsx) without source maps in the profile: their line
+      // numbers point into generated code, so only the file is shown for them.
       const where = !file
         ? area
         : file.startsWith('src/')
@@ -147,7 +158,7 @@ export function longTasks(
   const label = (n: ProfileNode): { key: string; name: string; where: string } | null => {
     const name = n.callFrame.functionName || '(anonymous)';
     if (name === '(garbage collector)') return { key: name, name, where: 'GC' };
-    const file = n.callFrame.url ? relative(root, n.callFrame.url.replace(/^file:\/\//, '')) : '';
+    const file = sourceOf(n.callFrame.url, root);
     return file.startsWith('src/') ? { key: `${name}@${file}`, name, where: file } : null;
   };
   const from = p.endTime - window.fromEndMs * 1000;
