@@ -287,8 +287,8 @@ export const VARIABLES = {
     parse: int(1, 10_000_000),
   },
   IDRIFT_STATE_FLUSH_MAX_STATES: {
-    doc: 'The most user states one transaction writes to the changelog; the rest wait for the next ones (bounds each transaction after a replay or a burst, and the processing loop stalls while one is encoded and sent; a stop flushes in transactions of this size too).',
-    default: '200',
+    doc: 'The most user states one transaction writes to the changelog; the rest wait for the next ones (bounds each transaction after a replay or a burst).',
+    default: '1000',
     parse: int(1, 1_000_000),
   },
   IDRIFT_STATE_CACHE_BYTES: {
