@@ -1087,6 +1087,11 @@ function profileSection(p: ProfileSummary, intro: string): string[] {
   ];
 }
 
+/** A latency quantile, interpolated between whole milliseconds, shown whole. */
+function ms(x: number): string {
+  return `${Math.round(x).toLocaleString('en')} ms`;
+}
+
 function markdown(r: Result): string {
   const t = r.throughput;
   const row = (name: string, m: RunMeasure): string =>
@@ -1120,10 +1125,10 @@ function markdown(r: Result): string {
     '',
     '| consumer | p50 | p95 | p99 | max |',
     '| --- | ---: | ---: | ---: | ---: |',
-    `| interest-drift processor | ${r.latency.p50Ms} ms | ${r.latency.p95Ms} ms | **${r.latency.p99Ms} ms** | ${r.latency.maxMs} ms |`,
+    `| interest-drift processor | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p95Ms)} | **${ms(r.latency.p99Ms)}** | ${ms(r.latency.maxMs)} |`,
     ...(r.latencyReference
       ? [
-          `| kafkajs passthrough, same settings and rate, after ours (${r.latencyReference.records.toLocaleString('en')} records at ${r.latencyReference.achievedRate.toLocaleString('en')} events/s) | ${r.latencyReference.p50Ms} ms | ${r.latencyReference.p95Ms} ms | ${r.latencyReference.p99Ms} ms | ${r.latencyReference.maxMs} ms |`,
+          `| kafkajs passthrough, same settings and rate, after ours (${r.latencyReference.records.toLocaleString('en')} records at ${r.latencyReference.achievedRate.toLocaleString('en')} events/s) | ${ms(r.latencyReference.p50Ms)} | ${ms(r.latencyReference.p95Ms)} | ${ms(r.latencyReference.p99Ms)} | ${ms(r.latencyReference.maxMs)} |`,
         ]
       : []),
     '',
