@@ -6,8 +6,8 @@
  * order and one of every final state.
  *
  * What it is for: a change meant to be faster but not different (the per-event update, the
- * histograms, the encoder's thread) must give the same two digests before and after; run both
- * versions alternately for the timing, the machine is noisy. `--heap-profile FILE` writes V8's
+ * histograms, the encoder's thread) must give the same two digests before and after, whatever
+ * --chunk is; run both versions alternately for the timing, the machine is noisy. `--heap-profile FILE` writes V8's
  * sampling heap profile with collected objects included (what is allocated, not what stays).
  *
  *   npx tsx test/bench/lib/core-probe.ts [--users 10000] [--chunk 500] [--encoder-thread worker|main]
@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     }
     wallNs += process.hrtime.bigint() - t0;
     const h0 = process.cpuUsage();
-    outDigest.update(JSON.stringify(plan.outputs, canonical));
+    // One line per output, not one array per chunk: the digest must not depend on where the chunks
+    // are cut, as the outputs do not (partition-processor.ts), so --chunk can vary between runs.
+    for (const o of plan.outputs) outDigest.update(`${JSON.stringify(o, canonical)}\n`);
     const h1 = process.cpuUsage(h0);
     hashCpu += h1.user + h1.system;
     for (const o of plan.outputs) outputs.set(o.kind, (outputs.get(o.kind) ?? 0) + 1);
