@@ -12,8 +12,9 @@
  *   1. preload ≥ N simulated events (time-ordered, key = user id) into a fresh input topic;
  *   2. Kafka's Java ConsumerPerformance (read_committed) on that topic: the broker's ceiling;
  *   3. a kafkajs consume → produce passthrough with our transactional settings (lib/passthrough.ts);
- *   4. the processor (dist/src/main.js run, compiled first, as the image runs it) from offset 0 until caught up; sustained events/s counted
- *      from its first commit (start-up, model load and group join excluded, reported apart);
+ *   4. the processor (dist/src/main.js run: compiled first, as the image runs it) from offset 0
+ *      until caught up; sustained events/s counted from its first commit (start-up, model load and
+ *      group join excluded, reported apart);
  *   5. latency at 50 % of (4)'s rate, same processor: record timestamp → the group's committed
  *      offset passing the record (offsets commit in the same transaction as the outputs, so that
  *      is when the outputs become visible to read_committed consumers), polled every 10 ms, with
@@ -116,7 +117,7 @@ if (PROCESSOR_FROM !== 'dist' && PROCESSOR_FROM !== 'tsx') {
   process.stderr.write(`e2e.bench.ts: --processor must be dist or tsx, not ${PROCESSOR_FROM}\n`);
   process.exit(2);
 }
-/** The processor's entry point: compiled JavaScript (tsx's transform adds helper calls, e.g. __name) or the source. */
+/** The processor's entry point: the compiled build (what ships) or the TypeScript source through tsx. */
 const PROCESSOR_MAIN = PROCESSOR_FROM === 'dist' ? 'dist/src/main.js' : 'src/main.ts';
 const PROCESSOR_NODE_ARGS = (stringFlag(args, 'processor-node-args') ?? '')
   .split(' ')
