@@ -787,9 +787,10 @@ async function main(): Promise<void> {
   await sleep(config.processing.flushIntervalMs + 2_000);
   // The topic is compacted while the run writes it (64 MB segments, dirty ratio 0.1), so reading it
   // back can miss superseded records; the processor's own counter says how many it wrote.
-  const written = metricSums(
-    await fetch(`http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`).then((r) => r.text()),
-  ).get('idrift_changelog_records_total');
+  const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
+  const written = metricSums(await fetch(metricsUrl).then((r) => r.text())).get(
+    'idrift_changelog_records_total',
+  );
   const changelog = await topicBytes(kafka, config.topics.userStateChangelog);
   const writtenRecords = written === undefined ? changelog.records : Math.max(written, changelog.records);
   const writtenBytes = (changelog.bytes * writtenRecords) / Math.max(1, changelog.records);
@@ -800,7 +801,6 @@ async function main(): Promise<void> {
   // The issue's operating point, or a fixed rate to compare two builds at the same load.
   const rate = LATENCY_RATE > 0 ? LATENCY_RATE : ours.eventsPerSec / 2;
   log(`latency at ${Math.round(rate)} events/s for ${LATENCY_S} s`);
-  const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
   // This process holds the workload (hundreds of MB): collect it now rather than in the middle of
   // the phase. In one run (2026-11-27) this process took 0.77 of the machine's 2 cores for a second
   // mid-phase, most likely collecting it, and the processor committed nothing in that second.

@@ -51,10 +51,9 @@ export function areaOf(url: string, name: string, root: string): string {
   if (name === '(program)') return 'V8/native (program)';
   if (!url) return 'native / builtins';
   if (url.startsWith('node:')) return 'node internals';
-  const path = url.replace(/^file:\/\//, '');
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1] as string;
-  const rel = sourceOf(path, root);
+  const rel = sourceOf(url, root);
   const m = /^src\/([^/]+)\//.exec(rel);
   return m ? `src/${m[1]}` : rel;
 }
