@@ -324,7 +324,9 @@ export function applyEvent(
 
 /**
  * Re-scores an idle user at watermark `atMs` (an event-time timer, or a processing-time timer
- * for quiet partitions). Emits a ChurnRisk only when the level rises.
+ * for quiet partitions). Emits a ChurnRisk only when the level rises; without an output, the new
+ * state differs from `prev` only in churn.nextTimerTimeMs (a timer-only change, which the
+ * changelog need not carry: see resumedChurnTimerMs).
  */
 export function scoreIdle(
   prev: UserState,
@@ -367,12 +369,39 @@ export function churnRisk(s: UserState, atMs: number, params: CoreParams): numbe
     : riskAt(s.churn.inactivityProbability, atMs - s.lastEventTimeMs, params.churn);
 }
 
-/** Event time of the user's next idle re-score after `atMs` at `level`; 0 = none. */
+/** Event time of the user's next idle re-score after `atMs` at `level`, > atMs; 0 = none. */
 function nextChurnTimerMs(s: UserState, atMs: number, level: number, params: CoreParams): number {
   if (level >= 3) return 0;
-  return params.churn.hazard
-    ? nextRescoreMs(s.lastEventTimeMs, atMs)
-    : nextLevelDueMs(s.churn.inactivityProbability, s.lastEventTimeMs, level, params.churn);
+  if (params.churn.hazard) return nextRescoreMs(s.lastEventTimeMs, atMs);
+  const due = nextLevelDueMs(s.churn.inactivityProbability, s.lastEventTimeMs, level, params.churn);
+  // The crossing time is rounded up, but the risk at it can still round to just below the
+  // threshold; a timer re-armed at or below the watermark that fired it would fire forever.
+  return due > atMs ? due : atMs + 1;
+}
+
+/**
+ * The idle re-score timer of a restored user, for a processor that resumes at watermark
+ * `watermarkMs` (epoch ms) from a changelog value with `lastEventTimeMs` and `nextTimerTimeMs`.
+ *
+ * The changelog does not carry timer-only changes (scoreIdle without an output), so a restored
+ * `nextTimerTimeMs` may be a rung of the hazard's ladder that the user has passed since. A value
+ * at or below the resume watermark is such a rung: a timer fires as soon as the watermark passes
+ * it, and each re-score moves it to the first rung after that watermark. None of those re-scores
+ * raised the level before the checkpoint (a raise is a state change, which the checkpoint
+ * covers), so the processor that never stopped holds the first rung after the resume watermark,
+ * and so does this one. Re-firing the old value instead would score at a later watermark than it
+ * first was, and could raise the level earlier than that processor; it would also re-score most
+ * restored users in the first batch. A value above the watermark is current (the user has not
+ * been re-scored since it was written), and the replay fires it where it first fired.
+ */
+export function resumedChurnTimerMs(
+  lastEventTimeMs: number,
+  nextTimerTimeMs: number,
+  watermarkMs: number,
+  params: CoreParams,
+): number {
+  if (nextTimerTimeMs <= 0 || nextTimerTimeMs > watermarkMs || !params.churn.hazard) return nextTimerTimeMs;
+  return nextRescoreMs(lastEventTimeMs, watermarkMs);
 }
 
 /** `risk` = churnRisk(s, atMs, params), which the caller has just computed for the level. */

@@ -22,7 +22,14 @@ import type { CoreParams } from '../core/params';
 import { EventTimeTimers } from '../core/timers';
 import type { ClickEvent, CoreOutput } from '../core/types';
 import type { EventEncoding, ModelContext, UserState } from '../core/user-state';
-import { applyEvent, hiddenFor, isDuplicate, rememberEventKey, scoreIdle } from '../core/user-state';
+import {
+  applyEvent,
+  hiddenFor,
+  isDuplicate,
+  rememberEventKey,
+  resumedChurnTimerMs,
+  scoreIdle,
+} from '../core/user-state';
 import { eventKey } from '../core/ids';
 import { maybeProfile } from '../core/profile';
 import type { Encoder, EncoderRow } from '../model/encoder';
@@ -51,6 +58,13 @@ export interface BatchPlan {
   readonly outputs: PlannedOutput[];
   /** Final state per touched user; null = erased (write a changelog tombstone). */
   readonly stateWrites: Map<string, UserState | null>;
+  /**
+   * Users of `stateWrites` whose state changed only in its next idle re-score time (a timer that
+   * fired without raising the churn level). The shell keeps such a state but need not write it
+   * to the changelog: a restored processor resumes the timer from the older value
+   * (resumedChurnTimerMs). At full size these were most of the changelog's records.
+   */
+  readonly timerOnly: Set<string>;
   /** Records to dead-letter, in offset order. */
   readonly deadLetters: { readonly offset: string; readonly error: ProcessorError; readonly stage: string }[];
   /** Events later than the allowed lateness, in offset order: routed to the late-events topic. */
@@ -109,6 +123,7 @@ function emptyPlan(watermarkMs: number, maxEventTimeMs: number): BatchPlan {
   return {
     outputs: [],
     stateWrites: new Map(),
+    timerOnly: new Set(),
     deadLetters: [],
     lateEvents: [],
     counts: {
@@ -161,8 +176,14 @@ export class PartitionProcessor {
     this.model = modelContext(deps.manifest);
     this.ahead = new Map(resume.ahead ?? []);
     let maxLast = 0;
+    const { params } = deps;
+    // Without a resume point's event time (a changelog from before version 4, which wrote every
+    // change, or a test), every restored timer is current.
+    const resumeWatermark =
+      resume.maxEventTimeMs === undefined ? 0 : resume.maxEventTimeMs - params.allowedLatenessMs;
     states.scan((userId, t) => {
-      if (t.nextTimerTimeMs > 0) this.timers.schedule(userId, t.nextTimerTimeMs);
+      const timer = resumedChurnTimerMs(t.lastEventTimeMs, t.nextTimerTimeMs, resumeWatermark, params);
+      if (timer > 0) this.timers.schedule(userId, timer);
       if (deps.params.stateTtlMs > 0)
         this.evictions.schedule(userId, t.lastEventTimeMs + deps.params.stateTtlMs);
       if (t.lastEventTimeMs > maxLast) maxLast = t.lastEventTimeMs;
@@ -199,6 +220,11 @@ export class PartitionProcessor {
 
   get pendingTimers(): number {
     return this.timers.size;
+  }
+
+  /** Due time of the user's idle re-score, epoch ms; undefined = none. */
+  nextTimerMs(userId: string): number | undefined {
+    return this.timers.dueAt(userId);
   }
 
   async process(records: readonly PipelineRecord[]): Promise<BatchPlan> {
@@ -349,6 +375,7 @@ export class PartitionProcessor {
           }
         }
         working.set(e.userId, state);
+        plan.timerOnly.delete(e.userId);
         this.timers.schedule(e.userId, state.churn.nextTimerTimeMs);
         if (params.stateTtlMs > 0 && this.evictions.dueAt(e.userId) === undefined)
           this.evictions.schedule(e.userId, state.lastEventTimeMs + params.stateTtlMs);
@@ -357,6 +384,7 @@ export class PartitionProcessor {
         const userId = step.rec.userId;
         if (current(userId) !== null || this.committed(userId)) plan.counts.erased++;
         working.set(userId, null);
+        plan.timerOnly.delete(userId);
         this.timers.cancel(userId);
         this.evictions.cancel(userId);
         if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
@@ -400,9 +428,12 @@ export class PartitionProcessor {
   ): void {
     for (let due = this.timers.popDue(watermarkMs); due; due = this.timers.popDue(watermarkMs)) {
       const s = current(due.userId);
-      if (!s || s.churn.nextTimerTimeMs !== due.atMs) continue;
+      // A restored state's own timer may be older than its due time (resumedChurnTimerMs).
+      if (!s) continue;
       const r = scoreIdle(s, watermarkMs, trigger, this.deps.params, this.model);
       for (const o of r.outputs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
+      if (r.outputs.length > 0) plan.timerOnly.delete(due.userId);
+      else if (!working.has(due.userId)) plan.timerOnly.add(due.userId);
       working.set(due.userId, r.state);
       this.timers.schedule(due.userId, r.state.churn.nextTimerTimeMs);
       plan.counts.timersFired++;
@@ -417,6 +448,7 @@ export class PartitionProcessor {
         continue;
       }
       working.set(due.userId, null);
+      plan.timerOnly.delete(due.userId);
       this.timers.cancel(due.userId);
       plan.counts.evicted++;
     }

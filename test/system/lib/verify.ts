@@ -52,6 +52,15 @@ export interface Verdict {
 }
 
 /** Deep equality; byte arrays of equal length are compared as float32 within `tol` when unequal. */
+/**
+ * A state without its next idle re-score time: the changelog does not carry timer-only changes,
+ * so a restored state's own timer may be older than the one in force (resumedChurnTimerMs); the
+ * processor's timer (PartitionProcessor.nextTimerMs) is compared instead.
+ */
+export function withoutTimer(s: UserState | null | undefined): UserState | null | undefined {
+  return s ? { ...s, churn: { ...s.churn, nextTimerTimeMs: 0 } } : s;
+}
+
 export function nearlyEqual(a: unknown, b: unknown, tol = 1e-6): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number')
@@ -230,6 +239,8 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   const expectedOutputs: { partition: number; o: PlannedOutput }[] = [];
   const expectedDeadLetters = new Map<string, string>();
   const referenceStates = new Map<string, UserState | null>();
+  /** The idle re-score timer in force per user at the end (withoutTimer says why). */
+  const referenceTimers = new Map<string, number | undefined>();
   let referenceDuplicates = 0;
   for (const [partition, records] of byPartition) {
     const states = new Map<string, UserState>();
@@ -242,7 +253,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
     const plan = await proc.process(records);
     for (const o of plan.outputs) expectedOutputs.push({ partition, o });
     for (const d of plan.deadLetters) expectedDeadLetters.set(`${partition}:${d.offset}`, d.error.code);
-    for (const [u, s] of plan.stateWrites) referenceStates.set(u, s);
+    for (const [u, s] of plan.stateWrites) {
+      referenceStates.set(u, s);
+      referenceTimers.set(u, proc.nextTimerMs(u));
+    }
     referenceDuplicates += plan.counts.duplicates;
   }
 
@@ -316,8 +330,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
 
   // Final state per user as a restore would rebuild it (the changelog's compacted view, plus the
   // input from its checkpoint to the committed offset replayed through the topology), against the
-  // reference's final states. An ordered stop flushes every state, so the replay is usually empty.
-  const lastState = new Map<string, unknown>();
+  // reference's final states; with the timer in force from the restored processor, since the
+  // state's own may be behind (withoutTimer). An ordered stop flushes every dirty state, so the
+  // replay is usually empty.
+  const lastState = new Map<string, UserState | null>();
   const partitionOf = new Map<string, number>();
   const restored = new Map<number, RestoredPartition>();
   for (const m of sortByOffset(changelog)) {
@@ -336,7 +352,14 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   for (const [key, p] of partitionOf) lastState.set(key, restored.get(p)?.store.get(key) ?? null);
   const committed = await committedOffsets(kafka, config.appId, config.topics.input);
   const replayed: string[] = [];
+  const restoredProcessors = new Map<number, PartitionProcessor>();
   for (const [p, part] of restored) {
+    const processor = new PartitionProcessor(
+      part.store,
+      { encoder, manifest, params, profilesEnabled: config.profilesEnabled },
+      { maxEventTimeMs: part.checkpoint?.maxEventTimeMs, ahead: part.aheadOfCheckpoint() },
+    );
+    restoredProcessors.set(p, processor);
     const from = part.checkpoint?.offset;
     if (from === undefined) continue;
     const to = committed.get(p) ?? -1n;
@@ -344,11 +367,7 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
       (r) => BigInt(r.offset) >= from && BigInt(r.offset) < to,
     );
     if (records.length === 0) continue;
-    const plan = await new PartitionProcessor(
-      part.store,
-      { encoder, manifest, params, profilesEnabled: config.profilesEnabled },
-      { maxEventTimeMs: part.checkpoint?.maxEventTimeMs, ahead: part.aheadOfCheckpoint() },
-    ).process(records);
+    const plan = await processor.process(records);
     for (const [u, st] of plan.stateWrites) {
       lastState.set(u, st);
       partitionOf.set(u, p);
@@ -367,8 +386,11 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
       stateMissing++;
       continue;
     }
-    const got = lastState.get(u);
-    const want = s;
+    const got = {
+      ...withoutTimer(lastState.get(u)),
+      timer: restoredProcessors.get(partitionOf.get(u) ?? -1)?.nextTimerMs(u),
+    };
+    const want = { ...withoutTimer(s), timer: referenceTimers.get(u) };
     if (!nearlyEqual(want, got)) {
       stateMismatches++;
       diverged.push(divergenceOf(partitionOf.get(u) ?? -1, want, got));
