@@ -4,7 +4,10 @@ export interface ChurnState {
   readonly level: number;
   /** Model probability of no event within the horizon, after the last event. */
   readonly inactivityProbability: number;
-  /** Event time of the next idle re-score, ms (0 = none). */
+  /**
+   * Event time of the idle re-score due after the state's last change, ms (0 = none). A re-score
+   * that raises no level moves the processor's timer, not this (resumedChurnTimerMs).
+   */
   readonly nextTimerTimeMs: number;
   /** Decayed recent event rate per day, anchored at the user's last event time. */
   readonly recentRatePerDay: number;

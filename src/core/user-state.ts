@@ -325,8 +325,8 @@ export function applyEvent(
 /**
  * Re-scores an idle user at watermark `atMs` (an event-time timer, or a processing-time timer
  * for quiet partitions). Emits a ChurnRisk only when the level rises; without an output, the new
- * state differs from `prev` only in churn.nextTimerTimeMs (a timer-only change, which the
- * changelog need not carry: see resumedChurnTimerMs).
+ * state differs from `prev` only in churn.nextTimerTimeMs, and the processor keeps `prev` (see
+ * resumedChurnTimerMs).
  */
 export function scoreIdle(
   prev: UserState,
@@ -383,8 +383,10 @@ function nextChurnTimerMs(s: UserState, atMs: number, level: number, params: Cor
  * The idle re-score timer of a restored user, for a processor that resumes at watermark
  * `watermarkMs` (epoch ms) from a changelog value with `lastEventTimeMs` and `nextTimerTimeMs`.
  *
- * The changelog does not carry timer-only changes (scoreIdle without an output), so a restored
- * `nextTimerTimeMs` may be a rung of the hazard's ladder that the user has passed since. A value
+ * A re-score that raises nothing (scoreIdle without an output) changes only the timer, and the
+ * processor keeps the state as it was (not written to the changelog: at full size these were most
+ * of its records). So a state's own `nextTimerTimeMs` may be a rung of the hazard's ladder that
+ * the user has passed since; the processor's timers hold the one in force. A restored value
  * at or below the resume watermark is such a rung: a timer fires as soon as the watermark passes
  * it, and each re-score moves it to the first rung after that watermark. None of those re-scores
  * raised the level before the checkpoint (a raise is a state change, which the checkpoint

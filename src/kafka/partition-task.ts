@@ -261,7 +261,7 @@ async function replayInput(
         for (const [userId, st] of plan.stateWrites) {
           if (st === null) into.states.delete(userId);
           else into.states.set(userId, st);
-          if (!plan.timerOnly.has(userId)) into.dirty.mark(userId, from, Number.NEGATIVE_INFINITY);
+          into.dirty.mark(userId, from, Number.NEGATIVE_INFINITY);
         }
       }
       replayed += messages.length;

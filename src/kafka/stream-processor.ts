@@ -493,8 +493,7 @@ export class StreamProcessor {
       offset: first ? BigInt(first.offset) : committedEnd(task),
       maxEventTimeMs: startMaxEventTimeMs,
     };
-    for (const userId of plan.stateWrites.keys())
-      if (!plan.timerOnly.has(userId)) task.dirty.mark(userId, changedAt, now);
+    for (const userId of plan.stateWrites.keys()) task.dirty.mark(userId, changedAt, now);
     const { changelog, checkpoint } = this.changelogWrites(task, plan.stateWrites, nextOffset, now, false);
     const topicMessages = buildTopicMessages(plan, chunk, changelog, checkpoint, {
       config,

@@ -58,13 +58,6 @@ export interface BatchPlan {
   readonly outputs: PlannedOutput[];
   /** Final state per touched user; null = erased (write a changelog tombstone). */
   readonly stateWrites: Map<string, UserState | null>;
-  /**
-   * Users of `stateWrites` whose state changed only in its next idle re-score time (a timer that
-   * fired without raising the churn level). The shell keeps such a state but need not write it
-   * to the changelog: a restored processor resumes the timer from the older value
-   * (resumedChurnTimerMs). At full size these were most of the changelog's records.
-   */
-  readonly timerOnly: Set<string>;
   /** Records to dead-letter, in offset order. */
   readonly deadLetters: { readonly offset: string; readonly error: ProcessorError; readonly stage: string }[];
   /** Events later than the allowed lateness, in offset order: routed to the late-events topic. */
@@ -123,7 +116,6 @@ function emptyPlan(watermarkMs: number, maxEventTimeMs: number): BatchPlan {
   return {
     outputs: [],
     stateWrites: new Map(),
-    timerOnly: new Set(),
     deadLetters: [],
     lateEvents: [],
     counts: {
@@ -375,7 +367,6 @@ export class PartitionProcessor {
           }
         }
         working.set(e.userId, state);
-        plan.timerOnly.delete(e.userId);
         this.timers.schedule(e.userId, state.churn.nextTimerTimeMs);
         if (params.stateTtlMs > 0 && this.evictions.dueAt(e.userId) === undefined)
           this.evictions.schedule(e.userId, state.lastEventTimeMs + params.stateTtlMs);
@@ -384,7 +375,6 @@ export class PartitionProcessor {
         const userId = step.rec.userId;
         if (current(userId) !== null || this.committed(userId)) plan.counts.erased++;
         working.set(userId, null);
-        plan.timerOnly.delete(userId);
         this.timers.cancel(userId);
         this.evictions.cancel(userId);
         if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
@@ -431,12 +421,14 @@ export class PartitionProcessor {
       // A restored state's own timer may be older than its due time (resumedChurnTimerMs).
       if (!s) continue;
       const r = scoreIdle(s, watermarkMs, trigger, this.deps.params, this.model);
-      for (const o of r.outputs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
-      if (r.outputs.length > 0) plan.timerOnly.delete(due.userId);
-      else if (!working.has(due.userId)) plan.timerOnly.add(due.userId);
-      working.set(due.userId, r.state);
       this.timers.schedule(due.userId, r.state.churn.nextTimerTimeMs);
       plan.counts.timersFired++;
+      // A re-score that raises nothing changes only the timer: the state stays as it is, its own
+      // timer behind the one in force (resumedChurnTimerMs). Most re-scores are such; writing
+      // them made most of the changelog's records at full size.
+      if (r.outputs.length === 0) continue;
+      for (const o of r.outputs) plan.outputs.push({ kind: o.kind, key: o.value.userId, value: o.value });
+      working.set(due.userId, r.state);
     }
     const ttl = this.deps.params.stateTtlMs;
     if (ttl <= 0) return;
@@ -448,7 +440,6 @@ export class PartitionProcessor {
         continue;
       }
       working.set(due.userId, null);
-      plan.timerOnly.delete(due.userId);
       this.timers.cancel(due.userId);
       plan.counts.evicted++;
     }

@@ -7,7 +7,12 @@ import type { CoreParams } from '../../src/core/params';
 import { DEFAULT_PARAMS } from '../../src/core/params';
 import type { ClickEvent, EventKind } from '../../src/core/types';
 import type { UserState } from '../../src/core/user-state';
-import type { BatchPlan, PipelineRecord, PlannedOutput } from '../../src/pipeline/partition-processor';
+import type {
+  BatchPlan,
+  PipelineRecord,
+  PlannedOutput,
+  ResumePoint,
+} from '../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../src/pipeline/partition-processor';
 import { objectStateView } from '../../src/state/state-view';
 import { FakeEncoder, fakeManifest } from './fake-encoder';
@@ -29,18 +34,27 @@ export class TestDriver {
     this.processor = this.newProcessor();
   }
 
-  private newProcessor(): PartitionProcessor {
-    return new PartitionProcessor(objectStateView(this.states), {
-      encoder: this.encoder,
-      manifest: fakeManifest(),
-      params: this.params,
-      profilesEnabled: this.profilesEnabled,
-    });
+  private newProcessor(resume: ResumePoint = {}): PartitionProcessor {
+    return new PartitionProcessor(
+      objectStateView(this.states),
+      {
+        encoder: this.encoder,
+        manifest: fakeManifest(),
+        params: this.params,
+        profilesEnabled: this.profilesEnabled,
+      },
+      resume,
+    );
   }
 
-  /** Simulates a restart: a new processor restored from the committed states. */
+  /**
+   * Simulates a restart: a new processor restored from the committed states, resuming at the
+   * event time so far (as a changelog checkpoint records it); with none yet (states put in from
+   * outside), from the states' own times, as a changelog without a checkpoint restores.
+   */
   restart(): void {
-    this.processor = this.newProcessor();
+    const seen = this.processor.maxEventTimeSeenMs;
+    this.processor = this.newProcessor(seen > 0 ? { maxEventTimeMs: seen } : {});
   }
 
   get watermarkMs(): number {

@@ -96,8 +96,6 @@ async function main(): Promise<void> {
   let timers = 0;
   let processed = 0;
   let writes = 0;
-  /** Of `writes`: states whose only change was a re-score timer (not written to the changelog). */
-  let timerOnly = 0;
   const inspector = new Session();
   if (heapProfile) {
     inspector.connect();
@@ -132,7 +130,6 @@ async function main(): Promise<void> {
     timers += plan.counts.timersFired;
     processed += plan.counts.processed;
     writes += plan.stateWrites.size;
-    timerOnly += plan.timerOnly.size;
   }
   const cpu = process.cpuUsage(cpu0);
   if (heapProfile) {
@@ -150,7 +147,6 @@ async function main(): Promise<void> {
       events: processed,
       timersFired: timers,
       statesWritten: writes,
-      timerOnlyStates: timerOnly,
       outputs: Object.fromEntries(outputs),
       usPerEvent: Number((Number(wallNs) / 1000 / processed).toFixed(1)),
       cpuUsPerEvent: Number(((cpu.user + cpu.system - hashCpu) / processed).toFixed(1)),

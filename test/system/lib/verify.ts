@@ -52,15 +52,6 @@ export interface Verdict {
 }
 
 /** Deep equality; byte arrays of equal length are compared as float32 within `tol` when unequal. */
-/**
- * A state without its next idle re-score time: the changelog does not carry timer-only changes,
- * so a restored state's own timer may be older than the one in force (resumedChurnTimerMs); the
- * processor's timer (PartitionProcessor.nextTimerMs) is compared instead.
- */
-export function withoutTimer(s: UserState | null | undefined): UserState | null | undefined {
-  return s ? { ...s, churn: { ...s.churn, nextTimerTimeMs: 0 } } : s;
-}
-
 export function nearlyEqual(a: unknown, b: unknown, tol = 1e-6): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number')
@@ -239,7 +230,10 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   const expectedOutputs: { partition: number; o: PlannedOutput }[] = [];
   const expectedDeadLetters = new Map<string, string>();
   const referenceStates = new Map<string, UserState | null>();
-  /** The idle re-score timer in force per user at the end (withoutTimer says why). */
+  /**
+   * The idle re-score timer in force per user at the end: a state's own may be behind it
+   * (resumedChurnTimerMs), so the restored processor's is compared too.
+   */
   const referenceTimers = new Map<string, number | undefined>();
   let referenceDuplicates = 0;
   for (const [partition, records] of byPartition) {
@@ -330,9 +324,8 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
 
   // Final state per user as a restore would rebuild it (the changelog's compacted view, plus the
   // input from its checkpoint to the committed offset replayed through the topology), against the
-  // reference's final states; with the timer in force from the restored processor, since the
-  // state's own may be behind (withoutTimer). An ordered stop flushes every dirty state, so the
-  // replay is usually empty.
+  // reference's final states, and the timers in force of the restored processors against the
+  // reference's. An ordered stop flushes every dirty state, so the replay is usually empty.
   const lastState = new Map<string, UserState | null>();
   const partitionOf = new Map<string, number>();
   const restored = new Map<number, RestoredPartition>();
@@ -386,14 +379,14 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
       stateMissing++;
       continue;
     }
-    const got = {
-      ...withoutTimer(lastState.get(u)),
-      timer: restoredProcessors.get(partitionOf.get(u) ?? -1)?.nextTimerMs(u),
-    };
-    const want = { ...withoutTimer(s), timer: referenceTimers.get(u) };
-    if (!nearlyEqual(want, got)) {
+    const got = lastState.get(u);
+    const want = s;
+    const p = partitionOf.get(u) ?? -1;
+    const sameTimer = restoredProcessors.get(p)?.nextTimerMs(u) === referenceTimers.get(u);
+    if (!nearlyEqual(want, got) || !sameTimer) {
       stateMismatches++;
-      diverged.push(divergenceOf(partitionOf.get(u) ?? -1, want, got));
+      const d = divergenceOf(p, want, got);
+      diverged.push(sameTimer ? d : { ...d, fields: [...d.fields, 'timer in force'] });
     }
   }
   if (diverged.length > 0) notes.push(summariseDivergence(diverged));
