@@ -1116,6 +1116,7 @@ function ms(x: number): string {
 
 function markdown(r: Result): string {
   const t = r.throughput;
+  const writtenWhen = `Each changed state is written ${r.changelog.flushIntervalMs} ms after its first unwritten change (IDRIFT_STATE_FLUSH_INTERVAL_MS), a few per transaction, as version-4 values (schemas/user-state-v4.md). An idle re-score that raises no churn level is not a change (resumedChurnTimerMs in src/core/user-state.ts).`;
   const row = (name: string, m: RunMeasure): string =>
     `| ${name} | ${m.eventsPerSec.toLocaleString('en')} | ${m.cpuCores.toFixed(2)} | ${m.peakRssMb} | ${m.startupS.toFixed(1)} | ${m.steadyS.toFixed(1)} |`;
   return [
@@ -1138,8 +1139,8 @@ function markdown(r: Result): string {
     '## Changelog written',
     '',
     r.changelog.writtenRecords !== undefined && r.changelog.writtenRatioToInput !== undefined
-      ? `For the throughput run: the processor wrote ${r.changelog.writtenRecords.toLocaleString('en')} records (its idrift_changelog_records_total), about **${r.changelog.writtenRatioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB at the topic's mean record size (target ≤ 2). Read back after the run, the topic held ${r.changelog.records.toLocaleString('en')} of them, ${r.changelog.mb} MB = ${r.changelog.ratioToInput.toFixed(2)} × the input: the log cleaner compacts the changelog while it is written, so the read-back count alone undercounts. Each changed state`
-      : `For the throughput run: ${r.changelog.records.toLocaleString('en')} records, ${r.changelog.mb} MB (keys + values, read back after the run; compaction may already have removed some) = **${r.changelog.ratioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB (target ≤ 2). Each changed state is written ${r.changelog.flushIntervalMs} ms after its first unwritten change (IDRIFT_STATE_FLUSH_INTERVAL_MS), a few per transaction, as version-4 values (schemas/user-state-v4.md).`,
+      ? `For the throughput run: the processor wrote ${r.changelog.writtenRecords.toLocaleString('en')} records (its idrift_changelog_records_total), about **${r.changelog.writtenRatioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB at the topic's mean record size (target ≤ 2). Read back after the run, the topic held ${r.changelog.records.toLocaleString('en')} of them, ${r.changelog.mb} MB = ${r.changelog.ratioToInput.toFixed(2)} × the input: the log cleaner compacts the changelog while it is written, so the read-back count alone undercounts. ${writtenWhen}`
+      : `For the throughput run: ${r.changelog.records.toLocaleString('en')} records, ${r.changelog.mb} MB (keys + values, read back after the run; compaction may already have removed some) = **${r.changelog.ratioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB (target ≤ 2). ${writtenWhen}`,
     '',
     r.latency.fixedRate
       ? `## Latency at a fixed ${r.latency.targetRate.toLocaleString('en')} events/s (--latency-rate; not the issue's 50 % operating point)`
