@@ -117,6 +117,20 @@ export function buildTopicMessages(
   return [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/** Key and value bytes of the messages for `topic` in `topicMessages` (keys as UTF-8). */
+export function keyValueBytes(topicMessages: ReturnType<typeof buildTopicMessages>, topic: string): number {
+  let n = 0;
+  for (const t of topicMessages) {
+    if (t.topic !== topic) continue;
+    for (const m of t.messages) {
+      if (typeof m.key === 'string') n += Buffer.byteLength(m.key);
+      else if (m.key) n += m.key.length;
+      if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+    }
+  }
+  return n;
+}
+
 export interface ConsumedOffset {
   readonly groupId: string;
   readonly topic: string;

@@ -30,7 +30,7 @@ import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from 
 import { kafkaClientOptions } from './clients';
 import { authorizationFailure } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
-import { buildTopicMessages, commitTransaction } from './output-transaction';
+import { buildTopicMessages, commitTransaction, keyValueBytes } from './output-transaction';
 import type { Checkpoint } from '../state/checkpoint';
 import { entryState } from '../state/changelog-entry';
 import type { ChangelogWrites } from '../state/changelog-writes';
@@ -514,7 +514,7 @@ export class StreamProcessor {
       else if (value) task.states.setEncoded(userId, st, entryState(value));
       else task.states.set(userId, st);
     }
-    this.written(task, changelog.size, checkpoint);
+    this.written(task, changelog.size, checkpoint, topicMessages);
     metrics.transactions.inc({ outcome: 'committed' });
     for (const o of plan.outputs) {
       if (o.kind === 'migration') metrics.migrations.inc();
@@ -572,11 +572,19 @@ export class StreamProcessor {
     );
   }
 
-  private written(task: PartitionTask, records: number, checkpoint: Checkpoint | null): void {
+  private written(
+    task: PartitionTask,
+    records: number,
+    checkpoint: Checkpoint | null,
+    sent: ReturnType<typeof buildTopicMessages>,
+  ): void {
     if (checkpoint) task.hasCheckpoint = true;
+    const { metrics, config } = this.deps;
+    const bytes = keyValueBytes(sent, config.topics.userStateChangelog);
+    if (bytes > 0) metrics.changelogBytes.inc(bytes);
     if (records === 0) return;
-    this.deps.metrics.stateFlushes.inc();
-    this.deps.metrics.changelogRecords.inc(records);
+    metrics.stateFlushes.inc();
+    metrics.changelogRecords.inc(records);
   }
 
   /** Commits one transaction of `task`; a failure drops the task (it restores afresh) and rethrows. */
@@ -640,7 +648,7 @@ export class StreamProcessor {
       );
       await this.transact(task, topicMessages, null);
       this.deps.metrics.transactions.inc({ outcome: 'committed' });
-      this.written(task, changelog.size, checkpoint);
+      this.written(task, changelog.size, checkpoint, topicMessages);
     }
   }
 

@@ -139,6 +139,11 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'User state records (tombstones included) written to the changelog.',
       registers: r,
     }),
+    changelogBytes: new Counter({
+      name: 'idrift_changelog_bytes_total',
+      help: 'Key and value bytes written to the changelog: user states, tombstones and checkpoints (Kafka record and batch framing excluded, before compression).',
+      registers: r,
+    }),
     transactions: new Counter({
       name: 'idrift_transactions_total',
       help: 'Kafka transactions by outcome.',

@@ -788,14 +788,18 @@ async function main(): Promise<void> {
   // The topic is compacted while the run writes it (64 MB segments, dirty ratio 0.1), so reading it
   // back can miss superseded records; the processor's own counter says how many it wrote.
   const metricsUrl = `http://127.0.0.1:${procEnv.IDRIFT_HTTP_PORT}/metrics`;
-  const written = metricSums(await fetch(metricsUrl).then((r) => r.text())).get(
-    'idrift_changelog_records_total',
-  );
+  const sums = metricSums(await fetch(metricsUrl).then((r) => r.text()));
+  const written = sums.get('idrift_changelog_records_total');
+  // Key and value bytes of every changelog record the processor wrote, checkpoints included: the
+  // same measure as topicBytes. A processor older than that counter: estimated from the topic's
+  // mean record size.
+  const writtenExactBytes = sums.get('idrift_changelog_bytes_total');
   const changelog = await topicBytes(kafka, config.topics.userStateChangelog);
   const writtenRecords = written === undefined ? changelog.records : Math.max(written, changelog.records);
-  const writtenBytes = (changelog.bytes * writtenRecords) / Math.max(1, changelog.records);
+  const writtenBytes =
+    writtenExactBytes ?? (changelog.bytes * writtenRecords) / Math.max(1, changelog.records);
   log(
-    `changelog: ${changelog.records} records, ${(changelog.bytes / 1e6).toFixed(1)} MB = ${(changelog.bytes / inputBytes).toFixed(2)} × the input on the topic; ${writtenRecords} records written, about ${(writtenBytes / inputBytes).toFixed(2)} × the input`,
+    `changelog: ${changelog.records} records, ${(changelog.bytes / 1e6).toFixed(1)} MB = ${(changelog.bytes / inputBytes).toFixed(2)} × the input on the topic; ${writtenRecords} state records written, ${(writtenBytes / 1e6).toFixed(1)} MB = ${writtenExactBytes === undefined ? 'about ' : ''}${(writtenBytes / inputBytes).toFixed(2)} × the input`,
   );
 
   // The issue's operating point, or a fixed rate to compare two builds at the same load.
@@ -992,6 +996,7 @@ async function main(): Promise<void> {
       ratioToInput: changelog.bytes / inputBytes,
       writtenRecords,
       writtenRatioToInput: writtenBytes / inputBytes,
+      ...(writtenExactBytes === undefined ? {} : { writtenMb: Number((writtenBytes / 1e6).toFixed(1)) }),
       flushIntervalMs: config.processing.flushIntervalMs,
     },
     latency,
@@ -1050,6 +1055,8 @@ type Result = {
      */
     writtenRecords?: number;
     writtenRatioToInput?: number;
+    /** Exact key + value MB written (idrift_changelog_bytes_total); absent: the ratio is estimated. */
+    writtenMb?: number;
     flushIntervalMs: number;
   };
   latency: Latency;
@@ -1139,7 +1146,7 @@ function markdown(r: Result): string {
     '## Changelog written',
     '',
     r.changelog.writtenRecords !== undefined && r.changelog.writtenRatioToInput !== undefined
-      ? `For the throughput run: the processor wrote ${r.changelog.writtenRecords.toLocaleString('en')} records (its idrift_changelog_records_total), about **${r.changelog.writtenRatioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB at the topic's mean record size (target ≤ 2). Read back after the run, the topic held ${r.changelog.records.toLocaleString('en')} of them, ${r.changelog.mb} MB = ${r.changelog.ratioToInput.toFixed(2)} × the input: the log cleaner compacts the changelog while it is written, so the read-back count alone undercounts. ${writtenWhen}`
+      ? `For the throughput run: the processor wrote ${r.changelog.writtenRecords.toLocaleString('en')} state records (its idrift_changelog_records_total), ${r.changelog.writtenMb !== undefined ? `${r.changelog.writtenMb} MB of keys and values with the checkpoints (idrift_changelog_bytes_total) = **${r.changelog.writtenRatioToInput.toFixed(2)} ×**` : `about **${r.changelog.writtenRatioToInput.toFixed(2)} ×**`} the input's ${r.workload.inputMb} MB${r.changelog.writtenMb !== undefined ? '' : " at the topic's mean record size"} (target ≤ 2). Read back after the run, the topic held ${r.changelog.records.toLocaleString('en')} of them, ${r.changelog.mb} MB = ${r.changelog.ratioToInput.toFixed(2)} × the input: the log cleaner compacts the changelog while it is written, so the read-back count alone undercounts. ${writtenWhen}`
       : `For the throughput run: ${r.changelog.records.toLocaleString('en')} records, ${r.changelog.mb} MB (keys + values, read back after the run; compaction may already have removed some) = **${r.changelog.ratioToInput.toFixed(2)} ×** the input's ${r.workload.inputMb} MB (target ≤ 2). ${writtenWhen}`,
     '',
     r.latency.fixedRate

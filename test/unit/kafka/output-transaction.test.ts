@@ -1,4 +1,4 @@
-import { splitBySize } from '../../../src/kafka/output-transaction';
+import { keyValueBytes, splitBySize } from '../../../src/kafka/output-transaction';
 
 describe('splitBySize', () => {
   it('keeps every message, in order, in requests under the byte budget', () => {
@@ -23,5 +23,18 @@ describe('splitBySize', () => {
       );
       expect(bytes).toBeLessThanOrEqual(1000);
     }
+  });
+});
+
+describe('keyValueBytes', () => {
+  it('counts the keys (UTF-8) and values of one topic, tombstones by their key alone', () => {
+    const input = [
+      { topic: 'changelog', messages: [{ key: 'ü1', value: Buffer.alloc(10) }] },
+      { topic: 'profiles', messages: [{ key: 'p', value: Buffer.alloc(100) }] },
+      { topic: 'changelog', messages: [{ key: 'ab', value: null }] },
+    ];
+    expect(keyValueBytes(input, 'changelog')).toBe(3 + 10 + 2);
+    expect(keyValueBytes(input, 'profiles')).toBe(101);
+    expect(keyValueBytes(input, 'none')).toBe(0);
   });
 });
