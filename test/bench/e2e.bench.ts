@@ -795,7 +795,7 @@ async function main(): Promise<void> {
   // mean record size.
   const writtenExactBytes = sums.get('idrift_changelog_bytes_total');
   const changelog = await topicBytes(kafka, config.topics.userStateChangelog);
-  const writtenRecords = written === undefined ? changelog.records : Math.max(written, changelog.records);
+  const writtenRecords = written ?? changelog.records;
   const writtenBytes =
     writtenExactBytes ?? (changelog.bytes * writtenRecords) / Math.max(1, changelog.records);
   log(
