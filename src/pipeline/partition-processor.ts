@@ -418,7 +418,7 @@ export class PartitionProcessor {
   ): void {
     for (let due = this.timers.popDue(watermarkMs); due; due = this.timers.popDue(watermarkMs)) {
       const s = current(due.userId);
-      // A restored state's own timer may be older than its due time (resumedChurnTimerMs).
+      // A state's own timer may be behind the one in force here (resumedChurnTimerMs).
       if (!s) continue;
       const r = scoreIdle(s, watermarkMs, trigger, this.deps.params, this.model);
       this.timers.schedule(due.userId, r.state.churn.nextTimerTimeMs);
