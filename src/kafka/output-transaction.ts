@@ -122,11 +122,7 @@ export function keyValueBytes(topicMessages: ReturnType<typeof buildTopicMessage
   let n = 0;
   for (const t of topicMessages) {
     if (t.topic !== topic) continue;
-    for (const m of t.messages) {
-      if (typeof m.key === 'string') n += Buffer.byteLength(m.key);
-      else if (m.key) n += m.key.length;
-      if (m.value) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
-    }
+    for (const m of t.messages) n += sizeOf(m.key) + sizeOf(m.value);
   }
   return n;
 }

@@ -1050,8 +1050,9 @@ type Result = {
     mb: number;
     ratioToInput: number;
     /**
-     * Records the processor counted as written (idrift_changelog_records_total), and bytes estimated
-     * as that count at the topic's mean record size; absent before 2026-11-27.
+     * State records the processor counted as written (idrift_changelog_records_total), and the
+     * bytes written over the input's: exact when `writtenMb` is set, else estimated as that count at
+     * the topic's mean record size; absent before 2026-11-27.
      */
     writtenRecords?: number;
     writtenRatioToInput?: number;
