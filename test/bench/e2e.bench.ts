@@ -51,6 +51,8 @@ import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 import { committedTotal, sleep } from '../support/committed-progress';
 import type { LongTask, ProfileSummary } from './lib/cpu-profile';
 import { longTasks, profileFiles, summariseProfiles } from './lib/cpu-profile';
+import type { GcWindowSummary } from './lib/gc-trace';
+import { gcMsPerSecond, parseGcTrace, summariseGcWindow } from './lib/gc-trace';
 import { quantile } from '../../src/eval/metrics';
 
 const execFileP = promisify(execFile);
@@ -96,7 +98,7 @@ const args = parseScriptArgs({
       type: 'string',
       valueName: 'ARGS',
       description:
-        'extra node flags for the measured processor, space-separated (a diagnostic, e.g. --trace-gc)',
+        'extra node flags for the measured processor, space-separated (a diagnostic; with --trace-gc the report gives the main thread’s GC in the latency phase, marking steps included, per second and in all)',
     },
     out: { type: 'string', valueName: 'DIR', description: 'results folder (default test/bench/results)' },
   },
@@ -122,6 +124,8 @@ const PROCESSOR_MAIN = PROCESSOR_FROM === 'dist' ? 'dist/src/main.js' : 'src/mai
 const PROCESSOR_NODE_ARGS = (stringFlag(args, 'processor-node-args') ?? '')
   .split(' ')
   .filter((a) => a !== '');
+/** The processor's --trace-gc lines (in processor.log) are summarised for the latency phase. */
+const TRACE_GC = PROCESSOR_NODE_ARGS.includes('--trace-gc');
 const WORK_DIR = join(ROOT, '.cache', 'bench');
 const CHUNK = 2000;
 
@@ -431,6 +435,33 @@ function latencyPhaseLongTasks(
     if (tasks.length > best.length) best = tasks;
   }
   return best;
+}
+
+/** Main-thread garbage collection in the latency phase, from the processor's --trace-gc lines. */
+interface LatencyGc {
+  readonly summary: GcWindowSummary;
+  /** GC ms of the main thread in each second of the phase (index 0 = the trace's second 1). */
+  readonly perSecondMs: number[];
+}
+
+/**
+ * The processor's collections in the latency phase. V8 stamps its lines with ms since the
+ * isolate started: the spawn plus node's start-up (tens of ms), close enough for 1 s bins.
+ */
+async function latencyPhaseGc(
+  logFile: string,
+  spawnWall: number,
+  startWall: number,
+  endWall: number,
+): Promise<LatencyGc> {
+  await sleep(200); // the log stream's last writes after the exit
+  const events = parseGcTrace(readFileSync(logFile, 'utf8'));
+  const from = startWall - spawnWall;
+  const to = endWall - spawnWall;
+  return {
+    summary: summariseGcWindow(events, from, to),
+    perSecondMs: gcMsPerSecond(events, from, Math.ceil((to - from) / 1000)),
+  };
 }
 
 /** The pids whose CPU the trace samples (null: not sampled). */
@@ -767,6 +798,7 @@ async function main(): Promise<void> {
   log('interest-drift processor');
   const procEnv = appEnv(appId, input);
   const latencyProfDir = join(WORK_DIR, 'cpu-profile-latency');
+  const procSpawnWall = Date.now();
   const proc = spawnNode(
     'processor',
     [
@@ -820,6 +852,9 @@ async function main(): Promise<void> {
   await stopChild(proc);
   const latencyLongTasks = PROFILE_LATENCY
     ? latencyPhaseLongTasks(latencyProfDir, latencyStartWall, latencyEndWall, Date.now())
+    : undefined;
+  const latencyGc = TRACE_GC
+    ? await latencyPhaseGc(join(WORK_DIR, 'processor.log'), procSpawnWall, latencyStartWall, latencyEndWall)
     : undefined;
 
   // The transport's own latency at the same rate, on the same machine: the kafkajs passthrough
@@ -1002,6 +1037,7 @@ async function main(): Promise<void> {
     latency,
     latencyReference: latencyRef,
     latencyLongTasks,
+    latencyGc,
     restore: {
       ...restore,
       changelogMb: Math.round(changelogBytes / 1e6),
@@ -1063,12 +1099,18 @@ type Result = {
   latency: Latency;
   latencyReference?: Latency;
   latencyLongTasks?: LongTask[];
+  latencyGc?: LatencyGc;
   restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
   restoreProfile?: ProfileSummary & { wallMs: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
 
-function traceTable(trace: readonly TraceRow[], processorMetrics: boolean): string[] {
+/** `gcPerSecond` (from --trace-gc) adds a column: the main thread's GC ms, marking steps included. */
+function traceTable(
+  trace: readonly TraceRow[],
+  processorMetrics: boolean,
+  gcPerSecond?: readonly number[],
+): string[] {
   const c = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '');
   const cpu = (x: TraceRow): string =>
     `${c(x.processorCores)} | ${c(x.brokerCores)} | ${c(x.benchCores)} | ${c(x.machineCores)} | ${c(x.stealCores)}`;
@@ -1080,14 +1122,26 @@ function traceTable(trace: readonly TraceRow[], processorMetrics: boolean): stri
       ...trace.map((x) => `| ${x.second} | ${x.sent} | ${cpu(x)} |`),
     ];
   }
+  const gc = gcPerSecond
+    ? {
+        head: ' GC main ms (trace) |',
+        rule: ' ---: |',
+        cell: (x: TraceRow): string => ` ${(gcPerSecond[x.second - 1] ?? NaN).toFixed(0)} |`,
+      }
+    : { head: '', rule: '', cell: (): string => '' };
   return [
-    `| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms | GC ms | flushes | changelog records | ${cpuHead} |`,
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| s | sent | processed | txns | txn ms | chunk ms | chunk records | lag | loop p99 ms | GC ms |${gc.head} flushes | changelog records | ${cpuHead} |`,
+    `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${gc.rule} ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
     ...trace.map(
       (x) =>
-        `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} | ${x.gcMs.toFixed(0)} | ${x.flushes} | ${x.changelogRecords} | ${cpu(x)} |`,
+        `| ${x.second} | ${x.sent} | ${x.processed} | ${x.transactions} | ${x.commitMs.toFixed(0)} | ${x.chunkMs.toFixed(0)} | ${x.chunkRecords.toFixed(0)} | ${x.lag} | ${x.eventLoopP99Ms.toFixed(0)} | ${x.gcMs.toFixed(0)} |${gc.cell(x)} ${x.flushes} | ${x.changelogRecords} | ${cpu(x)} |`,
     ),
   ];
+}
+
+function gcParagraph(g: GcWindowSummary): string {
+  const n = (x: number): string => Math.round(x).toLocaleString('en');
+  return `Garbage collection on the processor's main thread in the phase (--processor-node-args=--trace-gc; "GC ms" above counts pauses only): ${g.markCompacts} mark-compacts, with ${n(g.markingStepsMs)} ms of incremental marking steps (the largest collection's ${n(g.maxMarkingStepsMs)} ms) and ${n(g.markCompactPauseMs)} ms of pauses; ${g.scavenges} scavenges, ${n(g.scavengePauseMs)} ms of pauses (largest ${n(g.maxScavengePauseMs)} ms). In all ${n(g.markingStepsMs + g.markCompactPauseMs + g.scavengePauseMs)} ms of ${g.seconds.toFixed(0)} s = ${((100 * (g.markingStepsMs + g.markCompactPauseMs + g.scavengePauseMs)) / (1000 * g.seconds)).toFixed(1)} % of the main thread. Live heap after the mark-compacts ${g.liveMinMb.toFixed(0)}–${g.liveMaxMb.toFixed(0)} MB; the heap grew ${g.heapGrowthMbPerS.toFixed(1)} MB/s between them (what survived the scavenges). The "GC main ms (trace)" column spreads each mark-compact's marking steps evenly over its marking wall time.`;
 }
 
 /** A profile's busy share, self time by area and top functions, after `intro`. */
@@ -1169,7 +1223,8 @@ function markdown(r: Result): string {
     '',
     "Per second of the phase (from the processor's /metrics): events sent and processed, transactions, mean transaction and chunk times, mean chunk size, lag at the last batch, event-loop delay p99, garbage-collection pause time, transactions that wrote user states (flushes) and the changelog records they wrote; then CPU cores used in the second by the processor, the broker, the bench process (load generator and offset poller) and the whole machine, and cores stolen by the hypervisor (/proc/stat).",
     '',
-    ...traceTable(r.latency.trace, true),
+    ...traceTable(r.latency.trace, true, r.latencyGc?.perSecondMs),
+    ...(r.latencyGc ? ['', gcParagraph(r.latencyGc.summary)] : []),
     ...(r.latencyReference
       ? [
           '',
