@@ -77,8 +77,8 @@ export interface HazardInput {
   readonly eventCount: number;
   readonly firstEventTimeMs: number;
   readonly lastEventTimeMs: number;
-  /** Last events, oldest first. */
-  readonly window: readonly { readonly eventTimeMs: number }[];
+  /** Last events, oldest first: their event times (epoch ms) are what the hazard reads. */
+  readonly window: { readonly times: Float64Array };
   readonly churn: Pick<ChurnState, 'recentRatePerDay' | 'baselineRatePerDay' | 'inactivityProbability'>;
 }
 
@@ -102,8 +102,9 @@ export function hazardFeatures(
   let sessionGaps = 0;
   let longer = 0;
   let survived = 0;
-  for (let i = 1; i < s.window.length; i++) {
-    const gap = (s.window[i]?.eventTimeMs as number) - (s.window[i - 1]?.eventTimeMs as number);
+  const times = s.window.times;
+  for (let i = 1; i < times.length; i++) {
+    const gap = (times[i] as number) - (times[i - 1] as number);
     if (gap <= SESSION_GAP_MS) continue;
     sessionGaps++;
     if (gap > idleMs) {
@@ -111,8 +112,7 @@ export function hazardFeatures(
       if (gap > idleMs + w.horizonMs) survived++;
     }
   }
-  const windowDays =
-    s.window.length > 0 ? Math.max(0, atMs - (s.window[0]?.eventTimeMs as number)) / DAY_MS : 0;
+  const windowDays = times.length > 0 ? Math.max(0, atMs - (times[0] as number)) / DAY_MS : 0;
   const p = Math.min(1 - 1e-6, Math.max(1e-6, s.churn.inactivityProbability));
   out[0] = Math.log1p(idleHours);
   out[1] = Math.log1p(s.eventCount);

@@ -13,7 +13,8 @@
  * Pure and deterministic: candidates and float sums go in category-id order, ties by id.
  */
 import { shares } from './decayed-histogram';
-import type { CategoryHistory, WindowEntry } from './user-state';
+import { EVENT_KINDS } from './types';
+import type { CategoryHistory } from './user-state';
 
 /** The vocabulary the encoder's logits are indexed by. */
 export interface HeadVocabulary {
@@ -85,31 +86,32 @@ export function candidateFeatures(
   const modelRank = new Map<number, number>();
   ranked.forEach((k, r) => modelRank.set(k, r));
 
-  const win = history.window;
-  const w = win.length;
+  const { categories: cats, kinds, times } = history.window;
+  const w = cats.length;
   const recency = new Map<string, number>();
   const lastSeenMs = new Map<string, number>();
   const count = new Map<string, number>();
   const heavy = new Set<string>();
   for (let i = w - 1; i >= 0; i--) {
-    const e = win[i] as WindowEntry;
-    if (!recency.has(e.categoryId)) {
-      recency.set(e.categoryId, recency.size);
-      lastSeenMs.set(e.categoryId, e.eventTimeMs);
+    const c = cats[i] as string;
+    if (!recency.has(c)) {
+      recency.set(c, recency.size);
+      lastSeenMs.set(c, times[i] as number);
     }
-    count.set(e.categoryId, (count.get(e.categoryId) ?? 0) + 1);
-    if (e.kind !== 'view' && e.kind !== 'click') heavy.add(e.categoryId);
+    count.set(c, (count.get(c) ?? 0) + 1);
+    const kind = EVENT_KINDS[kinds[i] as number];
+    if (kind !== 'view' && kind !== 'click') heavy.add(c);
   }
-  const last = w > 0 ? (win[w - 1] as WindowEntry) : null;
+  const last = w > 0 ? { categoryId: cats[w - 1] as string, eventTimeMs: times[w - 1] as number } : null;
   let run = 0;
-  for (let i = w - 1; i >= 0 && (win[i] as WindowEntry).categoryId === last?.categoryId; i--) run++;
+  for (let i = w - 1; i >= 0 && cats[i] === last?.categoryId; i--) run++;
   const nowMs = last?.eventTimeMs ?? 0;
-  const spanHours = w > 0 ? (nowMs - (win[0] as WindowEntry).eventTimeMs) / HOUR_MS : 0;
+  const spanHours = w > 0 ? (nowMs - (times[0] as number)) / HOUR_MS : 0;
   const shortShares = shares(history.shortHorizon);
 
   const set = new Set<string>();
   for (const k of ranked.slice(0, modelCandidates)) set.add(vocab.categoryIds[k] as string);
-  for (const e of win) set.add(e.categoryId);
+  for (const c of cats) set.add(c);
   for (const c of history.shortHorizon.ids) set.add(c);
   const categoryIds = [...set].sort();
 

@@ -3,6 +3,7 @@
  * read paths): times as ISO strings, histograms as top categories with shares, vectors by size.
  */
 import { topShares } from './decayed-histogram';
+import { windowEntries } from './event-window';
 import type { UserState } from './user-state';
 
 export interface StateSummary {
@@ -41,7 +42,7 @@ export function summariseState(s: UserState, topN = 5): StateSummary {
     lastEventTime: iso(s.lastEventTimeMs),
     shortTermTop: topShares(s.shortHorizon, topN),
     longTermTop: topShares(s.longHorizon, topN),
-    window: s.window.map((w) => ({
+    window: windowEntries(s.window).map((w) => ({
       categoryId: w.categoryId,
       kind: w.kind,
       eventTime: iso(w.eventTimeMs) ?? '',

@@ -23,6 +23,8 @@ import {
 } from './decayed-histogram';
 import type { DriftState } from './drift-detector';
 import { INITIAL_DRIFT, driftConfidence, driftScore, stepDrift } from './drift-detector';
+import type { EventWindow, WindowEntry } from './event-window';
+import { EMPTY_WINDOW, appendToWindow, windowEntry, windowLength } from './event-window';
 import { deterministicId, eventKey } from './ids';
 import type { CoreParams } from './params';
 import type {
@@ -37,16 +39,12 @@ import type {
 import { EVENT_KINDS } from './types';
 import { blendNormalizedInto, cosineDistance, nearestCentroid, sigmoid } from './vector';
 
-export interface WindowEntry {
-  readonly categoryId: string;
-  readonly kind: EventKind;
-  readonly eventTimeMs: number;
-}
+export type { EventWindow, WindowEntry } from './event-window';
 
 /** What the next-category head reads of a user's state after their latest event. */
 export interface CategoryHistory {
   /** Last events, oldest first. */
-  readonly window: readonly WindowEntry[];
+  readonly window: EventWindow;
   readonly shortHorizon: DecayedHistogram;
   readonly eventCount: number;
 }
@@ -58,7 +56,7 @@ export interface UserState {
   readonly firstEventTimeMs: number;
   readonly lastEventTimeMs: number;
   /** Last W events, oldest first. */
-  readonly window: readonly WindowEntry[];
+  readonly window: EventWindow;
   readonly shortHorizon: DecayedHistogram;
   readonly longHorizon: DecayedHistogram;
   /** Encoder hidden state after the last event; null before the first. */
@@ -111,7 +109,7 @@ export function newUserState(userId: string, modelVersion: string): UserState {
     eventCount: 0,
     firstEventTimeMs: 0,
     lastEventTimeMs: 0,
-    window: [],
+    window: EMPTY_WINDOW,
     shortHorizon: EMPTY_HISTOGRAM,
     longHorizon: EMPTY_HISTOGRAM,
     hidden: null,
@@ -176,14 +174,10 @@ export function advanceCategoryHistory(
     params.maxCategories,
   );
   const entry: WindowEntry = { categoryId: event.categoryId, kind: event.kind, eventTimeMs: t };
-  // The last windowEvents of (base.window + entry), copied once.
-  const n = base.window.length;
-  const from = Math.max(0, n + 1 - params.windowEvents);
-  const window: WindowEntry[] = new Array<WindowEntry>(n + 1 - from);
-  for (let i = from; i < n; i++) window[i - from] = base.window[i] as WindowEntry;
-  window[n - from] = entry;
+  const window = appendToWindow(base.window, entry, params.windowEvents);
+  const n = windowLength(base.window);
   const lag = params.referenceLagEvents;
-  const lagged = lag === 0 ? entry : lag <= n ? base.window[n - lag] : undefined;
+  const lagged = lag === 0 ? entry : lag <= n ? windowEntry(base.window, n - lag) : undefined;
   return { window, shortHorizon, eventCount: base.eventCount + 1, lagged };
 }
 

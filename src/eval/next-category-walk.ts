@@ -9,6 +9,7 @@ import type { CoreParams } from '../core/params';
 import type { CategoryHistory } from '../core/user-state';
 import { advanceCategoryHistory } from '../core/user-state';
 import { EMPTY_HISTOGRAM } from '../core/decayed-histogram';
+import { EMPTY_WINDOW } from '../core/event-window';
 import type { DatasetRow } from '../io/datasets';
 import { rowsByUser } from '../io/datasets';
 import type { Encoder, EncoderRow } from '../model/encoder';
@@ -37,7 +38,7 @@ export async function walkNextCategoryPositions(
   const users = [...rowsByUser(rows).values()];
   const h: (Float32Array | null)[] = users.map(() => null);
   const history: CategoryHistory[] = users.map(() => ({
-    window: [],
+    window: EMPTY_WINDOW,
     shortHorizon: EMPTY_HISTOGRAM,
     eventCount: 0,
   }));

@@ -7,7 +7,9 @@
 import type { UserState as AvroUserState } from './avro-types.gen';
 import type { DecayedHistogram } from '../core/decayed-histogram';
 import { histogramOf } from '../core/decayed-histogram';
-import type { UserState, WindowEntry } from '../core/user-state';
+import type { WindowEntry } from '../core/event-window';
+import { windowOf } from '../core/event-window';
+import type { UserState } from '../core/user-state';
 import { EVENT_KINDS } from '../core/types';
 import { ProcessorError } from '../shared/errors';
 import { eventKey } from '../core/ids';
@@ -49,11 +51,13 @@ export function fromAvro(a: AvroUserState): UserState {
     eventCount: a.eventCount,
     firstEventTimeMs: a.firstEventTimeMs,
     lastEventTimeMs: a.lastEventTimeMs,
-    window: a.window.map((w): WindowEntry => ({
-      categoryId: w.categoryId,
-      kind: EVENT_KINDS[w.eventTypeCode] ?? 'view',
-      eventTimeMs: w.eventTimeMs,
-    })),
+    window: windowOf(
+      a.window.map((w): WindowEntry => ({
+        categoryId: w.categoryId,
+        kind: EVENT_KINDS[w.eventTypeCode] ?? 'view',
+        eventTimeMs: w.eventTimeMs,
+      })),
+    ),
     shortHorizon: histFromAvro(a.shortHorizon),
     longHorizon: histFromAvro(a.longHorizon),
     hidden: bytesToF32(a.hidden),

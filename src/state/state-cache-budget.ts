@@ -10,6 +10,7 @@
  * starved by an idle one that cached first. Members are held weakly, so a store that is abandoned
  * without `leave()` (a partition start that failed after its replay) stops counting once collected.
  */
+import { windowLength } from '../core/event-window';
 import type { UserState } from '../core/user-state';
 import { VARIABLES } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
@@ -31,10 +32,11 @@ export const DEFAULT_STATE_CACHE_BYTES = Number(VARIABLES.IDRIFT_STATE_CACHE_BYT
  * objects, three Float32Arrays and their backing stores, two Maps), 70 B per window entry (the
  * entry object and its dedup key) and 55 B per histogram entry (the map entry and its category
  * string), within about 20 %. Histograms are now two arrays, which take less, so this errs high:
- * the cache keeps fewer states than its budget allows, never more. Not yet re-measured.
+ * the cache keeps fewer states than its budget allows, never more. The window is packed now too
+ * (event-window.ts: no object per entry), so the 70 B errs higher still. Not yet re-measured.
  */
 export function decodedStateBytes(s: UserState): number {
-  return 2900 + 70 * s.window.length + 55 * (s.shortHorizon.ids.length + s.longHorizon.ids.length);
+  return 2900 + 70 * windowLength(s.window) + 55 * (s.shortHorizon.ids.length + s.longHorizon.ids.length);
 }
 
 export class StateCacheBudget {

@@ -17,11 +17,14 @@ import type { DecayedHistogram } from '../core/decayed-histogram';
 import { histogramOf } from '../core/decayed-histogram';
 import type { DriftPhase } from '../core/drift-detector';
 import { EVENT_KINDS } from '../core/types';
-import type { UserState, WindowEntry } from '../core/user-state';
+import type { EventWindow } from '../core/event-window';
+import { EMPTY_WINDOW } from '../core/event-window';
+import type { UserState } from '../core/user-state';
 import { ProcessorError } from '../shared/errors';
 import type { StateTimes } from './state-view';
 
 export const STATE_MAGIC = 0xb5;
+const VIEW = EVENT_KINDS.indexOf('view');
 export const STATE_VERSION = 3;
 
 const PHASES: readonly DriftPhase[] = ['STABLE', 'SUSPECT', 'MIGRATED'];
@@ -107,7 +110,7 @@ export function encodeState(s: UserState): Uint8Array {
   const number = (c: string): void => {
     if (!cats.has(c)) cats.set(c, cats.size);
   };
-  for (const e of s.window) number(e.categoryId);
+  for (const c of s.window.categories) number(c);
   for (const c of short.ids) number(c);
   for (const c of long.ids) number(c);
   const lm0 = s.lastMigration;
@@ -129,7 +132,7 @@ export function encodeState(s: UserState): Uint8Array {
     O.body +
       4 * (hidden.length + shortEmb.length + longEmb.length) +
       8 * (short.ids.length + long.ids.length + keys.length + 1) +
-      w.length * 12 +
+      w.categories.length * 12 +
       2 * (short.ids.length + long.ids.length) +
       (lm ? 2 + 2 * (lm.fromCategoryIds.length + lm.toCategoryIds.length) : 0),
   );
@@ -164,7 +167,7 @@ export function encodeState(s: UserState): Uint8Array {
     hidden.length,
     shortEmb.length,
     longEmb.length,
-    w.length,
+    w.categories.length,
     short.ids.length,
     long.ids.length,
     keys.length,
@@ -195,10 +198,10 @@ export function encodeState(s: UserState): Uint8Array {
       at += 2;
     } else scratch[at++] = idx(c);
   };
-  for (const e of w) putIndex(e.categoryId);
-  for (const e of w) scratch[at++] = EVENT_KINDS.indexOf(e.kind);
-  for (const e of w) {
-    const back = s.lastEventTimeMs - e.eventTimeMs;
+  for (const c of w.categories) putIndex(c);
+  for (const k of w.kinds) scratch[at++] = k;
+  for (const t of w.times) {
+    const back = s.lastEventTimeMs - t;
     // Zig-zag: an entry is never later than lastEventTimeMs, but a negative gap must not corrupt.
     at = writeVarUint(at, back >= 0 ? 2 * back : -2 * back - 1);
   }
@@ -338,11 +341,15 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
     return c;
   };
   const lastEventTimeMs = f(O.lastEventTimeMs);
-  const window = windowCats.map((c, i): WindowEntry => ({
-    categoryId: cat(c),
-    kind: EVENT_KINDS[windowKinds[i] as number] ?? 'view',
-    eventTimeMs: lastEventTimeMs - (windowBack[i] as number),
-  }));
+  const window: EventWindow =
+    windowCats.length === 0
+      ? EMPTY_WINDOW
+      : {
+          categories: windowCats.map(cat),
+          // An index past EVENT_KINDS reads as a view, as it did when entries were objects.
+          kinds: Uint8Array.from(windowKinds, (k) => (k < EVENT_KINDS.length ? k : VIEW)),
+          times: Float64Array.from(windowBack, (b) => lastEventTimeMs - b),
+        };
   const hist = (anchorTimeMs: number, cs: number[], ws: number[]): DecayedHistogram =>
     histogramOf(
       anchorTimeMs,

@@ -17,6 +17,7 @@
  *    then gone, a cohort starting each day, run with a state TTL of 3 days and without one. Live
  *    users and heap after each cohort: with the TTL they level off once cohorts start expiring.
  */
+import { EMPTY_WINDOW, windowLength } from '../../src/core/event-window';
 import { EMPTY_HISTOGRAM } from '../../src/core/decayed-histogram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
   const stateFill = (g: Group): { window: number; dedupIds: number; longCategories: number } => {
     const st = [...g.pipe.states.values()];
     return {
-      window: median(st.map((x) => x.window.length)),
+      window: median(st.map((x) => windowLength(x.window))),
       dedupIds: median(st.map((x) => x.recentEventKeys.length)),
       longCategories: median(st.map((x) => x.longHorizon.ids.length)),
     };
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   const whole = await ablate('whole state', heaviest);
   const breakdown = [
     await ablate('recent event keys (dedup)', { ...heaviest, recentEventKeys: [] }),
-    await ablate('window entries', { ...heaviest, window: [] }),
+    await ablate('window entries', { ...heaviest, window: EMPTY_WINDOW }),
     await ablate('short + long category histograms', {
       ...heaviest,
       shortHorizon: emptyHist,
@@ -263,7 +264,7 @@ async function main(): Promise<void> {
     memory.push({
       state: label,
       users: store.size,
-      windowEntries: template.window.length,
+      windowEntries: windowLength(template.window),
       recentEventIds: template.recentEventKeys.length,
       shortHistogramCategories: template.shortHorizon.ids.length,
       longHistogramCategories: template.longHorizon.ids.length,

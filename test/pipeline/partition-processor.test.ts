@@ -194,7 +194,7 @@ describe('dedup, lateness and erase', () => {
     expect(d.of('churn').filter((o) => o.key === 'gone')).toEqual([]);
     await d.feed([ev('gone', 'c3', T0 + 101 * HOUR)]);
     expect(d.states.get('gone')?.eventCount).toBe(1);
-    expect(d.states.get('gone')?.window.map((w) => w.categoryId)).toEqual(['c3']);
+    expect(d.states.get('gone')?.window.categories).toEqual(['c3']);
   });
 
   it('evicts a user idle for the state TTL of event time (tombstone), keeps active ones, and survives a restart', async () => {

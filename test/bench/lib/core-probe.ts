@@ -19,6 +19,8 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { numberFlag, parseScriptArgs, stringFlag } from '../../../src/cli/args';
 import type { DecayedHistogram } from '../../../src/core/decayed-histogram';
+import type { EventWindow } from '../../../src/core/event-window';
+import { windowEntries } from '../../../src/core/event-window';
 import type { UserState } from '../../../src/core/user-state';
 import { rowsToEvents } from '../../../src/eval/offline-run';
 import { createThreadedEncoder } from '../../../src/model/encoder-thread';
@@ -45,12 +47,14 @@ const args = parseScriptArgs({
   },
 });
 
-/** JSON of a state or output that does not depend on how a histogram or a vector is held. */
+/** JSON of a state or output that does not depend on how a histogram, a window or a vector is held. */
 function canonical(_key: string, v: unknown): unknown {
   if (v !== null && typeof v === 'object' && 'anchorTimeMs' in v && 'ids' in v) {
     const h = v as DecayedHistogram;
     return { anchorTimeMs: h.anchorTimeMs, pairs: h.ids.map((c, i) => [c, h.weights[i]]) };
   }
+  if (v !== null && typeof v === 'object' && 'categories' in v && 'times' in v)
+    return windowEntries(v as EventWindow);
   if (v instanceof Map) return [...(v as Map<unknown, unknown>)];
   if (ArrayBuffer.isView(v)) return Array.from(v as Float32Array);
   return v;

@@ -1,3 +1,4 @@
+import { EMPTY_WINDOW, windowLength } from '../../../src/core/event-window';
 import { existsSync, readFileSync } from 'node:fs';
 import { EMPTY_HISTOGRAM } from '../../../src/core/decayed-histogram';
 import type { HeadVocabulary, NextCategoryHeadWeights } from '../../../src/core/next-category-head';
@@ -29,7 +30,7 @@ const VOCAB: HeadVocabulary = {
 };
 
 function history(events: [string, number][]): CategoryHistory {
-  let h: CategoryHistory = { window: [], shortHorizon: EMPTY_HISTOGRAM, eventCount: 0 };
+  let h: CategoryHistory = { window: EMPTY_WINDOW, shortHorizon: EMPTY_HISTOGRAM, eventCount: 0 };
   for (const [categoryId, minute] of events) {
     const { window, shortHorizon, eventCount } = advanceCategoryHistory(
       h,
@@ -68,7 +69,7 @@ function oneFeatureHead(name: string, weight = 1): NextCategoryHeadWeights {
 
 describe('advanceCategoryHistory', () => {
   it('keeps the last windowEvents events and names the entry that becomes referenceLagEvents old', () => {
-    let h: CategoryHistory = { window: [], shortHorizon: EMPTY_HISTOGRAM, eventCount: 0 };
+    let h: CategoryHistory = { window: EMPTY_WINDOW, shortHorizon: EMPTY_HISTOGRAM, eventCount: 0 };
     const lagged: (string | undefined)[] = [];
     for (let i = 0; i < DEFAULT_PARAMS.windowEvents + 5; i++) {
       const step = advanceCategoryHistory(
@@ -79,8 +80,8 @@ describe('advanceCategoryHistory', () => {
       lagged.push(step.lagged?.categoryId);
       h = step;
     }
-    expect(h.window).toHaveLength(DEFAULT_PARAMS.windowEvents);
-    expect(h.window[h.window.length - 1]?.categoryId).toBe(`c${DEFAULT_PARAMS.windowEvents + 4}`);
+    expect(windowLength(h.window)).toBe(DEFAULT_PARAMS.windowEvents);
+    expect(h.window.categories[DEFAULT_PARAMS.windowEvents - 1]).toBe(`c${DEFAULT_PARAMS.windowEvents + 4}`);
     expect(h.eventCount).toBe(DEFAULT_PARAMS.windowEvents + 5);
     const lag = DEFAULT_PARAMS.referenceLagEvents;
     expect(lagged[lag - 1]).toBeUndefined();

@@ -1,3 +1,4 @@
+import { EMPTY_WINDOW, windowLength } from '../../../src/core/event-window';
 import { EMPTY_HISTOGRAM } from '../../../src/core/decayed-histogram';
 import type { UserState } from '../../../src/core/user-state';
 import type { CacheMember } from '../../../src/state/state-cache-budget';
@@ -13,9 +14,9 @@ describe('decodedStateBytes', () => {
   it('grows with the window and the histograms, from the fixed part', async () => {
     const s = [...(await upgradeWorkloadStates()).values()][0] as UserState;
     const empty = EMPTY_HISTOGRAM;
-    const bare = { ...s, window: [], shortHorizon: empty, longHorizon: empty };
+    const bare = { ...s, window: EMPTY_WINDOW, shortHorizon: empty, longHorizon: empty };
     expect(decodedStateBytes(bare)).toBe(2900);
-    expect(decodedStateBytes({ ...bare, window: s.window })).toBe(2900 + 70 * s.window.length);
+    expect(decodedStateBytes({ ...bare, window: s.window })).toBe(2900 + 70 * windowLength(s.window));
     expect(decodedStateBytes(s)).toBeGreaterThan(decodedStateBytes({ ...bare, window: s.window }));
   });
 });
