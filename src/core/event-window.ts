@@ -36,6 +36,11 @@ const KIND_INDEX: Readonly<Record<EventKind, number>> = Object.fromEntries(
   EVENT_KINDS.map((k, i) => [k, i]),
 ) as Record<EventKind, number>;
 
+/** The kind's index in EVENT_KINDS (what `kinds` holds and the v3 changelog value stores). */
+export function eventKindIndex(kind: EventKind): number {
+  return KIND_INDEX[kind];
+}
+
 export function windowLength(w: EventWindow): number {
   return w.categories.length;
 }
@@ -58,7 +63,7 @@ export function windowOf(entries: readonly WindowEntry[]): EventWindow {
   const kinds = new Uint8Array(entries.length);
   const times = new Float64Array(entries.length);
   entries.forEach((e, i) => {
-    kinds[i] = KIND_INDEX[e.kind];
+    kinds[i] = eventKindIndex(e.kind);
     times[i] = e.eventTimeMs;
   });
   return { categories: entries.map((e) => e.categoryId), kinds, times };
@@ -74,7 +79,7 @@ export function appendToWindow(w: EventWindow, e: WindowEntry, max: number): Eve
   categories[m - 1] = e.categoryId;
   const kinds = new Uint8Array(m);
   kinds.set(w.kinds.subarray(from, n));
-  kinds[m - 1] = KIND_INDEX[e.kind];
+  kinds[m - 1] = eventKindIndex(e.kind);
   const times = new Float64Array(m);
   times.set(w.times.subarray(from, n));
   times[m - 1] = e.eventTimeMs;

@@ -102,10 +102,10 @@ export function candidateFeatures(
     const kind = EVENT_KINDS[kinds[i] as number];
     if (kind !== 'view' && kind !== 'click') heavy.add(c);
   }
-  const last = w > 0 ? { categoryId: cats[w - 1] as string, eventTimeMs: times[w - 1] as number } : null;
+  const lastCategory = w > 0 ? cats[w - 1] : undefined;
   let run = 0;
-  for (let i = w - 1; i >= 0 && cats[i] === last?.categoryId; i--) run++;
-  const nowMs = last?.eventTimeMs ?? 0;
+  for (let i = w - 1; i >= 0 && cats[i] === lastCategory; i--) run++;
+  const nowMs = w > 0 ? (times[w - 1] as number) : 0;
   const spanHours = w > 0 ? (nowMs - (times[0] as number)) / HOUR_MS : 0;
   const shortShares = shares(history.shortHorizon);
 
@@ -121,7 +121,7 @@ export function candidateFeatures(
     const idx = vocab.categoryIndex.get(c);
     const rec = recency.get(c);
     const n = count.get(c) ?? 0;
-    const isLast = c === last?.categoryId;
+    const isLast = c === lastCategory;
     const f = [
       ((idx === undefined ? logits[vocab.oovIndex] : logits[idx]) as number) - logZ,
       idx === undefined ? 1 : 0,

@@ -27,16 +27,7 @@ import type { EventWindow, WindowEntry } from './event-window';
 import { EMPTY_WINDOW, appendToWindow, windowEntry, windowLength } from './event-window';
 import { deterministicId, eventKey } from './ids';
 import type { CoreParams } from './params';
-import type {
-  ChurnReason,
-  ChurnRisk,
-  ClickEvent,
-  CoreOutput,
-  EventKind,
-  InterestMigration,
-  SegmentRef,
-} from './types';
-import { EVENT_KINDS } from './types';
+import type { ChurnReason, ChurnRisk, ClickEvent, CoreOutput, InterestMigration, SegmentRef } from './types';
 import { blendNormalizedInto, cosineDistance, nearestCentroid, sigmoid } from './vector';
 
 export type { EventWindow, WindowEntry } from './event-window';
@@ -514,8 +505,4 @@ function churnResolved(
     resolution: 'USER_RETURNED',
     replacesAlertId: null,
   };
-}
-
-export function eventKindIndex(kind: EventKind): number {
-  return EVENT_KINDS.indexOf(kind);
 }

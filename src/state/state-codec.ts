@@ -18,13 +18,13 @@ import { histogramOf } from '../core/decayed-histogram';
 import type { DriftPhase } from '../core/drift-detector';
 import { EVENT_KINDS } from '../core/types';
 import type { EventWindow } from '../core/event-window';
-import { EMPTY_WINDOW } from '../core/event-window';
+import { EMPTY_WINDOW, eventKindIndex } from '../core/event-window';
 import type { UserState } from '../core/user-state';
 import { ProcessorError } from '../shared/errors';
 import type { StateTimes } from './state-view';
 
 export const STATE_MAGIC = 0xb5;
-const VIEW = EVENT_KINDS.indexOf('view');
+const VIEW = eventKindIndex('view');
 export const STATE_VERSION = 3;
 
 const PHASES: readonly DriftPhase[] = ['STABLE', 'SUSPECT', 'MIGRATED'];
@@ -293,7 +293,10 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
     return out;
   };
   const windowCats = indices(windowN as number);
-  const windowKinds = Array.from(bytes.subarray(at, at + (windowN as number)));
+  // An index past EVENT_KINDS reads as a view, as it did when entries were objects.
+  const windowKinds = Uint8Array.from(bytes.subarray(at, at + (windowN as number)), (k) =>
+    k < EVENT_KINDS.length ? k : VIEW,
+  );
   at += windowN as number;
   const readVarUint = (): number => {
     let x = 0;
@@ -346,8 +349,7 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
       ? EMPTY_WINDOW
       : {
           categories: windowCats.map(cat),
-          // An index past EVENT_KINDS reads as a view, as it did when entries were objects.
-          kinds: Uint8Array.from(windowKinds, (k) => (k < EVENT_KINDS.length ? k : VIEW)),
+          kinds: windowKinds,
           times: Float64Array.from(windowBack, (b) => lastEventTimeMs - b),
         };
   const hist = (anchorTimeMs: number, cs: number[], ws: number[]): DecayedHistogram =>
