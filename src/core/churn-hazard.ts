@@ -78,7 +78,7 @@ export interface HazardInput {
   readonly firstEventTimeMs: number;
   readonly lastEventTimeMs: number;
   /** Last events, oldest first: their event times (epoch ms) are what the hazard reads. */
-  readonly window: { readonly times: Float64Array };
+  readonly window: { readonly times: readonly number[] };
   readonly churn: Pick<ChurnState, 'recentRatePerDay' | 'baselineRatePerDay' | 'inactivityProbability'>;
 }
 

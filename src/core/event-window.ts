@@ -22,14 +22,18 @@ export interface EventWindow {
   readonly categories: readonly string[];
   /** Index of each event's kind in EVENT_KINDS. */
   readonly kinds: Uint8Array;
-  /** Event time of each event, epoch ms. */
-  readonly times: Float64Array;
+  /**
+   * Event time of each event, epoch ms. A plain array of doubles (unboxed in V8), not a
+   * Float64Array: a typed array over 64 bytes has its store allocated off the heap, which costs
+   * about 0.8 µs on node 24 against tens of ns for the array, once per event.
+   */
+  readonly times: readonly number[];
 }
 
 export const EMPTY_WINDOW: EventWindow = {
   categories: [],
   kinds: new Uint8Array(0),
-  times: new Float64Array(0),
+  times: [],
 };
 
 const KIND_INDEX: Readonly<Record<EventKind, number>> = Object.fromEntries(
@@ -61,12 +65,10 @@ export function windowEntries(w: EventWindow): WindowEntry[] {
 export function windowOf(entries: readonly WindowEntry[]): EventWindow {
   if (entries.length === 0) return EMPTY_WINDOW;
   const kinds = new Uint8Array(entries.length);
-  const times = new Float64Array(entries.length);
   entries.forEach((e, i) => {
     kinds[i] = eventKindIndex(e.kind);
-    times[i] = e.eventTimeMs;
   });
-  return { categories: entries.map((e) => e.categoryId), kinds, times };
+  return { categories: entries.map((e) => e.categoryId), kinds, times: entries.map((e) => e.eventTimeMs) };
 }
 
 /** The last `max` entries of (w + e), copied once. */
@@ -75,13 +77,15 @@ export function appendToWindow(w: EventWindow, e: WindowEntry, max: number): Eve
   const from = Math.max(0, n + 1 - max);
   const m = n + 1 - from;
   const categories = new Array<string>(m);
-  for (let i = from; i < n; i++) categories[i - from] = w.categories[i] as string;
-  categories[m - 1] = e.categoryId;
   const kinds = new Uint8Array(m);
-  kinds.set(w.kinds.subarray(from, n));
+  const times = new Array<number>(m);
+  for (let i = from; i < n; i++) {
+    categories[i - from] = w.categories[i] as string;
+    kinds[i - from] = w.kinds[i] as number;
+    times[i - from] = w.times[i] as number;
+  }
+  categories[m - 1] = e.categoryId;
   kinds[m - 1] = eventKindIndex(e.kind);
-  const times = new Float64Array(m);
-  times.set(w.times.subarray(from, n));
   times[m - 1] = e.eventTimeMs;
   return { categories, kinds, times };
 }

@@ -28,7 +28,8 @@ import { EMPTY_WINDOW, appendToWindow, windowEntry, windowLength } from './event
 import { deterministicId, eventKey } from './ids';
 import type { CoreParams } from './params';
 import type { ChurnReason, ChurnRisk, ClickEvent, CoreOutput, InterestMigration, SegmentRef } from './types';
-import { blendNormalizedInto, cosineDistance, nearestCentroid, sigmoid } from './vector';
+import type { Vector } from './vector';
+import { blendNormalized, cosineDistance, nearestCentroid, sigmoid, vectorOf } from './vector';
 
 export type { EventWindow, WindowEntry } from './event-window';
 
@@ -50,10 +51,10 @@ export interface UserState {
   readonly window: EventWindow;
   readonly shortHorizon: DecayedHistogram;
   readonly longHorizon: DecayedHistogram;
-  /** Encoder hidden state after the last event; null before the first. */
-  readonly hidden: Float32Array | null;
-  readonly shortEmbedding: Float32Array | null;
-  readonly longEmbedding: Float32Array | null;
+  /** Encoder hidden state after the last event (float32 values); null before the first. */
+  readonly hidden: Vector | null;
+  readonly shortEmbedding: Vector | null;
+  readonly longEmbedding: Vector | null;
   readonly drift: DriftState;
   readonly churn: ChurnState;
   /** eventKey() of the most recent event ids, oldest first, at most CoreParams.dedupIds. */
@@ -116,7 +117,7 @@ export function newUserState(userId: string, modelVersion: string): UserState {
 }
 
 /** The state to feed the encoder from: a state from another model version restarts its sequence. */
-export function hiddenFor(state: UserState | null, model: ModelContext): Float32Array | null {
+export function hiddenFor(state: UserState | null, model: ModelContext): Vector | null {
   return state && state.modelVersion === model.modelVersion ? state.hidden : null;
 }
 
@@ -126,11 +127,14 @@ export function isDuplicate(recentEventKeys: readonly number[], key: number): bo
 }
 
 export function rememberEventKey(recent: readonly number[], key: number, max: number): number[] {
-  const next = [...recent, key];
-  return next.length > max ? next.slice(next.length - max) : next;
+  const from = Math.max(0, recent.length + 1 - max);
+  const next = new Array<number>(recent.length + 1 - from);
+  for (let i = from; i < recent.length; i++) next[i - from] = recent[i] as number;
+  next[next.length - 1] = key;
+  return next;
 }
 
-export function segmentRef(v: Float32Array | null, model: ModelContext): SegmentRef {
+export function segmentRef(v: Vector | null, model: ModelContext): SegmentRef {
   if (!v || model.segmentCentroids.length === 0) return { segmentId: -1, label: 'unknown' };
   const i = nearestCentroid(v, model.segmentCentroids);
   return { segmentId: i, label: model.segmentLabels[i] ?? `segment ${i}` };
@@ -185,25 +189,16 @@ export function applyEvent(
   const t = event.eventTimeMs;
   const { window, shortHorizon, eventCount, lagged } = advanceCategoryHistory(base, event, params);
   const sameModel = base.modelVersion === model.modelVersion;
-  // The new hidden state and both embeddings live in one Float32Array of the state's own (views
-  // of it): one off-heap allocation per event instead of three, and no view into the encoder's
-  // batch output, which the state would otherwise keep alive.
-  const H = enc.h.length;
-  const E = enc.embedding.length;
-  const vectors = new Float32Array(H + 2 * E);
-  const hidden = vectors.subarray(0, H);
-  hidden.set(enc.h);
+  const hidden = vectorOf(enc.h);
   const prevLong = sameModel ? base.longEmbedding : null;
   const alpha = Math.pow(2, -1 / params.longEmbeddingHalfLifeEvents);
-  let longEmbedding = vectors.subarray(H, H + E);
-  if (prevLong) blendNormalizedInto(longEmbedding, prevLong, enc.embedding, alpha);
-  else longEmbedding.set(enc.embedding);
+  let longEmbedding = prevLong ? blendNormalized(prevLong, enc.embedding, alpha) : vectorOf(enc.embedding);
   const prevShort = sameModel ? base.shortEmbedding : null;
   const shortAlpha = Math.pow(2, -1 / params.shortEmbeddingHalfLifeEvents);
-  const shortEmbedding = vectors.subarray(H + E);
-  if (prevShort && params.shortEmbeddingHalfLifeEvents > 1)
-    blendNormalizedInto(shortEmbedding, prevShort, enc.embedding, shortAlpha);
-  else shortEmbedding.set(enc.embedding);
+  const shortEmbedding =
+    prevShort && params.shortEmbeddingHalfLifeEvents > 1
+      ? blendNormalized(prevShort, enc.embedding, shortAlpha)
+      : vectorOf(enc.embedding);
   const lastEventTimeMs = Math.max(base.lastEventTimeMs, t);
   const longHorizon = lagged
     ? addEvent(

@@ -21,10 +21,10 @@ import { eventKey } from '../core/ids';
  */
 export const AVRO_STATE_VERSIONS: readonly number[] = [1, 2];
 
-function bytesToF32(b: Buffer): Float32Array | null {
+function bytesToF32(b: Buffer): number[] | null {
   if (b.length === 0) return null;
   if (b.length % 4 !== 0) throw new ProcessorError('INVARIANT_VIOLATED', `float vector of ${b.length} bytes`);
-  const v = new Float32Array(b.length / 4);
+  const v = new Array<number>(b.length / 4);
   for (let i = 0; i < v.length; i++) v[i] = b.readFloatLE(i * 4);
   return v;
 }

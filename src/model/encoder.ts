@@ -17,7 +17,7 @@ export interface EncoderRow {
   /** Gap feature per event (ModelManifest.gapFeature), parallel to categoryIndices. */
   readonly logGaps: readonly number[];
   /** Hidden state after the user's previous events (hiddenSize floats), or null for a new user. */
-  readonly h0: Float32Array | null;
+  readonly h0: ArrayLike<number> | null;
 }
 
 /** Outputs for one row; arrays are views the caller may keep (they are not reused). */

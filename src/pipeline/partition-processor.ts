@@ -230,7 +230,7 @@ export class PartitionProcessor {
 
     // 1. Pre-pass: classify, and build one encoder row per user sequence.
     const shadows = new Map<string, Shadow>();
-    const rows: { h0: Float32Array | null; cats: number[]; types: number[]; gaps: number[] }[] = [];
+    const rows: { h0: ArrayLike<number> | null; cats: number[]; types: number[]; gaps: number[] }[] = [];
     // row -1: an erase; row -2: an event already in its user's restored state (it only moves the
     // watermark, see ResumePoint).
     type Step =

@@ -65,6 +65,7 @@ let view = new DataView(scratch.buffer);
 /** The scratch as float32s: vectors are copied in one call where the platform is little-endian. */
 let scratchFloats = new Float32Array(scratch.buffer);
 const LITTLE_ENDIAN = endianness() === 'LE';
+const NO_VECTOR: readonly number[] = [];
 
 function ensure(n: number): void {
   if (n <= scratch.length) return;
@@ -122,9 +123,9 @@ export function encodeState(s: UserState): Uint8Array {
     throw new ProcessorError('INVARIANT_VIOLATED', `${cats.size} categories in a state`);
   const wide = cats.size > 0xff;
   const idx = (c: string): number => cats.get(c) as number;
-  const hidden = s.hidden ?? new Float32Array(0);
-  const shortEmb = s.shortEmbedding ?? new Float32Array(0);
-  const longEmb = s.longEmbedding ?? new Float32Array(0);
+  const hidden = s.hidden ?? NO_VECTOR;
+  const shortEmb = s.shortEmbedding ?? NO_VECTOR;
+  const longEmb = s.longEmbedding ?? NO_VECTOR;
   const lm = s.lastMigration;
   const keys = s.recentEventKeys;
   const w = s.window;
@@ -262,12 +263,8 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
   );
   const flags = bytes[2] as number;
   let at: number = O.body;
-  // The three vectors are views of one Float32Array: one off-heap allocation per decode, not three.
-  const vectors = new Float32Array((hiddenN as number) + (shortEmbN as number) + (longEmbN as number));
-  let vectorAt = 0;
-  const floats = (len: number, present: boolean): Float32Array | null => {
-    const out = vectors.subarray(vectorAt, vectorAt + len);
-    vectorAt += len;
+  const floats = (len: number, present: boolean): number[] | null => {
+    const out = new Array<number>(len);
     for (let i = 0; i < len; i++, at += 4) out[i] = v.getFloat32(at, true);
     return present ? out : null;
   };
@@ -350,7 +347,7 @@ export function decodeState(userId: string, bytes: Uint8Array): UserState {
       : {
           categories: windowCats.map(cat),
           kinds: windowKinds,
-          times: Float64Array.from(windowBack, (b) => lastEventTimeMs - b),
+          times: windowBack.map((b) => lastEventTimeMs - b),
         };
   const hist = (anchorTimeMs: number, cs: number[], ws: number[]): DecayedHistogram =>
     histogramOf(

@@ -53,7 +53,7 @@ describe('user state', () => {
     expect(windowEntries(state.window)).toEqual([
       { categoryId: 'c1', kind: 'view', eventTimeMs: event(0).eventTimeMs },
     ]);
-    expect([...(state.hidden as Float32Array)]).toEqual([0, 1]);
+    expect(state.hidden).toEqual([0, 1]);
     expect(state.recentEventKeys).toEqual([eventKey('e0')]);
   });
 
