@@ -332,3 +332,60 @@ describe('the kafkajs patch: CONCURRENT_TRANSACTIONS tried again within millisec
     expect(elapsed).toBeLessThan(2_500);
   });
 });
+
+describe('the kafkajs patch: messages grouped per partition in one pass', () => {
+  type Msg = { key?: string | null; partition?: number; value: string };
+  type Meta = { partitionId: number; leader: number }[];
+  const group = requireHere('kafkajs/src/producer/groupMessagesPerPartition') as (o: {
+    topic: string;
+    partitionMetadata: Meta;
+    messages: Msg[];
+    partitioner: (o: { topic: string; partitionMetadata: Meta; message: Msg }) => number;
+  }) => Record<string, Msg[]>;
+  const createPartitioner = requireHere('kafkajs/src/producer/partitioners/default') as () => (o: {
+    topic: string;
+    partitionMetadata: Meta;
+    message: Msg;
+  }) => number;
+  const meta: Meta = [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: 1 }));
+
+  it('groups like kafkajs: each partition its messages in order, the partitioner once per message', () => {
+    const messages: Msg[] = Array.from({ length: 1000 }, (_, i) =>
+      i % 3 === 0 ? { partition: i % 4, value: `v${i}` } : { key: `user-${i % 97}`, value: `v${i}` },
+    );
+    const partitioner = createPartitioner();
+    let calls = 0;
+    const counted = (o: { topic: string; partitionMetadata: Meta; message: Msg }): number => {
+      calls++;
+      return partitioner(o);
+    };
+    const grouped = group({ topic: 't', partitionMetadata: meta, messages, partitioner: counted });
+    expect(calls).toBe(messages.length);
+    // kafkajs 2.2.4's own algorithm, the reference.
+    const expected: Record<string, Msg[]> = {};
+    for (const m of messages) {
+      const p = partitioner({ topic: 't', partitionMetadata: meta, message: m });
+      expected[p] = [...(expected[p] ?? []), m];
+    }
+    expect(grouped).toEqual(expected);
+    expect(group({ topic: 't', partitionMetadata: [], messages, partitioner })).toEqual({});
+  });
+
+  it('lists the available partitions only for a message with neither partition nor key', () => {
+    let filtered = 0;
+    const watched = Object.assign([...meta], {
+      filter(this: Meta, f: (p: Meta[number]) => boolean) {
+        filtered++;
+        return Array.prototype.filter.call(this, f) as Meta;
+      },
+    });
+    const partitioner = createPartitioner();
+    partitioner({ topic: 't', partitionMetadata: watched, message: { key: 'k', value: 'v' } });
+    partitioner({ topic: 't', partitionMetadata: watched, message: { partition: 1, value: 'v' } });
+    expect(filtered).toBe(0);
+    const p = partitioner({ topic: 't', partitionMetadata: watched, message: { value: 'v' } });
+    expect(filtered).toBe(1);
+    expect(p).toBeGreaterThanOrEqual(0);
+    expect(p).toBeLessThan(4);
+  });
+});
