@@ -48,7 +48,8 @@ export function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): numb
 /** normalize(alpha·a + (1 − alpha)·b) as a new float32 vector of a.length values. */
 export function blendNormalized(a: ArrayLike<number>, b: ArrayLike<number>, alpha: number): number[] {
   const out = new Array<number>(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = Math.fround(alpha * (a[i] as number) + (1 - alpha) * (b[i] as number));
+  for (let i = 0; i < a.length; i++)
+    out[i] = Math.fround(alpha * (a[i] as number) + (1 - alpha) * (b[i] as number));
   return normalizeInPlace(out);
 }
 
