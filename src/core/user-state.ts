@@ -25,7 +25,7 @@ import type { DriftState } from './drift-detector';
 import { INITIAL_DRIFT, driftConfidence, driftScore, stepDrift } from './drift-detector';
 import type { EventWindow, WindowEntry } from './event-window';
 import { EMPTY_WINDOW, appendToWindow, windowEntry, windowLength } from './event-window';
-import { deterministicId, eventKey } from './ids';
+import { EVENT_KEY_BASE, deterministicId, eventKey, legacyEventKey } from './ids';
 import type { CoreParams } from './params';
 import type { ChurnReason, ChurnRisk, ClickEvent, CoreOutput, InterestMigration, SegmentRef } from './types';
 import type { Vector } from './vector';
@@ -121,9 +121,16 @@ export function hiddenFor(state: UserState | null, model: ModelContext): Vector 
   return state && state.modelVersion === model.modelVersion ? state.hidden : null;
 }
 
-/** `key` = eventKey(eventId), computed once per event by the caller. */
-export function isDuplicate(recentEventKeys: readonly number[], key: number): boolean {
-  return recentEventKeys.includes(key);
+/**
+ * True when the event with id `eventId` is in the dedup memory. `key` = eventKey(eventId),
+ * computed once per event by the caller. A memory restored from a release up to 0.2.0 may still
+ * hold legacyEventKey()s (below EVENT_KEY_BASE); they are its oldest entries, since the memory is
+ * oldest first, so the legacy key is computed only while the first entry is one.
+ */
+export function isDuplicate(recentEventKeys: readonly number[], key: number, eventId: string): boolean {
+  if (recentEventKeys.includes(key)) return true;
+  const oldest = recentEventKeys[0];
+  return oldest !== undefined && oldest < EVENT_KEY_BASE && recentEventKeys.includes(legacyEventKey(eventId));
 }
 
 export function rememberEventKey(recent: readonly number[], key: number, max: number): number[] {

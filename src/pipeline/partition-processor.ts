@@ -272,7 +272,7 @@ export class PartitionProcessor {
         shadows.set(e.userId, sh);
       }
       const key = eventKey(e.eventId);
-      if (isDuplicate(sh.recentKeys, key)) {
+      if (isDuplicate(sh.recentKeys, key, e.eventId)) {
         plan.counts.duplicates++;
         continue;
       }

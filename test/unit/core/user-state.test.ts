@@ -1,6 +1,6 @@
 import { windowEntries, windowLength } from '../../../src/core/event-window';
 import { createHash } from 'node:crypto';
-import { eventKey } from '../../../src/core/ids';
+import { EVENT_KEY_BASE, eventKey, legacyEventKey } from '../../../src/core/ids';
 import { DEFAULT_PARAMS } from '../../../src/core/params';
 import type { ClickEvent } from '../../../src/core/types';
 import type { EventEncoding, ModelContext, UserState } from '../../../src/core/user-state';
@@ -80,19 +80,43 @@ describe('user state', () => {
     let ids: number[] = [];
     for (let i = 0; i < 5; i++) ids = rememberEventKey(ids, eventKey(`e${i}`), 3);
     expect(ids).toEqual(['e2', 'e3', 'e4'].map(eventKey));
-    expect(isDuplicate(ids, eventKey('e4'))).toBe(true);
-    expect(isDuplicate(ids, eventKey('e1'))).toBe(false);
+    expect(isDuplicate(ids, eventKey('e4'), 'e4')).toBe(true);
+    expect(isDuplicate(ids, eventKey('e1'), 'e1')).toBe(false);
   });
 
-  it('keys event ids by 52 bits of their SHA-256: integers a double holds exactly, distinct for distinct ids', () => {
-    const keys = Array.from({ length: 10_000 }, (_, i) => eventKey(`tb-${i}`));
+  it('recognises ids a restored memory holds as SHA-256 keys (written up to 0.2.0) until newer ones push them out', () => {
+    let ids = ['old-1', 'old-2'].map(legacyEventKey);
+    ids = rememberEventKey(ids, eventKey('new-1'), 3);
+    for (const id of ['old-1', 'old-2']) expect(isDuplicate(ids, eventKey(id), id)).toBe(true);
+    expect(isDuplicate(ids, eventKey('new-1'), 'new-1')).toBe(true);
+    expect(isDuplicate(ids, eventKey('other'), 'other')).toBe(false);
+    ids = rememberEventKey(ids, eventKey('new-2'), 3);
+    expect(isDuplicate(ids, eventKey('old-1'), 'old-1')).toBe(false);
+    expect(isDuplicate(ids, eventKey('old-2'), 'old-2')).toBe(true);
+    ids = rememberEventKey(ids, eventKey('new-3'), 3);
+    expect(ids.every((k) => k >= EVENT_KEY_BASE)).toBe(true);
+    expect(isDuplicate(ids, eventKey('old-2'), 'old-2')).toBe(false);
+  });
+
+  it('keys event ids by a 52-bit hash above 2^52: integers a double holds exactly, distinct for distinct ids', () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => eventKey(`tb-${i}`));
     for (const k of keys) {
       expect(Number.isSafeInteger(k)).toBe(true);
-      expect(k).toBeLessThan(2 ** 52);
+      expect(k).toBeGreaterThanOrEqual(EVENT_KEY_BASE);
+      expect(k).toBeLessThan(2 * EVENT_KEY_BASE);
     }
     expect(new Set(keys).size).toBe(keys.length);
+    // Every low bit varies (the hash is not cut to fewer bits than it claims).
+    const lowBits = keys.reduce((m, k) => m | (k % 2 ** 30), 0);
+    expect(lowBits).toBe(2 ** 30 - 1);
+    const highBits = keys.reduce((m, k) => m | Math.floor((k - EVENT_KEY_BASE) / 2 ** 30), 0);
+    expect(highBits).toBe(2 ** 22 - 1);
     // Pinned: a key change would make restored dedup memories forget every remembered id.
-    expect(eventKey('abc')).toBe(parseInt(createHash('sha256').update('abc').digest('hex').slice(0, 13), 16));
+    expect(eventKey('abc')).toBe(EVENT_KEY_BASE + 556323267775629);
+    expect(legacyEventKey('abc')).toBe(
+      parseInt(createHash('sha256').update('abc').digest('hex').slice(0, 13), 16),
+    );
+    expect(legacyEventKey('abc')).toBeLessThan(EVENT_KEY_BASE);
   });
 
   it('restarts the encoder sequence for a state written by another model version', () => {
