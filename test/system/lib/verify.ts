@@ -12,6 +12,7 @@ import { createLogger } from '../../../src/shared/logger';
 import type { ReadMessage } from '../../../src/kafka/output-reader';
 import { churnReader, migrationReader, profileReader, readCommitted } from '../../../src/kafka/output-reader';
 import type { UserState } from '../../../src/core/user-state';
+import { EVENT_KEY_BASE, eventKey, legacyEventKey } from '../../../src/core/ids';
 import { decodeRecord } from '../../../src/kafka/record-decoder';
 import type { AvroSerde } from '../../../src/kafka/serde';
 import type { readerType } from '../../../src/kafka/serde';
@@ -198,6 +199,15 @@ export function summariseDivergence(d: readonly StateDivergence[]): string {
   );
 }
 
+/** `s` with each legacy (SHA-256) dedup key replaced by the current key of the same event id. */
+function withCurrentKeys(s: UserState | null, currentKeyOf: ReadonlyMap<number, number>): UserState | null {
+  if (!s || s.recentEventKeys.every((k) => k >= EVENT_KEY_BASE)) return s;
+  return {
+    ...s,
+    recentEventKeys: s.recentEventKeys.map((k) => (k < EVENT_KEY_BASE ? (currentKeyOf.get(k) ?? k) : k)),
+  };
+}
+
 function groupByKey<T>(items: { key: string; value: T }[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const { key, value } of items) {
@@ -371,6 +381,12 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
   notes.push(
     `final states: ${replayed.length === 0 ? 'the changelog was current (nothing to replay after its checkpoints)' : `input replayed after the changelog checkpoints, as a restore would (records per partition: ${replayed.join(', ')})`}`,
   );
+  // A state written before the dedup-key change (e8e72ef; states of version 3 and 4 written earlier)
+  // can still hold SHA-256 keys for its oldest ids; the reference holds the current keys of the same ids.
+  const currentKeyOf = new Map<number, number>();
+  for (const records of byPartition.values())
+    for (const r of records)
+      if (r.kind === 'event') currentKeyOf.set(legacyEventKey(r.event.eventId), eventKey(r.event.eventId));
   let stateMissing = 0;
   let stateMismatches = 0;
   const diverged: StateDivergence[] = [];
@@ -379,7 +395,7 @@ export async function verify(kafka: Kafka, serde: AvroSerde, config: Config): Pr
       stateMissing++;
       continue;
     }
-    const got = lastState.get(u);
+    const got = withCurrentKeys(lastState.get(u) ?? null, currentKeyOf);
     const want = s;
     const p = partitionOf.get(u) ?? -1;
     const sameTimer = restoredProcessors.get(p)?.nextTimerMs(u) === referenceTimers.get(u);
