@@ -67,15 +67,23 @@ export function interestView(
           }
         : null,
     },
-    churn: {
-      level: levelName(s.churn.level),
-      inactivityProbability: churn?.hazard
-        ? hazardRisk(churn.hazard, s, s.lastEventTimeMs)
-        : s.churn.inactivityProbability,
-      openAlertId: s.churn.openAlertId,
-    },
+    churn: churnView(s, churn),
     eventCount: s.eventCount,
     modelVersion: s.modelVersion,
     lastEventTime: new Date(s.lastEventTimeMs).toISOString(),
+  };
+}
+
+/** The churn part of the view (also the profile topic's). */
+export function churnView(
+  s: UserState,
+  churn: Pick<ChurnParams, 'hazard'> | null = null,
+): InterestView['churn'] {
+  return {
+    level: levelName(s.churn.level),
+    inactivityProbability: churn?.hazard
+      ? hazardRisk(churn.hazard, s, s.lastEventTimeMs)
+      : s.churn.inactivityProbability,
+    openAlertId: s.churn.openAlertId,
   };
 }

@@ -2,16 +2,18 @@
  * The InterestProfile of a user (topic interest.profiles): the lookup API's view of the user plus
  * the long-term embedding, emitted at most once per CoreParams.profileMinIntervalMs of event time.
  */
-import { interestView } from './interest-view';
+import { topShares } from './decayed-histogram';
+import { churnView } from './interest-view';
 import type { CoreParams } from './params';
 import type { ModelContext, StepResult, UserState } from './user-state';
+import { segmentRef } from './user-state';
 
 /** An InterestProfile output if the user's last one is older than the rate limit, else null. */
 export function maybeProfile(s: UserState, params: CoreParams, model: ModelContext): StepResult | null {
   if (!s.longEmbedding) return null;
   if (s.profileEmittedAtMs > 0 && s.lastEventTimeMs - s.profileEmittedAtMs < params.profileMinIntervalMs)
     return null;
-  const view = interestView(s, model, params.topCategories, params.churn);
+  // The lookup view's parts the profile carries (not interestView: its ISO times are not needed here).
   const m = s.lastMigration;
   return {
     state: { ...s, profileEmittedAtMs: s.lastEventTimeMs },
@@ -21,15 +23,15 @@ export function maybeProfile(s: UserState, params: CoreParams, model: ModelConte
         value: {
           userId: s.userId,
           updatedAtEventTimeMs: s.lastEventTimeMs,
-          embedding: Array.from(s.longEmbedding),
-          segment: view.segment,
-          topCategories: view.longTerm,
+          embedding: s.longEmbedding,
+          segment: segmentRef(s.longEmbedding, model),
+          topCategories: topShares(s.longHorizon, params.topCategories),
           eventCount: s.eventCount,
           modelVersion: model.modelVersion,
-          shortTermCategories: view.shortTerm,
+          shortTermCategories: topShares(s.shortHorizon, params.topCategories),
           drift: {
-            phase: view.drift.phase,
-            score: view.drift.score,
+            phase: s.drift.phase,
+            score: s.driftScore,
             lastMigration: m
               ? {
                   fromCategoryIds: m.fromCategoryIds,
@@ -38,7 +40,7 @@ export function maybeProfile(s: UserState, params: CoreParams, model: ModelConte
                 }
               : null,
           },
-          churn: view.churn,
+          churn: churnView(s, params.churn),
         },
       },
     ],
