@@ -36,8 +36,9 @@ export function eventKey(eventId: string): number {
 }
 
 /**
- * The key that releases up to 0.2.0 remembered: the first 52 bits of the id's SHA-256, an
- * integer below 2^52. Still computed for users whose restored dedup memory holds such keys
+ * The key that version-3 and version-4 states written before e8e72ef hold: the first 52 bits of
+ * the id's SHA-256, an integer below 2^52. (Avro states of versions 1 and 2 hold the ids
+ * themselves and are read with eventKey.) Still computed for users whose restored dedup memory holds such keys
  * (isDuplicate), until 32 newer events have pushed them out.
  */
 export function legacyEventKey(eventId: string): number {

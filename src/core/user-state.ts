@@ -123,7 +123,7 @@ export function hiddenFor(state: UserState | null, model: ModelContext): Vector 
 
 /**
  * True when the event with id `eventId` is in the dedup memory. `key` = eventKey(eventId),
- * computed once per event by the caller. A memory restored from a release up to 0.2.0 may still
+ * computed once per event by the caller. A memory restored from a state written before e8e72ef may still
  * hold legacyEventKey()s (below EVENT_KEY_BASE); they are its oldest entries, since the memory is
  * oldest first, so the legacy key is computed only while the first entry is one.
  */

@@ -84,7 +84,7 @@ describe('user state', () => {
     expect(isDuplicate(ids, eventKey('e1'), 'e1')).toBe(false);
   });
 
-  it('recognises ids a restored memory holds as SHA-256 keys (written up to 0.2.0) until newer ones push them out', () => {
+  it('recognises ids a restored memory holds as SHA-256 keys (written before e8e72ef) until newer ones push them out', () => {
     let ids = ['old-1', 'old-2'].map(legacyEventKey);
     ids = rememberEventKey(ids, eventKey('new-1'), 3);
     for (const id of ['old-1', 'old-2']) expect(isDuplicate(ids, eventKey(id), id)).toBe(true);

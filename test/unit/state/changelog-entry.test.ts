@@ -140,7 +140,7 @@ describe('changelog value version 4', () => {
     }
     expect(outputs.length).toBeGreaterThan(0);
     expect(outputs).toEqual(never.outputs.slice(outputsBefore));
-    // The fixture's dedup memories hold SHA-256 keys (legacyEventKey, written up to 0.2.0); a user with
+    // The fixture's dedup memories hold SHA-256 keys (legacyEventKey, written before e8e72ef); a user with
     // fewer than 32 events since still holds some. They must name the same event ids as the new keys of
     // the processor that never stopped.
     const newKeyOf = new Map(
