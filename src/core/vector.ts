@@ -24,11 +24,6 @@ export function vectorOf(v: ArrayLike<number>): number[] {
   return out;
 }
 
-/** L2-normalised float32 copy; a zero vector stays zero. */
-export function normalized(v: ArrayLike<number>): number[] {
-  return normalizeInPlace(vectorOf(v));
-}
-
 /** Scales `v` to unit L2 norm in place, float32 (a zero vector stays zero); returns `v`. */
 function normalizeInPlace(v: number[]): number[] {
   const n = Math.sqrt(dot(v, v));

@@ -1,4 +1,4 @@
-import { blendNormalized, cosineDistance, normalized, vectorOf } from '../../../src/core/vector';
+import { blendNormalized, cosineDistance, vectorOf } from '../../../src/core/vector';
 
 /** What the state's vectors were before they became plain arrays: Float32Array arithmetic. */
 function blendNormalizedF32(a: Float32Array, b: Float32Array, alpha: number): Float32Array {
@@ -36,10 +36,10 @@ describe('vector', () => {
     }
   });
 
-  it('normalises to unit length and leaves a zero vector zero', () => {
-    const v = normalized([3, 4]);
+  it('normalises the blend to unit length and leaves a zero blend zero', () => {
+    const v = blendNormalized([3, 4], [3, 4], 0.5);
     expect(v).toEqual([Math.fround(0.6), Math.fround(0.8)]);
-    expect(normalized([0, 0])).toEqual([0, 0]);
+    expect(blendNormalized([0, 0], [0, 0], 0.5)).toEqual([0, 0]);
   });
 
   it('measures cosine distance in [0, 2], 0 for a zero vector', () => {
