@@ -430,6 +430,7 @@ export class StreamProcessor {
       }
       const last = chunk[chunk.length - 1] as KafkaMessage;
       await this.commit(task, plan, chunk, BigInt(last.offset) + 1n, startMaxEventTimeMs);
+      metrics.inputBytes.inc({ partition: String(p) }, keyValueBytesOf(chunk));
       const now = this.deps.clock.nowMs();
       metrics.batchDurationSeconds.observe((now - t0) / 1000);
       metrics.batchRecords.observe(chunk.length);
@@ -713,6 +714,13 @@ export class StreamProcessor {
  * (the soak's rolling restarts: 10–30 s restores, rebalances for minutes). A heartbeat refused
  * because the group rebalances throws, and kafkajs rejoins.
  */
+/** Key and value bytes of input records (what idrift_input_bytes_total counts). */
+function keyValueBytesOf(messages: readonly KafkaMessage[]): number {
+  let n = 0;
+  for (const m of messages) n += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  return n;
+}
+
 async function heartbeatUntil<T>(work: Promise<T>, payload: EachBatchPayload): Promise<T> {
   let settled = false;
   void work.then(

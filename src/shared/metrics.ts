@@ -139,6 +139,12 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'User state records (tombstones included) written to the changelog.',
       registers: r,
     }),
+    inputBytes: new Counter({
+      name: 'idrift_input_bytes_total',
+      help: 'Key and value bytes of the input records whose transaction committed (Kafka record and batch framing excluded): the measure idrift_changelog_bytes_total is compared with.',
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
     changelogBytes: new Counter({
       name: 'idrift_changelog_bytes_total',
       help: 'Key and value bytes written to the changelog: user states, tombstones and checkpoints (Kafka record and batch framing excluded, before compression).',

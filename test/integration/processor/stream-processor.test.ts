@@ -132,6 +132,31 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     expect(out.profiles.length).toBeGreaterThan(0);
   });
 
+  it('counts the key and value bytes of the input it commits (idrift_input_bytes_total)', async () => {
+    const config = harnessConfig(env, 'input-bytes');
+    await createTopicsFor(kafka, config);
+    await replayRows(kafka, new AvroSerde(testRegistry(env)), workload(), {
+      topic: config.topics.input,
+      idPrefix: 't',
+    });
+    const input = await readCommitted(kafka, config.topics.input, `${config.appId}.ref`);
+    const bytesByPartition = new Map<string, number>();
+    for (const m of input) {
+      const p = String(m.partition);
+      bytesByPartition.set(p, (bytesByPartition.get(p) ?? 0) + (m.key?.length ?? 0) + (m.value?.length ?? 0));
+    }
+    const app = await startApp(config);
+    try {
+      await waitCaughtUp(kafka, config.appId, config.topics.input, 120_000);
+    } finally {
+      await app.stop('test done');
+    }
+    const counted = (await app.metrics.inputBytes.get()).values;
+    expect(new Map(counted.map((v) => [String(v.labels.partition), v.value]))).toEqual(bytesByPartition);
+    const changelog = (await app.metrics.changelogBytes.get()).values[0]?.value ?? 0;
+    expect(changelog).toBeGreaterThan(0);
+  });
+
   it('commits the same outputs and final state when stopped and restarted mid-stream', async () => {
     const rows = workload();
     const reference = harnessConfig(env, 'ref');
