@@ -292,7 +292,7 @@ export const VARIABLES = {
     parse: int(1, 1_000_000),
   },
   IDRIFT_STATE_CACHE_BYTES: {
-    doc: 'Bytes of decoded user states kept in memory, all partitions of the process together (estimated: about 3 KB for a new user, 8 KB for a full state): the most recently written are kept, their next event needs no decode, and each is encoded once per changelog write, not once per transaction. 0 = encode every state at every transaction.',
+    doc: 'Bytes of decoded user states kept in memory, all partitions of the process together (estimated: about 2.5 KB for a new user, 4.3 KB for a full window and histograms): the most recently written are kept, their next event needs no decode, and each is encoded once per changelog write, not once per transaction. 0 = encode every state at every transaction.',
     default: String(256 * 1024 * 1024),
     parse: int(0, 64 * 1024 * 1024 * 1024),
   },

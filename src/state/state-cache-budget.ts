@@ -1,9 +1,9 @@
 /**
  * One process-wide bound, in bytes, on the decoded user states that the partitions' state stores
  * keep (as Kafka Streams bounds its record caches with `statestore.cache.max.bytes`). A count of
- * users was the wrong bound: a decoded state weighs from about 3 KB (a new user) to about 8 KB (a
- * full window and both histograms full), and the number of partitions a process owns changes with
- * every rebalance.
+ * users was the wrong bound: a decoded state weighs from about 2.4 KB (a new user) to about 4 KB (a
+ * full window and both histograms full; see decodedStateBytes), and the number of partitions a
+ * process owns changes with every rebalance.
  *
  * Members are the stores of one process. When the total is over the bound, the member holding the
  * most gives up its least recently written state, until the total fits: a busy partition is not
@@ -26,19 +26,21 @@ export interface CacheMember {
 export const DEFAULT_STATE_CACHE_BYTES = Number(VARIABLES.IDRIFT_STATE_CACHE_BYTES.default);
 
 /**
- * Estimated heap and off-heap bytes of a decoded state. Measured on node 24, when histograms were
- * Maps, by decoding 10,000 copies of each of 24 simulated states (2 to 134 events) and dividing the
- * growth of heapUsed + external after forced collections: about 2,900 B for the fixed part (the
- * objects, three Float32Arrays and their backing stores, two Maps), 70 B per window entry (the
- * entry object and its dedup key) and 55 B per histogram entry (the map entry and its category
- * string), within about 20 %. Histograms are now two arrays, which take less, so this errs high:
- * the cache keeps fewer states than its budget allows, never more. The window is packed now too
- * (event-window.ts: no object per entry), so the 70 B errs higher still. The three vectors are now
- * plain arrays of doubles (vector.ts): about 1 KB on the heap against 512 B off it, with no backing
- * stores. Not yet re-measured.
+ * Estimated heap and off-heap bytes of a cached state: 2,500 B for the fixed part (the objects, the
+ * three vectors as arrays of doubles, the dedup keys), 30 B per window entry (its time, kind and
+ * shared category string) and 18 B per histogram entry (its weight and shared category id).
+ *
+ * Measured on node 24 (2026-11-28) with `node --expose-gc --import tsx test/bench/lib/core-probe.ts
+ * --state-bytes`: the final states of the bench workload's 10,000 users, as the processor makes
+ * them (the states the cache holds), in ten groups by size. Dropping a group and collecting freed
+ * 2,351–3,639 B per state, and this estimate is 2–15 % above each group's measurement: the cache
+ * keeps fewer states than its budget allows, never more. A least-squares fit gave 2,266 + 29.8 per
+ * window entry + 15.7 per histogram entry. The estimate before (2,900 + 70 + 55, measured when
+ * windows were arrays of objects and histograms Maps) was 1.2–1.85 × the measurement, so the cache
+ * held about two thirds of what its budget allowed.
  */
 export function decodedStateBytes(s: UserState): number {
-  return 2900 + 70 * windowLength(s.window) + 55 * (s.shortHorizon.ids.length + s.longHorizon.ids.length);
+  return 2500 + 30 * windowLength(s.window) + 18 * (s.shortHorizon.ids.length + s.longHorizon.ids.length);
 }
 
 export class StateCacheBudget {

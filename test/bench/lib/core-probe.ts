@@ -9,9 +9,14 @@
  * histograms, the encoder's thread) must give the same two digests before and after, whatever
  * --chunk is; run both versions alternately for the timing, the machine is noisy. `--heap-profile FILE` writes V8's
  * sampling heap profile with collected objects included (what is allocated, not what stays).
+ * `--state-bytes` (run node with --expose-gc) then measures what the final states hold in memory,
+ * in ten groups by window and histogram size: each group's heap and off-heap bytes per state
+ * (dropped, then collected), against decodedStateBytes (src/state/state-cache-budget.ts), the
+ * estimate the state cache's budget counts with. One tab-separated line per group on stderr.
  *
  *   npx tsx test/bench/lib/core-probe.ts [--users 10000] [--chunk 500] [--encoder-thread worker|main]
  *     [--heap-profile FILE]
+ *   node --expose-gc --import tsx test/bench/lib/core-probe.ts --state-bytes
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -20,7 +25,7 @@ import { join } from 'node:path';
 import { numberFlag, parseScriptArgs, stringFlag } from '../../../src/cli/args';
 import type { DecayedHistogram } from '../../../src/core/decayed-histogram';
 import type { EventWindow } from '../../../src/core/event-window';
-import { windowEntries } from '../../../src/core/event-window';
+import { windowEntries, windowLength } from '../../../src/core/event-window';
 import type { UserState } from '../../../src/core/user-state';
 import { rowsToEvents } from '../../../src/eval/offline-run';
 import { createThreadedEncoder } from '../../../src/model/encoder-thread';
@@ -32,18 +37,23 @@ import { coreParams } from '../../../src/pipeline/params';
 import { loadConfig } from '../../../src/shared/config';
 import { createLogger } from '../../../src/shared/logger';
 import { simulate } from '../../../src/sim/simulator';
+import { decodedStateBytes } from '../../../src/state/state-cache-budget';
 import { objectStateView } from '../../../src/state/state-view';
 
 const args = parseScriptArgs({
   name: 'core-probe.ts',
   summary:
     'The topology without Kafka on the bench workload: µs per event and digests of outputs and states.',
-  usage: ['[--users N] [--chunk N] [--encoder-thread worker|main] [--heap-profile FILE]'],
+  usage: ['[--users N] [--chunk N] [--encoder-thread worker|main] [--heap-profile FILE] [--state-bytes]'],
   options: {
     users: { type: 'string', valueName: 'N', description: 'simulated users (default 10,000)' },
     chunk: { type: 'string', valueName: 'N', description: 'records per process() call (default 500)' },
     'encoder-thread': { type: 'string', valueName: 'T', description: 'worker or main (default main)' },
     'heap-profile': { type: 'string', valueName: 'FILE', description: 'write a sampling heap profile' },
+    'state-bytes': {
+      type: 'boolean',
+      description: 'measure the final states in memory against decodedStateBytes (needs --expose-gc)',
+    },
   },
 });
 
@@ -143,6 +153,7 @@ async function main(): Promise<void> {
   const stateDigest = createHash('sha256');
   for (const u of [...states.keys()].sort()) stateDigest.update(JSON.stringify(states.get(u), canonical));
   await encoder.dispose();
+  if (args.flags.get('state-bytes') === true) await measureStateBytes(states);
   console.log(
     JSON.stringify({
       users,
@@ -158,6 +169,53 @@ async function main(): Promise<void> {
       stateDigest: stateDigest.digest('hex').slice(0, 16),
     }),
   );
+}
+
+/**
+ * Heap and off-heap bytes per state in ten groups of the states (ordered by window length plus
+ * histogram entries): each group is dropped in turn and the memory it freed, after collections,
+ * is divided by its size. Printed with the group's mean window length, histogram entries and
+ * decodedStateBytes. The map's user ids stay (timers and stores hold them in the service too).
+ */
+async function measureStateBytes(states: Map<string, UserState>): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('--state-bytes needs node --expose-gc');
+  const settle = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const sizeOf = (s: UserState): number =>
+    windowLength(s.window) + s.shortHorizon.ids.length + s.longHorizon.ids.length;
+  const users = [...states.keys()].sort(
+    (a, b) => sizeOf(states.get(a) as UserState) - sizeOf(states.get(b) as UserState),
+  );
+  const groups = 10;
+  const per = Math.ceil(users.length / groups);
+  process.stderr.write('states\tmeasured B/state\twindow entries\thistogram entries\tdecodedStateBytes\n');
+  for (let g = 0; g < groups; g++) {
+    const group = users.slice(g * per, (g + 1) * per);
+    if (group.length === 0) break;
+    let window = 0;
+    let histogram = 0;
+    let estimate = 0;
+    for (const u of group) {
+      const s = states.get(u) as UserState;
+      window += windowLength(s.window);
+      histogram += s.shortHorizon.ids.length + s.longHorizon.ids.length;
+      estimate += decodedStateBytes(s);
+    }
+    const before = await settle();
+    for (const u of group) states.set(u, undefined as unknown as UserState);
+    const after = await settle();
+    const n = group.length;
+    process.stderr.write(
+      `${[n, (before - after) / n, window / n, histogram / n, estimate / n].map((x) => x.toFixed(1)).join('\t')}\n`,
+    );
+  }
 }
 
 void main();

@@ -15,8 +15,8 @@ describe('decodedStateBytes', () => {
     const s = [...(await upgradeWorkloadStates()).values()][0] as UserState;
     const empty = EMPTY_HISTOGRAM;
     const bare = { ...s, window: EMPTY_WINDOW, shortHorizon: empty, longHorizon: empty };
-    expect(decodedStateBytes(bare)).toBe(2900);
-    expect(decodedStateBytes({ ...bare, window: s.window })).toBe(2900 + 70 * windowLength(s.window));
+    expect(decodedStateBytes(bare)).toBe(2500);
+    expect(decodedStateBytes({ ...bare, window: s.window })).toBe(2500 + 30 * windowLength(s.window));
     expect(decodedStateBytes(s)).toBeGreaterThan(decodedStateBytes({ ...bare, window: s.window }));
   });
 });
