@@ -707,13 +707,6 @@ export class StreamProcessor {
   }
 }
 
-/**
- * Waits for `work` (a partition's restore and replay), heartbeating every second meanwhile:
- * kafkajs heartbeats only between batches, so a restore longer than the session timeout inside
- * eachBatch got the member evicted, its partitions moved, restored again elsewhere, and so on
- * (the soak's rolling restarts: 10–30 s restores, rebalances for minutes). A heartbeat refused
- * because the group rebalances throws, and kafkajs rejoins.
- */
 /** Key and value bytes of input records (what idrift_input_bytes_total counts). */
 function keyValueBytesOf(messages: readonly KafkaMessage[]): number {
   let n = 0;
@@ -721,6 +714,13 @@ function keyValueBytesOf(messages: readonly KafkaMessage[]): number {
   return n;
 }
 
+/**
+ * Waits for `work` (a partition's restore and replay), heartbeating every second meanwhile:
+ * kafkajs heartbeats only between batches, so a restore longer than the session timeout inside
+ * eachBatch got the member evicted, its partitions moved, restored again elsewhere, and so on
+ * (the soak's rolling restarts: 10–30 s restores, rebalances for minutes). A heartbeat refused
+ * because the group rebalances throws, and kafkajs rejoins.
+ */
 async function heartbeatUntil<T>(work: Promise<T>, payload: EachBatchPayload): Promise<T> {
   let settled = false;
   void work.then(
