@@ -120,10 +120,14 @@ export function buildTopicMessages(
 /** Key and value bytes of the messages for `topic` in `topicMessages` (keys as UTF-8). */
 export function keyValueBytes(topicMessages: ReturnType<typeof buildTopicMessages>, topic: string): number {
   let n = 0;
-  for (const t of topicMessages) {
-    if (t.topic !== topic) continue;
-    for (const m of t.messages) n += sizeOf(m.key) + sizeOf(m.value);
-  }
+  for (const t of topicMessages) if (t.topic === topic) n += messageBytes(t.messages);
+  return n;
+}
+
+/** Key and value bytes of `messages`, produced or consumed (string keys as UTF-8). */
+export function messageBytes(messages: readonly Pick<Message, 'key' | 'value'>[]): number {
+  let n = 0;
+  for (const m of messages) n += sizeOf(m.key) + sizeOf(m.value);
   return n;
 }
 

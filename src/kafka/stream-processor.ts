@@ -30,7 +30,7 @@ import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from 
 import { kafkaClientOptions } from './clients';
 import { authorizationFailure } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
-import { buildTopicMessages, commitTransaction, keyValueBytes } from './output-transaction';
+import { buildTopicMessages, commitTransaction, keyValueBytes, messageBytes } from './output-transaction';
 import type { Checkpoint } from '../state/checkpoint';
 import { entryState } from '../state/changelog-entry';
 import type { ChangelogWrites } from '../state/changelog-writes';
@@ -430,7 +430,7 @@ export class StreamProcessor {
       }
       const last = chunk[chunk.length - 1] as KafkaMessage;
       await this.commit(task, plan, chunk, BigInt(last.offset) + 1n, startMaxEventTimeMs);
-      metrics.inputBytes.inc({ partition: String(p) }, keyValueBytesOf(chunk));
+      metrics.inputBytes.inc({ partition: String(p) }, messageBytes(chunk));
       const now = this.deps.clock.nowMs();
       metrics.batchDurationSeconds.observe((now - t0) / 1000);
       metrics.batchRecords.observe(chunk.length);
@@ -705,13 +705,6 @@ export class StreamProcessor {
       await this.dropTask(p, 'shutdown').catch((e: unknown) => errors.push(e));
     if (errors.length > 0) this.log.warn('errors during stop', { errors: errors.map(describeError) });
   }
-}
-
-/** Key and value bytes of input records (what idrift_input_bytes_total counts). */
-function keyValueBytesOf(messages: readonly KafkaMessage[]): number {
-  let n = 0;
-  for (const m of messages) n += (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  return n;
 }
 
 /**
