@@ -28,7 +28,7 @@ import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { loadConfig } from '../../src/shared/config';
@@ -54,6 +54,7 @@ import { longTasks, profileFiles, summariseProfiles } from './lib/cpu-profile';
 import type { GcWindowSummary } from './lib/gc-trace';
 import { gcMsPerSecond, parseGcTrace, summariseGcWindow } from './lib/gc-trace';
 import { quantile } from '../../src/eval/metrics';
+import { CLK_TCK, procCpuSeconds, procPeakRssMb, stackPid } from './lib/processes';
 
 const execFileP = promisify(execFile);
 const args = parseScriptArgs({
@@ -133,28 +134,6 @@ function log(msg: string): void {
   process.stderr.write(`[bench:e2e] ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 }
 // ------------------------------------------------------------------ processes measured from outside
-
-const CLK_TCK = 100;
-
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime, stime are fields 14 and 15 of stat(5); after the comm field they sit at 11 and 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-function procPeakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 interface Child {
   readonly proc: ChildProcess;
@@ -496,19 +475,6 @@ async function collectOwnGarbage(pauseMs: number): Promise<boolean> {
   gc();
   await sleep(pauseMs);
   return true;
-}
-
-/** The pid the local stack recorded for `name` (broker, registry), or null. */
-function stackPid(name: string): number | null {
-  const dir = process.env.IDRIFT_STACK_DIR ?? join(ROOT, '.cache', 'stack');
-  try {
-    const pid = Number(
-      readFileSync(join(isAbsolute(dir) ? dir : join(ROOT, dir), `${name}.pid`), 'utf8').trim(),
-    );
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Scrapes `metricsUrl` every second until `running()` is false. */

@@ -10,12 +10,12 @@
  *   test/harness/with-stack.sh npx tsx test/bench/lib/restore-rounds.ts run TOPIC [rounds, default 3]
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
 import { upgradeWorkloadStates } from '../../support/upgrade-workload';
 import { encodeState } from '../../../src/state/state-codec';
 import { encodeEntry } from '../../../src/state/changelog-entry';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../../../src/state/checkpoint';
+import { procCpuSeconds, stackPid } from './processes';
 
 const PARTITIONS = 4;
 
@@ -65,16 +65,10 @@ async function create(users: number): Promise<void> {
   process.stdout.write(`${topic}\n`);
 }
 
-/** CPU seconds the broker has used (user + system, /proc), or NaN when it is not found. */
-function brokerCpuSeconds(): number {
-  const pid = spawnSync('pgrep', ['-f', 'kafka.Kafka'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-  if (!pid) return Number.NaN;
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 function run(topic: string, rounds: number): void {
   for (let r = 0; r < rounds; r++) {
+    const broker = stackPid('broker');
+    const brokerCpuSeconds = (): number => (broker === null ? NaN : procCpuSeconds(broker));
     const b0 = brokerCpuSeconds();
     const res = spawnSync(
       '/usr/bin/time',
