@@ -188,32 +188,27 @@ async function measureStateBytes(states: Map<string, UserState>): Promise<void> 
     const m = process.memoryUsage();
     return m.heapUsed + m.external;
   };
-  const sizeOf = (s: UserState): number =>
-    windowLength(s.window) + s.shortHorizon.ids.length + s.longHorizon.ids.length;
-  const users = [...states.keys()].sort(
-    (a, b) => sizeOf(states.get(a) as UserState) - sizeOf(states.get(b) as UserState),
-  );
+  // Per user: window entries, histogram entries and the estimate, once; groups by their sum.
+  const sized = [...states].map(([u, s]) => {
+    const window = windowLength(s.window);
+    const histogram = s.shortHorizon.ids.length + s.longHorizon.ids.length;
+    return { u, window, histogram, estimate: decodedStateBytes(s) };
+  });
+  sized.sort((a, b) => a.window + a.histogram - (b.window + b.histogram));
   const groups = 10;
-  const per = Math.ceil(users.length / groups);
+  const per = Math.ceil(sized.length / groups);
   process.stderr.write('states\tmeasured B/state\twindow entries\thistogram entries\tdecodedStateBytes\n');
   for (let g = 0; g < groups; g++) {
-    const group = users.slice(g * per, (g + 1) * per);
+    const group = sized.slice(g * per, (g + 1) * per);
     if (group.length === 0) break;
-    let window = 0;
-    let histogram = 0;
-    let estimate = 0;
-    for (const u of group) {
-      const s = states.get(u) as UserState;
-      window += windowLength(s.window);
-      histogram += s.shortHorizon.ids.length + s.longHorizon.ids.length;
-      estimate += decodedStateBytes(s);
-    }
+    const mean = (k: 'window' | 'histogram' | 'estimate'): number =>
+      group.reduce((n, x) => n + x[k], 0) / group.length;
     const before = await settle();
-    for (const u of group) states.set(u, undefined as unknown as UserState);
+    for (const { u } of group) states.set(u, undefined as unknown as UserState);
     const after = await settle();
     const n = group.length;
     process.stderr.write(
-      `${[n, (before - after) / n, window / n, histogram / n, estimate / n].map((x) => x.toFixed(1)).join('\t')}\n`,
+      `${[n, (before - after) / n, mean('window'), mean('histogram'), mean('estimate')].map((x) => x.toFixed(1)).join('\t')}\n`,
     );
   }
 }
