@@ -159,7 +159,12 @@ function spawnNode(name: string, nodeArgs: string[], script: string[], env: Reco
 interface RestoreProbeResult {
   readonly users: number;
   readonly records: number;
+  /** Epoch ms at which the restore began (after the probe's start-up). */
+  readonly startedAtMs: number;
   readonly wallMs: number;
+  /** The probe's CPU over the restore, all its threads (ms). */
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
   readonly usersPerSec: number;
   readonly heapBytesPerUser: number;
   readonly offHeapBytesPerUser: number;
@@ -463,6 +468,57 @@ function machineCpuSeconds(): { busy: number; steal: number } {
   } catch {
     return { busy: NaN, steal: NaN };
   }
+}
+
+/** CPU cores used during a window, by process (NaN where not readable). */
+interface WindowCores {
+  readonly broker: number;
+  readonly bench: number;
+  readonly machine: number;
+  readonly steal: number;
+}
+
+/**
+ * Samples the broker's, this process's and the machine's CPU every 100 ms until `stop` resolves;
+ * `cores(from, to)` then gives the mean cores used between two epoch-ms instants (interpolated
+ * between the samples), e.g. over a child's restore whose start it reports itself.
+ */
+async function sampleCpuUntil(
+  stop: Promise<unknown>,
+): Promise<(fromMs: number, toMs: number) => WindowCores> {
+  const broker = stackPid('broker');
+  type Sample = { t: number; broker: number; bench: number; machine: number; steal: number };
+  const take = (): Sample => {
+    const m = machineCpuSeconds();
+    const own = process.cpuUsage();
+    return {
+      t: Date.now(),
+      broker: broker === null ? NaN : procCpuSeconds(broker),
+      bench: (own.user + own.system) / 1e6,
+      machine: m.busy,
+      steal: m.steal,
+    };
+  };
+  const samples: Sample[] = [take()];
+  let done = false;
+  void stop.finally(() => (done = true));
+  while (!done) {
+    await sleep(100);
+    samples.push(take());
+  }
+  const at = (t: number, k: Exclude<keyof Sample, 't'>): number => {
+    const i = samples.findIndex((x) => x.t >= t);
+    if (i <= 0) return (i === 0 ? samples[0] : samples[samples.length - 1])?.[k] ?? NaN;
+    const a = samples[i - 1] as Sample;
+    const b = samples[i] as Sample;
+    return a[k] + ((b[k] - a[k]) * (t - a.t)) / Math.max(1, b.t - a.t);
+  };
+  return (fromMs, toMs) => {
+    const s = Math.max(0.001, (toMs - fromMs) / 1000);
+    const c = (k: Exclude<keyof Sample, 't'>): number =>
+      Number(((at(toMs, k) - at(fromMs, k)) / s).toFixed(2));
+    return { broker: c('broker'), bench: c('bench'), machine: c('machine'), steal: c('steal') };
+  };
 }
 
 /**
@@ -902,7 +958,10 @@ async function main(): Promise<void> {
   log(
     `changelog of ${RESTORE_USERS} users (${(changelogBytes / 1e6).toFixed(0)} MB) written in ${restoreProduceS.toFixed(0)} s; restoring${collected ? '' : ' (run with --expose-gc to collect this process first)'}`,
   );
-  const runProbe = async (name: string, nodeArgs: string[]): Promise<RestoreProbeResult> => {
+  const runProbe = async (
+    name: string,
+    nodeArgs: string[],
+  ): Promise<RestoreProbeResult & { cores: WindowCores & { probe: number } }> => {
     const probe = spawnNode(
       name,
       ['--expose-gc', '--max-old-space-size=12288', ...nodeArgs],
@@ -916,13 +975,17 @@ async function main(): Promise<void> {
     );
     let probeOut = '';
     probe.proc.stdout?.on('data', (d: Buffer) => (probeOut += d.toString()));
+    const coresBetween = sampleCpuUntil(probe.exited);
     if ((await probe.exited) !== 0)
       throw new Error(`restore probe failed; see ${join(WORK_DIR, `${name}.log`)}`);
-    return JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as RestoreProbeResult;
+    const result = JSON.parse(probeOut.trim().split('\n').pop() ?? '{}') as RestoreProbeResult;
+    const during = (await coresBetween)(result.startedAtMs, result.startedAtMs + result.wallMs);
+    const probeCores = Number(((result.cpuUserMs + result.cpuSystemMs) / result.wallMs).toFixed(2));
+    return { ...result, cores: { probe: probeCores, ...during } };
   };
   const restore = await runProbe('restore-probe', []);
   log(
-    `restore: ${restore.users} users in ${restore.wallMs} ms (${restore.usersPerSec} users/s), ${restore.bytesPerUser} B/user`,
+    `restore: ${restore.users} users in ${restore.wallMs} ms (${restore.usersPerSec} users/s), ${restore.bytesPerUser} B/user; cores during it: probe ${restore.cores.probe} (${restore.cpuSystemMs} ms system), broker ${restore.cores.broker}, bench ${restore.cores.bench}, machine ${restore.cores.machine}, steal ${restore.cores.steal}`,
   );
   let restoreProfile: (ProfileSummary & { wallMs: number }) | undefined;
   if (PROFILE_RESTORE) {
@@ -1066,7 +1129,12 @@ type Result = {
   latencyReference?: Latency;
   latencyLongTasks?: LongTask[];
   latencyGc?: LatencyGc;
-  restore: RestoreProbeResult & { changelogMb: number; distinctTemplateStates: number };
+  restore: RestoreProbeResult & {
+    changelogMb: number;
+    distinctTemplateStates: number;
+    /** Mean CPU cores used over the restore, by process (absent in runs before 2026-11-28). */
+    cores?: WindowCores & { probe: number };
+  };
   restoreProfile?: ProfileSummary & { wallMs: number };
   profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
@@ -1221,6 +1289,12 @@ function markdown(r: Result): string {
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
     `| ${r.restore.users.toLocaleString('en')} | ${(r.restore.wallMs / 1000).toFixed(1)} | **${r.restore.usersPerSec.toLocaleString('en')}** | ${r.restore.heapBytesPerUser} | ${r.restore.offHeapBytesPerUser} | **${r.restore.bytesPerUser}** |`,
     '',
+    ...(r.restore.cores
+      ? [
+          `CPU cores used during the restore (mean over its ${(r.restore.wallMs / 1000).toFixed(1)} s): the probe ${r.restore.cores.probe} (all its threads; ${(r.restore.cpuSystemMs / 1000).toFixed(1)} s of it system time), the broker ${r.restore.cores.broker}, the bench process ${r.restore.cores.bench}, the whole machine ${r.restore.cores.machine}; stolen by the hypervisor ${r.restore.cores.steal}.`,
+          '',
+        ]
+      : []),
     'Targets: ≥ 100,000 users/s; ≤ 1,536 B per user at the real state mix (issue 14).',
     '',
     ...(r.restoreProfile

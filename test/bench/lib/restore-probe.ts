@@ -1,7 +1,7 @@
 /**
  * Restores a changelog topic the way the processor does (restorePartitions, one call per
  * partition, all partitions at once) in a process of its own, and prints one JSON line:
- * users, records, wall ms, and heap/off-heap bytes per restored user after a forced GC.
+ * users, records, wall ms, the process's CPU over the restore, and heap/off-heap bytes per restored user after a forced GC.
  *
  *   BENCH_BROKERS=… BENCH_REGISTRY=… BENCH_TOPIC=… BENCH_PARTITIONS=4 \
  *     node --expose-gc --max-old-space-size=12288 --import tsx test/bench/lib/restore-probe.ts
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   gc?.();
   const m0 = process.memoryUsage();
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  const ru0 = process.resourceUsage();
   // What a partition task keeps of its restore (partition-task.ts): the store, the checkpoint and
   // the users ahead of it; the restore's own bookkeeping is left to the collector.
   const results = await Promise.all(
@@ -48,6 +50,9 @@ async function main(): Promise<void> {
     }),
   );
   const wallMs = Date.now() - t0;
+  // All threads of this process over the restore (main, collector and libuv threads), ms.
+  const cpu = process.cpuUsage(cpu0);
+  const ru = process.resourceUsage();
   // Let the fetch buffers kafkajs held go: external memory is released after the collection
   // that frees their owners, so collect a few times with a pause in between before measuring.
   for (let i = 0; i < 4; i++) {
@@ -64,8 +69,16 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       users,
       records,
+      startedAtMs: t0,
       wallMs,
       usersPerSec: Math.round(users / (wallMs / 1000)),
+      cpuUserMs: Math.round(cpu.user / 1000),
+      cpuSystemMs: Math.round(cpu.system / 1000),
+      // What the system time went to: page faults and context switches over the restore.
+      minorFaults: ru.minorPageFault - ru0.minorPageFault,
+      majorFaults: ru.majorPageFault - ru0.majorPageFault,
+      voluntarySwitches: ru.voluntaryContextSwitches - ru0.voluntaryContextSwitches,
+      involuntarySwitches: ru.involuntaryContextSwitches - ru0.involuntaryContextSwitches,
       heapBytesPerUser: Math.round(heap / users),
       offHeapBytesPerUser: Math.round(offHeap / users),
       bytesPerUser: Math.round((heap + offHeap) / users),

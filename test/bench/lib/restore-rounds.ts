@@ -95,6 +95,8 @@ function run(topic: string, rounds: number): void {
     const cpu = res.stderr.split('\n').find((l) => l.startsWith('probe CPU')) ?? '';
     process.stdout.write(
       `round ${r + 1}: ${p.users} users in ${p.wallMs} ms = ${p.usersPerSec} users/s, ${p.bytesPerUser} B/user; ` +
+        `probe CPU in the restore ${p.cpuUserMs} ms user, ${p.cpuSystemMs} ms system, ` +
+        `${p.minorFaults} minor faults, ${p.voluntarySwitches}/${p.involuntarySwitches} context switches; ` +
         `broker CPU ${(brokerCpuSeconds() - b0).toFixed(2)} s; ${cpu}\n`,
     );
   }
