@@ -1,9 +1,10 @@
 /**
  * A changelog value of any restorable state version → the version-3 bytes the StateStore keeps.
  * Version 4 (changelog-entry.ts) gives the state inside it, version 3 (binary, first byte
- * STATE_MAGIC) is returned as is: both are views of kafkajs' fetch buffer,
- * which the StateStore copies (keeping the view would pin the whole response); versions 1 and 2 (schema-registry framed Avro,
- * first byte 0x00) are decoded and re-encoded, so the upgrade happens on restore.
+ * STATE_MAGIC) is returned as is: both are views of kafkajs' fetch buffer, which the StateStore
+ * takes over (ValuePages.adopt: a response mostly of live values becomes a page, one under half
+ * live is copied out and let go); versions 1 and 2 (schema-registry framed Avro, first byte 0x00)
+ * are decoded and re-encoded, so the upgrade happens on restore.
  */
 import type { UserState as AvroUserState } from './avro-types.gen';
 import { UserStateSchema } from './avro-types.gen';

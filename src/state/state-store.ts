@@ -3,8 +3,9 @@
  *
  * Most states are held as their version-3 changelog values: restore copies values in without
  * decoding them, and a state is decoded only when an event, timer or lookup needs it. The values
- * live in large pages outside the V8 heap (ValuePages), one slot per user: restore copies each
- * value once, and the garbage collector neither copies nor marks a million of them.
+ * live in large pages outside the V8 heap (ValuePages), one slot per user: restore keeps each
+ * value where the fetch put it (or copies it once), and the garbage collector neither copies nor
+ * marks a million of them.
  *
  * The states written most recently are also kept decoded, in a cache bounded in estimated bytes
  * by a budget shared by every store of the process (StateCacheBudget; least recently written out
@@ -88,14 +89,15 @@ export class StateStore implements StateView, CacheMember {
   }
 
   /**
-   * Keeps a copy of `value` from byte `from` on, a version-3 state (throws on anything else);
-   * restore's path (a version-4 value holds its state from byte 10: no view needed). Returns the
-   * user's slot (see `forEachSlot`).
+   * Keeps `value` from byte `from` on, a version-3 state (throws on anything else); restore's path
+   * (a version-4 value holds its state from byte 10: no view needed). The store takes over the
+   * bytes (ValuePages.adopt: a value inside a large fetch response stays there, uncopied), so the
+   * caller must not change them afterwards. Returns the user's slot (see `forEachSlot`).
    */
   put(userId: string, value: Uint8Array, from = 0): number {
     checkStateAt(value, from);
     const slot = this.slotOf(userId);
-    this.pages.write(slot, value, from);
+    this.pages.adopt(slot, value, from);
     this.uncache(userId);
     this.stale.delete(userId);
     return slot;
