@@ -28,5 +28,6 @@ COPY package.json ./
 COPY onnx/artifacts/encoder.onnx onnx/artifacts/encoder.meta.json onnx/artifacts/churn-hazard.json ./onnx/artifacts/
 USER 10001:10001
 EXPOSE 9464
-ENTRYPOINT ["node", "dist/src/main.js"]
+# V8 flags: src/shared/node-flags.ts (a young generation sized for the fetch → commit cycle).
+ENTRYPOINT ["node", "--min-semi-space-size=128", "--max-semi-space-size=128", "--scavenger-max-new-space-capacity-mb=256", "dist/src/main.js"]
 CMD ["run"]

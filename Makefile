@@ -103,8 +103,10 @@ stack-status: ## show the local stack
 demo: $(NPM_STAMP) ## the main job on the embedded local stack: replay, process, summarise
 	$(WITH_STACK) npx tsx src/main.ts demo --data $(DATA_DIR)/taobao-userbehavior-users.csv.gz
 
+# The service's V8 flags (src/shared/node-flags.ts; a unit test checks that this list agrees).
+SERVICE_NODE_FLAGS := --min-semi-space-size=128 --max-semi-space-size=128 --scavenger-max-new-space-capacity-mb=256
 run: $(NPM_STAMP) ## the processor against IDRIFT_KAFKA_BROKERS / IDRIFT_SCHEMA_REGISTRY_URL
-	npx tsx src/main.ts run
+	node $(SERVICE_NODE_FLAGS) --import tsx src/main.ts run
 
 # The real data's train/valid/test users (numpy's shuffle, so Python writes it; git-ignored).
 $(SPLIT): | $(PLOT_PY)

@@ -54,6 +54,7 @@ import { longTasks, profileFiles, summariseProfiles } from './lib/cpu-profile';
 import type { GcWindowSummary } from './lib/gc-trace';
 import { gcMsPerSecond, parseGcTrace, summariseGcWindow } from './lib/gc-trace';
 import { quantile } from '../../src/eval/metrics';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags';
 import { CLK_TCK, procCpuSeconds, procPeakRssMb, stackPid } from './lib/processes';
 
 const execFileP = promisify(execFile);
@@ -825,6 +826,7 @@ async function main(): Promise<void> {
     'processor',
     [
       '--max-old-space-size=8192',
+      ...SERVICE_NODE_FLAGS,
       ...(PROFILE_LATENCY ? ['--cpu-prof', `--cpu-prof-dir=${latencyProfDir}`] : []),
       ...PROCESSOR_NODE_ARGS,
     ],
@@ -1043,6 +1045,7 @@ async function main(): Promise<void> {
       preloadSeconds: preloadS,
       chunkRecords: CHUNK,
       processor: PROCESSOR_MAIN,
+      nodeFlags: [...SERVICE_NODE_FLAGS, ...PROCESSOR_NODE_ARGS],
     },
     throughput: {
       ours,
@@ -1100,6 +1103,8 @@ type Result = {
     preloadSeconds: number;
     /** The processor's entry point: dist/src/main.js (compiled) or src/main.ts (tsx); absent before 2026-11-27 (tsx). */
     processor?: string;
+    /** node flags of the measured processor (the service's, then --processor-node-args); absent before 2026-11-28. */
+    nodeFlags?: string[];
   };
   throughput: {
     ours: RunMeasure;
@@ -1219,7 +1224,7 @@ function markdown(r: Result): string {
     '# End-to-end benchmark',
     '',
     `Run ${r.at} on ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}; broker, registry, load generator and the measured process share these cores.`,
-    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most). The processor ran ${r.workload.processor === 'dist/src/main.js' ? 'compiled (dist/src/main.js), as the image runs it' : 'from its TypeScript sources through tsx'}.`,
+    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most). The processor ran ${r.workload.processor === 'dist/src/main.js' ? 'compiled (dist/src/main.js), as the image runs it' : 'from its TypeScript sources through tsx'}${r.workload.nodeFlags ? `, with the service's V8 flags (${r.workload.nodeFlags.join(' ')})` : ''}.`,
     '',
     '## Throughput (same run, same topic)',
     '',

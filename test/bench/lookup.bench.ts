@@ -7,6 +7,7 @@
  *   make bench-lookup [BENCH_ARGS="--rate 2000 --seconds 20 --users 20000 --input-rate 1000"]
  */
 import { spawn } from 'node:child_process';
+import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const out = createWriteStream(join(workDir, 'lookup-processor.log'));
   const proc = spawn(
     process.execPath,
-    ['--max-old-space-size=4096', '--import', 'tsx', 'src/main.ts', 'run'],
+    ['--max-old-space-size=4096', ...SERVICE_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', 'run'],
     {
       cwd: ROOT,
       env: { ...process.env, ...env },

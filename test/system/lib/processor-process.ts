@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { SERVICE_NODE_FLAGS } from '../../../src/shared/node-flags';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cluster';
@@ -29,11 +30,15 @@ export class ProcessorProcess {
     if (this.child) throw new Error(`${this.name} already running`);
     const log = createWriteStream(this.logPath, { flags: 'a' });
     log.write(`--- start ${new Date().toISOString()}\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(this.root, 'src', 'main.ts'), 'run'], {
-      cwd: this.root,
-      env: { ...process.env, ...this.env, IDRIFT_HTTP_PORT: String(this.httpPort) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...SERVICE_NODE_FLAGS, '--import', 'tsx', join(this.root, 'src', 'main.ts'), 'run'],
+      {
+        cwd: this.root,
+        env: { ...process.env, ...this.env, IDRIFT_HTTP_PORT: String(this.httpPort) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     this.exited = new Promise((resolve) =>
