@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, configMap, podSpec, one, render } from './checks';
 import type { K8sObject } from './checks';
+import { SERVICE_NODE_FLAGS } from '../../../src/shared/node-flags';
 
 jest.setTimeout(300_000);
 
@@ -82,7 +83,9 @@ describe.each(['Dockerfile', 'Dockerfile.cuda'])('%s', (file) => {
     const bin = (
       JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }
     ).bin['interest-drift'];
-    expect(final.lines).toContain(`ENTRYPOINT ["node", "${bin}"]`);
+    // node with the service's V8 flags (src/shared/node-flags.ts), then the package's bin.
+    const entry = final.lines.find((l) => l.startsWith('ENTRYPOINT '))?.slice('ENTRYPOINT '.length);
+    expect(JSON.parse(entry ?? '[]')).toEqual(['node', ...SERVICE_NODE_FLAGS, bin]);
   });
 });
 

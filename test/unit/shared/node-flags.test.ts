@@ -6,12 +6,8 @@ import { SERVICE_NODE_FLAGS } from '../../../src/shared/node-flags';
 const ROOT = join(__dirname, '..', '..', '..');
 const read = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
 
+// Both images' ENTRYPOINT: test/unit/k8s/dockerfiles.test.ts.
 describe('the service’s V8 flags', () => {
-  it.each(['Dockerfile', 'Dockerfile.cuda'])('%s starts node with them, before the entry point', (f) => {
-    const entry = /^ENTRYPOINT (\[.*\])$/m.exec(read(f))?.[1];
-    expect(JSON.parse(entry ?? '[]')).toEqual(['node', ...SERVICE_NODE_FLAGS, 'dist/src/main.js']);
-  });
-
   it('make run passes the same list', () => {
     const line = /^SERVICE_NODE_FLAGS := (.*)$/m.exec(read('Makefile'))?.[1];
     expect(line?.trim().split(/\s+/)).toEqual([...SERVICE_NODE_FLAGS]);
