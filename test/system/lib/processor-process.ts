@@ -1,7 +1,7 @@
 /**
- * One processor as an OS process (`node --import tsx src/main.ts run`), so faults are real:
- * SIGKILL, SIGSTOP/SIGCONT, SIGTERM. Its stdout/stderr go to a log file that the privacy check
- * reads afterwards.
+ * One processor as an OS process (`node <the service's V8 flags> --import tsx src/main.ts run`), so
+ * faults are real: SIGKILL, SIGSTOP/SIGCONT, SIGTERM. Its stdout/stderr go to a log file that the
+ * privacy check reads afterwards.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
