@@ -36,8 +36,7 @@ import { numberFlag, parseScriptArgs, stringFlag } from '../../src/cli/args';
 import { waitCaughtUp } from '../../src/kafka/caught-up';
 import { ClickstreamEventSchema } from '../../src/kafka/avro-types.gen';
 import { changelogValueToState } from '../../src/kafka/changelog-value';
-import { CHECKPOINT_KEY, encodeCheckpoint } from '../../src/state/checkpoint';
-import { encodeEntry } from '../../src/state/changelog-entry';
+import { CHECKPOINT_KEY } from '../../src/state/checkpoint';
 import { createRegistry } from '../../src/kafka/clients';
 import { assertReadComplete, readToEnd } from '../../src/kafka/read-to-end';
 import { AvroSerde, valueSubject } from '../../src/kafka/serde';
@@ -56,6 +55,7 @@ import { gcMsPerSecond, parseGcTrace, summariseGcWindow } from './lib/gc-trace';
 import { quantile } from '../../src/eval/metrics';
 import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags';
 import { CLK_TCK, procCpuSeconds, procPeakRssMb, stackPid } from './lib/processes';
+import { restoreChangelog } from './lib/restore-changelog';
 
 const execFileP = promisify(execFile);
 const args = parseScriptArgs({
@@ -471,6 +471,27 @@ function machineCpuSeconds(): { busy: number; steal: number } {
   }
 }
 
+/** CPU seconds used so far: by the traced pids, this process and the machine (NaN: not read). */
+interface CpuSnapshot {
+  readonly t: number;
+  readonly proc: number;
+  readonly broker: number;
+  readonly bench: number;
+  readonly busy: number;
+  readonly steal: number;
+}
+
+function cpuSnapshot(pids: TracedPids): CpuSnapshot {
+  const u = process.cpuUsage();
+  return {
+    t: Date.now(),
+    proc: pids.processor === null ? NaN : procCpuSeconds(pids.processor),
+    broker: pids.broker === null ? NaN : procCpuSeconds(pids.broker),
+    bench: (u.user + u.system) / 1e6,
+    ...machineCpuSeconds(),
+  };
+}
+
 /** CPU cores used during a window, by process (NaN where not readable). */
 interface WindowCores {
   readonly broker: number;
@@ -487,38 +508,26 @@ interface WindowCores {
 async function sampleCpuUntil(
   stop: Promise<unknown>,
 ): Promise<(fromMs: number, toMs: number) => WindowCores> {
-  const broker = stackPid('broker');
-  type Sample = { t: number; broker: number; bench: number; machine: number; steal: number };
-  const take = (): Sample => {
-    const m = machineCpuSeconds();
-    const own = process.cpuUsage();
-    return {
-      t: Date.now(),
-      broker: broker === null ? NaN : procCpuSeconds(broker),
-      bench: (own.user + own.system) / 1e6,
-      machine: m.busy,
-      steal: m.steal,
-    };
-  };
-  const samples: Sample[] = [take()];
+  const pids: TracedPids = { processor: null, broker: stackPid('broker') };
+  const samples: CpuSnapshot[] = [cpuSnapshot(pids)];
   let done = false;
   void stop.finally(() => (done = true));
   while (!done) {
     await sleep(100);
-    samples.push(take());
+    samples.push(cpuSnapshot(pids));
   }
-  const at = (t: number, k: Exclude<keyof Sample, 't'>): number => {
+  type Key = 'broker' | 'bench' | 'busy' | 'steal';
+  const at = (t: number, k: Key): number => {
     const i = samples.findIndex((x) => x.t >= t);
     if (i <= 0) return (i === 0 ? samples[0] : samples[samples.length - 1])?.[k] ?? NaN;
-    const a = samples[i - 1] as Sample;
-    const b = samples[i] as Sample;
+    const a = samples[i - 1] as CpuSnapshot;
+    const b = samples[i] as CpuSnapshot;
     return a[k] + ((b[k] - a[k]) * (t - a.t)) / Math.max(1, b.t - a.t);
   };
   return (fromMs, toMs) => {
     const s = Math.max(0.001, (toMs - fromMs) / 1000);
-    const c = (k: Exclude<keyof Sample, 't'>): number =>
-      Number(((at(toMs, k) - at(fromMs, k)) / s).toFixed(2));
-    return { broker: c('broker'), bench: c('bench'), machine: c('machine'), steal: c('steal') };
+    const c = (k: Key): number => Number(((at(toMs, k) - at(fromMs, k)) / s).toFixed(2));
+    return { broker: c('broker'), bench: c('bench'), machine: c('busy'), steal: c('steal') };
   };
 }
 
@@ -545,24 +554,7 @@ async function traceMetrics(
   let prev: Map<string, number> | null = null;
   let prevSent = 0;
   const t0 = Date.now();
-  const cpuNow = (): {
-    t: number;
-    proc: number;
-    broker: number;
-    bench: number;
-    busy: number;
-    steal: number;
-  } => {
-    const u = process.cpuUsage();
-    return {
-      t: Date.now(),
-      proc: pids.processor === null ? NaN : procCpuSeconds(pids.processor),
-      broker: pids.broker === null ? NaN : procCpuSeconds(pids.broker),
-      bench: (u.user + u.system) / 1e6,
-      ...machineCpuSeconds(),
-    };
-  };
-  let prevCpu = cpuNow();
+  let prevCpu = cpuSnapshot(pids);
   while (running()) {
     const now =
       metricsUrl === null
@@ -576,7 +568,7 @@ async function traceMetrics(
     // Without a metrics URL only CPU is traced; with one, a failed scrape gives no row.
     const scraped = metricsUrl === null || now.size > 0;
     const sent = sentSoFar();
-    const cpu = cpuNow();
+    const cpu = cpuSnapshot(pids);
     const cores = (k: 'proc' | 'broker' | 'bench' | 'busy' | 'steal'): number =>
       (cpu[k] - prevCpu[k]) / Math.max(0.001, (cpu.t - prevCpu.t) / 1000);
     if (prev && scraped) {
@@ -936,21 +928,8 @@ async function main(): Promise<void> {
       configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
     },
   ]);
-  // The user id is the key; a state value does not repeat it, so values are reused as they are,
-  // as version 4 (what the processor writes) with applied offsets below each partition's
-  // checkpoint, which comes last, as in a compacted changelog.
-  const restoreRecords: { key: string; value: Buffer; partition?: number }[] = Array.from(
-    { length: RESTORE_USERS },
-    (_, i) => {
-      const userId = `user-${(1_000_000_000 + i).toString(36)}`;
-      const value = encodeEntry(states[i % states.length] as Uint8Array, BigInt(i >> 2));
-      return { key: userId, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
-    },
-  );
-  for (let partition = 0; partition < PARTITIONS; partition++) {
-    const cp = encodeCheckpoint({ offset: BigInt(RESTORE_USERS), maxEventTimeMs: 0 });
-    restoreRecords.push({ key: CHECKPOINT_KEY, value: Buffer.from(cp), partition });
-  }
+  // The user id is the key; a state value does not repeat it, so values are reused as they are.
+  const restoreRecords = [...restoreChangelog(states, RESTORE_USERS, PARTITIONS)];
   const changelogBytes = restoreRecords.reduce((n, r) => n + r.value.length, 0);
   const restoreProduceS = await produceAll(kafka, restoreTopic, restoreRecords);
   restoreRecords.length = 0;

@@ -2,9 +2,9 @@
  * Restore speed in a minute: writes one synthetic changelog of N users and runs the bench's
  * restore probe (restore-probe.ts: restorePartitions, one call per partition, all at once) on it
  * several times, each in a fresh process, with the probe's and the broker's CPU per round.
- * The values are version-4 entries of the 40 upgrade-workload states (about 925 B), re-keyed to N
- * users over 4 partitions, each partition's checkpoint last: the layout the processor writes,
- * though not its state mix (make bench-e2e re-keys the processor's own states instead).
+ * The values are the 40 upgrade-workload states (about 925 B) in the layout of restore-changelog.ts,
+ * over 4 partitions: the layout the processor writes, though not its state mix (make bench-e2e
+ * re-keys the processor's own states instead).
  *
  *   test/harness/with-stack.sh npx tsx test/bench/lib/restore-rounds.ts create 1000000   → topic name
  *   test/harness/with-stack.sh npx tsx test/bench/lib/restore-rounds.ts run TOPIC [rounds, default 3]
@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
 import { upgradeWorkloadStates } from '../../support/upgrade-workload';
 import { encodeState } from '../../../src/state/state-codec';
-import { encodeEntry } from '../../../src/state/changelog-entry';
-import { CHECKPOINT_KEY, encodeCheckpoint } from '../../../src/state/checkpoint';
 import { procCpuSeconds, stackPid } from './processes';
+import type { ChangelogRecord } from './restore-changelog';
+import { restoreChangelog } from './restore-changelog';
 
 const PARTITIONS = 4;
 
@@ -43,24 +43,16 @@ async function create(users: number): Promise<void> {
   const states = [...(await upgradeWorkloadStates())].map(([, s]) => encodeState(s));
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  let batch: { key: string; value: Buffer; partition?: number }[] = [];
+  let batch: ChangelogRecord[] = [];
   const send = async (): Promise<void> => {
     await producer.send({ topic, messages: batch, compression: CompressionTypes.None });
     batch = [];
   };
-  for (let u = 0; u < users; u++) {
-    const state = states[u % states.length] as Uint8Array;
-    batch.push({
-      key: `user-${(1_000_000_000 + u).toString(36)}`,
-      value: Buffer.from(encodeEntry(state, BigInt(u >> 2))),
-    });
+  for (const record of restoreChangelog(states, users, PARTITIONS)) {
+    batch.push(record);
     if (batch.length === 1000) await send();
   }
-  for (let partition = 0; partition < PARTITIONS; partition++) {
-    const checkpoint = encodeCheckpoint({ offset: BigInt(users), maxEventTimeMs: 0 });
-    batch.push({ key: CHECKPOINT_KEY, value: Buffer.from(checkpoint), partition });
-  }
-  await send();
+  if (batch.length > 0) await send();
   await producer.disconnect();
   process.stdout.write(`${topic}\n`);
 }
