@@ -13,6 +13,12 @@ Candidates (nested feature sets, so the ablation is in the report):
   + encoder           the encoder's inactivity logit after the last event
 The chosen set is the one with the highest valid ROC AUC; a feature outside the set gets weight 0.
 
+Explored, reported only (`explored` in the output; the service cannot compute them, so they are
+never chosen: one that won on valid would first have to be built into src/core/churn-hazard.ts):
+  + hidden state      the encoder's 64-value hidden state after the last event
+  + embeddings        the short- and long-horizon user embeddings
+  quadratic           every product of two "+ rhythm" features (nonlinearity without trees)
+
     python onnx/train_churn_hazard.py --train PREFIX --valid PREFIX [--out onnx/artifacts/churn-hazard.json]
 
 numpy only.
@@ -37,6 +43,21 @@ def load(prefix):
     x = np.fromfile(f"{prefix}.features.f64", dtype="<f8").reshape(-1, nf)
     p = np.fromfile(f"{prefix}.points.i32", dtype="<i4").reshape(-1, 4)
     return meta, x, p[:, 2].astype(float), p[:, 0]
+
+
+def load_encoder_state(prefix, meta, points):
+    """The encoder state per point (churn-features.ts): hidden state, short and long embeddings."""
+    w = meta["encoderState"]
+    width = w["hidden"] + w["shortEmbedding"] + w["longEmbedding"]
+    e = np.fromfile(f"{prefix}.encoder-state.f64", dtype="<f8").reshape(points, width)
+    return e[:, : w["hidden"]], e[:, w["hidden"] :]
+
+
+def pairwise_products(x, ref):
+    """x's columns standardised by ref's (the train points), then every product of two of them."""
+    z = (x - ref.mean(0)) / np.where(ref.std(0) < 1e-12, 1.0, ref.std(0))
+    i, j = np.triu_indices(x.shape[1])
+    return np.hstack([z, z[:, i] * z[:, j]])
 
 
 def fit(x, y, k):
@@ -118,6 +139,23 @@ def main():
             "validBrier": float(np.mean((pv - yv) ** 2)),
         }
         print(f"{name:20s} valid AUC {report[name]['validAuc']:.4f} {report[name]['validAucInterval']} Brier {report[name]['validBrier']:.4f}", flush=True)
+    k = SETS["+ rhythm"]
+    ht, et = load_encoder_state(a.train, meta, len(xt))
+    hv, ev = load_encoder_state(a.valid, meta, len(xv))
+    explored = {}
+    for name, (ct, cv) in {
+        "+ rhythm, + hidden state": (np.hstack([xt[:, :k], ht]), np.hstack([xv[:, :k], hv])),
+        "+ rhythm, + embeddings": (np.hstack([xt[:, :k], et]), np.hstack([xv[:, :k], ev])),
+        "+ rhythm, quadratic": (pairwise_products(xt[:, :k], xt[:, :k]), pairwise_products(xv[:, :k], xt[:, :k])),
+    }.items():
+        m = fit(ct, yt, ct.shape[1])
+        pv = prob(m, cv)
+        explored[name] = {
+            "inputs": int(ct.shape[1]),
+            "validAuc": float(auc(pv, yv)),
+            "validAucInterval": clustered_interval(pv, yv, uv),
+        }
+        print(f"{name:26s} valid AUC {explored[name]['validAuc']:.4f} {explored[name]['validAucInterval']} (explored, {ct.shape[1]} inputs)", flush=True)
     for name, col, sign in (("idle time", 0, 1), ("events per day", 3, -1)):
         report[name] = {"validAuc": float(auc(sign * xv[:, col], yv))}
         print(f"{name:20s} valid AUC {report[name]['validAuc']:.4f}")
@@ -138,6 +176,7 @@ def main():
         "baseline": {"name": "logistic regression on recency/frequency", "mean": base["mean"].tolist(), "scale": base["scale"].tolist(),
                      "coef": base["coef"].tolist(), "intercept": base["intercept"]},
         "selection": report,
+        "explored": explored,
         "golden": {"features": xv[rows].tolist(), "probabilities": prob(m, xv[rows]).tolist()},
     }
     with open(a.out, "w") as f:

@@ -7,7 +7,9 @@
  *   tsx src/tools/churn-features.ts [--data F] [--split F] [--users train] --out PREFIX
  *
  * Output (little-endian): PREFIX.features.f64 (points × features), PREFIX.points.i32 (points ×
- * [user index, checkpoint index, label, idle hours rounded down]), PREFIX.json (names, counts).
+ * [user index, checkpoint index, label, idle hours rounded down]), PREFIX.encoder-state.f64
+ * (points × [hidden state, short-horizon embedding, long-horizon embedding] after the user's last
+ * event: inputs the trainer explores beyond the hazard's own), PREFIX.json (names, counts, widths).
  */
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_DATA, DEFAULT_SPLIT, committedEncoder, runTool, splitRows } from './split-inputs';
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
   const checkpoints = new Map<number, number>();
   const features: number[] = [];
   const points: number[] = [];
+  const encoderState: number[] = [];
+  let widths: number[] | undefined;
   await walkChurnCheckpoints(set, encoder, manifest, params, CHURN_CHECKPOINT_MS, (s, t, label) => {
     if (!userIndex.has(s.userId)) userIndex.set(s.userId, userIndex.size);
     if (!checkpoints.has(t)) checkpoints.set(t, checkpoints.size);
@@ -58,10 +62,18 @@ async function main(): Promise<void> {
       label ? 1 : 0,
       Math.floor((t - s.lastEventTimeMs) / HOUR_MS),
     );
+    // Every user at a checkpoint has had an event, so the encoder has run for it.
+    const vectors = [s.hidden, s.shortEmbedding, s.longEmbedding];
+    const w = vectors.map((v) => v?.length ?? -1);
+    widths ??= w;
+    if (w.some((n, i) => n < 0 || n !== widths?.[i]))
+      throw new Error(`encoder state widths ${w.join('/')} (-1: none) differ from ${widths.join('/')}`);
+    for (const v of vectors) encoderState.push(...(v ?? []));
   });
   await encoder.dispose();
   writeFileSync(`${out}.features.f64`, Float64Array.from(features));
   writeFileSync(`${out}.points.i32`, Int32Array.from(points));
+  writeFileSync(`${out}.encoder-state.f64`, Float64Array.from(encoderState));
   writeFileSync(
     `${out}.json`,
     JSON.stringify(
@@ -69,6 +81,7 @@ async function main(): Promise<void> {
         users: which,
         features: HAZARD_FEATURES,
         points: points.length / 4,
+        encoderState: { hidden: widths?.[0], shortEmbedding: widths?.[1], longEmbedding: widths?.[2] },
         spec,
         modelVersion: manifest.modelVersion,
       },
