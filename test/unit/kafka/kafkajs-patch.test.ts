@@ -210,6 +210,144 @@ describe('the kafkajs patch: encoders without zero-filled buffers', () => {
   });
 });
 
+describe('the kafkajs patch: large encoders appended by reference, joined once', () => {
+  interface Enc {
+    writeInt32(v: number): Enc;
+    writeString(v: string): Enc;
+    writeBytes(v: Buffer): Enc;
+    writeEncoder(v: Enc): Enc;
+    writeArray(v: Enc[], type: 'object'): Enc;
+    size(): number;
+    readonly buffer: Buffer;
+  }
+  const Encoder = requireHere('kafkajs/src/protocol/encoder') as new () => Enc;
+
+  // A random tree of writes. Encoded nested, each child is its own Encoder written into its parent
+  // (by reference from 4,096 bytes on); encoded flat, the same writes go into one Encoder.
+  type Leaf = { kind: 'int' | 'string' | 'bytes'; n: number };
+  type Node = Leaf | { kind: 'child' | 'array'; children: Node[] };
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+  const tree = (depth: number): Node[] =>
+    Array.from({ length: 1 + Math.floor(rnd() * 5) }, (): Node => {
+      const r = rnd();
+      if (depth > 0 && r < 0.25) return { kind: 'child', children: tree(depth - 1) };
+      if (depth > 0 && r < 0.35) return { kind: 'array', children: tree(depth - 1) };
+      const sizes = [0, 3, 700, 4_095, 4_096, 9_000];
+      return r < 0.5
+        ? { kind: 'int', n: Math.floor(rnd() * 1e9) }
+        : { kind: r < 0.6 ? 'string' : 'bytes', n: sizes[Math.floor(rnd() * sizes.length)] as number };
+    });
+  const payloads = new Map<Node, Buffer>();
+  const payload = (node: Leaf): Buffer => {
+    if (!payloads.has(node)) payloads.set(node, bytes(node.n));
+    return payloads.get(node) as Buffer;
+  };
+  const writeLeaf = (e: Enc, node: Leaf): void => {
+    if (node.kind === 'int') e.writeInt32(node.n | 0);
+    else if (node.kind === 'string') e.writeString(payload(node).toString('latin1'));
+    else e.writeBytes(payload(node));
+  };
+  const nested = (nodes: Node[], readEarly: boolean): Enc => {
+    const e = new Encoder();
+    for (const node of nodes) {
+      if (node.kind === 'child') {
+        const child = nested(node.children, readEarly);
+        if (readEarly) void child.buffer; // joined before it is appended
+        e.writeEncoder(child);
+      } else if (node.kind === 'array') {
+        e.writeArray(
+          node.children.map((c) => nested([c], readEarly)),
+          'object',
+        );
+      } else writeLeaf(e, node as Leaf);
+    }
+    return e;
+  };
+  const flat = (nodes: Node[], e: Enc = new Encoder()): Enc => {
+    for (const node of nodes) {
+      if (node.kind === 'child') flat(node.children, e);
+      else if (node.kind === 'array') {
+        e.writeInt32(node.children.length);
+        for (const c of node.children) flat([c], e);
+      } else writeLeaf(e, node as Leaf);
+    }
+    return e;
+  };
+
+  it('writes the same bytes nested as flat, whatever is read when', () => {
+    let large = 0;
+    for (let round = 0; round < 200; round++) {
+      const nodes = tree(4);
+      const expected = flat(nodes).buffer;
+      for (const readEarly of [false, true]) {
+        const e = nested(nodes, readEarly);
+        expect(e.size()).toBe(expected.length);
+        const once = e.buffer;
+        expect(once.equals(expected)).toBe(true);
+        expect(e.buffer.equals(expected)).toBe(true); // read again: the same content
+        // Written to after it was read: the earlier bytes stay.
+        e.writeInt32(42).writeBytes(Buffer.alloc(5_000, 1));
+        expect(e.buffer.subarray(0, expected.length).equals(expected)).toBe(true);
+        expect(e.size()).toBe(expected.length + 4 + 4 + 5_000);
+      }
+      if (expected.length >= 4_096) large++;
+    }
+    expect(large).toBeGreaterThan(50);
+  });
+
+  it('keeps a large encoder by reference and a small one by copy', () => {
+    const big = new Encoder().writeBytes(Buffer.alloc(5_000, 2));
+    const small = new Encoder().writeBytes(Buffer.alloc(100, 3));
+    const parent = new Encoder().writeInt32(1).writeEncoder(big).writeEncoder(small) as Enc & {
+      pieces: Buffer[] | null;
+    };
+    const bigBytes = big.buffer;
+    expect(
+      parent.pieces?.some((p) => p.buffer === bigBytes.buffer && p.byteOffset === bigBytes.byteOffset),
+    ).toBe(true);
+    expect(parent.buffer.length).toBe(4 + 5_004 + 104);
+  });
+
+  it('allocates about three times a produce request, not eleven', async () => {
+    const produce = requireHere('kafkajs/src/protocol/requests/produce/v3/request') as (o: unknown) => {
+      encode(): Promise<unknown>;
+    };
+    const frame = requireHere('kafkajs/src/protocol/request') as (o: unknown) => Promise<Enc>;
+    const messages = Array.from({ length: 1_000 }, (_, i) => ({
+      key: Buffer.from(`user-${i}`),
+      value: Buffer.alloc(1_000, i & 255),
+      timestamp: 1_795_727_213_333 + i,
+    }));
+    const request = produce({
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: 'tx',
+      topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages }] }],
+    });
+    const allocs = jest.spyOn(Buffer, 'allocUnsafe');
+    const joins = jest.spyOn(Buffer, 'concat');
+    let sent: Buffer;
+    let allocated: number;
+    try {
+      sent = (await frame({ correlationId: 1, clientId: 'c', request })).buffer;
+      allocated =
+        allocs.mock.calls.reduce((n, [size]) => n + size, 0) +
+        joins.mock.results.reduce((n, r) => n + (r.value as Buffer).length, 0);
+    } finally {
+      allocs.mockRestore();
+      joins.mockRestore();
+    }
+    expect(sent.length).toBeGreaterThan(1_000_000);
+    // Unpatched: 10.8 × (every nesting level copies the batch into a buffer grown by doubling).
+    expect(allocated / sent.length).toBeLessThan(4);
+  });
+});
+
 // eosManager with a cluster of our own: its coordinator answers CONCURRENT_TRANSACTIONS as often
 // as a test asks, as a real one does while it writes the previous transaction's markers.
 interface Eos {
