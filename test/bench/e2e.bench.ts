@@ -79,7 +79,7 @@ const args = parseScriptArgs({
       valueName: 'N',
       description: 'users in the restore phase (default 1,000,000)',
     },
-    'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40)' },
+    'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40; 0 = no profile)' },
     'profile-restore': {
       type: 'boolean',
       description:
@@ -746,6 +746,42 @@ async function changelogStates(kafka: Kafka, serde: AvroSerde, topic: string): P
 
 // ------------------------------------------------------------------------------------------ main
 
+/**
+ * The processor again, on a fresh group over the same input, under --cpu-prof for PROFILE_S
+ * seconds (with the service's V8 flags, as the measured runs): its self time by area and function.
+ */
+async function profileHotPath(
+  kafka: Kafka,
+  input: string,
+  env: Record<string, string>,
+): Promise<NonNullable<Result['profile']>> {
+  log(`profile: processor with --cpu-prof for ${PROFILE_S} s`);
+  const profDir = join(WORK_DIR, 'cpu-profile');
+  rmSync(profDir, { recursive: true, force: true });
+  const config = loadConfig(env);
+  await setUpTopics(kafka, config, {
+    inputPartitions: PARTITIONS,
+    replicationFactor: 1,
+  });
+  const profProc = spawnNode(
+    'processor-profiled',
+    ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--max-old-space-size=8192', ...SERVICE_NODE_FLAGS],
+    [PROCESSOR_MAIN, 'run'],
+    env,
+  );
+  await sleep(PROFILE_S * 1000);
+  const profiledEvents = await committedTotal(kafka, config.appId, input);
+  await stopChild(profProc);
+  const profile = summariseProfiles(profileFiles(profDir), ROOT);
+  log(
+    `profile: ${profile.files} file(s), top: ${profile.topFunctions
+      .slice(0, 3)
+      .map((f) => f.name)
+      .join(', ')}`,
+  );
+  return { seconds: PROFILE_S, eventsProcessed: profiledEvents, ...profile };
+}
+
 async function main(): Promise<void> {
   const cluster = clusterFromEnv(process.env);
   const kafka = cluster.kafka;
@@ -988,30 +1024,8 @@ async function main(): Promise<void> {
     );
   }
 
-  log(`profile: processor with --cpu-prof for ${PROFILE_S} s`);
-  const profDir = join(WORK_DIR, 'cpu-profile');
-  rmSync(profDir, { recursive: true, force: true });
-  const profApp = `bench-prof-${runId}`;
-  await setUpTopics(kafka, loadConfig(appEnv(profApp, input)), {
-    inputPartitions: PARTITIONS,
-    replicationFactor: 1,
-  });
-  const profProc = spawnNode(
-    'processor-profiled',
-    ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--max-old-space-size=8192'],
-    [PROCESSOR_MAIN, 'run'],
-    appEnv(profApp, input),
-  );
-  await sleep(PROFILE_S * 1000);
-  const profiledEvents = await committedTotal(kafka, profApp, input);
-  await stopChild(profProc);
-  const profile = summariseProfiles(profileFiles(profDir), ROOT);
-  log(
-    `profile: ${profile.files} file(s), top: ${profile.topFunctions
-      .slice(0, 3)
-      .map((f) => f.name)
-      .join(', ')}`,
-  );
+  const profile =
+    PROFILE_S > 0 ? await profileHotPath(kafka, input, appEnv(`bench-prof-${runId}`, input)) : undefined;
 
   const result = {
     at: new Date().toISOString(),
@@ -1055,7 +1069,7 @@ async function main(): Promise<void> {
       distinctTemplateStates: states.length,
     },
     restoreProfile,
-    profile: { seconds: PROFILE_S, eventsProcessed: profiledEvents, ...profile },
+    profile,
     targets: {
       ratioToPassthrough: '≥ 0.5',
       p99LatencyMs: '≤ 250',
@@ -1120,7 +1134,8 @@ type Result = {
     cores?: WindowCores & { probe: number };
   };
   restoreProfile?: ProfileSummary & { wallMs: number };
-  profile: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
+  /** Absent with --profile-seconds 0. */
+  profile?: ReturnType<typeof summariseProfiles> & { seconds: number; eventsProcessed: number };
 };
 
 /** `gcPerSecond` (from --trace-gc) adds a column: the main thread's GC ms, marking steps included. */
@@ -1289,10 +1304,12 @@ function markdown(r: Result): string {
       : []),
     '## Profile of the hot path',
     '',
-    ...profileSection(
-      r.profile,
-      `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included; ${r.profile.files} threads profiled).`,
-    ),
+    ...(r.profile
+      ? profileSection(
+          r.profile,
+          `The processor with --cpu-prof for ${r.profile.seconds} s on the same input (${r.profile.eventsProcessed.toLocaleString('en')} events committed, start-up included; ${r.profile.files} threads profiled), with the service's V8 flags.`,
+        )
+      : ['Not profiled in this run (--profile-seconds 0).']),
   ].join('\n');
 }
 
