@@ -79,7 +79,11 @@ const args = parseScriptArgs({
       valueName: 'N',
       description: 'users in the restore phase (default 1,000,000)',
     },
-    'profile-seconds': { type: 'string', valueName: 'S', description: 'CPU profile length (default 40; 0 = no profile)' },
+    'profile-seconds': {
+      type: 'string',
+      valueName: 'S',
+      description: 'CPU profile length (default 40; 0 = no profile)',
+    },
     'profile-restore': {
       type: 'boolean',
       description:
