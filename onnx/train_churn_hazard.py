@@ -118,6 +118,11 @@ def clustered_interval(score, y, users, resamples=1000, seed=1):
     return [float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))]
 
 
+def valid_scores(pv, yv, uv):
+    """Valid ROC AUC of probabilities pv and its user-clustered 95 % interval."""
+    return {"validAuc": float(auc(pv, yv)), "validAucInterval": clustered_interval(pv, yv, uv)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", required=True)
@@ -133,11 +138,7 @@ def main():
         m = fit(xt, yt, k)
         pv = prob(m, xv)
         models[name] = m
-        report[name] = {
-            "validAuc": float(auc(pv, yv)),
-            "validAucInterval": clustered_interval(pv, yv, uv),
-            "validBrier": float(np.mean((pv - yv) ** 2)),
-        }
+        report[name] = {**valid_scores(pv, yv, uv), "validBrier": float(np.mean((pv - yv) ** 2))}
         print(f"{name:20s} valid AUC {report[name]['validAuc']:.4f} {report[name]['validAucInterval']} Brier {report[name]['validBrier']:.4f}", flush=True)
     k = SETS["+ rhythm"]
     ht, et = load_encoder_state(a.train, meta, len(xt))
@@ -150,11 +151,7 @@ def main():
     }.items():
         m = fit(ct, yt, ct.shape[1])
         pv = prob(m, cv)
-        explored[name] = {
-            "inputs": int(ct.shape[1]),
-            "validAuc": float(auc(pv, yv)),
-            "validAucInterval": clustered_interval(pv, yv, uv),
-        }
+        explored[name] = {"inputs": int(ct.shape[1]), **valid_scores(pv, yv, uv)}
         print(f"{name:26s} valid AUC {explored[name]['validAuc']:.4f} {explored[name]['validAucInterval']} (explored, {ct.shape[1]} inputs)", flush=True)
     for name, col, sign in (("idle time", 0, 1), ("events per day", 3, -1)):
         report[name] = {"validAuc": float(auc(sign * xv[:, col], yv))}
