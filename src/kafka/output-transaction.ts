@@ -14,6 +14,7 @@ import { isConcurrentTransactions, transactionFailure } from './failure-policy';
 import type { Checkpoint } from '../state/checkpoint';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../state/checkpoint';
 import type { AvroSerde } from './serde';
+import type { InterestProfile } from '../core/types';
 
 /** Registry ids of the schemas the outputs are written with. */
 export interface OutputSchemaIds {
@@ -61,7 +62,13 @@ export function buildTopicMessages(
         add(config.topics.churn, { key: o.key, value: serde.encode(ids.churn, o.value) });
         break;
       case 'profile':
-        add(config.topics.profiles, { key: o.key, value: serde.encode(ids.profile, o.value) });
+        // avsc's one array writer also reads arrays of strings, and V8's optimised code turns every
+        // array of unboxed doubles it reads into one of boxed numbers (an elements-kind transition
+        // on load). The embedding is the user's state vector: it gets a copy to box, not itself.
+        add(config.topics.profiles, {
+          key: o.key,
+          value: serde.encode(ids.profile, profileWithOwnEmbedding(o.value as InterestProfile)),
+        });
         break;
       case 'profile-tombstone':
         add(config.topics.profiles, { key: o.key, value: null });
@@ -213,4 +220,8 @@ export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: n
 function sizeOf(v: Message['key'] | Message['value']): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+function profileWithOwnEmbedding(p: InterestProfile): InterestProfile {
+  return { ...p, embedding: p.embedding.slice() };
 }

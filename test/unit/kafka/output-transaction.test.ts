@@ -1,4 +1,7 @@
-import { keyValueBytes, splitBySize } from '../../../src/kafka/output-transaction';
+import type { InterestProfile } from '../../../src/core/types';
+import { buildTopicMessages, keyValueBytes, splitBySize } from '../../../src/kafka/output-transaction';
+import type { AvroSerde } from '../../../src/kafka/serde';
+import { loadConfig } from '../../../src/shared/config';
 
 describe('splitBySize', () => {
   it('keeps every message, in order, in requests under the byte budget', () => {
@@ -36,5 +39,44 @@ describe('keyValueBytes', () => {
     expect(keyValueBytes(input, 'changelog')).toBe(3 + 10 + 2);
     expect(keyValueBytes(input, 'profiles')).toBe(101);
     expect(keyValueBytes(input, 'none')).toBe(0);
+  });
+});
+
+describe('buildTopicMessages', () => {
+  it("hands the serializer a copy of a profile's embedding, never the user's state vector", () => {
+    // avsc's array writer, optimised for arrays of strings too, boxes every double array it reads
+    // (a V8 elements-kind transition on load): the state's vector must not be the one it reads.
+    const embedding = [0.25, -0.5, 0.125];
+    const profile = { userId: 'u1', embedding } as unknown as InterestProfile;
+    const encoded: unknown[] = [];
+    const serde = {
+      encode: (_id: number, v: unknown) => {
+        encoded.push(v);
+        return Buffer.alloc(1);
+      },
+    } as unknown as AvroSerde;
+    const config = loadConfig({
+      IDRIFT_KAFKA_BROKERS: 'localhost:9092',
+      IDRIFT_SCHEMA_REGISTRY_URL: 'http://localhost:8081',
+    });
+    const topics = buildTopicMessages(
+      { outputs: [{ kind: 'profile', key: 'u1', value: profile }], deadLetters: [], lateEvents: [] },
+      [],
+      new Map(),
+      null,
+      {
+        config,
+        serde,
+        schemaIds: { migration: 1, churn: 2, profile: 3 },
+        partition: 0,
+        modelVersion: 'm',
+        nowMs: 0,
+      },
+    );
+    expect(topics.map((t) => t.topic)).toEqual([config.topics.profiles]);
+    const sent = encoded[0] as InterestProfile;
+    expect(sent.embedding).toEqual(embedding);
+    expect(sent.embedding).not.toBe(embedding);
+    expect({ ...sent, embedding: null }).toEqual({ ...profile, embedding: null });
   });
 });
