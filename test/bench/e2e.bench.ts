@@ -54,7 +54,14 @@ import type { GcWindowSummary } from './lib/gc-trace';
 import { gcMsPerSecond, parseGcTrace, summariseGcWindow } from './lib/gc-trace';
 import { quantile } from '../../src/eval/metrics';
 import { SERVICE_NODE_FLAGS } from '../../src/shared/node-flags';
-import { CLK_TCK, procCpuSeconds, procPeakRssMb, stackPid } from './lib/processes';
+import {
+  CLK_TCK,
+  COMPILED_MAIN,
+  compileService,
+  procCpuSeconds,
+  procPeakRssMb,
+  stackPid,
+} from './lib/processes';
 import { restoreChangelog } from './lib/restore-changelog';
 
 const execFileP = promisify(execFile);
@@ -126,7 +133,7 @@ if (PROCESSOR_FROM !== 'dist' && PROCESSOR_FROM !== 'tsx') {
   process.exit(2);
 }
 /** The processor's entry point: the compiled build (what ships) or the TypeScript source through tsx. */
-const PROCESSOR_MAIN = PROCESSOR_FROM === 'dist' ? 'dist/src/main.js' : 'src/main.ts';
+const PROCESSOR_MAIN = PROCESSOR_FROM === 'dist' ? COMPILED_MAIN : 'src/main.ts';
 const PROCESSOR_NODE_ARGS = (stringFlag(args, 'processor-node-args') ?? '')
   .split(' ')
   .filter((a) => a !== '');
@@ -796,13 +803,7 @@ async function main(): Promise<void> {
   mkdirSync(WORK_DIR, { recursive: true });
   if (PROCESSOR_FROM === 'dist') {
     log('compiling the processor (tsc -p tsconfig.build.json → dist/)');
-    await execFileP(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: ROOT,
-      },
-    );
+    await compileService();
   }
   const appEnv = (appId: string, input: string): Record<string, string> => ({
     IDRIFT_KAFKA_BROKERS: brokers,

@@ -2,8 +2,10 @@
  * Processes measured from outside, through /proc (Linux): CPU time and peak RSS of a pid, and the
  * pids the local stack recorded (test/harness/stack.sh). NaN or null when not readable.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { promisify } from 'node:util';
 import { ROOT } from '../../system/lib/cluster';
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
@@ -42,4 +44,16 @@ export function stackPid(name: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** The service's compiled entry point, relative to ROOT: what the image runs. */
+export const COMPILED_MAIN = 'dist/src/main.js';
+
+/** Compiles the service (tsc -p tsconfig.build.json → dist/), so a bench measures what the image runs, not tsx. */
+export async function compileService(): Promise<void> {
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT },
+  );
 }
