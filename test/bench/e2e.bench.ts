@@ -1223,7 +1223,7 @@ function markdown(r: Result): string {
     '# End-to-end benchmark',
     '',
     `Run ${r.at} on ${r.machine.cpus} × ${r.machine.model}, node ${r.machine.node}; broker, registry, load generator and the measured process share these cores.`,
-    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most). The processor ran ${r.workload.processor === 'dist/src/main.js' ? 'compiled (dist/src/main.js), as the image runs it' : 'from its TypeScript sources through tsx'}${r.workload.nodeFlags ? `, with the service's V8 flags (${r.workload.nodeFlags.join(' ')})` : ''}.`,
+    `Workload: ${r.workload.events.toLocaleString('en')} simulated events (${r.workload.inputMb} MB) of ${r.workload.users.toLocaleString('en')} users on ${r.workload.partitions} partitions, exactly-once (read_committed, one transactional producer per partition, ${CHUNK} records per transaction at most). The processor ran ${r.workload.processor === COMPILED_MAIN ? `compiled (${COMPILED_MAIN}), as the image runs it` : 'from its TypeScript sources through tsx'}${r.workload.nodeFlags ? `, with the service's V8 flags (${r.workload.nodeFlags.join(' ')})` : ''}.`,
     '',
     '## Throughput (same run, same topic)',
     '',
