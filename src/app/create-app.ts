@@ -94,6 +94,7 @@ export function createApp(config: Config, logger: Logger): App {
           },
         },
         () => api,
+        (route, status, seconds) => metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
       );
       const encoderOptions = {
         modelPath: config.model.path,
@@ -162,7 +163,9 @@ export function createApp(config: Config, logger: Logger): App {
       };
       api = (pathname) => {
         const id = matchInterestsPath(pathname);
-        return id === undefined ? undefined : handleInterests(id, source, apiOptions);
+        return id === undefined
+          ? undefined
+          : { route: 'interests', response: handleInterests(id, source, apiOptions) };
       };
       processor.onFatal = () => {
         state = 'failed';

@@ -17,8 +17,21 @@ export interface HealthSource {
   readiness(): string | null;
 }
 
-/** Extra GET routes: resolves to a response, or undefined when the path is not theirs. */
-export type ApiRoutes = (pathname: string) => Promise<ApiResponse> | undefined;
+/**
+ * Extra GET routes: the route's name (a bounded metric label, never the path: paths hold user ids)
+ * and its response, or undefined when the path is not theirs.
+ */
+export type ApiRoutes = (
+  pathname: string,
+) => { readonly route: string; readonly response: Promise<ApiResponse> } | undefined;
+
+/**
+ * Called once per request when its response has been handed to the socket: the route's name
+ * (`metrics`, `healthz`, `readyz`, an API route's, or `unmatched`), the status code, and seconds
+ * from the request's arrival at the handler. Time a request waits before Node parses it (a busy
+ * event loop) is not in it; the client's latency minus this is that wait.
+ */
+export type RequestObserver = (route: string, status: number, seconds: number) => void;
 
 export async function startHttpServer(
   host: string,
@@ -26,8 +39,12 @@ export async function startHttpServer(
   registry: Registry,
   health: HealthSource,
   api: () => ApiRoutes | null = () => null,
+  observe: RequestObserver = () => undefined,
 ): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
+    const start = process.hrtime.bigint();
+    let route = 'unmatched';
+    res.once('finish', () => observe(route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
     const reply = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
       res.writeHead(status, { 'content-type': type });
       res.end(body);
@@ -35,16 +52,19 @@ export async function startHttpServer(
     if (req.method !== 'GET') return reply(405, 'method not allowed\n');
     switch (req.url) {
       case '/metrics':
+        route = 'metrics';
         registry.metrics().then(
           (text) => reply(200, text, registry.contentType),
           (e: unknown) => reply(500, `metrics failed: ${String(e)}\n`),
         );
         return;
       case '/healthz': {
+        route = 'healthz';
         const why = health.liveness();
         return why === null ? reply(200, 'ok\n') : reply(503, `${why}\n`);
       }
       case '/readyz': {
+        route = 'readyz';
         const why = health.readiness();
         return why === null ? reply(200, 'ready\n') : reply(503, `${why}\n`);
       }
@@ -52,7 +72,8 @@ export async function startHttpServer(
         const pathname = (req.url ?? '/').split('?')[0] ?? '/';
         const answer = api()?.(pathname);
         if (!answer) return reply(404, 'not found\n');
-        answer.then(
+        route = answer.route;
+        answer.response.then(
           (r) => {
             res.writeHead(r.status, r.headers);
             res.end(r.body);

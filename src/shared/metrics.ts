@@ -221,6 +221,13 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       help: 'Consumer group rebalances this instance took part in (group joins).',
       registers: r,
     }),
+    httpRequestSeconds: new Histogram({
+      name: 'idrift_http_request_duration_seconds',
+      help: 'HTTP requests (lookup API, probes, metrics) from handler entry to response sent, seconds.',
+      labelNames: ['route', 'code'] as const,
+      buckets: [0.0005, ...SECONDS_BUCKETS],
+      registers: r,
+    }),
     ready: new Gauge({
       name: 'idrift_ready',
       help: '1 when assigned partitions are restored and the model is loaded.',

@@ -67,6 +67,18 @@ describeWithStack('interest lookup API across two instances', (env) => {
     expect(outcome.local).toBeGreaterThan(0);
     expect(outcome.redirected).toBeGreaterThan(0);
 
+    // The first instance timed every lookup it answered, by route and status, and no label holds a user.
+    const metricsText = await (await fetch(`${urls[0]}/metrics`)).text();
+    const counted = (code: number): number =>
+      Number(
+        new RegExp(
+          `^idrift_http_request_duration_seconds_count\\{route="interests",code="${code}"\\} (\\d+)$`,
+          'm',
+        ).exec(metricsText)?.[1] ?? 0,
+      );
+    expect([counted(200), counted(307)]).toEqual([outcome.local, outcome.redirected]);
+    for (const u of users) expect(metricsText).not.toContain(`"${u}"`);
+
     // An unknown user: 404 from whichever instance owns its partition (following a redirect).
     const unknown = await fetch(`${urls[0]}/v1/users/nobody-${Date.now()}/interests`);
     expect(unknown.status).toBe(404);

@@ -14,6 +14,7 @@ import {
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv/dist/2020';
 import { execFileSync } from 'node:child_process';
@@ -351,12 +352,57 @@ export function unknownMetrics(expr: string, known: ReadonlySet<string>): string
 
 /** Every series name the service exports (histograms as _bucket/_sum/_count). */
 export function exportedSeries(): Set<string> {
+  return new Set(exportedLabels().keys());
+}
+
+/**
+ * Labels Prometheus adds to every scraped series (the ServiceMonitor's target labels), which
+ * expressions may match and group by besides the metric's own.
+ */
+const TARGET_LABELS = ['namespace', 'pod', 'service', 'instance', 'job', 'container', 'endpoint'];
+
+/** Every series the service exports with the label names it may carry (histograms as _bucket/_sum/_count). */
+export function exportedLabels(): Map<string, ReadonlySet<string>> {
   const metrics = createMetrics(new Registry(), true);
-  const names = new Set<string>();
+  const series = new Map<string, ReadonlySet<string>>();
   for (const m of metrics.registry.getMetricsAsArray()) {
     const type = (m as unknown as { type: string }).type;
-    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
-    else names.add(m.name);
+    const own = [...((m as unknown as { labelNames?: string[] }).labelNames ?? []), ...TARGET_LABELS];
+    if (type === 'histogram') {
+      series.set(`${m.name}_bucket`, new Set([...own, 'le']));
+      for (const s of ['_sum', '_count']) series.set(m.name + s, new Set(own));
+    } else series.set(m.name, new Set(own));
   }
-  return names;
+  return series;
+}
+
+/**
+ * What is wrong with a PromQL expression, by Prometheus' own grammar (@prometheus-io/lezer-promql,
+ * the parser of Prometheus' web UI): syntax errors, and label names matched on one of the
+ * service's series that the series does not carry (a misspelt label matches nothing and the
+ * alert never fires). Grafana's variables are replaced first.
+ */
+export function promqlProblems(expr: string, labels: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const text = expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'ns');
+  const problems: string[] = [];
+  const cursor = promqlParser.parse(text).cursor();
+  do {
+    if (cursor.type.isError) problems.push(`syntax error at ${cursor.from} in: ${text}`);
+    if (cursor.name !== 'VectorSelector') continue;
+    const selector = cursor.node;
+    const nameNode = selector.getChild('Identifier');
+    const name = nameNode ? text.slice(nameNode.from, nameNode.to) : '';
+    const allowed = labels.get(name);
+    if (!allowed) continue;
+    const matchers = selector.getChild('LabelMatchers');
+    const inner = matchers?.cursor();
+    if (!inner) continue;
+    const end = matchers?.to ?? 0;
+    while (inner.next() && inner.from < end) {
+      if (inner.name !== 'LabelName') continue;
+      const label = text.slice(inner.from, inner.to);
+      if (!allowed.has(label)) problems.push(`${name} has no label ${label}`);
+    }
+  } while (cursor.next());
+  return problems;
 }

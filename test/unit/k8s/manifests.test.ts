@@ -16,10 +16,12 @@ import {
   configMapProblems,
   container,
   containerEnvProblems,
+  exportedLabels,
   exportedSeries,
   find,
   one,
   podSpec,
+  promqlProblems,
   render,
   scaledObjectProblems,
   schemaProblems,
@@ -188,6 +190,20 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
     expect(exprs.length).toBeGreaterThan(10);
     expect(exprs.flatMap((e) => unknownMetrics(e, known))).toEqual([]);
   });
+
+  it('writes alert and dashboard expressions that Prometheus parses, matching labels the series carry', () => {
+    const labels = exportedLabels();
+    const rules = (spec(one(objects(overlay), 'PrometheusRule')).groups ?? []).flatMap((g) => g.rules);
+    const dashboard = JSON.parse(
+      one(objects(overlay), 'ConfigMap', 'interest-drift-dashboard').data?.['interest-drift.json'] ?? '{}',
+    ) as { panels: { targets: { expr: string }[] }[] };
+    const exprs = [
+      ...rules.map((r) => r.expr),
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ];
+    expect(exprs.length).toBeGreaterThan(20);
+    expect(exprs.flatMap((e) => promqlProblems(e, labels))).toEqual([]);
+  });
 });
 
 describe('GPU and CPU variants', () => {
@@ -285,6 +301,22 @@ describe('the checks reject broken manifests', () => {
 
     spec(one(o, 'ScaledObject')).maxReplicaCount = 13;
     expect(scaledObjectProblems(o, config)).toEqual(['maxReplicaCount 13 exceeds the 12 input partitions']);
+  });
+
+  it('a PromQL syntax error, and a label the series does not carry', () => {
+    const labels = exportedLabels();
+    expect(promqlProblems('sum(rate(idrift_records_consumed_total[5m])', labels)).toEqual([
+      expect.stringMatching(/^syntax error at \d+ in: sum\(rate/),
+    ]);
+    expect(
+      promqlProblems(
+        'histogram_quantile(0.99, sum by (le) (rate(idrift_http_request_duration_seconds_bucket{namespace="$namespace", rout="interests"}[$__rate_interval])))',
+        labels,
+      ),
+    ).toEqual(['idrift_http_request_duration_seconds_bucket has no label rout']);
+    expect(
+      promqlProblems('sum by (code) (rate(idrift_records_dead_lettered_total{code="x"}[5m]))', labels),
+    ).toEqual([]);
   });
 
   it('a metric name the service does not export', () => {

@@ -43,6 +43,7 @@ describe('metric catalog', () => {
       'minor',
       'patch',
       'kind',
+      'route',
     ]);
     for (const m of all) for (const l of m.labels) expect(allowed).toContain(l);
   });
