@@ -22,6 +22,8 @@ import { loadConfig } from '../../src/shared/config';
 import { simulate } from '../../src/sim/simulator';
 import { committedTotal, sleep } from '../support/committed-progress';
 import { COMPILED_MAIN, compileService } from './lib/processes';
+import type { HistogramSnapshot } from './lib/prom-histogram';
+import { fractionAtMost, histogramDelta, quantileBound, readHistogram } from './lib/prom-histogram';
 import { ROOT, clusterFromEnv } from '../system/lib/cluster';
 
 const args = parseScriptArgs({
@@ -46,6 +48,24 @@ const USERS = numberFlag(args, 'users', 20_000);
 const INPUT_RATE = numberFlag(args, 'input-rate', 1000);
 const OUT_DIR = stringFlag(args, 'out') ?? join(__dirname, 'results');
 const TARGET_P99_MS = 5;
+
+/**
+ * One scrape of the processor: its own timing of the lookups (handler entry to response sent,
+ * src/app/http-server.ts), and its event loop's delay since the previous scrape (prom-client's
+ * monitorEventLoopDelay gauges, which each scrape resets; ms).
+ */
+async function scrape(
+  port: number,
+): Promise<{ lookups: HistogramSnapshot; loopP99Ms: number; loopMaxMs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const gauge = (name: string): number =>
+    Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+  return {
+    lookups: readHistogram(text, 'idrift_http_request_duration_seconds', { route: 'interests' }),
+    loopP99Ms: gauge('idrift_nodejs_eventloop_lag_p99_seconds'),
+    loopMaxMs: gauge('idrift_nodejs_eventloop_lag_max_seconds'),
+  };
+}
 
 const log = (m: string): void =>
   void process.stderr.write(`[bench:lookup] ${new Date().toISOString().slice(11, 19)} ${m}\n`);
@@ -118,6 +138,7 @@ async function main(): Promise<void> {
       }
     })();
     const before = await committedTotal(kafka, appId, config.topics.input);
+    const serverBefore = await scrape(port);
     let k = 0;
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
@@ -134,6 +155,8 @@ async function main(): Promise<void> {
         },
       ],
     });
+    const serverAfter = await scrape(port);
+    const server = histogramDelta(serverBefore.lookups, serverAfter.lookups);
     stopInput = true;
     await input;
     const processed = (await committedTotal(kafka, appId, config.topics.input)) - before;
@@ -149,6 +172,21 @@ async function main(): Promise<void> {
         p99: result.latency.p99,
         max: result.latency.max,
       },
+      /**
+       * The same requests as the service timed them, from its handler's entry to the response
+       * sent: bucket bounds in ms ("at most"). The client's latency minus this is time spent
+       * before the handler ran: the socket, the event loop busy with processing, the client.
+       */
+      server: {
+        requests: server.count,
+        meanMs: server.count === 0 ? 0 : Math.round((server.sumSeconds / server.count) * 1e5) / 100,
+        p50AtMostMs: quantileBound(server, 0.5) * 1000,
+        p99AtMostMs: quantileBound(server, 0.99) * 1000,
+        shareWithin5Ms: Math.round(fractionAtMost(server, 0.005) * 10_000) / 10_000,
+        /** How late the processor's event loop ran during the load (p99 and max of its delay). */
+        eventLoopDelayP99Ms: serverAfter.loopP99Ms,
+        eventLoopDelayMaxMs: serverAfter.loopMaxMs,
+      },
       non2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,
@@ -159,7 +197,8 @@ async function main(): Promise<void> {
       met: result.latency.p99 <= TARGET_P99_MS && result.non2xx === 0 && result.errors === 0,
     };
     log(
-      `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms at ${r.achievedRate} req/s; ${processed} input events processed meanwhile`,
+      `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms at ${r.achievedRate} req/s; ${processed} input events processed meanwhile; ` +
+        `server-side mean ${r.server.meanMs} ms, p99 ≤ ${r.server.p99AtMostMs} ms; event loop delay p99 ${r.server.eventLoopDelayP99Ms} ms, max ${r.server.eventLoopDelayMaxMs} ms`,
     );
     mkdirSync(OUT_DIR, { recursive: true });
     writeFileSync(join(OUT_DIR, 'lookup.json'), `${JSON.stringify(r, null, 2)}\n`);
@@ -177,6 +216,13 @@ async function main(): Promise<void> {
         `| ${r.requests} | ${r.achievedRate} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | **${r.latencyMs.p99}** | ${r.latencyMs.max} | ${r.non2xx} | ${r.errors} | ${processed} |`,
         '',
         `Target p99 ≤ ${TARGET_P99_MS} ms at ${RATE} req/s with no errors: **${r.met ? 'met' : 'missed'}**.`,
+        '',
+        `The service's own timing of the same ${r.server.requests} requests (\`idrift_http_request_duration_seconds{route="interests"}\`,`,
+        `handler entry to response sent): mean ${r.server.meanMs} ms, p50 ≤ ${r.server.p50AtMostMs} ms, p99 ≤ ${r.server.p99AtMostMs} ms;`,
+        `${(r.server.shareWithin5Ms * 100).toFixed(2)} % within 5 ms. What the client saw beyond that was spent before the handler ran:`,
+        'in the socket, in the event loop while it was busy with processing, or in the load generator.',
+        `The processor's event loop ran late by up to ${r.server.eventLoopDelayP99Ms} ms at p99 and ${r.server.eventLoopDelayMaxMs} ms at most`,
+        '(its delay during the load, `idrift_nodejs_eventloop_lag_{p99,max}_seconds`): a request that arrives during such a stretch waits for it.',
         '',
       ].join('\n'),
     );
