@@ -12,12 +12,18 @@ Candidates (nested feature sets, so the ablation is in the report):
   + rhythm            session gaps of the window: survival beyond idle time, sessions per day
   + encoder           the encoder's inactivity logit after the last event
 The chosen set is the one with the highest valid ROC AUC; a feature outside the set gets weight 0.
+Each feature's range over the train checkpoints is stored with the weights (`lower`, `upper`, also
+on the baseline), and the service and the evaluation clamp features into it before scoring: the
+sample spans 9 days, so `days_since_first_event` and the counts of a user with months of history
+lie far outside anything the linear model saw (see LogisticWeights in src/core/churn-hazard.ts).
 
 Explored, reported only (`explored` in the output; the service cannot compute them, so they are
 never chosen: one that won on valid would first have to be built into src/core/churn-hazard.ts):
   + hidden state      the encoder's 64-value hidden state after the last event
   + embeddings        the short- and long-horizon user embeddings
   quadratic           every product of two "+ rhythm" features (nonlinearity without trees)
+  without tenure      "+ rhythm" without days_since_first_event, which in a 9-day sample also tells
+                      how far into the sample a checkpoint is
 
     python onnx/train_churn_hazard.py --train PREFIX --valid PREFIX [--out onnx/artifacts/churn-hazard.json]
 
@@ -134,9 +140,11 @@ def main():
     names = meta["features"]
     report = {}
     models = {}
+    lower, upper = xt.min(0), xt.max(0)
+    bounds = {"lower": lower.tolist(), "upper": upper.tolist()}
     for name, k in SETS.items():
         m = fit(xt, yt, k)
-        pv = prob(m, xv)
+        pv = prob(m, np.clip(xv, lower, upper))
         models[name] = m
         report[name] = {**valid_scores(pv, yv, uv), "validBrier": float(np.mean((pv - yv) ** 2))}
         print(f"{name:20s} valid AUC {report[name]['validAuc']:.4f} {report[name]['validAucInterval']} Brier {report[name]['validBrier']:.4f}", flush=True)
@@ -148,6 +156,7 @@ def main():
         "+ rhythm, + hidden state": (np.hstack([xt[:, :k], ht]), np.hstack([xv[:, :k], hv])),
         "+ rhythm, + embeddings": (np.hstack([xt[:, :k], et]), np.hstack([xv[:, :k], ev])),
         "+ rhythm, quadratic": (pairwise_products(xt[:, :k], xt[:, :k]), pairwise_products(xv[:, :k], xt[:, :k])),
+        "+ rhythm, without tenure": (np.delete(xt[:, :k], 2, axis=1), np.delete(np.clip(xv, lower, upper)[:, :k], 2, axis=1)),
     }.items():
         m = fit(ct, yt, ct.shape[1])
         pv = prob(m, cv)
@@ -162,19 +171,20 @@ def main():
     rows = np.linspace(0, len(xv) - 1, 16).astype(int)
     # Levels: the probabilities reached by 20 %, 10 % and 5 % of the training checkpoints.
     levels = [round(float(np.quantile(prob(m, xt), q)), 3) for q in (0.8, 0.9, 0.95)]
+    golden = np.clip(xv[rows], lower, upper)
     out = {
-        "version": f"hazard-{meta['modelVersion']}-{chosen.replace(' ', '').replace('+', 'plus-').replace('/', '-')}",
+        "version": f"hazard-{meta['modelVersion']}-{chosen.replace(' ', '').replace('+', 'plus-').replace('/', '-')}-bounded",
         "features": names,
         "featureSet": chosen,
         "trainedOn": f"{meta['users']} users ({len(xt)} checkpoints)",
         **meta["spec"],
-        "mean": m["mean"].tolist(), "scale": m["scale"].tolist(), "coef": m["coef"].tolist(), "intercept": m["intercept"],
+        "mean": m["mean"].tolist(), "scale": m["scale"].tolist(), "coef": m["coef"].tolist(), "intercept": m["intercept"], **bounds,
         "levelThresholds": levels,
         "baseline": {"name": "logistic regression on recency/frequency", "mean": base["mean"].tolist(), "scale": base["scale"].tolist(),
-                     "coef": base["coef"].tolist(), "intercept": base["intercept"]},
+                     "coef": base["coef"].tolist(), "intercept": base["intercept"], **bounds},
         "selection": report,
         "explored": explored,
-        "golden": {"features": xv[rows].tolist(), "probabilities": prob(m, xv[rows]).tolist()},
+        "golden": {"features": xv[rows].tolist(), "probabilities": prob(m, golden).tolist()},
     }
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)

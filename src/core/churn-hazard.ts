@@ -65,6 +65,16 @@ export interface LogisticWeights {
   readonly scale: readonly number[];
   readonly coef: readonly number[];
   readonly intercept: number;
+  /**
+   * The range of each feature over the training checkpoints; a feature is clamped into it before
+   * scoring. Why: the model is linear in its features and was fitted on a 9-day sample, so a
+   * feature past what it saw is extrapolated without limit. `days_since_first_event` (train
+   * range 0–7.75 days, coefficient −0.36 per 2.1 days) gave a daily shopper with 30 days of
+   * history P = 0.007 after 30 h idle and one with 90 days P ≈ 0: users with a long history were
+   * never alerted. Absent in weights written before 2026-11-28: no clamping.
+   */
+  readonly lower?: readonly number[];
+  readonly upper?: readonly number[];
 }
 
 /** Decayed-count rate per day at time t, from a rate anchored at `anchorMs`. */
@@ -128,11 +138,15 @@ export function hazardFeatures(
   return out;
 }
 
-/** P(no event within the horizon after atMs). */
+/** P(no event within the horizon after atMs); features outside the training range are clamped into it. */
 export function hazardProbability(w: LogisticWeights, features: ArrayLike<number>): number {
+  const { lower, upper } = w;
   let z = w.intercept;
-  for (let i = 0; i < features.length; i++)
-    z += (((features[i] as number) - (w.mean[i] as number)) / (w.scale[i] as number)) * (w.coef[i] as number);
+  for (let i = 0; i < features.length; i++) {
+    let x = features[i] as number;
+    if (lower && upper) x = Math.min(upper[i] as number, Math.max(lower[i] as number, x));
+    z += ((x - (w.mean[i] as number)) / (w.scale[i] as number)) * (w.coef[i] as number);
+  }
   return 1 / (1 + Math.exp(-z));
 }
 
@@ -170,6 +184,17 @@ export function checkHazardWeights(w: ChurnHazardWeights): string[] {
   if (w.mean.length !== nf || w.scale.length !== nf || w.coef.length !== nf)
     problems.push(`mean, scale and coef need ${nf} entries`);
   if (w.scale.some((x) => !(x > 0))) problems.push('scale entries must be > 0');
+  for (const [name, l] of [
+    ['', w],
+    ['baseline ', w.baseline],
+  ] as const) {
+    if (!l || (l.lower === undefined && l.upper === undefined)) continue;
+    const lo = l.lower ?? [];
+    const hi = l.upper ?? [];
+    if (lo.length !== nf || hi.length !== nf) problems.push(`${name}lower and upper need ${nf} entries each`);
+    else if (lo.some((x, i) => !(Number.isFinite(x) && Number.isFinite(hi[i]) && x <= (hi[i] as number))))
+      problems.push(`${name}lower must be finite and ≤ upper, entry by entry`);
+  }
   for (const k of ['horizonMs', 'recentRateHalfLifeMs', 'baselineRateHalfLifeMs'] as const)
     if (!(w[k] > 0)) problems.push(`${k} must be > 0`);
   if (!Number.isFinite(w.intercept)) problems.push('intercept must be a number');

@@ -164,5 +164,47 @@ describe('the committed churn hazard', () => {
 
   it('flags a file that does not fit', () => {
     expect(checkHazardWeights({ ...COMMITTED, features: ['x'], coef: [1], horizonMs: 0 })).toHaveLength(3);
+    expect(checkHazardWeights({ ...COMMITTED, lower: [0] })).toEqual([
+      'lower and upper need 11 entries each',
+    ]);
+    const upside = { ...COMMITTED, lower: COMMITTED.upper, upper: COMMITTED.lower };
+    expect(checkHazardWeights(upside)).toEqual(['lower must be finite and ≤ upper, entry by entry']);
+  });
+
+  it('scores a user with months of history as one at the longest history it was trained on', () => {
+    // A daily shopper (3 events at 20:00 for the last 9 days), 30 h idle, with 7.75 days of
+    // history (the longest among the train checkpoints), 30 and 365. Without the clamp, the
+    // linear model's days_since_first_event term made the longer histories P = 0.007 and ≈ 0.
+    const D = 24 * H;
+    const now = T0 + 400 * D;
+    const times: number[] = [];
+    for (let d = 10; d >= 2; d--) for (let k = 0; k < 3; k++) times.push(now - d * D + 20 * H + k * 60_000);
+    const last = times[times.length - 1]!;
+    const risk = (historyDays: number): number => {
+      const s = {
+        eventCount: 3 * Math.max(9, historyDays),
+        firstEventTimeMs: last + 30 * H - historyDays * D,
+        lastEventTimeMs: last,
+        window: { times: times.slice(-32) },
+        churn: { recentRatePerDay: 3, baselineRatePerDay: 3, inactivityProbability: 0.05 },
+      };
+      return hazardProbability(COMMITTED, hazardFeatures(s, last + 30 * H, COMMITTED));
+    };
+    const upper = COMMITTED.upper ?? [];
+    expect(upper[HAZARD_FEATURES.indexOf('days_since_first_event')]).toBe(7.75);
+    // Longer histories differ from 7.75 days only in the event count, which is clamped too.
+    for (const days of [30, 365]) {
+      expect(risk(days)).toBeGreaterThan(0.05);
+      expect(Math.abs(risk(days) - risk(7.75))).toBeLessThan(0.05);
+    }
+    const unclamped = { ...COMMITTED, lower: undefined, upper: undefined };
+    const s365 = {
+      eventCount: 3 * 365,
+      firstEventTimeMs: last + 30 * H - 365 * D,
+      lastEventTimeMs: last,
+      window: { times: times.slice(-32) },
+      churn: { recentRatePerDay: 3, baselineRatePerDay: 3, inactivityProbability: 0.05 },
+    };
+    expect(hazardProbability(unclamped, hazardFeatures(s365, last + 30 * H, COMMITTED))).toBeLessThan(1e-6);
   });
 });
