@@ -42,15 +42,10 @@ export interface HazardSpec {
 }
 
 /** Learned weights (onnx/train_churn_hazard.py, stored as JSON). */
-export interface ChurnHazardWeights extends HazardSpec {
+export interface ChurnHazardWeights extends HazardSpec, LogisticWeights {
   readonly version: string;
   /** Must equal HAZARD_FEATURES. */
   readonly features: readonly string[];
-  /** z = (x − mean) / scale; logit = intercept + Σ coef · z. */
-  readonly mean: readonly number[];
-  readonly scale: readonly number[];
-  readonly coef: readonly number[];
-  readonly intercept: number;
   /**
    * Suggested LOW, MEDIUM, HIGH thresholds: the probabilities reached by 20 %, 10 % and 5 % of the
    * training checkpoints (config may override).
@@ -61,6 +56,7 @@ export interface ChurnHazardWeights extends HazardSpec {
 }
 
 export interface LogisticWeights {
+  /** z = (clamp(x) − mean) / scale; logit = intercept + Σ coef · z. */
   readonly mean: readonly number[];
   readonly scale: readonly number[];
   readonly coef: readonly number[];
