@@ -29,7 +29,8 @@ export type ApiRoutes = (
  * Called once per request when its response has been handed to the socket: the route's name
  * (`metrics`, `healthz`, `readyz`, an API route's, or `unmatched`), the status code, and seconds
  * from the request's arrival at the handler. Time a request waits before Node parses it (a busy
- * event loop) is not in it; the client's latency minus this is that wait.
+ * event loop) is not in it; the client's latency minus this is that wait. A request whose client
+ * went away before the response was sent is not reported.
  */
 export type RequestObserver = (route: string, status: number, seconds: number) => void;
 
