@@ -21,23 +21,17 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
 import { numberFlag, parseScriptArgs, stringFlag } from '../../../src/cli/args';
 import type { DecayedHistogram } from '../../../src/core/decayed-histogram';
 import type { EventWindow } from '../../../src/core/event-window';
 import { windowEntries, windowLength } from '../../../src/core/event-window';
 import type { UserState } from '../../../src/core/user-state';
 import { rowsToEvents } from '../../../src/eval/offline-run';
-import { createThreadedEncoder } from '../../../src/model/encoder-thread';
-import { loadManifest } from '../../../src/model/model-manifest';
-import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
 import type { PipelineRecord } from '../../../src/pipeline/partition-processor';
 import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
-import { coreParams } from '../../../src/pipeline/params';
-import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logger';
 import { simulate } from '../../../src/sim/simulator';
 import { decodedStateBytes } from '../../../src/state/state-cache-budget';
+import { offlineModel } from './offline-model';
 import { objectStateView } from '../../../src/state/state-view';
 
 const args = parseScriptArgs({
@@ -77,23 +71,7 @@ async function main(): Promise<void> {
   if (thread !== 'main' && thread !== 'worker')
     throw new Error(`--encoder-thread is worker or main, not ${thread}`);
   const heapProfile = stringFlag(args, 'heap-profile');
-  const root = join(__dirname, '..', '..', '..');
-  // Only the model and core settings are read; the Kafka and registry ones are never used here.
-  const config = loadConfig({
-    IDRIFT_KAFKA_BROKERS: 'unused:9092',
-    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
-  });
-  const options = {
-    modelPath: join(root, config.model.path),
-    manifestPath: join(root, config.model.metaPath),
-    provider: 'cpu' as const,
-  };
-  const logger = createLogger('error');
-  const { encoder } =
-    thread === 'worker'
-      ? await createThreadedEncoder({ ...options, logLevel: 'error' }, logger)
-      : await createOnnxEncoder(options, logger);
-  const manifest = loadManifest(options.manifestPath);
+  const { encoder, manifest, params } = await offlineModel(thread);
   const rows = simulate({ seed: 2026, users, days: 1, userPrefix: 'bench' }).rows.sort(
     (a, b) => a.eventTimeMs - b.eventTimeMs || (a.userId < b.userId ? -1 : 1),
   );
@@ -102,7 +80,7 @@ async function main(): Promise<void> {
   const processor = new PartitionProcessor(objectStateView(states), {
     encoder,
     manifest,
-    params: coreParams(config, manifest),
+    params,
     profilesEnabled: true,
   });
   const outputs = new Map<string, number>();

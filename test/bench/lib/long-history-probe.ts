@@ -7,16 +7,11 @@
  *
  *   npx tsx test/bench/lib/long-history-probe.ts [--users 600] [--days 42]
  */
-import { join } from 'node:path';
 import { numberFlag, parseScriptArgs } from '../../../src/cli/args';
 import type { ChurnRisk } from '../../../src/core/types';
 import { RecordingEncoder, rowsToEvents, runOffline } from '../../../src/eval/offline-run';
-import { loadManifest } from '../../../src/model/model-manifest';
-import { createOnnxEncoder } from '../../../src/model/onnx-encoder';
-import { coreParams } from '../../../src/pipeline/params';
-import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logger';
 import { simulate } from '../../../src/sim/simulator';
+import { offlineModel } from './offline-model';
 
 const args = parseScriptArgs({
   name: 'long-history-probe.ts',
@@ -31,19 +26,7 @@ const DAY_MS = 86_400_000;
 const TRAINED_HISTORY_DAYS = 7.75;
 
 async function main(): Promise<void> {
-  const root = join(__dirname, '..', '..', '..');
-  // Only the model and core settings are read; the Kafka and registry ones are never used here.
-  const config = loadConfig({
-    IDRIFT_KAFKA_BROKERS: 'unused:9092',
-    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
-  });
-  const options = {
-    modelPath: join(root, config.model.path),
-    manifestPath: join(root, config.model.metaPath),
-    provider: 'cpu' as const,
-  };
-  const { encoder } = await createOnnxEncoder(options, createLogger('error'));
-  const manifest = loadManifest(options.manifestPath);
+  const { encoder, manifest, params: base } = await offlineModel();
   const rows = simulate({
     seed: 77,
     users: numberFlag(args, 'users', 600),
@@ -55,7 +38,6 @@ async function main(): Promise<void> {
   for (const e of events) if (!firstEventMs.has(e.userId)) firstEventMs.set(e.userId, e.eventTimeMs);
   const spanDays = ((events.at(-1)?.eventTimeMs ?? 0) - (events[0]?.eventTimeMs ?? 0)) / DAY_MS;
   console.log(`${events.length} events, ${firstEventMs.size} users, ${spanDays.toFixed(1)} days`);
-  const base = coreParams(config, manifest);
   const hazard = base.churn.hazard;
   if (!hazard) throw new Error('no churn hazard configured');
   const replay = new RecordingEncoder(encoder);
