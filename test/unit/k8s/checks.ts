@@ -378,30 +378,55 @@ export function exportedLabels(): Map<string, ReadonlySet<string>> {
 
 /**
  * What is wrong with a PromQL expression, by Prometheus' own grammar (@prometheus-io/lezer-promql,
- * the parser of Prometheus' web UI): syntax errors, and label names matched on one of the
- * service's series that the series does not carry (a misspelt label matches nothing and the
- * alert never fires). Grafana's variables are replaced first.
+ * the parser of Prometheus' web UI): syntax errors; label names matched on one of the service's
+ * series that the series does not carry (a misspelt label matches nothing and the alert never
+ * fires); and `by (…)` labels of an aggregation over the service's series that none of them
+ * carries (the aggregate would have one group, with the label empty). Aggregations that also read
+ * a series from elsewhere (kube-state-metrics) are not checked. Grafana's variables are replaced first.
  */
+/** A node of a parsed PromQL expression (the parser's own type, without importing @lezer/common). */
+type SyntaxNode = ReturnType<typeof promqlParser.parse>['topNode'];
+
 export function promqlProblems(expr: string, labels: ReadonlyMap<string, ReadonlySet<string>>): string[] {
   const text = expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'ns');
   const problems: string[] = [];
+  const slice = (n: { from: number; to: number }): string => text.slice(n.from, n.to);
+  /** The label names under `node` (a LabelMatchers or GroupingLabels node). */
+  const labelNames = (node: SyntaxNode | null): string[] => {
+    const names: string[] = [];
+    const c = node?.cursor();
+    if (!c || !node) return names;
+    while (c.next() && c.from < node.to) if (c.name === 'LabelName') names.push(slice(c));
+    return names;
+  };
+  /** The series an expression reads: the names of its vector selectors. */
+  const seriesUnder = (node: SyntaxNode): string[] => {
+    const names: string[] = [];
+    const c = node.cursor();
+    while (c.next() && c.from < node.to) {
+      if (c.name !== 'VectorSelector') continue;
+      const id = c.node.getChild('Identifier');
+      names.push(id ? slice(id) : '');
+    }
+    return names;
+  };
   const cursor = promqlParser.parse(text).cursor();
   do {
     if (cursor.type.isError) problems.push(`syntax error at ${cursor.from} in: ${text}`);
-    if (cursor.name !== 'VectorSelector') continue;
-    const selector = cursor.node;
-    const nameNode = selector.getChild('Identifier');
-    const name = nameNode ? text.slice(nameNode.from, nameNode.to) : '';
-    const allowed = labels.get(name);
-    if (!allowed) continue;
-    const matchers = selector.getChild('LabelMatchers');
-    const inner = matchers?.cursor();
-    if (!inner) continue;
-    const end = matchers?.to ?? 0;
-    while (inner.next() && inner.from < end) {
-      if (inner.name !== 'LabelName') continue;
-      const label = text.slice(inner.from, inner.to);
-      if (!allowed.has(label)) problems.push(`${name} has no label ${label}`);
+    if (cursor.name === 'VectorSelector') {
+      const id = cursor.node.getChild('Identifier');
+      const name = id ? slice(id) : '';
+      const allowed = labels.get(name);
+      if (!allowed) continue;
+      for (const label of labelNames(cursor.node.getChild('LabelMatchers')))
+        if (!allowed.has(label)) problems.push(`${name} has no label ${label}`);
+    } else if (cursor.name === 'AggregateExpr') {
+      const grouping = cursor.node.getChild('AggregateModifier')?.getChild('GroupingLabels') ?? null;
+      const series = seriesUnder(cursor.node);
+      if (series.length === 0 || series.some((n) => !labels.has(n))) continue;
+      const carried = new Set(series.flatMap((n) => [...(labels.get(n) ?? [])]));
+      for (const label of labelNames(grouping))
+        if (!carried.has(label)) problems.push(`${series.join(', ')} carry no label ${label} to group by`);
     }
   } while (cursor.next());
   return problems;

@@ -317,6 +317,9 @@ describe('the checks reject broken manifests', () => {
     expect(
       promqlProblems('sum by (code) (rate(idrift_records_dead_lettered_total{code="x"}[5m]))', labels),
     ).toEqual([]);
+    expect(promqlProblems('sum by (partiton) (rate(idrift_records_consumed_total[5m]))', labels)).toEqual([
+      'idrift_records_consumed_total carry no label partiton to group by',
+    ]);
   });
 
   it('a metric name the service does not export', () => {
