@@ -376,6 +376,9 @@ export function exportedLabels(): Map<string, ReadonlySet<string>> {
   return series;
 }
 
+/** A node of a parsed PromQL expression (the parser's own type, without importing @lezer/common). */
+type SyntaxNode = ReturnType<typeof promqlParser.parse>['topNode'];
+
 /**
  * What is wrong with a PromQL expression, by Prometheus' own grammar (@prometheus-io/lezer-promql,
  * the parser of Prometheus' web UI): syntax errors; label names matched on one of the service's
@@ -384,9 +387,6 @@ export function exportedLabels(): Map<string, ReadonlySet<string>> {
  * carries (the aggregate would have one group, with the label empty). Aggregations that also read
  * a series from elsewhere (kube-state-metrics) are not checked. Grafana's variables are replaced first.
  */
-/** A node of a parsed PromQL expression (the parser's own type, without importing @lezer/common). */
-type SyntaxNode = ReturnType<typeof promqlParser.parse>['topNode'];
-
 export function promqlProblems(expr: string, labels: ReadonlyMap<string, ReadonlySet<string>>): string[] {
   const text = expr.replaceAll('$__rate_interval', '5m').replaceAll('$namespace', 'ns');
   const problems: string[] = [];
@@ -399,23 +399,23 @@ export function promqlProblems(expr: string, labels: ReadonlyMap<string, Readonl
     while (c.next() && c.from < node.to) if (c.name === 'LabelName') names.push(slice(c));
     return names;
   };
+  /** The series a VectorSelector node reads ('' when it has no metric name). */
+  const selectorName = (selector: SyntaxNode): string => {
+    const id = selector.getChild('Identifier');
+    return id ? slice(id) : '';
+  };
   /** The series an expression reads: the names of its vector selectors. */
   const seriesUnder = (node: SyntaxNode): string[] => {
     const names: string[] = [];
     const c = node.cursor();
-    while (c.next() && c.from < node.to) {
-      if (c.name !== 'VectorSelector') continue;
-      const id = c.node.getChild('Identifier');
-      names.push(id ? slice(id) : '');
-    }
+    while (c.next() && c.from < node.to) if (c.name === 'VectorSelector') names.push(selectorName(c.node));
     return names;
   };
   const cursor = promqlParser.parse(text).cursor();
   do {
     if (cursor.type.isError) problems.push(`syntax error at ${cursor.from} in: ${text}`);
     if (cursor.name === 'VectorSelector') {
-      const id = cursor.node.getChild('Identifier');
-      const name = id ? slice(id) : '';
+      const name = selectorName(cursor.node);
       const allowed = labels.get(name);
       if (!allowed) continue;
       for (const label of labelNames(cursor.node.getChild('LabelMatchers')))
