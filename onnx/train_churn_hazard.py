@@ -142,9 +142,11 @@ def main():
     models = {}
     lower, upper = xt.min(0), xt.max(0)
     bounds = {"lower": lower.tolist(), "upper": upper.tolist()}
+    # The valid points as the service scores them: clamped into the train range.
+    xv_scored = np.clip(xv, lower, upper)
     for name, k in SETS.items():
         m = fit(xt, yt, k)
-        pv = prob(m, np.clip(xv, lower, upper))
+        pv = prob(m, xv_scored)
         models[name] = m
         report[name] = {**valid_scores(pv, yv, uv), "validBrier": float(np.mean((pv - yv) ** 2))}
         print(f"{name:20s} valid AUC {report[name]['validAuc']:.4f} {report[name]['validAucInterval']} Brier {report[name]['validBrier']:.4f}", flush=True)
@@ -156,7 +158,7 @@ def main():
         "+ rhythm, + hidden state": (np.hstack([xt[:, :k], ht]), np.hstack([xv[:, :k], hv])),
         "+ rhythm, + embeddings": (np.hstack([xt[:, :k], et]), np.hstack([xv[:, :k], ev])),
         "+ rhythm, quadratic": (pairwise_products(xt[:, :k], xt[:, :k]), pairwise_products(xv[:, :k], xt[:, :k])),
-        "+ rhythm, without tenure": (np.delete(xt[:, :k], 2, axis=1), np.delete(np.clip(xv, lower, upper)[:, :k], 2, axis=1)),
+        "+ rhythm, without tenure": (np.delete(xt[:, :k], 2, axis=1), np.delete(xv_scored[:, :k], 2, axis=1)),
     }.items():
         m = fit(ct, yt, ct.shape[1])
         pv = prob(m, cv)
@@ -171,7 +173,6 @@ def main():
     rows = np.linspace(0, len(xv) - 1, 16).astype(int)
     # Levels: the probabilities reached by 20 %, 10 % and 5 % of the training checkpoints.
     levels = [round(float(np.quantile(prob(m, xt), q)), 3) for q in (0.8, 0.9, 0.95)]
-    golden = np.clip(xv[rows], lower, upper)
     out = {
         "version": f"hazard-{meta['modelVersion']}-{chosen.replace(' ', '').replace('+', 'plus-').replace('/', '-')}-bounded",
         "features": names,
@@ -184,7 +185,7 @@ def main():
                      "coef": base["coef"].tolist(), "intercept": base["intercept"], **bounds},
         "selection": report,
         "explored": explored,
-        "golden": {"features": xv[rows].tolist(), "probabilities": prob(m, golden).tolist()},
+        "golden": {"features": xv[rows].tolist(), "probabilities": prob(m, xv_scored[rows]).tolist()},
     }
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
