@@ -171,6 +171,15 @@ describe('the committed churn hazard', () => {
     expect(checkHazardWeights(upside)).toEqual(['lower must be finite and ≤ upper, entry by entry']);
   });
 
+  it('still reads weights written before the ranges existed, without clamping', () => {
+    const { lower: _l, upper: _u, ...unbounded } = COMMITTED;
+    const baseline = COMMITTED.baseline && { ...COMMITTED.baseline, lower: undefined, upper: undefined };
+    const older = { ...unbounded, baseline };
+    expect(checkHazardWeights(older)).toEqual([]);
+    const far = COMMITTED.golden.features[0]!.map((x, i) => x + 100 * (COMMITTED.scale[i] ?? 1));
+    expect(hazardProbability(older, far)).not.toBeCloseTo(hazardProbability(COMMITTED, far), 6);
+  });
+
   it('scores a user with months of history as one at the longest history it was trained on', () => {
     // A daily shopper (3 events at 20:00 for the last 9 days), 30 h idle, with 7.75 days of
     // history (the longest among the train checkpoints), 30 and 365. Without the clamp, the
