@@ -86,9 +86,30 @@ export function addEvent(
   return prune({ anchorTimeMs: anchor, ids, weights }, maxCategories);
 }
 
-function prune(h: DecayedHistogram, maxCategories: number): DecayedHistogram {
+/**
+ * Keeps the `maxCategories` largest weights, ties by category id (smaller id kept), ids still in
+ * ascending order. The arrays of `h` are fresh (addEvent built them), so they may be edited.
+ */
+function prune(
+  h: { anchorTimeMs: number; ids: string[]; weights: number[] },
+  maxCategories: number,
+): DecayedHistogram {
   if (h.ids.length <= maxCategories) return h;
   const { ids, weights } = h;
+  if (ids.length === maxCategories + 1) {
+    // One category over, as after every addEvent on a full histogram: drop the one entry the
+    // general ordering below would drop last (smallest weight; among equal weights the largest
+    // id), without sorting. Same result, same arrays' order.
+    let drop = 0;
+    for (let i = 1; i < ids.length; i++) {
+      const w = weights[i] as number;
+      const d = weights[drop] as number;
+      if (w < d || (w === d && (ids[i] as string) > (ids[drop] as string))) drop = i;
+    }
+    ids.splice(drop, 1);
+    weights.splice(drop, 1);
+    return h;
+  }
   const kept = ids
     .map((_, i) => i)
     .sort(

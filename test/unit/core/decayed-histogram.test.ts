@@ -74,6 +74,27 @@ describe('decayed histogram', () => {
     expect(h.ids).toEqual(['a', 'd']);
   });
 
+  it('drops the largest id among equal smallest weights, one over the cap or many', () => {
+    const flat = { halfLifeEvents: Infinity, halfLifeMs: 0 };
+    let h = EMPTY_HISTOGRAM;
+    for (const c of ['c5', 'c1', 'c9', 'c3']) h = addEvent(h, c, 0, 1, flat, 3);
+    expect(h.ids).toEqual(['c1', 'c3', 'c5']);
+    h = addEvent(h, 'c0', 0, 2, flat, 3);
+    expect(h.ids).toEqual(['c0', 'c1', 'c3']);
+    expect(h.weights).toEqual([2, 1, 1]);
+    // A state restored with more categories than today's cap (the cap was lowered): many over.
+    const wide = histogramOf(0, [
+      ['a', 1],
+      ['b', 3],
+      ['c', 1],
+      ['d', 2],
+      ['e', 3],
+    ]);
+    const cut = addEvent(wide, 'f', 0, 1, flat, 3);
+    expect(cut.ids).toEqual(['b', 'd', 'e']);
+    expect(cut.weights).toEqual([3, 2, 3]);
+  });
+
   it('computes JS divergence in [0, 1]: 0 for equal, 1 for disjoint', () => {
     const p = histogramOf(0, [
       ['a', 0.5],
