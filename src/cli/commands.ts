@@ -5,6 +5,7 @@
 import { runAlertBridgeCommand } from './alert-bridge';
 import type { Args, CommandSpec } from './args';
 import { runDemo } from './demo';
+import { runChangelog } from './changelog';
 import { runDlq } from './dlq';
 import { runEval } from './eval';
 import { runInspect } from './inspect';
@@ -124,6 +125,34 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       footer: `${CONFIG_FOOTER}\nExit 1 when the changelog holds no state for the user.`,
     },
     run: runInspect,
+  },
+  changelog: {
+    spec: {
+      name: `${PROGRAM} changelog`,
+      summary:
+        'Find users whose latest state in the changelog this release cannot read; optionally tombstone them.',
+      usage: ['check [--partition P] [--tombstone]'],
+      maxPositionals: 1,
+      options: {
+        partition: {
+          type: 'string',
+          valueName: 'P',
+          description: 'only this changelog partition; default all',
+        },
+        tombstone: {
+          type: 'boolean',
+          description:
+            'write a tombstone for each such user: its state is dropped, it starts again from its next event',
+        },
+      },
+      footer:
+        `${CONFIG_FOOTER}\nRun it when the service stops with CHANGELOG_UNREADABLE, or a user's state fails to decode. It reads the\n` +
+        'changelog to its end and decodes every latest value, and prints {records, unreadable: [{partition, offset,\n' +
+        'reason}], unreadableCheckpoints, tombstoned}: no user ids. Exit 1 while unreadable users remain. Values a\n' +
+        'newer release wrote are unreadable too: roll forward instead of tombstoning them. --tombstone needs Write on\n' +
+        'the changelog; run it while the service is stopped.',
+    },
+    run: runChangelog,
   },
   dlq: {
     spec: {

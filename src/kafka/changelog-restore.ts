@@ -11,13 +11,14 @@ import type { Kafka } from 'kafkajs';
 import { readToEnd } from './read-to-end';
 import { readFailure } from './failure-policy';
 import { randomUUID } from 'node:crypto';
-import { ProcessorError } from '../shared/errors';
+import { ProcessorError, isProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AvroSerde } from './serde';
 import { restoreValue } from './changelog-value';
 import type { StateCacheOptions } from '../state/state-store';
 import { StateStore } from '../state/state-store';
 import { CHECKPOINT_KEY } from '../state/checkpoint';
+import type { UnreadableValue } from '../state/changelog-entry';
 import { RestoredPartition } from '../state/changelog-entry';
 
 /**
@@ -77,15 +78,18 @@ export async function restorePartitions(
           if (userId === CHECKPOINT_KEY) part.checkpointRecord(m.value);
           else if (m.value === null) part.tombstone(userId);
           else {
-            const pending = restoreValue(part, userId, m.value, serde);
-            if (pending) await pending;
+            try {
+              const pending = restoreValue(part, userId, m.value, serde);
+              if (pending) await pending;
+            } catch (e) {
+              if (!isUnreadableValue(e)) throw e;
+              part.unreadable(userId, m.offset, e.message);
+            }
           }
           records++;
         }
       },
     });
-    // A value no version of the state reads (a bug, or a foreign writer on our topic) fails every
-    // retry alike: it stops the service, loudly, instead of restarting the restore for ever.
     if (res.failure) {
       throw readFailure(
         res.failure,
@@ -103,6 +107,8 @@ export async function restorePartitions(
         `changelog restore of partitions ${res.unfinished.join(',')} timed out (${where})`,
       );
     }
+    const unreadable = [...restored].filter(([, part]) => part.unreadableValues().length > 0);
+    if (unreadable.length > 0) throw unreadableError(topic, unreadable);
     const durationMs = Date.now() - t0;
     log.info('restored partitions', {
       partitions: [...partitions],
@@ -113,4 +119,32 @@ export async function restorePartitions(
     });
     return { partitions: restored, records, durationMs };
   }
+}
+
+/**
+ * A value no version of the state reads: a bug, or a foreign writer on our topic. Not a transient
+ * failure (the registry being down is one, and is retried): reading it again gives the same.
+ */
+function isUnreadableValue(e: unknown): e is ProcessorError {
+  return isProcessorError(e) && (e.code === 'INVARIANT_VIOLATED' || e.code.startsWith('DECODE_'));
+}
+
+/**
+ * Users whose latest value is unreadable stop the service, loudly, instead of restoring for ever
+ * or starting those users from nothing unasked. The message names partitions, offsets and reasons,
+ * never a user id, and says how to proceed (`interest-drift changelog check`).
+ */
+function unreadableError(topic: string, parts: [number, RestoredPartition][]): ProcessorError {
+  const shown = 3;
+  const where = parts.map(([p, part]) => {
+    const vs: UnreadableValue[] = part.unreadableValues();
+    const first = vs.slice(0, shown).map((v) => `offset ${v.offset}: ${v.reason}`);
+    return `partition ${p}: ${vs.length} (${first.join('; ')}${vs.length > shown ? '; …' : ''})`;
+  });
+  return new ProcessorError(
+    'CHANGELOG_UNREADABLE',
+    `${topic}: users whose latest state no version of this service reads: ${where.join('; ')}. ` +
+      "A newer release wrote them (roll forward), or they are corrupt: 'interest-drift changelog check' lists them, " +
+      'and with --tombstone writes tombstones for those users, who then start again from their next event',
+  );
 }

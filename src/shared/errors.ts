@@ -80,6 +80,12 @@ export const ErrorCodes = {
   MODEL_PROVIDER_UNAVAILABLE: { retriable: false, badRecord: false, fatal: true },
   /** An internal invariant was broken: a bug. */
   INVARIANT_VIOLATED: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * A changelog partition holds users whose latest state value no version of the service reads
+   * (written by a newer release, or corrupt): restore stops instead of dropping them unasked.
+   * `interest-drift changelog check` lists them and can tombstone them.
+   */
+  CHANGELOG_UNREADABLE: { retriable: false, badRecord: false, fatal: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -71,8 +71,21 @@ function u32(b: Uint8Array, at: number): number {
  * users whose state is ahead of that checkpoint. Restore and the system tests' verifier read the
  * changelog through it, so both rebuild the same starting point for the replay.
  */
+/** A user whose latest changelog value could not be read: where, and why (no user id). */
+export interface UnreadableValue {
+  /** Offset of the value in its changelog partition (a decimal string, as kafkajs gives it). */
+  readonly offset: string;
+  readonly reason: string;
+}
+
 export class RestoredPartition {
   private latest: Checkpoint | undefined;
+  /**
+   * Users whose latest value so far could not be read. A later value or tombstone of the user
+   * supersedes it (compaction would have removed it); what is left at the end is what the
+   * partition cannot restore. Empty on a healthy changelog: the hot path only checks its size.
+   */
+  private readonly unreadableByUser = new Map<string, UnreadableValue>();
   /**
    * Per store slot: the applied offset of the user's version-4 state, or −1 for a version-3 state
    * (never ahead). A typed array, not a map by user: restore sets one per user read, and a
@@ -95,6 +108,7 @@ export class RestoredPartition {
 
   /** A user's value of version 3 or 4 (callers convert Avro values of versions 1 and 2 first). */
   state(userId: string, value: Uint8Array): void {
+    if (this.unreadableByUser.size > 0) this.unreadableByUser.delete(userId);
     if (isEntry(value)) {
       const appliedOffset = entryAppliedOffset(value);
       this.setApplied(this.store.put(userId, value, PREFIX_BYTES), appliedOffset);
@@ -110,7 +124,22 @@ export class RestoredPartition {
 
   /** The user's slot is released; whoever gets it next sets its applied offset. */
   tombstone(userId: string): void {
+    if (this.unreadableByUser.size > 0) this.unreadableByUser.delete(userId);
     this.store.delete(userId);
+  }
+
+  /**
+   * The user's value at `offset` could not be read. The user's older state is dropped (restoring
+   * it would roll the user back); a later value or tombstone of the user clears the mark.
+   */
+  unreadable(userId: string, offset: string, reason: string): void {
+    this.store.delete(userId);
+    this.unreadableByUser.set(userId, { offset, reason });
+  }
+
+  /** The unreadable values no later record superseded, in offset order; no user ids. */
+  unreadableValues(): UnreadableValue[] {
+    return [...this.unreadableByUser.values()].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
   }
 
   /** Users whose state is complete beyond the checkpoint, with their applied offsets. */

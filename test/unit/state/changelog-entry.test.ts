@@ -93,6 +93,29 @@ describe('changelog value version 4', () => {
     expect(part.store.size).toBe(n);
   });
 
+  it("an unreadable value counts only while it is the user's latest, and drops the older state", async () => {
+    const [[, s]] = [...(await upgradeWorkloadStates())] as [[string, UserState]];
+    const v4 = encodeEntry(encodeState(s), 7n);
+    const part = new RestoredPartition(new StateStore());
+    part.state('kept', v4);
+    part.state('later-value', v4);
+    part.unreadable('later-value', '11', 'x');
+    part.state('later-value', v4); // superseded by a readable value
+    part.unreadable('later-tombstone', '12', 'y');
+    part.tombstone('later-tombstone'); // superseded by a tombstone
+    part.state('left', v4);
+    part.unreadable('left', '20', 'newer format');
+    part.unreadable('left-too', '3', 'truncated');
+    expect(part.unreadableValues()).toEqual([
+      { offset: '3', reason: 'truncated' },
+      { offset: '20', reason: 'newer format' },
+    ]);
+    // The older readable state of an unreadable user is not restored: it would roll the user back.
+    expect(part.store.has('left')).toBe(false);
+    expect(part.store.has('later-value')).toBe(true);
+    expect(part.store.get('kept')?.eventCount).toBe(s.eventCount);
+  });
+
   it('continues a version-3 changelog (committed fixture written by commit e0e0e03) exactly as a processor that never stopped', async () => {
     const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
       inputRecords: number;
