@@ -41,7 +41,11 @@ export interface ChangelogCheckSummary {
   readonly records: number;
   /** Users whose latest value is unreadable, in partition and offset order. */
   readonly unreadable: UnreadableRecord[];
-  /** Checkpoint records that did not decode (the latest of their partition). */
+  /**
+   * Checkpoint records that did not decode (the latest of their partition). Never tombstoned: the
+   * checkpoint says where the input replay starts; without one, restore replays nothing, and the
+   * changes not yet on the changelog would be lost.
+   */
   readonly unreadableCheckpoints: UnreadableRecord[];
   /** Tombstones written (0 without `tombstone`). */
   readonly tombstoned: number;

@@ -66,11 +66,6 @@ function u32(b: Uint8Array, at: number): number {
   );
 }
 
-/**
- * One changelog partition folded in offset order into its latest states, its checkpoint and the
- * users whose state is ahead of that checkpoint. Restore and the system tests' verifier read the
- * changelog through it, so both rebuild the same starting point for the replay.
- */
 /** A user whose latest changelog value could not be read: where, and why (no user id). */
 export interface UnreadableValue {
   /** Offset of the value in its changelog partition (a decimal string, as kafkajs gives it). */
@@ -78,6 +73,11 @@ export interface UnreadableValue {
   readonly reason: string;
 }
 
+/**
+ * One changelog partition folded in offset order into its latest states, its checkpoint and the
+ * users whose state is ahead of that checkpoint. Restore and the system tests' verifier read the
+ * changelog through it, so both rebuild the same starting point for the replay.
+ */
 export class RestoredPartition {
   private latest: Checkpoint | undefined;
   /**
