@@ -76,7 +76,7 @@ export async function checkChangelog(
   serde: AvroSerde,
   o: ChangelogCheckOptions,
 ): Promise<ChangelogCheckSummary> {
-  // By partition, then key (the key's bytes as latin1: exact, and never printed).
+  // By partition, then user id as restore reads it (the key as UTF-8): the same user for both.
   const bad = new Map<number, Map<string, Found>>();
   const badCheckpoint = new Map<number, UnreadableRecord>();
   let records = 0;
@@ -93,7 +93,6 @@ export async function checkChangelog(
         records++;
         if (!m.key) continue; // restore reads such a record as user '' and so does this: nothing to find
         const userId = m.key.toString();
-        const slot = m.key.toString('latin1');
         if (userId === CHECKPOINT_KEY) {
           badCheckpoint.delete(partition);
           if (m.value === null) continue;
@@ -105,13 +104,13 @@ export async function checkChangelog(
           }
           continue;
         }
-        inPartition.delete(slot);
+        inPartition.delete(userId);
         if (m.value === null) continue;
         try {
           decodeState(userId, await changelogValueToState(m.value, serde));
         } catch (e) {
           if (!isUnreadable(e)) throw e;
-          inPartition.set(slot, { partition, offset: m.offset, reason: reasonOf(e), key: m.key });
+          inPartition.set(userId, { partition, offset: m.offset, reason: reasonOf(e), key: m.key });
         }
       }
     },

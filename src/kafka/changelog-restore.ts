@@ -107,7 +107,9 @@ export async function restorePartitions(
         `changelog restore of partitions ${res.unfinished.join(',')} timed out (${where})`,
       );
     }
-    const unreadable = [...restored].filter(([, part]) => part.unreadableValues().length > 0);
+    const unreadable = [...restored]
+      .map(([p, part]): [number, UnreadableValue[]] => [p, part.unreadableValues()])
+      .filter(([, vs]) => vs.length > 0);
     if (unreadable.length > 0) throw unreadableError(topic, unreadable);
     const durationMs = Date.now() - t0;
     log.info('restored partitions', {
@@ -134,10 +136,9 @@ function isUnreadableValue(e: unknown): e is ProcessorError {
  * or starting those users from nothing unasked. The message names partitions, offsets and reasons,
  * never a user id, and says how to proceed (`interest-drift changelog check`).
  */
-function unreadableError(topic: string, parts: [number, RestoredPartition][]): ProcessorError {
+function unreadableError(topic: string, parts: [number, UnreadableValue[]][]): ProcessorError {
   const shown = 3;
-  const where = parts.map(([p, part]) => {
-    const vs: UnreadableValue[] = part.unreadableValues();
+  const where = parts.map(([p, vs]) => {
     const first = vs.slice(0, shown).map((v) => `offset ${v.offset}: ${v.reason}`);
     return `partition ${p}: ${vs.length} (${first.join('; ')}${vs.length > shown ? '; …' : ''})`;
   });
