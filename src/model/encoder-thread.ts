@@ -13,10 +13,11 @@
  * call in flight and after it rejects with INVARIANT_VIOLATED (fatal).
  */
 import { extname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ErrorCode } from '../shared/errors';
 import { ErrorCodes, ProcessorError } from '../shared/errors';
 import type { Logger, LogLevel } from '../shared/logger';
+import { startModuleWorker } from '../shared/module-worker';
 import type { EncodeOptions, Encoder, EncoderRow, EncoderRowOutput } from './encoder';
 import type { EncoderWorkerData, WorkerError } from './encoder-worker';
 import type { ActiveProvider } from './execution-providers';
@@ -41,26 +42,16 @@ function toError(e: WorkerError): ProcessorError {
   return new ProcessorError(code, e.message);
 }
 
-/**
- * Starts the worker. From a .ts module (tsx, jest) the worker registers tsx first, so it runs
- * the same sources; the build runs the compiled .js directly.
- */
-function startWorker(data: EncoderWorkerData): Worker {
-  const entry = join(__dirname, `encoder-worker${extname(__filename)}`);
-  if (extname(__filename) !== '.ts') return new Worker(entry, { workerData: data });
-  return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, {
-    eval: true,
-    workerData: data,
-  });
-}
-
 export async function createThreadedEncoder(
   opts: ThreadedEncoderOptions,
   logger: Logger,
 ): Promise<{ encoder: Encoder; manifest: ModelManifest }> {
   const manifest = loadManifest(opts.manifestPath);
   const { onProvider, logLevel, ...options } = opts;
-  const worker = startWorker({ options, logLevel });
+  const worker = startModuleWorker(join(__dirname, 'encoder-worker'), extname(__filename), {
+    options,
+    logLevel,
+  } satisfies EncoderWorkerData);
   const ready = await new Promise<{ provider: ActiveProvider; fallbackReason: string | null }>(
     (resolve, reject) => {
       const fail = (e: unknown): void =>
