@@ -9,9 +9,9 @@ import { describeError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { createMetrics } from '../shared/metrics';
-import type { ApiRoutes } from './http-server';
+import type { HttpServer, LookupRoutes } from './http-server';
 import { startHttpServer } from './http-server';
-import { handleInterests, matchInterestsPath } from './interest-api';
+import { handleInterests, localAnswer } from './interest-api';
 import { systemClock } from '../core/clock';
 import { kafkaAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
@@ -53,8 +53,8 @@ export function createApp(config: Config, logger: Logger): App {
   const metrics = createMetrics();
   let state: AppState = 'created';
   let processor: StreamProcessor | null = null;
-  let api: ApiRoutes | null = null;
-  let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+  let lookup: LookupRoutes | null = null;
+  let http: HttpServer | null = null;
   let dispose: (() => Promise<void>) | null = null;
   let stopping: Promise<void> | null = null;
   let resolveDone: (code: number) => void = () => undefined;
@@ -73,9 +73,14 @@ export function createApp(config: Config, logger: Logger): App {
     async start() {
       if (state !== 'created') return;
       transition('starting');
+      const limits = validationLimits(config);
       http = await startHttpServer(
-        config.http.host,
-        config.http.port,
+        {
+          host: config.http.host,
+          port: config.http.port,
+          cacheUsers: config.http.lookupCacheUsers,
+          maxIdLength: limits.maxIdLength,
+        },
         metrics.registry,
         {
           liveness: () => {
@@ -93,8 +98,19 @@ export function createApp(config: Config, logger: Logger): App {
             return null;
           },
         },
-        () => api,
+        () => lookup,
         (route, status, seconds) => metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
+        (hits, misses, cachedUsers) => {
+          metrics.lookupCache.inc({ outcome: 'hit' }, hits);
+          metrics.lookupCache.inc({ outcome: 'miss' }, misses);
+          metrics.lookupCacheUsers.set(cachedUsers);
+        },
+        (e) => {
+          // A bug: without its HTTP thread the service answers neither probes nor lookups.
+          log.error('HTTP thread failed', { error: describeError(e) });
+          state = 'failed';
+          void app.stop('HTTP thread failed');
+        },
       );
       const encoderOptions = {
         modelPath: config.model.path,
@@ -135,7 +151,6 @@ export function createApp(config: Config, logger: Logger): App {
         },
       );
       const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
-      const limits = validationLimits(config);
       const params = coreParams(config, manifest);
       const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
       processor = new StreamProcessor({
@@ -152,6 +167,7 @@ export function createApp(config: Config, logger: Logger): App {
         clock: systemClock,
         maxChunkRecords: config.kafka.maxBatchRecords,
         subjectConfig: subjectConfigClient(registryClientOptions(config)),
+        committedStates: http.lookupFeed,
       });
       const source = processor;
       const apiOptions = {
@@ -161,11 +177,9 @@ export function createApp(config: Config, logger: Logger): App {
         maxIdLength: limits.maxIdLength,
         selfUrl: httpUrl,
       };
-      api = (pathname) => {
-        const id = matchInterestsPath(pathname);
-        return id === undefined
-          ? undefined
-          : { route: 'interests', response: handleInterests(id, source, apiOptions) };
+      lookup = {
+        interests: (rawId) => handleInterests(rawId, source, apiOptions),
+        answer: (st) => localAnswer(st, apiOptions),
       };
       processor.onFatal = () => {
         state = 'failed';

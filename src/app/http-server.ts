@@ -1,14 +1,26 @@
 /**
  * GET /metrics (Prometheus text), /healthz (liveness: the consumer loop turned recently),
  * /readyz (assigned partitions restored and the model loaded; 503 while stopping), and the
- * routes of `api` (the interest lookup, once the processor runs). Probes do no expensive work
- * (STYLE.md §9).
+ * interest lookup (once the processor runs). Probes do no expensive work (STYLE.md §9).
+ *
+ * The socket is served by a thread of its own (http-worker.ts), so that a lookup answered from
+ * its cache of committed answers never waits for this thread, which processes the input: its
+ * event loop runs tens of ms late under load (garbage collection, a chunk's synchronous work),
+ * and a lookup that waited for it took 32 ms at p99 against a 5 ms target
+ * (test/bench/results/lookup.md). Everything else is routed here, as before. `lookupFeed` keeps
+ * the cache equal to the committed states (lookup-cache.ts for the protocol).
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { ApiResponse } from './interest-api';
+import type { UserState } from '../core/user-state';
+import { ProcessorError } from '../shared/errors';
+import { startModuleWorker } from '../shared/module-worker';
+import type { CommittedStatesListener } from '../kafka/stream-processor';
+import type { ApiResponse, InterestsResponse } from './interest-api';
+import { matchInterestsPath } from './interest-api';
+import type { CachedAnswer } from './lookup-cache';
+import { WatchedUsers } from './lookup-cache';
+import type { Forwarded, HttpWorkerData, Observed, Reply, ToWorker, Update } from './http-worker';
 
 export interface HealthSource {
   /** Liveness: null if alive, else why not. */
@@ -17,82 +29,191 @@ export interface HealthSource {
   readiness(): string | null;
 }
 
-/**
- * Extra GET routes: the route's name (a bounded metric label, never the path: paths hold user ids)
- * and its response, or undefined when the path is not theirs.
- */
-export type ApiRoutes = (
-  pathname: string,
-) => { readonly route: string; readonly response: Promise<ApiResponse> } | undefined;
+/** The interest lookup, once the processor runs. */
+export interface LookupRoutes {
+  /** The answer for the path's raw (still URI-encoded) user id, from the processing thread. */
+  interests(rawId: string): Promise<InterestsResponse>;
+  /** The committed answer for a user's new state (null: deleted), for the cache. */
+  answer(state: UserState | null): CachedAnswer;
+}
 
 /**
  * Called once per request when its response has been handed to the socket: the route's name
- * (`metrics`, `healthz`, `readyz`, an API route's, or `unmatched`), the status code, and seconds
- * from the request's arrival at the handler. Time a request waits before Node parses it (a busy
- * event loop) is not in it; the client's latency minus this is that wait. A request whose client
+ * (`metrics`, `healthz`, `readyz`, `interests`, or `unmatched`: a bounded metric label, never the
+ * path, which holds a user id), the status code, and seconds from the request's arrival at the
+ * HTTP thread. Time a request waits before Node parses it is not in it. A request whose client
  * went away before the response was sent is not reported.
  */
 export type RequestObserver = (route: string, status: number, seconds: number) => void;
 
-export async function startHttpServer(
-  host: string,
-  port: number,
+/** Lookups answered from the cache (hits) and not (misses), and the users it holds. */
+export type CacheObserver = (hits: number, misses: number, cachedUsers: number) => void;
+
+export interface HttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Users whose lookup answers the HTTP thread holds at most (0: every lookup asks this thread). */
+  readonly cacheUsers: number;
+  /** Longest accepted user id, characters. */
+  readonly maxIdLength: number;
+  /** Wall-clock ms between the HTTP thread's reports to the observers. */
+  readonly reportIntervalMs?: number;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  /** Pass to the processor: keeps the lookup cache equal to its committed states. */
+  readonly lookupFeed: CommittedStatesListener;
+  close(): Promise<void>;
+}
+
+/** The response to a request the HTTP thread handed over (not a cache hit). */
+export async function routeRequest(
+  method: string,
+  url: string,
   registry: Registry,
   health: HealthSource,
-  api: () => ApiRoutes | null = () => null,
-  observe: RequestObserver = () => undefined,
-): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    const start = process.hrtime.bigint();
-    let route = 'unmatched';
-    res.once('finish', () => observe(route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
-    const reply = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(body);
-    };
-    if (req.method !== 'GET') return reply(405, 'method not allowed\n');
-    switch (req.url) {
-      case '/metrics':
-        route = 'metrics';
-        registry.metrics().then(
-          (text) => reply(200, text, registry.contentType),
-          (e: unknown) => reply(500, `metrics failed: ${String(e)}\n`),
-        );
-        return;
-      case '/healthz': {
-        route = 'healthz';
-        const why = health.liveness();
-        return why === null ? reply(200, 'ok\n') : reply(503, `${why}\n`);
+  lookup: LookupRoutes | null,
+): Promise<{ readonly route: string; readonly response: InterestsResponse }> {
+  const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): ApiResponse => ({
+    status,
+    headers: { 'content-type': type },
+    body,
+  });
+  if (method !== 'GET') return { route: 'unmatched', response: text(405, 'method not allowed\n') };
+  switch (url) {
+    case '/metrics':
+      try {
+        return { route: 'metrics', response: text(200, await registry.metrics(), registry.contentType) };
+      } catch (e) {
+        return { route: 'metrics', response: text(500, `metrics failed: ${String(e)}\n`) };
       }
-      case '/readyz': {
-        route = 'readyz';
-        const why = health.readiness();
-        return why === null ? reply(200, 'ready\n') : reply(503, `${why}\n`);
-      }
-      default: {
-        const pathname = (req.url ?? '/').split('?')[0] ?? '/';
-        const answer = api()?.(pathname);
-        if (!answer) return reply(404, 'not found\n');
-        route = answer.route;
-        answer.response.then(
-          (r) => {
-            res.writeHead(r.status, r.headers);
-            res.end(r.body);
-          },
-          () => reply(500, 'lookup failed\n'),
-        );
-        return;
+    case '/healthz': {
+      const why = health.liveness();
+      return { route: 'healthz', response: why === null ? text(200, 'ok\n') : text(503, `${why}\n`) };
+    }
+    case '/readyz': {
+      const why = health.readiness();
+      return { route: 'readyz', response: why === null ? text(200, 'ready\n') : text(503, `${why}\n`) };
+    }
+    default: {
+      const rawId = matchInterestsPath(url.split('?')[0] ?? '/');
+      if (rawId === undefined || !lookup) return { route: 'unmatched', response: text(404, 'not found\n') };
+      try {
+        return { route: 'interests', response: await lookup.interests(rawId) };
+      } catch {
+        return { route: 'interests', response: text(500, 'lookup failed\n') };
       }
     }
+  }
+}
+
+type FromWorker =
+  | { readonly listening: number }
+  | { readonly listenError: { readonly message: string; readonly code: string | null } }
+  | { readonly request: Forwarded }
+  | { readonly unwatch: readonly string[] }
+  | { readonly observed: Observed };
+
+/**
+ * Starts the HTTP thread and resolves once it listens. `onFailure` runs if the thread dies
+ * afterwards (a bug: the service can no longer answer its probes).
+ */
+export async function startHttpServer(
+  options: HttpServerOptions,
+  registry: Registry,
+  health: HealthSource,
+  lookup: () => LookupRoutes | null,
+  observe: RequestObserver = () => undefined,
+  observeCache: CacheObserver = () => undefined,
+  onFailure: (e: Error) => void = () => undefined,
+): Promise<HttpServer> {
+  const worker = startModuleWorker(join(__dirname, 'http-worker'), extname(__filename), {
+    host: options.host,
+    port: options.port,
+    cacheUsers: options.cacheUsers,
+    maxIdLength: options.maxIdLength,
+    reportIntervalMs: options.reportIntervalMs ?? 250,
+  } satisfies HttpWorkerData);
+  const send = (m: ToWorker): void => worker.postMessage(m);
+  const watched = new WatchedUsers();
+  let caching = options.cacheUsers > 0;
+  let closing = false;
+
+  const answer = async (f: Forwarded): Promise<void> => {
+    const { route, response } = await routeRequest(f.method, f.url, registry, health, lookup());
+    const { local, ...plain } = response;
+    if (local && caching) watched.watch(local.userId, local.partition);
+    const reply: Reply = { id: f.id, route, ...plain, ...(local && caching ? { cache: local } : {}) };
+    send({ reply });
+  };
+
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the HTTP thread exited with code ${code}`)));
+    worker.on('message', (m: FromWorker) => {
+      if ('listening' in m) resolve(m.listening);
+      else if ('listenError' in m) {
+        reject(
+          Object.assign(
+            new Error(`HTTP server on ${options.host}:${options.port}: ${m.listenError.message}`),
+            {
+              code: m.listenError.code,
+            },
+          ),
+        );
+      } else if ('request' in m) void answer(m.request);
+      else if ('unwatch' in m) for (const id of m.unwatch) watched.unwatch(id);
+      else if ('observed' in m) {
+        for (const [route, status, seconds] of m.observed.requests) observe(route, status, seconds);
+        observeCache(m.observed.hits, m.observed.misses, m.observed.cachedUsers);
+      }
+    });
+  }).catch(async (e: unknown) => {
+    await worker.terminate();
+    throw e;
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const actual = (server.address() as AddressInfo).port;
+  worker.removeAllListeners('error');
+  worker.removeAllListeners('exit');
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const died = (why: string): void => {
+    if (!closing) onFailure(new ProcessorError('INVARIANT_VIOLATED', `the HTTP thread ${why}`));
+  };
+  worker.on('error', (e: Error) => died(`failed: ${e.message}`));
+  worker.on('exit', (code) => died(`exited with code ${code}`));
+
+  const lookupFeed: CommittedStatesListener = {
+    committed(_partition, writes) {
+      if (watched.size === 0) return;
+      const routes = lookup();
+      if (!routes) return;
+      const updates: Update[] = [];
+      for (const [userId, state] of writes) {
+        if (!watched.has(userId)) continue;
+        const a = routes.answer(state);
+        updates.push([userId, a.status, a.body]);
+      }
+      if (updates.length > 0) send({ updates });
+    },
+    dropped(partition) {
+      watched.dropPartition(partition);
+      send({ drop: partition });
+    },
+    stopping() {
+      caching = false;
+      watched.clear();
+      send({ clear: true });
+    },
+  };
+
   return {
-    server,
-    port: actual,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port,
+    lookupFeed,
+    close: async () => {
+      if (closing) return exited;
+      closing = true;
+      send({ close: true });
+      await exited;
+    },
   };
 }

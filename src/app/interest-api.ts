@@ -1,6 +1,7 @@
 /**
  * GET /v1/users/{userId}/interests: a user's current interests from the live, committed state of
- * the instance that owns the user's partition.
+ * the instance that owns the user's partition. This module answers on the processing thread; the
+ * HTTP thread answers repeat lookups from its cache of these answers (http-server.ts).
  *   200  the InterestView (core/interest-view.ts) as JSON
  *   307  another instance owns the partition: Location is the same path on its advertised URL
  *   400  malformed user id (empty, too long, control characters)
@@ -10,9 +11,10 @@
  */
 import type { InterestView } from '../core/interest-view';
 import { interestView } from '../core/interest-view';
-import type { ModelContext } from '../core/user-state';
+import type { ModelContext, UserState } from '../core/user-state';
 import type { ChurnParams } from '../core/params';
 import type { UserLookup } from '../kafka/stream-processor';
+import type { CachedAnswer } from './lookup-cache';
 
 export interface InterestSource {
   lookup(userId: string): UserLookup;
@@ -37,13 +39,31 @@ export interface ApiResponse {
   readonly body: string;
 }
 
+/** An interests answer; `local` when it comes from this instance's committed state (cacheable). */
+export interface InterestsResponse extends ApiResponse {
+  readonly local?: { readonly userId: string; readonly partition: number };
+}
+
 const PATH = /^\/v1\/users\/([^/]+)\/interests$/;
+
+/** The headers of every JSON answer (a cached one included). */
+export const JSON_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse => ({
   status,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  headers: { ...JSON_HEADERS, ...headers },
   body: `${JSON.stringify(body)}\n`,
 });
+
+/** The answer for a user of a partition this instance owns and has restored: 200, or 404 without state. */
+export function localAnswer(state: UserState | null | undefined, o: InterestApiOptions): CachedAnswer {
+  if (!state) return { status: 404, body: `${JSON.stringify({ error: 'no state for this user' })}\n` };
+  const view = interestView(state, o.model, o.topN, o.churn) satisfies InterestView;
+  return { status: 200, body: `${JSON.stringify(view)}\n` };
+}
 
 /** The user id of an interests path; undefined when the path is not one. */
 export function matchInterestsPath(pathname: string): string | undefined {
@@ -66,7 +86,7 @@ export async function handleInterests(
   rawId: string,
   source: InterestSource,
   o: InterestApiOptions,
-): Promise<ApiResponse> {
+): Promise<InterestsResponse> {
   const userId = validUserId(rawId, o.maxIdLength);
   if (userId === null) {
     return json(400, {
@@ -81,8 +101,11 @@ export async function handleInterests(
     case 'restoring':
       return json(503, { error: 'partition restoring', partition: where.partition }, { 'retry-after': '2' });
     case 'local':
-      if (!where.state) return json(404, { error: 'no state for this user' });
-      return json(200, interestView(where.state, o.model, o.topN, o.churn) satisfies InterestView);
+      return {
+        ...localAnswer(where.state, o),
+        headers: JSON_HEADERS,
+        local: { userId, partition: where.partition },
+      };
     case 'remote': {
       const owner = await source.ownerOf(where.partition);
       if (!owner || owner === o.selfUrl) {

@@ -63,6 +63,20 @@ export interface StreamProcessorDeps {
   readonly subjectConfig: SubjectConfigClient;
   /** This instance's HTTP base URL, published to the group for lookups; null = not published. */
   readonly httpUrl: string | null;
+  /** Told of every committed state change (the interest lookup's cache follows it); none = no one. */
+  readonly committedStates?: CommittedStatesListener;
+}
+
+/**
+ * Follows the committed states: `committed` runs right after a transaction's states enter the
+ * store, with the users it changed (null: deleted); `dropped` when a partition's states leave
+ * this instance (revoked, failed or shut down); `stopping` once, when the processor stops.
+ * Calls are synchronous on the processing thread, in commit order.
+ */
+export interface CommittedStatesListener {
+  committed(partition: number, writes: ReadonlyMap<string, UserState | null>): void;
+  dropped(partition: number): void;
+  stopping(): void;
 }
 
 /** Where one user's state is, from this instance's point of view. */
@@ -348,6 +362,7 @@ export class StreamProcessor {
     if (ready) ready.dropped = true;
     this.tasks.delete(p);
     this.readyTasks.delete(p);
+    this.deps.committedStates?.dropped(p);
     this.deps.metrics.usersInState.remove({ partition: String(p) });
     this.deps.metrics.stateCacheUsers.remove({ partition: String(p) });
     if (!t) return;
@@ -515,6 +530,7 @@ export class StreamProcessor {
       else if (value) task.states.setEncoded(userId, st, entryState(value));
       else task.states.set(userId, st);
     }
+    this.deps.committedStates?.committed(p, plan.stateWrites);
     this.written(task, changelog.size, checkpoint, topicMessages);
     metrics.transactions.inc({ outcome: 'committed' });
     for (const o of plan.outputs) {
@@ -687,6 +703,7 @@ export class StreamProcessor {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.deps.committedStates?.stopping();
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.owners?.close();
     const errors: unknown[] = [];

@@ -387,6 +387,11 @@ export const VARIABLES = {
     default: '9464',
     parse: int(0, 65_535),
   },
+  IDRIFT_LOOKUP_CACHE_USERS: {
+    doc: 'Users whose interest lookup answers the HTTP thread holds (least recently looked up dropped first; about 0.7 KB each): a lookup of one of them is answered without waiting for the processing thread, and each of their committed changes costs the processing thread a new answer. 0 = every lookup waits for the processing thread.',
+    default: '50000',
+    parse: int(0, 10_000_000),
+  },
   IDRIFT_LOG_LEVEL: {
     doc: 'Minimum log level.',
     default: 'info',
@@ -503,6 +508,8 @@ export interface Config {
     readonly port: number;
     /** Base URL published for lookup redirects; null = derived from the host's address at start. */
     readonly advertisedUrl: string | null;
+    /** Users whose lookup answers the HTTP thread caches (IDRIFT_LOOKUP_CACHE_USERS). */
+    readonly lookupCacheUsers: number;
   };
   /** The alert bridge (`interest-drift alert-bridge`); `alertmanagerUrl` null = not configured. */
   readonly alerts: {
@@ -670,6 +677,7 @@ export function loadConfig(env: Env = process.env): Config {
       host: v.IDRIFT_HTTP_HOST,
       port: v.IDRIFT_HTTP_PORT,
       advertisedUrl: (v as Partial<Values>).IDRIFT_HTTP_ADVERTISED_URL ?? null,
+      lookupCacheUsers: v.IDRIFT_LOOKUP_CACHE_USERS,
     },
     logLevel: v.IDRIFT_LOG_LEVEL,
     shutdown: { graceMs: v.IDRIFT_SHUTDOWN_GRACE_MS, forceMs: v.IDRIFT_SHUTDOWN_FORCE_MS },

@@ -223,9 +223,20 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     }),
     httpRequestSeconds: new Histogram({
       name: 'idrift_http_request_duration_seconds',
-      help: 'HTTP requests (lookup API, probes, metrics) from handler entry to response sent, seconds.',
+      help: 'HTTP requests (lookup API, probes, metrics) from arrival at the HTTP thread to response sent, seconds.',
       labelNames: ['route', 'code'] as const,
       buckets: [0.0005, ...SECONDS_BUCKETS],
+      registers: r,
+    }),
+    lookupCache: new Counter({
+      name: 'idrift_lookup_cache_requests_total',
+      help: 'Interest lookups of a valid user id, by whether the HTTP thread answered from its cache (hit) or asked the processing thread (miss).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    lookupCacheUsers: new Gauge({
+      name: 'idrift_lookup_cache_users',
+      help: 'Users whose lookup answers the HTTP thread holds (at most IDRIFT_LOOKUP_CACHE_USERS).',
       registers: r,
     }),
     ready: new Gauge({

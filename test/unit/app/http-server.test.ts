@@ -1,18 +1,59 @@
 import { Registry } from 'prom-client';
-import type { ApiResponse } from '../../../src/app/interest-api';
+import type { UserState } from '../../../src/core/user-state';
+import type { HttpServer, LookupRoutes } from '../../../src/app/http-server';
 import { startHttpServer } from '../../../src/app/http-server';
+import type { InterestsResponse } from '../../../src/app/interest-api';
+import { JSON_HEADERS } from '../../../src/app/interest-api';
 
-describe('HTTP server request observer', () => {
+const until = async (done: () => boolean): Promise<void> => {
+  for (let i = 0; !done() && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+/**
+ * A processing thread's lookup with states by user id (a state here is only its view's body) and
+ * a count of the lookups it answered.
+ */
+function fakeLookup(partitionOf: (userId: string) => number): {
+  routes: LookupRoutes;
+  states: Map<string, string>;
+  asked: string[];
+} {
+  const states = new Map<string, string>();
+  const asked: string[] = [];
+  const answer = (body: string | undefined): { status: 200 | 404; body: string } =>
+    body === undefined
+      ? { status: 404, body: '{"error":"no state for this user"}\n' }
+      : { status: 200, body };
+  const routes: LookupRoutes = {
+    interests: (rawId): Promise<InterestsResponse> => {
+      const userId = decodeURIComponent(rawId);
+      asked.push(userId);
+      return Promise.resolve({
+        ...answer(states.get(userId)),
+        headers: JSON_HEADERS,
+        local: { userId, partition: partitionOf(userId) },
+      });
+    },
+    answer: (state) => answer(state === null ? undefined : (state as unknown as { body: string }).body),
+  };
+  return { routes, states, asked };
+}
+
+const stateWithBody = (body: string): UserState => ({ body }) as unknown as UserState;
+
+describe('HTTP server', () => {
   it('reports each request once with its route name, never its path', async () => {
     const seen: [string, number, number][] = [];
-    const ok: ApiResponse = { status: 200, headers: { 'content-type': 'application/json' }, body: '{}\n' };
+    const ok: InterestsResponse = {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: '{}\n',
+    };
     const http = await startHttpServer(
-      '127.0.0.1',
-      0,
+      { host: '127.0.0.1', port: 0, cacheUsers: 0, maxIdLength: 64, reportIntervalMs: 20 },
       new Registry(),
       { liveness: () => null, readiness: () => 'restoring' },
-      () => (path) =>
-        path.startsWith('/v1/users/') ? { route: 'interests', response: Promise.resolve(ok) } : undefined,
+      () => ({ interests: () => Promise.resolve(ok), answer: () => ({ status: 404, body: '' }) }),
       (route, status, seconds) => seen.push([route, status, seconds]),
     );
     try {
@@ -26,9 +67,7 @@ describe('HTTP server request observer', () => {
         (await fetch(`${base}/healthz`, { method: 'POST' })).status,
       ];
       expect(statuses).toEqual([200, 503, 200, 200, 404, 405]);
-      // 'finish' is emitted after the response is flushed, which may be after the client has it.
-      for (let i = 0; seen.length < statuses.length && i < 100; i++)
-        await new Promise((r) => setTimeout(r, 10));
+      await until(() => seen.length >= statuses.length);
       expect(seen.map(([route, status]) => [route, status])).toEqual([
         ['healthz', 200],
         ['readyz', 503],
@@ -45,5 +84,124 @@ describe('HTTP server request observer', () => {
     } finally {
       await http.close();
     }
+  });
+
+  it('reports a port already in use as a start failure', async () => {
+    const first = await startHttpServer(
+      { host: '127.0.0.1', port: 0, cacheUsers: 0, maxIdLength: 64 },
+      new Registry(),
+      { liveness: () => null, readiness: () => null },
+      () => null,
+    );
+    try {
+      await expect(
+        startHttpServer(
+          { host: '127.0.0.1', port: first.port, cacheUsers: 0, maxIdLength: 64 },
+          new Registry(),
+          { liveness: () => null, readiness: () => null },
+          () => null,
+        ),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await first.close();
+    }
+  });
+});
+
+describe('HTTP thread lookup cache', () => {
+  let http: HttpServer;
+  let lookup: ReturnType<typeof fakeLookup>;
+  const counts = { hits: 0, misses: 0, cachedUsers: 0 };
+  const get = async (userId: string): Promise<[number, string]> => {
+    const r = await fetch(`http://127.0.0.1:${http.port}/v1/users/${encodeURIComponent(userId)}/interests`);
+    return [r.status, await r.text()];
+  };
+  /** The lookup thread applies messages in order: a miss after them has seen them all. */
+  const settled = async (): Promise<void> => {
+    await get('sentinel');
+    lookup.asked.length = 0;
+  };
+
+  beforeEach(async () => {
+    lookup = fakeLookup((userId) => (userId.startsWith('p1-') ? 1 : 0));
+    Object.assign(counts, { hits: 0, misses: 0, cachedUsers: 0 });
+    http = await startHttpServer(
+      { host: '127.0.0.1', port: 0, cacheUsers: 2, maxIdLength: 64, reportIntervalMs: 20 },
+      new Registry(),
+      { liveness: () => null, readiness: () => null },
+      () => lookup.routes,
+      () => undefined,
+      (hits, misses, cachedUsers) => {
+        counts.hits += hits;
+        counts.misses += misses;
+        counts.cachedUsers = cachedUsers;
+      },
+    );
+  });
+  afterEach(() => http.close());
+
+  it('answers a user looked up before without the processing thread, and follows its commits', async () => {
+    lookup.states.set('u1', '{"v":1}\n');
+    expect(await get('u1')).toEqual([200, '{"v":1}\n']);
+    expect(await get('u1')).toEqual([200, '{"v":1}\n']);
+    expect(lookup.asked).toEqual(['u1']);
+
+    // A commit that changes u1 (and u2, never looked up: nothing is sent for it).
+    lookup.states.set('u1', 'not committed: the cache must not read this');
+    http.lookupFeed.committed(
+      0,
+      new Map([
+        ['u1', stateWithBody('{"v":2}\n')],
+        ['u2', stateWithBody('{"u2":1}\n')],
+      ]),
+    );
+    await settled();
+    expect(await get('u1')).toEqual([200, '{"v":2}\n']);
+    expect(lookup.asked).toEqual([]);
+
+    // Erased: the committed answer becomes 404, still without asking.
+    http.lookupFeed.committed(0, new Map([['u1', null]]));
+    await settled();
+    expect((await get('u1'))[0]).toBe(404);
+    expect(lookup.asked).toEqual([]);
+
+    await until(() => counts.hits >= 4);
+    expect(counts.hits).toBe(4);
+  });
+
+  it('forgets a revoked partition, everything at stop, and the least recently looked up beyond its size', async () => {
+    for (const u of ['a', 'p1-b']) lookup.states.set(u, `{"${u}":1}\n`);
+    await get('a');
+    await get('p1-b');
+    http.lookupFeed.dropped(1);
+    await settled(); // 'sentinel' now holds the second place, 'a' the first
+    lookup.asked.length = 0;
+    await get('a');
+    await get('p1-b');
+    expect(lookup.asked).toEqual(['p1-b']); // 'a' stayed; 'p1-b' was dropped with partition 1
+
+    // Size 2: holding 'p1-b' and 'a', a miss for 'c' evicts 'a' (least recently looked up)...
+    lookup.asked.length = 0;
+    await get('c');
+    await get('p1-b');
+    await get('a');
+    expect(lookup.asked).toEqual(['c', 'a']);
+    // ...and a commit's answer for an evicted user is not held: 'c' was evicted by 'a' just now.
+    http.lookupFeed.committed(0, new Map([['c', stateWithBody('{"c":2}\n')]]));
+    lookup.asked.length = 0;
+    await get('c');
+    expect(lookup.asked).toEqual(['c']);
+
+    http.lookupFeed.stopping();
+    lookup.asked.length = 0;
+    await get('c');
+    await get('c');
+    expect(lookup.asked).toEqual(['c', 'c']);
+  });
+
+  it('hands an invalid id to the processing thread, which rejects it', async () => {
+    lookup.routes.interests = () =>
+      Promise.resolve({ status: 400, headers: JSON_HEADERS, body: '{"error":"invalid user id"}\n' });
+    expect((await get('x'.repeat(65)))[0]).toBe(400);
   });
 });

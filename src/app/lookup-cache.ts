@@ -1,0 +1,107 @@
+/**
+ * The interest lookup's cache of committed answers, and the processing thread's record of it.
+ *
+ * The lookup is served on its own thread (http-thread.ts), so that a request never waits for
+ * the processing thread's event loop. That thread holds no states: it answers from this cache,
+ * which holds the answer for users looked up before, and asks the processing thread for the
+ * others (a miss). The processing thread keeps `WatchedUsers`, the same keys, and after every
+ * transaction that changes one of them sends the new answer. Both sides see the messages of one
+ * port in order, so a cached answer is always that of the user's last committed state.
+ *
+ * Invariants: an answer is cached only for a user of a partition this instance has restored and
+ * owns; `dropPartition` removes a partition's users on both sides when it is revoked; an update
+ * for a user who is not cached (evicted meanwhile) is ignored, and the eviction reaches the
+ * processing thread as an unwatch.
+ */
+
+/** A committed answer to GET /v1/users/{id}/interests: the view (200), or no state (404). */
+export interface CachedAnswer {
+  readonly status: 200 | 404;
+  /** The response body, JSON. */
+  readonly body: string;
+}
+
+interface Entry {
+  readonly partition: number;
+  answer: CachedAnswer;
+}
+
+/** The lookup thread's side: answers by user, least recently looked up evicted first. */
+export class LookupCache {
+  private readonly entries = new Map<string, Entry>();
+
+  /** @param maxUsers most users held (0: none, every lookup is a miss) */
+  constructor(readonly maxUsers: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The user's answer, marking it most recently used; undefined on a miss. */
+  get(userId: string): CachedAnswer | undefined {
+    const e = this.entries.get(userId);
+    if (e === undefined) return undefined;
+    this.entries.delete(userId);
+    this.entries.set(userId, e);
+    return e.answer;
+  }
+
+  /** Holds the answer a miss brought; returns the users evicted to make room (to unwatch). */
+  admit(userId: string, partition: number, answer: CachedAnswer): string[] {
+    if (this.maxUsers === 0) return [userId];
+    this.entries.delete(userId);
+    this.entries.set(userId, { partition, answer });
+    const evicted: string[] = [];
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= this.maxUsers) break;
+      this.entries.delete(id);
+      evicted.push(id);
+    }
+    return evicted;
+  }
+
+  /** A newer committed answer; ignored (false) when the user is not held. */
+  update(userId: string, answer: CachedAnswer): boolean {
+    const e = this.entries.get(userId);
+    if (e === undefined) return false;
+    e.answer = answer;
+    return true;
+  }
+
+  dropPartition(partition: number): void {
+    for (const [id, e] of this.entries) if (e.partition === partition) this.entries.delete(id);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The processing thread's side: which users' answers the lookup thread holds, by partition. */
+export class WatchedUsers {
+  private readonly partitionOf = new Map<string, number>();
+
+  get size(): number {
+    return this.partitionOf.size;
+  }
+
+  watch(userId: string, partition: number): void {
+    this.partitionOf.set(userId, partition);
+  }
+
+  unwatch(userId: string): void {
+    this.partitionOf.delete(userId);
+  }
+
+  has(userId: string): boolean {
+    return this.partitionOf.has(userId);
+  }
+
+  dropPartition(partition: number): void {
+    for (const [id, p] of this.partitionOf) if (p === partition) this.partitionOf.delete(id);
+  }
+
+  clear(): void {
+    this.partitionOf.clear();
+  }
+}

@@ -1,0 +1,58 @@
+import { LookupCache, WatchedUsers } from '../../../src/app/lookup-cache';
+
+const a = (body: string): { status: 200; body: string } => ({ status: 200, body });
+
+describe('LookupCache', () => {
+  it('evicts the least recently looked up user beyond its size, and says whom', () => {
+    const c = new LookupCache(2);
+    expect(c.admit('u1', 0, a('1'))).toEqual([]);
+    expect(c.admit('u2', 0, a('2'))).toEqual([]);
+    expect(c.get('u1')?.body).toBe('1'); // u2 is now the least recently looked up
+    expect(c.admit('u3', 1, a('3'))).toEqual(['u2']);
+    expect([c.get('u1')?.body, c.get('u2'), c.get('u3')?.body]).toEqual(['1', undefined, '3']);
+    expect(c.size).toBe(2);
+  });
+
+  it('takes updates only for users it holds, without changing their recency', () => {
+    const c = new LookupCache(2);
+    c.admit('u1', 0, a('1'));
+    c.admit('u2', 0, a('2'));
+    expect(c.update('u1', { status: 404, body: 'gone' })).toBe(true);
+    expect(c.update('nobody', a('x'))).toBe(false);
+    expect(c.get('nobody')).toBeUndefined();
+    // u1 is still the least recently looked up: an update is not a lookup.
+    expect(c.admit('u3', 0, a('3'))).toEqual(['u1']);
+  });
+
+  it('drops one partition, or everything', () => {
+    const c = new LookupCache(10);
+    c.admit('u1', 0, a('1'));
+    c.admit('u2', 1, a('2'));
+    c.dropPartition(1);
+    expect([c.get('u1')?.body, c.get('u2')]).toEqual(['1', undefined]);
+    c.clear();
+    expect(c.size).toBe(0);
+  });
+
+  it('holds nothing with size 0: every answer is unwatched at once', () => {
+    const c = new LookupCache(0);
+    expect(c.admit('u1', 0, a('1'))).toEqual(['u1']);
+    expect(c.get('u1')).toBeUndefined();
+  });
+});
+
+describe('WatchedUsers', () => {
+  it('forgets a partition, a user, or everyone', () => {
+    const w = new WatchedUsers();
+    w.watch('u1', 0);
+    w.watch('u2', 1);
+    w.watch('u3', 1);
+    w.dropPartition(1);
+    expect([w.has('u1'), w.has('u2'), w.has('u3')]).toEqual([true, false, false]);
+    w.unwatch('u1');
+    expect(w.size).toBe(0);
+    w.watch('u4', 2);
+    w.clear();
+    expect(w.has('u4')).toBe(false);
+  });
+});
