@@ -7,8 +7,9 @@
  * its cache of committed answers never waits for this thread, which processes the input: its
  * event loop runs tens of ms late under load (garbage collection, a chunk's synchronous work),
  * and a lookup that waited for it took 32 ms at p99 against a 5 ms target
- * (test/bench/results/lookup.md). Everything else is routed here, as before. `lookupFeed` keeps
- * the cache equal to the committed states (lookup-cache.ts for the protocol).
+ * (test/bench/results/lookup.md). It also repeats a redirect to another instance, by partition,
+ * for as long as this instance trusts the group's metadata. Everything else is routed here, as
+ * before. `lookupFeed` keeps the cache equal to the committed states (lookup-cache.ts).
  */
 import { extname, join } from 'node:path';
 import type { Registry } from 'prom-client';
@@ -142,9 +143,15 @@ export async function startHttpServer(
 
   const answer = async (f: Forwarded): Promise<void> => {
     const { route, response } = await routeRequest(f.method, f.url, registry, health, lookup());
-    const { local, ...plain } = response;
+    const { local, remote, ...plain } = response;
     if (local && caching) watched.watch(local.userId, local.partition);
-    const reply: Reply = { id: f.id, route, ...plain, ...(local && caching ? { cache: local } : {}) };
+    const reply: Reply = {
+      id: f.id,
+      route,
+      ...plain,
+      ...(local && caching ? { cache: local } : {}),
+      ...(remote && caching ? { redirect: remote } : {}),
+    };
     send({ reply });
   };
 
@@ -194,6 +201,9 @@ export async function startHttpServer(
         updates.push([userId, a.status, a.body]);
       }
       if (updates.length > 0) send({ updates });
+    },
+    rebalancing() {
+      send({ rebalancing: true });
     },
     dropped(partition) {
       watched.dropPartition(partition);

@@ -1,12 +1,13 @@
 /**
  * Entry of the HTTP thread (http-server.ts): owns the listening socket. A lookup of a user whose
- * committed answer is in the cache (lookup-cache.ts) is answered here, without the processing
- * thread; every other request (a cache miss, /metrics, the probes, anything unknown) is handed to
- * the processing thread and its answer written back. This module logs nothing (no user id may
- * reach a log line).
+ * committed answer is in the cache (lookup-cache.ts), or of a user of a partition whose owner
+ * elsewhere the processing thread has just redirected to, is answered here, without the
+ * processing thread; every other request (a miss, /metrics, the probes, anything unknown) is
+ * handed to the processing thread and its answer written back. This module logs nothing (no
+ * user id may reach a log line).
  *
  * Messages in:  { reply: Reply } | { updates: [userId, status, body][] } | { drop: partition }
- *               | { clear: true } | { close: true }
+ *               | { rebalancing: true } | { clear: true } | { close: true }
  * Messages out: { listening: port } | { listenError: { message, code } } | { request: Forwarded }
  *               | { unwatch: userId[] } | { observed: Observed }
  */
@@ -14,9 +15,11 @@ import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { JSON_HEADERS, matchInterestsPath, validUserId } from './interest-api';
-import type { CachedAnswer } from './lookup-cache';
-import { LookupCache } from './lookup-cache';
+import type { PartitionMetadata } from 'kafkajs';
+import { OWNERS_MAX_AGE_MS, partitionOfKey } from '../kafka/partition-owners';
+import type { ApiResponse } from './interest-api';
+import { JSON_HEADERS, matchInterestsPath, redirectAnswer, validUserId } from './interest-api';
+import { LookupCache, OwnerCache } from './lookup-cache';
 
 export interface HttpWorkerData {
   readonly host: string;
@@ -36,7 +39,10 @@ export interface Forwarded {
   readonly url: string;
 }
 
-/** The processing thread's answer; `cache` when it may be held (a local, committed answer). */
+/**
+ * The processing thread's answer; `cache` when it may be held (a local, committed answer),
+ * `redirect` when it redirects to the owner of the user's partition (of `partitions`).
+ */
 export interface Reply {
   readonly id: number;
   readonly route: string;
@@ -44,6 +50,7 @@ export interface Reply {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly cache?: { readonly userId: string; readonly partition: number };
+  readonly redirect?: { readonly partition: number; readonly owner: string; readonly partitions: number };
 }
 
 /** Requests answered since the last report: [route, status, seconds from arrival to sent]. */
@@ -60,6 +67,7 @@ export type ToWorker =
   | { readonly reply: Reply }
   | { readonly updates: readonly Update[] }
   | { readonly drop: number }
+  | { readonly rebalancing: true }
   | { readonly clear: true }
   | { readonly close: true };
 
@@ -68,6 +76,24 @@ function main(): void {
   if (!port) throw new Error('http-worker.ts runs as a worker thread only');
   const data = workerData as HttpWorkerData;
   const cache = new LookupCache(data.cacheUsers);
+  const owners = new OwnerCache(OWNERS_MAX_AGE_MS);
+  // Only the count matters to the default partitioner for a keyed record (murmur2 modulo count).
+  let metadata: PartitionMetadata[] = [];
+  /** The answer this thread can give for a valid user id, or undefined (a miss). */
+  const answerHere = (userId: string): ApiResponse | undefined => {
+    const hit = cache.get(userId);
+    if (hit) return { status: hit.status, headers: JSON_HEADERS, body: hit.body };
+    if (owners.partitions === 0) return undefined;
+    if (metadata.length !== owners.partitions) {
+      metadata = Array.from(
+        { length: owners.partitions },
+        (_, i) => ({ partitionId: i, leader: 0 }) as PartitionMetadata,
+      );
+    }
+    const partition = partitionOfKey('', metadata, userId);
+    const owner = owners.ownerOf(partition);
+    return owner === undefined ? undefined : redirectAnswer(userId, partition, owner);
+  };
   /** Requests the processing thread answers, with the setter of their route's name. */
   const pending = new Map<
     number,
@@ -93,10 +119,10 @@ function main(): void {
     if (req.method === 'GET') {
       const rawId = matchInterestsPath(url.split('?')[0] ?? '/');
       const userId = rawId === undefined ? null : validUserId(rawId, data.maxIdLength);
-      const answer: CachedAnswer | undefined = userId === null ? undefined : cache.get(userId);
+      const answer = userId === null ? undefined : answerHere(userId);
       if (answer) {
         hits++;
-        res.writeHead(answer.status, JSON_HEADERS);
+        res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
         return;
       }
@@ -117,6 +143,7 @@ function main(): void {
       });
       if (evicted.length > 0) port.postMessage({ unwatch: evicted });
     }
+    if (r.redirect) owners.learn(r.redirect.partition, r.redirect.owner, r.redirect.partitions);
     const p = pending.get(r.id);
     if (!p) return;
     pending.delete(r.id);
@@ -141,8 +168,11 @@ function main(): void {
     else if ('updates' in m)
       for (const [userId, status, body] of m.updates) cache.update(userId, { status, body });
     else if ('drop' in m) cache.dropPartition(m.drop);
-    else if ('clear' in m) cache.clear();
-    else if ('close' in m) {
+    else if ('rebalancing' in m) owners.clear();
+    else if ('clear' in m) {
+      cache.clear();
+      owners.clear();
+    } else if ('close' in m) {
       clearInterval(report);
       server.close(() => port.close());
       server.closeAllConnections();

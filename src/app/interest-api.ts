@@ -39,9 +39,13 @@ export interface ApiResponse {
   readonly body: string;
 }
 
-/** An interests answer; `local` when it comes from this instance's committed state (cacheable). */
+/**
+ * An interests answer; `local` when it comes from this instance's committed state (cacheable),
+ * `remote` when it redirects to the owner of the user's partition (of `partitions`).
+ */
 export interface InterestsResponse extends ApiResponse {
   readonly local?: { readonly userId: string; readonly partition: number };
+  readonly remote?: { readonly partition: number; readonly owner: string; readonly partitions: number };
 }
 
 const PATH = /^\/v1\/users\/([^/]+)\/interests$/;
@@ -82,6 +86,12 @@ export function validUserId(raw: string, maxLength: number): string | null {
   return id;
 }
 
+/** The redirect to `owner`, the instance that owns the user's partition. */
+export function redirectAnswer(userId: string, partition: number, owner: string): ApiResponse {
+  const location = `${owner.replace(/\/$/, '')}/v1/users/${encodeURIComponent(userId)}/interests`;
+  return json(307, { redirect: location, partition }, { location });
+}
+
 export async function handleInterests(
   rawId: string,
   source: InterestSource,
@@ -115,8 +125,10 @@ export async function handleInterests(
           { 'retry-after': '1' },
         );
       }
-      const location = `${owner.replace(/\/$/, '')}/v1/users/${encodeURIComponent(userId)}/interests`;
-      return json(307, { redirect: location, partition: where.partition }, { location });
+      return {
+        ...redirectAnswer(userId, where.partition, owner),
+        remote: { partition: where.partition, owner, partitions: where.partitions },
+      };
     }
   }
 }

@@ -12,6 +12,10 @@
  * owns; `dropPartition` removes a partition's users on both sides when it is revoked; an update
  * for a user who is not cached (evicted meanwhile) is ignored, and the eviction reaches the
  * processing thread as an unwatch.
+ *
+ * Redirects are cached by partition instead (`OwnerCache`): the owner the processing thread
+ * redirected a partition's users to, for as long as it trusts what it learnt of the group, and
+ * not after the group starts a rebalance.
  */
 
 /** A committed answer to GET /v1/users/{id}/interests: the view (200), or no state (404). */
@@ -103,5 +107,43 @@ export class WatchedUsers {
 
   clear(): void {
     this.partitionOf.clear();
+  }
+}
+
+/** The lookup thread's owners of other instances' partitions, each trusted for `maxAgeMs`. */
+export class OwnerCache {
+  private readonly owners = new Map<number, { readonly owner: string; readonly untilMs: number }>();
+  private count = 0;
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** The input topic's partition count (0: not known yet). */
+  get partitions(): number {
+    return this.count;
+  }
+
+  /** The processing thread redirected a user of `partition` (of `partitions`) to `owner`. */
+  learn(partition: number, owner: string, partitions: number): void {
+    if (partitions !== this.count) {
+      this.owners.clear();
+      this.count = partitions;
+    }
+    this.owners.set(partition, { owner, untilMs: this.nowMs() + this.maxAgeMs });
+  }
+
+  /** The owner of `partition` while still trusted, else undefined. */
+  ownerOf(partition: number): string | undefined {
+    const o = this.owners.get(partition);
+    if (o === undefined) return undefined;
+    if (this.nowMs() < o.untilMs) return o.owner;
+    this.owners.delete(partition);
+    return undefined;
+  }
+
+  clear(): void {
+    this.owners.clear();
   }
 }

@@ -41,6 +41,9 @@ export function addressAwareAssigner(httpUrl: string | null): PartitionAssigner 
   };
 }
 
+/** How long an instance trusts what it learnt of other members' partitions, ms. */
+export const OWNERS_MAX_AGE_MS = 2_000;
+
 /** Owners of a topic's partitions in one group, cached for `maxAgeMs` (refreshed on a miss). */
 export class PartitionOwners {
   private owners = new Map<number, string>();
@@ -52,7 +55,7 @@ export class PartitionOwners {
     private readonly kafka: Kafka,
     private readonly groupId: string,
     private readonly topic: string,
-    private readonly maxAgeMs = 2_000,
+    private readonly maxAgeMs = OWNERS_MAX_AGE_MS,
     private readonly nowMs: () => number = Date.now,
   ) {}
 

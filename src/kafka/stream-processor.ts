@@ -69,12 +69,14 @@ export interface StreamProcessorDeps {
 
 /**
  * Follows the committed states: `committed` runs right after a transaction's states enter the
- * store, with the users it changed (null: deleted); `dropped` when a partition's states leave
- * this instance (revoked, failed or shut down); `stopping` once, when the processor stops.
- * Calls are synchronous on the processing thread, in commit order.
+ * store, with the users it changed (null: deleted); `rebalancing` when the group starts a
+ * rebalance (what was known of other members' partitions is stale); `dropped` when a partition's
+ * states leave this instance (revoked, failed or shut down); `stopping` once, when the processor
+ * stops. Calls are synchronous on the processing thread, in commit order.
  */
 export interface CommittedStatesListener {
   committed(partition: number, writes: ReadonlyMap<string, UserState | null>): void;
+  rebalancing(): void;
   dropped(partition: number): void;
   stopping(): void;
 }
@@ -83,7 +85,8 @@ export interface CommittedStatesListener {
 export type UserLookup =
   | { readonly kind: 'local'; readonly partition: number; readonly state: UserState | undefined }
   | { readonly kind: 'restoring'; readonly partition: number }
-  | { readonly kind: 'remote'; readonly partition: number }
+  /** `partitions`: the input topic's partition count, which with the key gives the partition. */
+  | { readonly kind: 'remote'; readonly partition: number; readonly partitions: number }
   | { readonly kind: 'unavailable' };
 
 export class StreamProcessor {
@@ -123,7 +126,7 @@ export class StreamProcessor {
     const task = this.readyTasks.get(partition);
     if (task) return { kind: 'local', partition, state: task.states.get(userId) };
     if (this.assigned.has(partition)) return { kind: 'restoring', partition };
-    return { kind: 'remote', partition };
+    return { kind: 'remote', partition, partitions: this.partitionMetadata.length };
   }
 
   /** The HTTP URL of the instance that owns `partition` (from the group's metadata), or null. */
@@ -209,6 +212,7 @@ export class StreamProcessor {
     consumer.on(consumer.events.END_BATCH_PROCESS, turned);
     consumer.on(consumer.events.REBALANCING, () => {
       this.owners?.invalidate();
+      this.deps.committedStates?.rebalancing();
       this.joined = false;
     });
     // kafkajs asks restartOnFailure only about retriable errors; after any other crash the

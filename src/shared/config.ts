@@ -388,7 +388,7 @@ export const VARIABLES = {
     parse: int(0, 65_535),
   },
   IDRIFT_LOOKUP_CACHE_USERS: {
-    doc: 'Users whose interest lookup answers the HTTP thread holds (least recently looked up dropped first; about 0.7 KB each): a lookup of one of them is answered without waiting for the processing thread, and each of their committed changes costs the processing thread a new answer. 0 = every lookup waits for the processing thread.',
+    doc: 'Users whose interest lookup answers the HTTP thread holds (least recently looked up dropped first; about 0.7 KB each): a lookup of one of them is answered without waiting for the processing thread, and each of their committed changes costs the processing thread a new answer; redirects to other instances are repeated there too, by partition. 0 = every lookup waits for the processing thread.',
     default: '50000',
     parse: int(0, 10_000_000),
   },

@@ -3,7 +3,9 @@ import type { UserState } from '../../../src/core/user-state';
 import type { HttpServer, LookupRoutes } from '../../../src/app/http-server';
 import { startHttpServer } from '../../../src/app/http-server';
 import type { InterestsResponse } from '../../../src/app/interest-api';
-import { JSON_HEADERS } from '../../../src/app/interest-api';
+import { JSON_HEADERS, redirectAnswer } from '../../../src/app/interest-api';
+import type { PartitionMetadata } from 'kafkajs';
+import { partitionOfKey } from '../../../src/kafka/partition-owners';
 
 const until = async (done: () => boolean): Promise<void> => {
   for (let i = 0; !done() && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
@@ -197,6 +199,43 @@ describe('HTTP thread lookup cache', () => {
     await get('c');
     await get('c');
     expect(lookup.asked).toEqual(['c', 'c']);
+  });
+
+  it('repeats a redirect for users of the same partition until the group rebalances', async () => {
+    // Users "r-…" live on another instance; four input partitions.
+    const metadata = [0, 1, 2, 3].map((i) => ({ partitionId: i, leader: 0 }) as PartitionMetadata);
+    const partitionOf = (u: string): number => partitionOfKey('input', metadata, u);
+    const owner = 'http://10.0.0.2:9464';
+    const routes = lookup.routes;
+    const local = (rawId: string): Promise<InterestsResponse> => routes.interests(rawId);
+    lookup.routes = { ...routes };
+    lookup.routes.interests = (rawId) => {
+      const userId = decodeURIComponent(rawId);
+      if (!userId.startsWith('r-')) return local(rawId);
+      lookup.asked.push(userId);
+      const partition = partitionOf(userId);
+      return Promise.resolve({
+        ...redirectAnswer(userId, partition, owner),
+        remote: { partition, owner, partitions: 4 },
+      });
+    };
+    const ids = Array.from({ length: 20 }, (_, i) => `r-${i}`);
+    const [x, y] = ids.filter((u) => partitionOf(u) === partitionOf('r-0'));
+    const other = ids.find((u) => partitionOf(u) !== partitionOf('r-0')) as string;
+    const redirect = async (u: string): Promise<[number, string | null]> => {
+      const r = await fetch(`http://127.0.0.1:${http.port}/v1/users/${u}/interests`, { redirect: 'manual' });
+      return [r.status, r.headers.get('location')];
+    };
+    expect(await redirect(x as string)).toEqual([307, `${owner}/v1/users/${x}/interests`]);
+    expect(await redirect(y as string)).toEqual([307, `${owner}/v1/users/${y}/interests`]);
+    expect(lookup.asked).toEqual([x]);
+    await redirect(other);
+    expect(lookup.asked).toEqual([x, other]);
+
+    http.lookupFeed.rebalancing();
+    await settled();
+    await redirect(y as string);
+    expect(lookup.asked).toEqual([y]);
   });
 
   it('hands an invalid id to the processing thread, which rejects it', async () => {

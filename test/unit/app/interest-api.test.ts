@@ -81,16 +81,24 @@ describe('interest lookup API', () => {
   it('redirects to the owner, and answers 503 with Retry-After while restoring or rebalancing', async () => {
     const moved = await handleInterests(
       'a b',
-      source({ kind: 'remote', partition: 2 }, 'http://10.0.0.2:9464'),
+      source({ kind: 'remote', partition: 2, partitions: 4 }, 'http://10.0.0.2:9464'),
       OPTS,
     );
     expect(moved.status).toBe(307);
     expect(moved.headers.location).toBe('http://10.0.0.2:9464/v1/users/a%20b/interests');
     const restoring = await handleInterests('u1', source({ kind: 'restoring', partition: 1 }), OPTS);
     expect([restoring.status, restoring.headers['retry-after']]).toEqual([503, '2']);
-    const unknown = await handleInterests('u1', source({ kind: 'remote', partition: 2 }, null), OPTS);
+    const unknown = await handleInterests(
+      'u1',
+      source({ kind: 'remote', partition: 2, partitions: 4 }, null),
+      OPTS,
+    );
     expect([unknown.status, unknown.headers['retry-after']]).toEqual([503, '1']);
-    const self = await handleInterests('u1', source({ kind: 'remote', partition: 2 }, OPTS.selfUrl), OPTS);
+    const self = await handleInterests(
+      'u1',
+      source({ kind: 'remote', partition: 2, partitions: 4 }, OPTS.selfUrl),
+      OPTS,
+    );
     expect(self.status).toBe(503);
     expect((await handleInterests('%00', source({ kind: 'unavailable' }), OPTS)).status).toBe(400);
     expect((await handleInterests('u1', source({ kind: 'unavailable' }), OPTS)).status).toBe(503);

@@ -1,4 +1,4 @@
-import { LookupCache, WatchedUsers } from '../../../src/app/lookup-cache';
+import { LookupCache, OwnerCache, WatchedUsers } from '../../../src/app/lookup-cache';
 
 const a = (body: string): { status: 200; body: string } => ({ status: 200, body });
 
@@ -54,5 +54,24 @@ describe('WatchedUsers', () => {
     w.watch('u4', 2);
     w.clear();
     expect(w.has('u4')).toBe(false);
+  });
+});
+
+describe('OwnerCache', () => {
+  it('trusts an owner for its max age, forgets all when the partition count changes or on clear', () => {
+    let now = 1_000;
+    const o = new OwnerCache(2_000, () => now);
+    expect(o.partitions).toBe(0);
+    o.learn(2, 'http://b:9464', 4);
+    o.learn(3, 'http://c:9464', 4);
+    expect([o.partitions, o.ownerOf(2), o.ownerOf(1)]).toEqual([4, 'http://b:9464', undefined]);
+    now = 2_999;
+    expect(o.ownerOf(2)).toBe('http://b:9464');
+    now = 3_000;
+    expect(o.ownerOf(2)).toBeUndefined();
+    o.learn(2, 'http://b:9464', 6);
+    expect([o.partitions, o.ownerOf(3)]).toEqual([6, undefined]);
+    o.clear();
+    expect(o.ownerOf(2)).toBeUndefined();
   });
 });
