@@ -99,17 +99,21 @@ export function createApp(config: Config, logger: Logger): App {
           },
         },
         () => lookup,
-        (route, status, seconds) => metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
-        (hits, misses, cachedUsers) => {
-          metrics.lookupCache.inc({ outcome: 'hit' }, hits);
-          metrics.lookupCache.inc({ outcome: 'miss' }, misses);
-          metrics.lookupCacheUsers.set(cachedUsers);
-        },
-        (e) => {
-          // A bug: without its HTTP thread the service answers neither probes nor lookups.
-          log.error('HTTP thread failed', { error: describeError(e) });
-          state = 'failed';
-          void app.stop('HTTP thread failed');
+        {
+          observe: (route, status, seconds) =>
+            metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
+          observeCache: (hits, misses, cachedUsers) => {
+            metrics.lookupCache.inc({ outcome: 'hit' }, hits);
+            metrics.lookupCache.inc({ outcome: 'miss' }, misses);
+            metrics.lookupCacheUsers.set(cachedUsers);
+          },
+          onFailure: (e) => {
+            // A bug: without its HTTP thread the service answers neither probes nor lookups.
+            log.error('HTTP thread failed', { error: describeError(e) });
+            state = 'failed';
+            void app.stop('HTTP thread failed');
+          },
+          onFeedError: (e) => log.error('lookup answers of a commit failed', { error: describeError(e) }),
         },
       );
       const encoderOptions = {

@@ -65,6 +65,8 @@ export interface HttpServer {
   readonly port: number;
   /** Pass to the processor: keeps the lookup cache equal to its committed states. */
   readonly lookupFeed: CommittedStatesListener;
+  /** Users whose answers this thread sends on commit (the HTTP thread's cache, as last told). */
+  watchedUsers(): number;
   close(): Promise<void>;
 }
 
@@ -116,19 +118,30 @@ type FromWorker =
   | { readonly unwatch: readonly string[] }
   | { readonly observed: Observed };
 
-/**
- * Starts the HTTP thread and resolves once it listens. `onFailure` runs if the thread dies
- * afterwards (a bug: the service can no longer answer its probes).
- */
+export interface HttpServerHooks {
+  readonly observe?: RequestObserver;
+  readonly observeCache?: CacheObserver;
+  /** The HTTP thread died (a bug: the service can no longer answer its probes). */
+  readonly onFailure?: (e: Error) => void;
+  /**
+   * A committed change could not be turned into answers (a bug in the answer): the partition's
+   * cached answers were dropped instead, so none can be stale; its lookups ask again.
+   */
+  readonly onFeedError?: (e: unknown) => void;
+}
+
+/** How long close() waits for the HTTP thread to finish its requests before it ends it, ms. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/** Starts the HTTP thread and resolves once it listens. */
 export async function startHttpServer(
   options: HttpServerOptions,
   registry: Registry,
   health: HealthSource,
   lookup: () => LookupRoutes | null,
-  observe: RequestObserver = () => undefined,
-  observeCache: CacheObserver = () => undefined,
-  onFailure: (e: Error) => void = () => undefined,
+  hooks: HttpServerHooks = {},
 ): Promise<HttpServer> {
+  const { observe = () => undefined, observeCache = () => undefined } = hooks;
   const worker = startModuleWorker(join(__dirname, 'http-worker'), extname(__filename), {
     host: options.host,
     port: options.port,
@@ -140,18 +153,28 @@ export async function startHttpServer(
   const watched = new WatchedUsers();
   let caching = options.cacheUsers > 0;
   let closing = false;
+  /** Rebalances begun: a redirect decided before the latest one must not be repeated. */
+  let epoch = 0;
 
   const answer = async (f: Forwarded): Promise<void> => {
-    const { route, response } = await routeRequest(f.method, f.url, registry, health, lookup());
-    const { local, remote, ...plain } = response;
-    if (local && caching) watched.watch(local.userId, local.partition);
-    const reply: Reply = {
-      id: f.id,
-      route,
-      ...plain,
-      ...(local && caching ? { cache: local } : {}),
-      ...(remote && caching ? { redirect: remote } : {}),
-    };
+    const asOf = epoch;
+    let reply: Reply;
+    try {
+      // A local answer is computed and watched within this one task (handleInterests awaits no
+      // I/O on that path), so no commit can fall between reading the state and watching it.
+      const { route, response } = await routeRequest(f.method, f.url, registry, health, lookup());
+      const { local, remote, ...plain } = response;
+      if (local && caching) watched.watch(local.userId, local.partition);
+      reply = {
+        id: f.id,
+        route,
+        ...plain,
+        ...(local && caching ? { cache: local } : {}),
+        ...(remote && caching ? { redirect: { ...remote, epoch: asOf } } : {}),
+      };
+    } catch {
+      reply = { id: f.id, route: 'unmatched', status: 500, headers: {}, body: 'internal error\n' };
+    }
     send({ reply });
   };
 
@@ -184,31 +207,38 @@ export async function startHttpServer(
   worker.removeAllListeners('exit');
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const died = (why: string): void => {
-    if (!closing) onFailure(new ProcessorError('INVARIANT_VIOLATED', `the HTTP thread ${why}`));
+    if (!closing) hooks.onFailure?.(new ProcessorError('INVARIANT_VIOLATED', `the HTTP thread ${why}`));
   };
   worker.on('error', (e: Error) => died(`failed: ${e.message}`));
   worker.on('exit', (code) => died(`exited with code ${code}`));
 
+  const dropPartition = (partition: number): void => {
+    watched.dropPartition(partition);
+    send({ drop: partition });
+  };
   const lookupFeed: CommittedStatesListener = {
-    committed(_partition, writes) {
+    committed(partition, writes) {
       if (watched.size === 0) return;
       const routes = lookup();
       if (!routes) return;
       const updates: Update[] = [];
-      for (const [userId, state] of writes) {
-        if (!watched.has(userId)) continue;
-        const a = routes.answer(state);
-        updates.push([userId, a.status, a.body]);
+      try {
+        for (const [userId, state] of writes) {
+          if (!watched.has(userId)) continue;
+          const a = routes.answer(state);
+          updates.push([userId, a.status, a.body]);
+        }
+      } catch (e) {
+        dropPartition(partition);
+        hooks.onFeedError?.(e);
+        return;
       }
       if (updates.length > 0) send({ updates });
     },
     rebalancing() {
-      send({ rebalancing: true });
+      send({ rebalancing: ++epoch });
     },
-    dropped(partition) {
-      watched.dropPartition(partition);
-      send({ drop: partition });
-    },
+    dropped: dropPartition,
     stopping() {
       caching = false;
       watched.clear();
@@ -219,11 +249,14 @@ export async function startHttpServer(
   return {
     port,
     lookupFeed,
+    watchedUsers: () => watched.size,
     close: async () => {
       if (closing) return exited;
       closing = true;
       send({ close: true });
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

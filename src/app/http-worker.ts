@@ -7,7 +7,7 @@
  * user id may reach a log line).
  *
  * Messages in:  { reply: Reply } | { updates: [userId, status, body][] } | { drop: partition }
- *               | { rebalancing: true } | { clear: true } | { close: true }
+ *               | { rebalancing: epoch } | { clear: true } | { close: true }
  * Messages out: { listening: port } | { listenError: { message, code } } | { request: Forwarded }
  *               | { unwatch: userId[] } | { observed: Observed }
  */
@@ -41,7 +41,8 @@ export interface Forwarded {
 
 /**
  * The processing thread's answer; `cache` when it may be held (a local, committed answer),
- * `redirect` when it redirects to the owner of the user's partition (of `partitions`).
+ * `redirect` when it redirects to the owner of the user's partition (of `partitions`), as known
+ * when the request arrived in rebalance `epoch`.
  */
 export interface Reply {
   readonly id: number;
@@ -50,7 +51,12 @@ export interface Reply {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly cache?: { readonly userId: string; readonly partition: number };
-  readonly redirect?: { readonly partition: number; readonly owner: string; readonly partitions: number };
+  readonly redirect?: {
+    readonly partition: number;
+    readonly owner: string;
+    readonly partitions: number;
+    readonly epoch: number;
+  };
 }
 
 /** Requests answered since the last report: [route, status, seconds from arrival to sent]. */
@@ -67,7 +73,7 @@ export type ToWorker =
   | { readonly reply: Reply }
   | { readonly updates: readonly Update[] }
   | { readonly drop: number }
-  | { readonly rebalancing: true }
+  | { readonly rebalancing: number }
   | { readonly clear: true }
   | { readonly close: true };
 
@@ -77,6 +83,8 @@ function main(): void {
   const data = workerData as HttpWorkerData;
   const cache = new LookupCache(data.cacheUsers);
   const owners = new OwnerCache(OWNERS_MAX_AGE_MS);
+  /** The group's rebalances seen (a redirect decided before the latest one is not repeated). */
+  let epoch = 0;
   // Only the count matters to the default partitioner for a keyed record (murmur2 modulo count).
   let metadata: PartitionMetadata[] = [];
   /** The answer this thread can give for a valid user id, or undefined (a miss). */
@@ -100,6 +108,8 @@ function main(): void {
     { readonly res: ServerResponse; readonly named: (route: string) => void }
   >();
   let nextId = 0;
+  /** Requests sent to the processing thread and not answered yet (answered even if the client left). */
+  let outstanding = 0;
   let requests: [string, number, number][] = [];
   let hits = 0;
   let misses = 0;
@@ -132,18 +142,21 @@ function main(): void {
     const id = nextId++;
     pending.set(id, { res, named: (r) => (route = r) });
     res.once('close', () => pending.delete(id));
+    outstanding++;
     port.postMessage({ request: { id, method: req.method ?? 'GET', url } satisfies Forwarded });
   });
 
   const answered = (r: Reply): void => {
+    outstanding--;
     if (r.cache) {
-      const evicted = cache.admit(r.cache.userId, r.cache.partition, {
-        status: r.status as 200 | 404,
-        body: r.body,
-      });
+      const answer = { status: r.status as 200 | 404, body: r.body };
+      const evicted = cache.admit(r.cache.userId, r.cache.partition, answer, r.id, nextId);
       if (evicted.length > 0) port.postMessage({ unwatch: evicted });
     }
-    if (r.redirect) owners.learn(r.redirect.partition, r.redirect.owner, r.redirect.partitions);
+    if (outstanding === 0) cache.settle();
+    if (r.redirect && r.redirect.epoch === epoch) {
+      owners.learn(r.redirect.partition, r.redirect.owner, r.redirect.partitions);
+    }
     const p = pending.get(r.id);
     if (!p) return;
     pending.delete(r.id);
@@ -153,7 +166,7 @@ function main(): void {
     res.end(r.body);
   };
 
-  const report = setInterval(() => {
+  const flush = (): void => {
     if (requests.length === 0 && hits === 0 && misses === 0) return;
     port.postMessage({
       observed: { requests, hits, misses, cachedUsers: cache.size } satisfies Observed,
@@ -161,15 +174,18 @@ function main(): void {
     requests = [];
     hits = 0;
     misses = 0;
-  }, data.reportIntervalMs);
+  };
+  const report = setInterval(flush, data.reportIntervalMs);
 
   port.on('message', (m: ToWorker) => {
     if ('reply' in m) answered(m.reply);
     else if ('updates' in m)
       for (const [userId, status, body] of m.updates) cache.update(userId, { status, body });
     else if ('drop' in m) cache.dropPartition(m.drop);
-    else if ('rebalancing' in m) owners.clear();
-    else if ('clear' in m) {
+    else if ('rebalancing' in m) {
+      epoch = m.rebalancing;
+      owners.clear();
+    } else if ('clear' in m) {
       cache.clear();
       owners.clear();
     } else if ('close' in m) {

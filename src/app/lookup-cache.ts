@@ -1,7 +1,7 @@
 /**
  * The interest lookup's cache of committed answers, and the processing thread's record of it.
  *
- * The lookup is served on its own thread (http-thread.ts), so that a request never waits for
+ * The lookup is served on its own thread (http-worker.ts), so that a request never waits for
  * the processing thread's event loop. That thread holds no states: it answers from this cache,
  * which holds the answer for users looked up before, and asks the processing thread for the
  * others (a miss). The processing thread keeps `WatchedUsers`, the same keys, and after every
@@ -11,7 +11,9 @@
  * Invariants: an answer is cached only for a user of a partition this instance has restored and
  * owns; `dropPartition` removes a partition's users on both sides when it is revoked; an update
  * for a user who is not cached (evicted meanwhile) is ignored, and the eviction reaches the
- * processing thread as an unwatch.
+ * processing thread as an unwatch. Requests are numbered in the order they are sent; a reply to a
+ * request sent before the user's eviction is not admitted (`admit`), because the processing
+ * thread handled that request before the unwatch and so no longer watches the user.
  *
  * Redirects are cached by partition instead (`OwnerCache`): the owner the processing thread
  * redirected a partition's users to, for as long as it trusts what it learnt of the group, and
@@ -33,6 +35,8 @@ interface Entry {
 /** The lookup thread's side: answers by user, least recently looked up evicted first. */
 export class LookupCache {
   private readonly entries = new Map<string, Entry>();
+  /** Evicted users: the number of the first request sent after their eviction. */
+  private readonly evictedBefore = new Map<string, number>();
 
   /** @param maxUsers most users held (0: none, every lookup is a miss) */
   constructor(readonly maxUsers: number) {}
@@ -50,8 +54,19 @@ export class LookupCache {
     return e.answer;
   }
 
-  /** Holds the answer a miss brought; returns the users evicted to make room (to unwatch). */
-  admit(userId: string, partition: number, answer: CachedAnswer): string[] {
+  /**
+   * Holds the answer that request number `request` brought, unless the user was evicted after
+   * that request was sent; `nextRequest` is the number the next request will get. Returns the
+   * users evicted to make room (to unwatch).
+   */
+  admit(
+    userId: string,
+    partition: number,
+    answer: CachedAnswer,
+    request: number,
+    nextRequest: number,
+  ): string[] {
+    if ((this.evictedBefore.get(userId) ?? -1) > request) return [];
     if (this.maxUsers === 0) return [userId];
     this.entries.delete(userId);
     this.entries.set(userId, { partition, answer });
@@ -59,9 +74,15 @@ export class LookupCache {
     for (const id of this.entries.keys()) {
       if (this.entries.size <= this.maxUsers) break;
       this.entries.delete(id);
+      this.evictedBefore.set(id, nextRequest);
       evicted.push(id);
     }
     return evicted;
+  }
+
+  /** No request is outstanding: every eviction is older than any reply still to come. */
+  settle(): void {
+    this.evictedBefore.clear();
   }
 
   /** A newer committed answer; ignored (false) when the user is not held. */

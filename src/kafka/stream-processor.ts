@@ -70,7 +70,8 @@ export interface StreamProcessorDeps {
 /**
  * Follows the committed states: `committed` runs right after a transaction's states enter the
  * store, with the users it changed (null: deleted); `rebalancing` when the group starts a
- * rebalance (what was known of other members' partitions is stale); `dropped` when a partition's
+ * rebalance and when this instance is assigned its partitions (what was known of the other
+ * members' partitions is stale); `dropped` when a partition's
  * states leave this instance (revoked, failed or shut down); `stopping` once, when the processor
  * stops. Calls are synchronous on the processing thread, in commit order.
  */
@@ -322,6 +323,10 @@ export class StreamProcessor {
     }
     this.assigned = mine;
     this.joined = true;
+    // A rejoin (an expired member id, a restarted consumer) assigns without a REBALANCING event:
+    // what was known of the other members' partitions is stale either way.
+    this.owners?.invalidate();
+    this.deps.committedStates?.rebalancing();
     this.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
     // Fence and restore eagerly, so readiness reflects restored state before the first fetch.
     for (const p of mine) {
@@ -534,7 +539,6 @@ export class StreamProcessor {
       else if (value) task.states.setEncoded(userId, st, entryState(value));
       else task.states.set(userId, st);
     }
-    this.deps.committedStates?.committed(p, plan.stateWrites);
     this.written(task, changelog.size, checkpoint, topicMessages);
     metrics.transactions.inc({ outcome: 'committed' });
     for (const o of plan.outputs) {
@@ -557,6 +561,7 @@ export class StreamProcessor {
     metrics.stateCacheUsers.set({ partition: String(p) }, task.states.liveSize);
     metrics.stateCacheBytes.set(this.stateCache.usedBytes);
     metrics.watermarkSeconds.set({ partition: String(p) }, plan.watermarkMs / 1000);
+    if (!task.dropped) this.deps.committedStates?.committed(p, plan.stateWrites);
   }
 
   /**
