@@ -109,7 +109,8 @@ function main(): void {
   >();
   let nextId = 0;
   /** Requests sent to the processing thread and not answered yet (answered even if the client left). */
-  let outstanding = 0;
+  const outstanding = new Set<number>();
+  let replies = 0;
   let requests: [string, number, number][] = [];
   let hits = 0;
   let misses = 0;
@@ -142,18 +143,21 @@ function main(): void {
     const id = nextId++;
     pending.set(id, { res, named: (r) => (route = r) });
     res.once('close', () => pending.delete(id));
-    outstanding++;
+    outstanding.add(id);
     port.postMessage({ request: { id, method: req.method ?? 'GET', url } satisfies Forwarded });
   });
 
   const answered = (r: Reply): void => {
-    outstanding--;
+    outstanding.delete(r.id);
     if (r.cache) {
       const answer = { status: r.status as 200 | 404, body: r.body };
       const evicted = cache.admit(r.cache.userId, r.cache.partition, answer, r.id, nextId);
       if (evicted.length > 0) port.postMessage({ unwatch: evicted });
     }
-    if (outstanding === 0) cache.settle();
+    // Forget old evictions: at once when nothing is outstanding, else now and then (under steady
+    // misses there may never be a moment with nothing outstanding).
+    if (outstanding.size === 0) cache.settle(null);
+    else if (++replies % 1024 === 0) cache.settle(Math.min(...outstanding));
     if (r.redirect && r.redirect.epoch === epoch) {
       owners.learn(r.redirect.partition, r.redirect.owner, r.redirect.partitions);
     }

@@ -80,9 +80,22 @@ export class LookupCache {
     return evicted;
   }
 
-  /** No request is outstanding: every eviction is older than any reply still to come. */
-  settle(): void {
-    this.evictedBefore.clear();
+  /**
+   * Forgets the evictions no reply still to come can predate: all of them when no request is
+   * outstanding (`oldestOutstanding` null), else those before the oldest outstanding request.
+   */
+  settle(oldestOutstanding: number | null): void {
+    if (oldestOutstanding === null) {
+      this.evictedBefore.clear();
+      return;
+    }
+    for (const [id, before] of this.evictedBefore)
+      if (before <= oldestOutstanding) this.evictedBefore.delete(id);
+  }
+
+  /** Evicted users still remembered (bounded by settle). */
+  get rememberedEvictions(): number {
+    return this.evictedBefore.size;
   }
 
   /** A newer committed answer; ignored (false) when the user is not held. */

@@ -70,13 +70,17 @@ describe('LookupCache, replies that cross an eviction', () => {
     expect(c.get('u1')?.body).toBe('u1 as of request 3');
   });
 
-  it('forgets evictions once no request is outstanding', () => {
+  it('forgets evictions no reply still to come can predate', () => {
     const c = new LookupCache(1);
-    c.admit('u1', 0, a('1'), 0, 2);
-    c.admit('u2', 0, a('2'), 1, 2); // evicts u1 before request 2
-    c.settle();
-    // Numbering is per thread and only grows; after settle no earlier reply can still arrive.
-    expect(c.admit('u1', 0, a('1 again'), 1, 2)).toEqual(['u2']);
+    c.admit('u1', 0, a('1'), 0, 5);
+    c.admit('u2', 0, a('2'), 1, 5); // evicts u1 before request 5
+    c.admit('u3', 0, a('3'), 6, 9); // evicts u2 before request 9
+    expect(c.rememberedEvictions).toBe(2);
+    c.settle(7); // request 7 is the oldest outstanding: no later reply predates u1's eviction
+    expect(c.rememberedEvictions).toBe(1);
+    expect(c.admit('u2', 0, a('2, request 8'), 8, 10)).toEqual([]); // still predates u2's
+    c.settle(null); // nothing outstanding
+    expect(c.rememberedEvictions).toBe(0);
   });
 });
 
