@@ -26,6 +26,11 @@ export interface ChangelogCheckOptions {
   readonly tombstone: boolean;
   readonly groupPrefix: string;
   readonly timeoutMs?: number;
+  /**
+   * Called after each fetched batch: offsets read so far and in all, over the partitions checked
+   * (a compacted changelog has gaps, so offsets, not records, measure the way to the end).
+   */
+  readonly onProgress?: (offsetsRead: bigint, offsetsTotal: bigint) => void;
 }
 
 export interface UnreadableRecord {
@@ -80,12 +85,18 @@ export async function checkChangelog(
   const bad = new Map<number, Map<string, Found>>();
   const badCheckpoint = new Map<number, UnreadableRecord>();
   let records = 0;
+  let total = 0n;
+  const reached = new Map<number, bigint>();
+  let read = 0n;
   const res = await readToEnd(kafka, {
     topic,
     partitions: o.partitions,
     // Under the restore's prefix: the service's own ACLs (k8s/base/kafka-user.yaml) allow it.
     groupId: `${o.groupPrefix}.restore.check.${randomUUID()}`,
     timeoutMs: o.timeoutMs ?? 600_000,
+    onEnds: (ends) => {
+      for (const end of ends.values()) total += end;
+    },
     onBatch: async (partition, messages) => {
       let inPartition = bad.get(partition);
       if (!inPartition) bad.set(partition, (inPartition = new Map<string, Found>()));
@@ -112,6 +123,13 @@ export async function checkChangelog(
           if (!isUnreadable(e)) throw e;
           inPartition.set(userId, { partition, offset: m.offset, reason: reasonOf(e), key: m.key });
         }
+      }
+      const last = messages[messages.length - 1];
+      if (last && o.onProgress) {
+        const next = BigInt(last.offset) + 1n;
+        read += next - (reached.get(partition) ?? 0n);
+        reached.set(partition, next);
+        o.onProgress(read, total);
       }
     },
   });

@@ -37,6 +37,8 @@ export interface ReadToEndOptions {
     readonly from: ReadonlyMap<number, bigint>;
     readonly until: ReadonlyMap<number, bigint>;
   };
+  /** Called once before reading, with each partition to read and its end offset (exclusive). */
+  readonly onEnds?: (ends: ReadonlyMap<number, bigint>) => void;
 }
 
 export interface ReadToEndResult {
@@ -66,6 +68,7 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
       await admin.disconnect();
     }
   }
+  o.onEnds?.(ends);
   const pending = new Set(ends.keys());
   const next = new Map<number, bigint>([...ends.keys()].map((p) => [p, o.range?.from.get(p) ?? 0n]));
   if (pending.size === 0) return { unfinished: [], failure: null, stalled: false, positions: new Map() };

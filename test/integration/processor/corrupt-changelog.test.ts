@@ -74,8 +74,22 @@ describeWithStack('a changelog value no state version reads', (env) => {
     // Partitions, offsets and reasons; never the users.
     expect(log).not.toMatch(/u[012]\b|gone|fixed|damaged/);
 
-    const found = await checkChangelog(kafka, topic, serde, { tombstone: false, groupPrefix: config.appId });
+    const progress: [bigint, bigint][] = [];
+    const found = await checkChangelog(kafka, topic, serde, {
+      tombstone: false,
+      groupPrefix: config.appId,
+      onProgress: (read, total) => progress.push([read, total]),
+    });
     expect(found.records).toBe(8);
+    // Offsets read grow to the total, which stays the end offsets taken at the start (8 records
+    // here, plus the transaction markers of whatever wrote them transactionally).
+    const totals = new Set(progress.map(([, total]) => total));
+    expect(totals.size).toBe(1);
+    expect(progress.map(([read]) => read)).toEqual(
+      [...progress.map(([read]) => read)].sort((a, b) => (a < b ? -1 : 1)),
+    );
+    expect(progress[progress.length - 1]?.[0] ?? 0n).toBeGreaterThanOrEqual(8n);
+    expect(progress[progress.length - 1]?.[0]).toBeLessThanOrEqual([...totals][0] as bigint);
     expect(found.unreadable.map((r) => [r.partition, r.offset])).toEqual([
       [0, '0'],
       [0, '1'],
