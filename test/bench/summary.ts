@@ -53,6 +53,7 @@ interface Lookup {
   met: boolean;
   /** Absent from runs before the HTTP thread (2026-11-28). */
   reference?: { latencyMs: { p99: number } };
+  referenceAfter?: { latencyMs: { p99: number } };
   firstLookups?: { latencyMs: { p99: number } };
 }
 
@@ -99,7 +100,7 @@ if (lookup) {
   rows.push(
     `| interest lookup API p99 at ${lookup.target.rate.toLocaleString('en')} req/s while processing | ≤ ${lookup.target.p99Ms} ms | ${lookup.latencyMs.p99} ms (p50 ${lookup.latencyMs.p50} ms) at ${lookup.achievedRate.toLocaleString('en')} req/s, ${lookup.non2xx} non-2xx, ${lookup.inputEventsProcessedDuringLoad.toLocaleString('en')} input events processed meanwhile${
       lookup.reference && lookup.firstLookups
-        ? `; a server that does no work, same load and run: ${lookup.reference.latencyMs.p99} ms; a user's first lookup: ${lookup.firstLookups.latencyMs.p99} ms`
+        ? `; a server that does no work, same load and run: ${lookup.reference.latencyMs.p99} ms${lookup.referenceAfter ? ` before ours, ${lookup.referenceAfter.latencyMs.p99} ms after` : ''}; a user's first lookup: ${lookup.firstLookups.latencyMs.p99} ms`
         : ''
     } | ${mark(lookup.met)} |`,
   );
