@@ -68,12 +68,14 @@ export interface StreamProcessorDeps {
 }
 
 /**
- * Follows the committed states: `committed` runs right after a transaction's states enter the
- * store, with the users it changed (null: deleted); `rebalancing` when the group starts a
- * rebalance and when this instance is assigned its partitions (what was known of the other
- * members' partitions is stale); `dropped` when a partition's
- * states leave this instance (revoked, failed or shut down); `stopping` once, when the processor
- * stops. Calls are synchronous on the processing thread, in commit order.
+ * Follows the committed states:
+ * - `committed` right after a transaction's states enter the store, with the users it changed
+ *   (null: deleted);
+ * - `rebalancing` when the group starts a rebalance and when this instance is assigned its
+ *   partitions (what was known of the other members' partitions is stale);
+ * - `dropped` when a partition's states leave this instance (revoked, failed or shut down);
+ * - `stopping` once, when the processor stops.
+ * Calls are synchronous on the processing thread, in commit order.
  */
 export interface CommittedStatesListener {
   committed(partition: number, writes: ReadonlyMap<string, UserState | null>): void;
