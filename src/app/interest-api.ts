@@ -56,17 +56,21 @@ export const JSON_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+const jsonBody = (body: unknown): string => `${JSON.stringify(body)}\n`;
+
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse => ({
   status,
   headers: { ...JSON_HEADERS, ...headers },
-  body: `${JSON.stringify(body)}\n`,
+  body: jsonBody(body),
 });
 
 /** The answer for a user of a partition this instance owns and has restored: 200, or 404 without state. */
 export function localAnswer(state: UserState | null | undefined, o: InterestApiOptions): CachedAnswer {
-  if (!state) return { status: 404, body: `${JSON.stringify({ error: 'no state for this user' })}\n` };
-  const view = interestView(state, o.model, o.topN, o.churn) satisfies InterestView;
-  return { status: 200, body: `${JSON.stringify(view)}\n` };
+  if (!state) return { status: 404, body: jsonBody({ error: 'no state for this user' }) };
+  return {
+    status: 200,
+    body: jsonBody(interestView(state, o.model, o.topN, o.churn) satisfies InterestView),
+  };
 }
 
 /** The user id of an interests path; undefined when the path is not one. */

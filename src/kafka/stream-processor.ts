@@ -214,8 +214,7 @@ export class StreamProcessor {
     consumer.on(consumer.events.HEARTBEAT, turned);
     consumer.on(consumer.events.END_BATCH_PROCESS, turned);
     consumer.on(consumer.events.REBALANCING, () => {
-      this.owners?.invalidate();
-      this.deps.committedStates?.rebalancing();
+      this.ownersChanged();
       this.joined = false;
     });
     // kafkajs asks restartOnFailure only about retriable errors; after any other crash the
@@ -318,6 +317,12 @@ export class StreamProcessor {
     this.onFatal(denied);
   }
 
+  /** What was known of the other members' partitions is stale, here and in the lookup's cache. */
+  private ownersChanged(): void {
+    this.owners?.invalidate();
+    this.deps.committedStates?.rebalancing();
+  }
+
   private onAssignment(mine: Set<number>): void {
     if (this.stopping) return;
     for (const p of this.assigned) {
@@ -325,10 +330,8 @@ export class StreamProcessor {
     }
     this.assigned = mine;
     this.joined = true;
-    // A rejoin (an expired member id, a restarted consumer) assigns without a REBALANCING event:
-    // what was known of the other members' partitions is stale either way.
-    this.owners?.invalidate();
-    this.deps.committedStates?.rebalancing();
+    // A rejoin (an expired member id, a restarted consumer) assigns without a REBALANCING event.
+    this.ownersChanged();
     this.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
     // Fence and restore eagerly, so readiness reflects restored state before the first fetch.
     for (const p of mine) {
