@@ -102,14 +102,15 @@ function main(): void {
     const owner = owners.ownerOf(partition);
     return owner === undefined ? undefined : redirectAnswer(userId, partition, owner);
   };
-  /** Requests the processing thread answers, with the setter of their route's name. */
+  /**
+   * Requests sent to the processing thread and not answered yet, oldest first (ids only grow),
+   * with the setter of their route's name; kept until the answer comes, even if the client left.
+   */
   const pending = new Map<
     number,
     { readonly res: ServerResponse; readonly named: (route: string) => void }
   >();
   let nextId = 0;
-  /** Requests sent to the processing thread and not answered yet (answered even if the client left). */
-  const outstanding = new Set<number>();
   let replies = 0;
   let requests: [string, number, number][] = [];
   let hits = 0;
@@ -142,13 +143,12 @@ function main(): void {
     // The route's name comes with the reply: the processing thread routes.
     const id = nextId++;
     pending.set(id, { res, named: (r) => (route = r) });
-    res.once('close', () => pending.delete(id));
-    outstanding.add(id);
     port.postMessage({ request: { id, method: req.method ?? 'GET', url } satisfies Forwarded });
   });
 
   const answered = (r: Reply): void => {
-    outstanding.delete(r.id);
+    const p = pending.get(r.id);
+    pending.delete(r.id);
     if (r.cache) {
       const answer = { status: r.status as 200 | 404, body: r.body };
       const evicted = cache.admit(r.cache.userId, r.cache.partition, answer, r.id, nextId);
@@ -156,14 +156,12 @@ function main(): void {
     }
     // Forget old evictions: at once when nothing is outstanding, else now and then (under steady
     // misses there may never be a moment with nothing outstanding).
-    if (outstanding.size === 0) cache.settle(null);
-    else if (++replies % 1024 === 0) cache.settle(Math.min(...outstanding));
+    if (pending.size === 0) cache.settle(null);
+    else if (++replies % 1024 === 0) cache.settle(pending.keys().next().value as number);
     if (r.redirect && r.redirect.epoch === epoch) {
       owners.learn(r.redirect.partition, r.redirect.owner, r.redirect.partitions);
     }
-    const p = pending.get(r.id);
-    if (!p) return;
-    pending.delete(r.id);
+    if (!p || p.res.destroyed) return; // the client went away
     const { res, named } = p;
     named(r.route);
     res.writeHead(r.status, r.headers);
