@@ -6,16 +6,38 @@
  * entry, and the entry is pushed again at the real due time when it reaches the top (a user's
  * timer moves later on every event, so most events then touch no heap). A timer moved earlier or
  * cancelled leaves a stale entry, skipped when popped. Invariant: every user with a due time has
- * exactly one live entry (`entryAt`), at or before its due time.
+ * exactly one live entry, at or before its due time.
+ *
+ * Layout. Each user with a timer holds a slot: an index into typed arrays of its due time and its
+ * live entry's time. The heap is parallel arrays of time, user, slot and the slot's generation at
+ * push. A slot is freed when its timer fires or is cancelled, and its generation moves on, so an
+ * entry left in the heap for an earlier holder of a reused slot is stale. Why: the earlier heap of
+ * one object per entry, beside two maps of boxed times, took 0.6–0.8 µs per call when the bench
+ * workload's timer calls were replayed alone; this layout takes 0.3–0.5.
  */
 export class EventTimeTimers {
-  private readonly due = new Map<string, number>();
-  /** Time of each user's live heap entry. */
-  private readonly entryAt = new Map<string, number>();
-  private heap: { at: number; userId: string }[] = [];
+  /** Slot of each user with a due time. */
+  private readonly slotOf = new Map<string, number>();
+  private userOf: string[] = [];
+  /** Per slot: due time (ms), time of the live heap entry (ms), generation. */
+  private dueMs = new Float64Array(64);
+  private entryMs = new Float64Array(64);
+  private generation = new Int32Array(64);
+  private readonly freeSlots: number[] = [];
+  private slotCount = 0;
+
+  /**
+   * The heap, `length` entries: time (ms), user, slot, and the slot's generation at push. The
+   * entry keeps its user for the order: a stale entry's slot may hold another user by now.
+   */
+  private heapMs = new Float64Array(64);
+  private heapUser: string[] = [];
+  private heapSlot = new Int32Array(64);
+  private heapGeneration = new Int32Array(64);
+  private length = 0;
 
   get size(): number {
-    return this.due.size;
+    return this.slotOf.size;
   }
 
   /** Schedules (or moves) userId's timer; atMs ≤ 0 cancels it. */
@@ -24,79 +46,141 @@ export class EventTimeTimers {
       this.cancel(userId);
       return;
     }
-    this.due.set(userId, atMs);
-    const entry = this.entryAt.get(userId);
-    if (entry !== undefined && entry <= atMs) return;
-    this.entryAt.set(userId, atMs);
-    this.push({ at: atMs, userId });
+    let slot = this.slotOf.get(userId);
+    if (slot === undefined) {
+      slot = this.takeSlot(userId);
+    } else {
+      this.dueMs[slot] = atMs;
+      if ((this.entryMs[slot] as number) <= atMs) return;
+    }
+    this.dueMs[slot] = atMs;
+    this.entryMs[slot] = atMs;
+    this.push(atMs, slot);
   }
 
   cancel(userId: string): void {
-    this.due.delete(userId);
-    this.entryAt.delete(userId);
+    const slot = this.slotOf.get(userId);
+    if (slot !== undefined) this.freeSlot(userId, slot);
   }
 
   dueAt(userId: string): number | undefined {
-    return this.due.get(userId);
+    const slot = this.slotOf.get(userId);
+    return slot === undefined ? undefined : this.dueMs[slot];
   }
 
   /** Removes and returns the earliest timer due at or before watermarkMs, or null. */
   popDue(watermarkMs: number): { userId: string; atMs: number } | null {
-    while (this.heap.length > 0) {
-      const top = this.heap[0] as { at: number; userId: string };
-      if (top.at > watermarkMs) return null;
+    while (this.length > 0) {
+      const at = this.heapMs[0] as number;
+      if (at > watermarkMs) return null;
+      const slot = this.heapSlot[0] as number;
+      const generation = this.heapGeneration[0] as number;
       this.pop();
-      if (this.entryAt.get(top.userId) !== top.at) continue; // stale
-      const due = this.due.get(top.userId) as number;
-      if (due > top.at) {
+      if (this.generation[slot] !== generation || this.entryMs[slot] !== at) continue; // stale
+      const due = this.dueMs[slot] as number;
+      if (due > at) {
         // Moved later since pushed: back in at its due time, to be fired in order.
-        this.entryAt.set(top.userId, due);
-        this.push({ at: due, userId: top.userId });
+        this.entryMs[slot] = due;
+        this.push(due, slot);
         continue;
       }
-      this.due.delete(top.userId);
-      this.entryAt.delete(top.userId);
-      return { userId: top.userId, atMs: top.at };
+      const userId = this.userOf[slot] as string;
+      this.freeSlot(userId, slot);
+      return { userId, atMs: at };
     }
     return null;
   }
 
-  private less(a: { at: number; userId: string }, b: { at: number; userId: string }): boolean {
-    return a.at < b.at || (a.at === b.at && a.userId < b.userId);
+  private takeSlot(userId: string): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotCount++;
+      if (slot === this.dueMs.length) {
+        this.dueMs = grown(this.dueMs);
+        this.entryMs = grown(this.entryMs);
+        this.generation = grown(this.generation);
+      }
+    }
+    this.slotOf.set(userId, slot);
+    this.userOf[slot] = userId;
+    return slot;
   }
 
-  // Sifts move the entry into its hole instead of swapping pairs: a destructuring swap allocated
-  // an array per level, which was 5 % of what the per-event path allocated.
-  private push(e: { at: number; userId: string }): void {
-    const h = this.heap;
-    let i = h.length;
-    h.push(e);
+  private freeSlot(userId: string, slot: number): void {
+    this.slotOf.delete(userId);
+    this.userOf[slot] = '';
+    this.generation[slot] = ((this.generation[slot] as number) + 1) | 0;
+    this.freeSlots.push(slot);
+  }
+
+  /** Heap order: (time, user id). */
+  private less(i: number, atB: number, userB: string): boolean {
+    const at = this.heapMs[i] as number;
+    return at < atB || (at === atB && (this.heapUser[i] as string) < userB);
+  }
+
+  private push(at: number, slot: number): void {
+    if (this.length === this.heapMs.length) {
+      this.heapMs = grown(this.heapMs);
+      this.heapSlot = grown(this.heapSlot);
+      this.heapGeneration = grown(this.heapGeneration);
+    }
+    const user = this.userOf[slot] as string;
+    let i = this.length++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = h[parent] as typeof e;
-      if (!this.less(e, p)) break;
-      h[i] = p;
+      if (!this.lessThan(at, user, parent)) break;
+      this.move(parent, i);
       i = parent;
     }
-    h[i] = e;
+    this.set(i, at, user, slot, this.generation[slot] as number);
   }
 
+  /** Removes the top entry. */
   private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (h.length === 0 || !last) return;
-    const n = h.length;
+    const n = --this.length;
+    const user = this.heapUser[n] as string;
+    this.heapUser[n] = ''; // not kept alive by a dead entry
+    if (n === 0) return;
+    const at = this.heapMs[n] as number;
+    const slot = this.heapSlot[n] as number;
+    const generation = this.heapGeneration[n] as number;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && this.less(h[r] as typeof last, h[l] as typeof last) ? r : l;
-      const child = h[c] as typeof last;
-      if (!this.less(child, last)) break;
-      h[i] = child;
+      const c = r < n && this.less(r, this.heapMs[l] as number, this.heapUser[l] as string) ? r : l;
+      if (!this.less(c, at, user)) break;
+      this.move(c, i);
       i = c;
     }
-    h[i] = last;
+    this.set(i, at, user, slot, generation);
   }
+
+  /** (at, user) before entry i. */
+  private lessThan(at: number, user: string, i: number): boolean {
+    const atI = this.heapMs[i] as number;
+    return at < atI || (at === atI && user < (this.heapUser[i] as string));
+  }
+
+  private move(from: number, to: number): void {
+    this.heapMs[to] = this.heapMs[from] as number;
+    this.heapUser[to] = this.heapUser[from] as string;
+    this.heapSlot[to] = this.heapSlot[from] as number;
+    this.heapGeneration[to] = this.heapGeneration[from] as number;
+  }
+
+  private set(i: number, at: number, user: string, slot: number, generation: number): void {
+    this.heapMs[i] = at;
+    this.heapUser[i] = user;
+    this.heapSlot[i] = slot;
+    this.heapGeneration[i] = generation;
+  }
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }
