@@ -15,8 +15,8 @@ import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PartitionMetadata } from 'kafkajs';
-import { OWNERS_MAX_AGE_MS, partitionOfKey } from '../kafka/partition-owners';
+import { keyPartition } from '../kafka/key-partitioner';
+import { OWNERS_MAX_AGE_MS } from '../kafka/partition-owners';
 import type { ApiResponse } from './interest-api';
 import { JSON_HEADERS, matchInterestsPath, redirectAnswer, validUserId } from './interest-api';
 import { LookupCache, OwnerCache } from './lookup-cache';
@@ -85,20 +85,12 @@ function main(): void {
   const owners = new OwnerCache(OWNERS_MAX_AGE_MS);
   /** The group's rebalances seen (a redirect decided before the latest one is not repeated). */
   let epoch = 0;
-  // Only the count matters to the default partitioner for a keyed record (murmur2 modulo count).
-  let metadata: PartitionMetadata[] = [];
   /** The answer this thread can give for a valid user id, or undefined (a miss). */
   const answerHere = (userId: string): ApiResponse | undefined => {
     const hit = cache.get(userId);
     if (hit) return { status: hit.status, headers: JSON_HEADERS, body: hit.body };
     if (owners.partitions === 0) return undefined;
-    if (metadata.length !== owners.partitions) {
-      metadata = Array.from(
-        { length: owners.partitions },
-        (_, i) => ({ partitionId: i, leader: 0 }) as PartitionMetadata,
-      );
-    }
-    const partition = partitionOfKey('', metadata, userId);
+    const partition = keyPartition(userId, owners.partitions);
     const owner = owners.ownerOf(partition);
     return owner === undefined ? undefined : redirectAnswer(userId, partition, owner);
   };

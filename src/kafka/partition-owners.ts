@@ -5,16 +5,15 @@
  * with DescribeGroups. No extra topic, no service discovery.
  */
 import type { Admin, Kafka, PartitionAssigner, PartitionMetadata } from 'kafkajs';
-import { AssignerProtocol, PartitionAssigners, Partitioners } from 'kafkajs';
-
-const defaultPartitioner = Partitioners.DefaultPartitioner();
+import { AssignerProtocol, PartitionAssigners } from 'kafkajs';
+import { keyPartition } from './key-partitioner';
 
 /**
  * The partition producers with kafkajs' default (Java-compatible murmur2) partitioner send `key`
  * to: where the input, and so the changelog, holds that user.
  */
-export function partitionOfKey(topic: string, partitionMetadata: PartitionMetadata[], key: string): number {
-  return defaultPartitioner({ topic, partitionMetadata, message: { key, value: null } });
+export function partitionOfKey(partitionMetadata: readonly PartitionMetadata[], key: string): number {
+  return keyPartition(key, partitionMetadata.length);
 }
 
 /**

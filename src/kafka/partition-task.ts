@@ -33,6 +33,7 @@ import type { DirtyPosition } from '../state/dirty-users';
 import { DirtyUsers } from '../state/dirty-users';
 import { RESTORE_STALL_MS } from './changelog-restore';
 import { readToEnd } from './read-to-end';
+import { KeyPartitioner } from './key-partitioner';
 import { readFailure } from './failure-policy';
 import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import { randomUUID } from 'node:crypto';
@@ -107,6 +108,7 @@ export async function openPartitionTask(
     idempotent: true,
     maxInFlightRequests: 1,
     transactionTimeout: config.kafka.transactionTimeoutMs,
+    createPartitioner: KeyPartitioner,
   });
   await producer.connect();
   try {

@@ -24,7 +24,7 @@ export async function userPartition(kafka: Kafka, topic: string, userId: string)
     const partitionMetadata = meta.topics[0]?.partitions ?? [];
     if (partitionMetadata.length === 0)
       throw new ProcessorError('CONFIG_INVALID', `topic ${topic} has no partitions`);
-    return partitionOfKey(topic, partitionMetadata, userId);
+    return partitionOfKey(partitionMetadata, userId);
   } finally {
     await admin.disconnect();
   }

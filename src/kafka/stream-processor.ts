@@ -123,9 +123,8 @@ export class StreamProcessor {
 
   /** The partition of `userId` and whether its committed state is here (no I/O). */
   lookup(userId: string): UserLookup {
-    const { config } = this.deps;
     if (this.partitionMetadata.length === 0 || this.stopping) return { kind: 'unavailable' };
-    const partition = partitionOfKey(config.topics.input, this.partitionMetadata, userId);
+    const partition = partitionOfKey(this.partitionMetadata, userId);
     const task = this.readyTasks.get(partition);
     if (task) return { kind: 'local', partition, state: task.states.get(userId) };
     if (this.assigned.has(partition)) return { kind: 'restoring', partition };

@@ -5,7 +5,7 @@ import { startHttpServer } from '../../../src/app/http-server';
 import type { InterestsResponse } from '../../../src/app/interest-api';
 import { JSON_HEADERS, redirectAnswer } from '../../../src/app/interest-api';
 import type { PartitionMetadata } from 'kafkajs';
-import { partitionOfKey } from '../../../src/kafka/partition-owners';
+import { Partitioners } from 'kafkajs';
 
 const until = async (done: () => boolean): Promise<void> => {
   for (let i = 0; !done() && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
@@ -215,7 +215,10 @@ describe('HTTP thread lookup cache', () => {
   it('repeats a redirect for users of the same partition until the group rebalances', async () => {
     // Users "r-…" live on another instance; four input partitions.
     const metadata = [0, 1, 2, 3].map((i) => ({ partitionId: i, leader: 0 }) as PartitionMetadata);
-    const partitionOf = (u: string): number => partitionOfKey('input', metadata, u);
+    // The producers' partitioner itself, not the module under test's: redirects must follow it.
+    const producers = Partitioners.DefaultPartitioner();
+    const partitionOf = (u: string): number =>
+      producers({ topic: 'input', partitionMetadata: metadata, message: { key: u, value: null } });
     const owner = 'http://10.0.0.2:9464';
     const routes = lookup.routes;
     const local = (rawId: string): Promise<InterestsResponse> => routes.interests(rawId);
