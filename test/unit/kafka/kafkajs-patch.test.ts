@@ -527,3 +527,32 @@ describe('the kafkajs patch: messages grouped per partition in one pass', () => 
     expect(p).toBeLessThan(4);
   });
 });
+
+describe('the kafkajs patch: the record batch checksum eight bytes at a time', () => {
+  const crc32C = requireHere('kafkajs/src/protocol/recordBatch/crc32C') as (b: Buffer) => number;
+  /** CRC-32C bit by bit (reflected polynomial 0x82f63b78): the definition, no tables. */
+  const reference = (b: Buffer): number => {
+    let c = -1;
+    for (const byte of b) {
+      c ^= byte;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return (c ^ -1) >>> 0;
+  };
+
+  it('gives the standard check value and the bitwise CRC of every length, aligned or not', () => {
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    let seed = 5;
+    const byte = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed & 0xff;
+    };
+    for (const length of [...Array.from({ length: 71 }, (_, i) => i), 65_536]) {
+      const b = Buffer.from(Array.from({ length }, byte));
+      expect(crc32C(b)).toBe(reference(b));
+      // A view that does not start at its memory's first byte.
+      const offset = Buffer.concat([Buffer.from([1, 2, 3]), b]).subarray(3);
+      expect(crc32C(offset)).toBe(reference(b));
+    }
+  });
+});
