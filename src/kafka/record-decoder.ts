@@ -31,6 +31,27 @@ export interface DecodeDeps {
  * must retry, never dead-letter.
  */
 export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<PipelineRecord> {
+  const known = decodeRecordIfKnown(m, deps);
+  if (known) return known;
+  try {
+    // Only a value whose writer schema is not held yet gets here: fetch it, then classify.
+    await deps.serde.decode(m.value, inputReader);
+  } catch (e) {
+    if (isProcessorError(e) && e.isBadRecord)
+      return { kind: 'invalid', offset: m.offset, error: e, stage: 'decode' };
+    throw e;
+  }
+  const record = decodeRecordIfKnown(m, deps);
+  if (!record)
+    throw new ProcessorError('INVARIANT_VIOLATED', 'the writer schema was fetched but is not held');
+  return record;
+}
+
+/**
+ * decodeRecord without waiting: undefined when the value's writer schema has not been fetched
+ * yet (decodeRecord fetches it). The live loop's path for nearly every record.
+ */
+export function decodeRecordIfKnown(m: KafkaMessage, deps: DecodeDeps): PipelineRecord | undefined {
   const offset = m.offset;
   const size = (m.key?.length ?? 0) + (m.value?.length ?? 0);
   if (size > deps.maxRecordBytes) {
@@ -55,13 +76,14 @@ export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<P
       stage: 'decode',
     };
   }
-  let raw: ClickstreamEvent;
+  let raw: ClickstreamEvent | undefined;
   try {
-    raw = await deps.serde.decode(m.value, inputReader);
+    raw = deps.serde.decodeIfKnown(m.value, inputReader);
   } catch (e) {
     if (isProcessorError(e) && e.isBadRecord) return { kind: 'invalid', offset, error: e, stage: 'decode' };
     throw e;
   }
+  if (raw === undefined) return undefined;
   const v = validateEvent(raw, key, Number(m.timestamp), deps.limits);
   if (v.ok) return { kind: 'event', offset, event: v.event };
   return { kind: 'invalid', offset, error: new ProcessorError(v.code, v.message), stage: 'validate' };

@@ -212,8 +212,23 @@ export class AvroSerde {
    * the writer schema cannot be fetched for a reason other than "not found".
    */
   async decode<T>(buf: Buffer | null | undefined, reader: ReaderType<T>): Promise<T> {
+    const known = this.decodeIfKnown(buf, reader);
+    if (known !== undefined) return known;
+    await this.writerType(parseHeader(buf).schemaId);
+    return this.decodeIfKnown(buf, reader) as T;
+  }
+
+  /**
+   * decode without waiting: undefined when the writer schema has not been fetched yet (then
+   * decode fetches it). Throws as decode does for bad records. Why: the live loop decodes every
+   * input record, nearly always with a schema it already holds; the three async calls each record
+   * went through cost about 1 µs of the processing thread (the bench's profile: the self time of
+   * the three wrappers fell from 1.4 to 0.6 µs per record).
+   */
+  decodeIfKnown<T>(buf: Buffer | null | undefined, reader: ReaderType<T>): T | undefined {
     const { schemaId, body } = parseHeader(buf);
-    const writer = await this.writerType(schemaId);
+    const writer = this.writers.get(schemaId);
+    if (!writer) return undefined;
     const resolver = this.resolver(reader.type, writer, schemaId);
     try {
       return reader.type.fromBuffer(body, resolver) as T;

@@ -40,7 +40,8 @@ import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { StateCacheBudget } from '../state/state-cache-budget';
 import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
-import { decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
+import type { DecodeDeps } from './record-decoder';
+import { decodeRecordIfKnown, decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
 import { outputCompatibility } from './registry-compatibility';
 import type { AvroSerde } from './serde';
@@ -441,12 +442,14 @@ export class StreamProcessor {
     const p = batch.partition;
     metrics.consumed.inc({ partition: String(p) }, batch.messages.length);
     const fresh = batch.messages.filter((m) => task.nextOffset < 0n || BigInt(m.offset) >= task.nextOffset);
+    const decodeDeps = this.decodeDeps();
     for (let i = 0; i < fresh.length; i += this.deps.maxChunkRecords) {
       if (!isRunning() || isStale()) return;
       const chunk = fresh.slice(i, i + this.deps.maxChunkRecords);
       const t0 = this.deps.clock.nowMs();
       const records: PipelineRecord[] = [];
-      for (const m of chunk) records.push(await this.decode(m, p, heartbeat, isRunning));
+      for (const m of chunk)
+        records.push(decodeRecordIfKnown(m, decodeDeps) ?? (await this.decode(m, p, heartbeat, isRunning)));
       if (!isRunning()) return;
       let plan: BatchPlan;
       const startMaxEventTimeMs = task.processor.maxEventTimeSeenMs;
@@ -477,17 +480,25 @@ export class StreamProcessor {
     metrics.loopLastTurnSeconds.set(this.deps.clock.nowMs() / 1000);
   }
 
-  /** Bytes → PipelineRecord; waits out a registry outage (heartbeating, counted as backpressure). */
+  private decodeDeps(): DecodeDeps {
+    const { config, limits, serde } = this.deps;
+    return { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes };
+  }
+
+  /**
+   * Bytes → PipelineRecord; waits out a registry outage (heartbeating, counted as backpressure).
+   * The loop tries decodeRecordIfKnown first, which needs no wait.
+   */
   private decode(
     m: KafkaMessage,
     p: number,
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
   ): Promise<PipelineRecord> {
-    const { config, limits, metrics, serde } = this.deps;
+    const { metrics } = this.deps;
     return decodeRecordWithRetry(
       m,
-      { serde, limits, maxRecordBytes: config.kafka.maxRecordBytes },
+      this.decodeDeps(),
       registryRetryHooks({
         metrics,
         logger: this.log,

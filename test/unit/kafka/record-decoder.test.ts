@@ -7,7 +7,7 @@ import * as avro from 'avsc';
 import { DEFAULT_LIMITS } from '../../../src/core/validate';
 import type { ClickstreamEvent } from '../../../src/kafka/avro-types.gen';
 import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
-import { decodeRecord, decodeRecordWithRetry } from '../../../src/kafka/record-decoder';
+import { decodeRecord, decodeRecordIfKnown, decodeRecordWithRetry } from '../../../src/kafka/record-decoder';
 import type { RegistryClient } from '../../../src/kafka/serde';
 import { AvroSerde, frame } from '../../../src/kafka/serde';
 
@@ -106,6 +106,31 @@ describe('record decoder', () => {
       expect(r.error.code).toBe(code);
       expect(r.stage).toBe(stage);
     }
+  });
+
+  it('classifies without waiting once the writer schema is held, as decodeRecord does', async () => {
+    const { registry, deps } = setup();
+    const valid = message('u1', frame(1, type.toBuffer(good)));
+    expect(decodeRecordIfKnown(valid, deps)).toBeUndefined(); // schema 1 not fetched yet
+    registry.down = 1;
+    await expect(decodeRecord(valid, deps)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(decodeRecordIfKnown(valid, deps)).toBeUndefined();
+    const fetched = await decodeRecord(valid, deps);
+    expect(fetched.kind).toBe('event');
+    expect(decodeRecordIfKnown(valid, deps)).toEqual(fetched);
+    const others = [
+      message('u1', null),
+      message(null, null),
+      message('u1', Buffer.from('{"a":1}')),
+      message('u1', frame(1, Buffer.from([0xff, 0xff]))),
+      message('u2', frame(1, type.toBuffer(good))),
+      message('u1', Buffer.alloc(20_000)),
+    ];
+    for (const m of others) expect(decodeRecordIfKnown(m, deps)).toEqual(await decodeRecord(m, deps));
+    // A schema id never fetched still needs the registry (which says it does not exist).
+    const unknown = message('u1', frame(99, type.toBuffer(good)));
+    expect(decodeRecordIfKnown(unknown, deps)).toBeUndefined();
+    expect(await decodeRecord(unknown, deps)).toMatchObject({ error: { code: 'DECODE_UNKNOWN_SCHEMA_ID' } });
   });
 
   it('rejects (never dead-letters) while the registry is unavailable, and a retry succeeds after', async () => {
