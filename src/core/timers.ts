@@ -47,11 +47,10 @@ export class EventTimeTimers {
       return;
     }
     let slot = this.slotOf.get(userId);
-    if (slot === undefined) {
-      slot = this.takeSlot(userId);
-    } else {
-      this.dueMs[slot] = atMs;
-      if ((this.entryMs[slot] as number) <= atMs) return;
+    if (slot === undefined) slot = this.takeSlot(userId);
+    else if ((this.entryMs[slot] as number) <= atMs) {
+      this.dueMs[slot] = atMs; // a lazy move later: the live entry stays
+      return;
     }
     this.dueMs[slot] = atMs;
     this.entryMs[slot] = atMs;
