@@ -20,7 +20,8 @@ function keys(): (string | Buffer)[] {
   for (let i = 0; i < 3000; i++) {
     const n = i < 2900 ? rand(40) : rand(1500);
     let s = '';
-    for (let j = 0; j < n; j++) s += i % 3 === 0 ? String.fromCharCode(97 + rand(26)) : alphabet[rand(alphabet.length)];
+    for (let j = 0; j < n; j++)
+      s += i % 3 === 0 ? String.fromCharCode(97 + rand(26)) : alphabet[rand(alphabet.length)];
     out.push(s);
   }
   for (let i = 0; i < 300; i++) out.push(Buffer.from(Array.from({ length: rand(60) }, () => rand(256))));
@@ -40,7 +41,9 @@ describe('key partitioner', () => {
       counts.forEach((count, i) => {
         expect(keyPartition(key, count)).toBe(positive % count);
         const message = { key, value: null };
-        expect(ours({ topic: 't', partitionMetadata: partitionMetadata[i] ?? [], message })).toBe(positive % count);
+        expect(ours({ topic: 't', partitionMetadata: partitionMetadata[i] ?? [], message })).toBe(
+          positive % count,
+        );
       });
     }
   });
