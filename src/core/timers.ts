@@ -112,12 +112,6 @@ export class EventTimeTimers {
     this.freeSlots.push(slot);
   }
 
-  /** Heap order: (time, user id). */
-  private less(i: number, atB: number, userB: string): boolean {
-    const at = this.heapMs[i] as number;
-    return at < atB || (at === atB && (this.heapUser[i] as string) < userB);
-  }
-
   private push(at: number, slot: number): void {
     if (this.length === this.heapMs.length) {
       this.heapMs = grown(this.heapMs);
@@ -128,7 +122,7 @@ export class EventTimeTimers {
     let i = this.length++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.lessThan(at, user, parent)) break;
+      if (!before(at, user, this.heapMs[parent] as number, this.heapUser[parent] as string)) break;
       this.move(parent, i);
       i = parent;
     }
@@ -149,18 +143,17 @@ export class EventTimeTimers {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && this.less(r, this.heapMs[l] as number, this.heapUser[l] as string) ? r : l;
-      if (!this.less(c, at, user)) break;
+      const times = this.heapMs;
+      const users = this.heapUser;
+      const c =
+        r < n && before(times[r] as number, users[r] as string, times[l] as number, users[l] as string)
+          ? r
+          : l;
+      if (!before(times[c] as number, users[c] as string, at, user)) break;
       this.move(c, i);
       i = c;
     }
     this.set(i, at, user, slot, generation);
-  }
-
-  /** (at, user) before entry i. */
-  private lessThan(at: number, user: string, i: number): boolean {
-    const atI = this.heapMs[i] as number;
-    return at < atI || (at === atI && user < (this.heapUser[i] as string));
   }
 
   private move(from: number, to: number): void {
@@ -176,6 +169,11 @@ export class EventTimeTimers {
     this.heapSlot[i] = slot;
     this.heapGeneration[i] = generation;
   }
+}
+
+/** Heap order: (time, user id). */
+function before(atA: number, userA: string, atB: number, userB: string): boolean {
+  return atA < atB || (atA === atB && userA < userB);
 }
 
 function grown<T extends Float64Array | Int32Array>(a: T): T {
