@@ -49,7 +49,10 @@ export function murmur2(data: Uint8Array, length: number = data.length): number 
   return h | 0;
 }
 
-/** The partition, of `count`, that a record keyed `key` goes to. */
+/**
+ * The partition, of `count`, that a record keyed `key` goes to: for a user id and the input topic's
+ * count, where the input, and so the co-partitioned changelog, holds that user.
+ */
 export function keyPartition(key: string | Uint8Array, count: number): number {
   let h: number;
   if (typeof key !== 'string') h = murmur2(key);

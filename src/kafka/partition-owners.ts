@@ -4,17 +4,8 @@
  * userData of its group metadata, and any member can read all members' metadata and assignments
  * with DescribeGroups. No extra topic, no service discovery.
  */
-import type { Admin, Kafka, PartitionAssigner, PartitionMetadata } from 'kafkajs';
+import type { Admin, Kafka, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol, PartitionAssigners } from 'kafkajs';
-import { keyPartition } from './key-partitioner';
-
-/**
- * The partition producers with kafkajs' default (Java-compatible murmur2) partitioner send `key`
- * to: where the input, and so the changelog, holds that user.
- */
-export function partitionOfKey(partitionMetadata: readonly PartitionMetadata[], key: string): number {
-  return keyPartition(key, partitionMetadata.length);
-}
 
 /**
  * kafkajs' round-robin assignor, unchanged in name, version and algorithm (so members of older

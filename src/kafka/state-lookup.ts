@@ -9,7 +9,7 @@ import type { Kafka } from 'kafkajs';
 import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
-import { partitionOfKey } from './partition-owners';
+import { keyPartition } from './key-partitioner';
 import { readToEnd } from './read-to-end';
 import { readFailure } from './failure-policy';
 import type { AvroSerde } from './serde';
@@ -24,7 +24,7 @@ export async function userPartition(kafka: Kafka, topic: string, userId: string)
     const partitionMetadata = meta.topics[0]?.partitions ?? [];
     if (partitionMetadata.length === 0)
       throw new ProcessorError('CONFIG_INVALID', `topic ${topic} has no partitions`);
-    return partitionOfKey(partitionMetadata, userId);
+    return keyPartition(userId, partitionMetadata.length);
   } finally {
     await admin.disconnect();
   }

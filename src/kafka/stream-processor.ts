@@ -39,7 +39,8 @@ import type { DirtyPosition } from '../state/dirty-users';
 import type { PartitionTask } from './partition-task';
 import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { StateCacheBudget } from '../state/state-cache-budget';
-import { PartitionOwners, addressAwareAssigner, partitionOfKey } from './partition-owners';
+import { keyPartition } from './key-partitioner';
+import { PartitionOwners, addressAwareAssigner } from './partition-owners';
 import type { DecodeDeps } from './record-decoder';
 import { decodeRecordIfKnown, decodeRecordWithRetry, registryRetryHooks } from './record-decoder';
 import type { SubjectConfigClient } from './registry-compatibility';
@@ -125,7 +126,7 @@ export class StreamProcessor {
   /** The partition of `userId` and whether its committed state is here (no I/O). */
   lookup(userId: string): UserLookup {
     if (this.partitionMetadata.length === 0 || this.stopping) return { kind: 'unavailable' };
-    const partition = partitionOfKey(this.partitionMetadata, userId);
+    const partition = keyPartition(userId, this.partitionMetadata.length);
     const task = this.readyTasks.get(partition);
     if (task) return { kind: 'local', partition, state: task.states.get(userId) };
     if (this.assigned.has(partition)) return { kind: 'restoring', partition };
