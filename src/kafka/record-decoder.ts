@@ -35,7 +35,7 @@ export async function decodeRecord(m: KafkaMessage, deps: DecodeDeps): Promise<P
   if (known) return known;
   try {
     // Only a value whose writer schema is not held yet gets here: fetch it, then classify.
-    await deps.serde.decode(m.value, inputReader);
+    await deps.serde.fetchWriterOf(m.value);
   } catch (e) {
     if (isProcessorError(e) && e.isBadRecord)
       return { kind: 'invalid', offset: m.offset, error: e, stage: 'decode' };

@@ -214,8 +214,17 @@ export class AvroSerde {
   async decode<T>(buf: Buffer | null | undefined, reader: ReaderType<T>): Promise<T> {
     const known = this.decodeIfKnown(buf, reader);
     if (known !== undefined) return known;
-    await this.writerType(parseHeader(buf).schemaId);
+    await this.fetchWriterOf(buf);
     return this.decodeIfKnown(buf, reader) as T;
+  }
+
+  /**
+   * Fetches and holds the writer schema of a framed value, so that decodeIfKnown can read it.
+   * Throws as decode does: DECODE_* for a bad header or an unknown or non-Avro schema id,
+   * REGISTRY_UNAVAILABLE (retriable) when the registry cannot be reached.
+   */
+  async fetchWriterOf(buf: Buffer | null | undefined): Promise<void> {
+    await this.writerType(parseHeader(buf).schemaId);
   }
 
   /**
