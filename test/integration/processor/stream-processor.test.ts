@@ -17,6 +17,7 @@ import { objectStateView } from '../../../src/state/state-view';
 import type { UserState } from '../../../src/core/user-state';
 import { ClickstreamEventSchema, DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
 import { createRegistry } from '../../../src/kafka/clients';
+import { transactionalId } from '../../../src/kafka/partition-task';
 import { AvroSerde, frame } from '../../../src/kafka/serde';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import type { DatasetRow } from '../../../src/io/datasets';
@@ -33,7 +34,7 @@ import {
   runUntilCaughtUp,
   startApp,
 } from '../../support/processor-harness';
-import { committedTotal, waitProgress } from '../../support/committed-progress';
+import { committedTotal, sleep, waitProgress } from '../../support/committed-progress';
 
 jest.setTimeout(240_000);
 
@@ -186,6 +187,61 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
 
     const a = await readOutputs(kafka, reference);
     const b = await readOutputs(kafka, restarted);
+    expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
+    expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
+    expect(perKey(b.churn)).toEqual(perKey(a.churn));
+    expect(perKey(b.profiles)).toEqual(perKey(a.profiles));
+    expect(lastPerKey(b.changelog)).toEqual(lastPerKey(a.changelog));
+  });
+
+  it("goes back to the committed offset when a batch's last transaction fails after the batch returned", async () => {
+    const rows = workload();
+    const reference = harnessConfig(env, 'ref-fence');
+    const fenced = harnessConfig(env, 'fenced');
+    await createTopicsFor(kafka, reference);
+    await replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+      topic: reference.topics.input,
+      idPrefix: 't',
+    });
+    await runUntilCaughtUp(kafka, reference);
+
+    // The input arrives over about 12 s (two simulated days), so the processor keeps up and most
+    // batches are one chunk, whose transaction commits after the batch has returned to kafkajs.
+    // Meanwhile a producer with one partition's transactional id fences ours every 300 ms: the
+    // transaction in flight, or that partition's next one, fails.
+    await createTopicsFor(kafka, fenced);
+    const app = await startApp(fenced);
+    try {
+      const spanMs = (rows[rows.length - 1]?.eventTimeMs ?? 0) - (rows[0]?.eventTimeMs ?? 0);
+      let replaying = true;
+      const replay = replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+        topic: fenced.topics.input,
+        idPrefix: 't',
+        batchSize: 100,
+        speedup: spanMs / 12_000,
+      }).finally(() => (replaying = false));
+      for (let fences = 0; replaying; fences++) {
+        const zombie = kafka.producer({
+          transactionalId: transactionalId(fenced, fences % fenced.kafka.inputPartitions),
+          idempotent: true,
+          maxInFlightRequests: 1,
+        });
+        await zombie.connect();
+        // kafkajs sends InitProducerId, which bumps the epoch, at the first transaction().
+        await (await zombie.transaction()).abort();
+        await zombie.disconnect();
+        await sleep(300);
+      }
+      await replay;
+      await waitCaughtUp(kafka, fenced.appId, fenced.topics.input, 120_000);
+      const rewinds = (await app.metrics.partitionRewinds.get()).values[0]?.value ?? 0;
+      expect(rewinds).toBeGreaterThan(0);
+    } finally {
+      await app.stop('test done');
+    }
+
+    const a = await readOutputs(kafka, reference);
+    const b = await readOutputs(kafka, fenced);
     expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
     expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
     expect(perKey(b.churn)).toEqual(perKey(a.churn));
