@@ -65,11 +65,6 @@ export interface PartitionTask {
   readonly replayedRecords: number;
   /** Set when the task is dropped: work queued on its lock must not use its producer. */
   dropped: boolean;
-  /**
-   * Why a transaction failed after its batch had returned to kafkajs (see withLockUntilSettled):
-   * the partition's next batch, already fetched, rethrows it instead of running on a dropped task.
-   */
-  failure?: Error;
 }
 
 export interface PartitionTaskDeps {
@@ -95,34 +90,6 @@ export function withLock<T>(task: PartitionTask, fn: () => Promise<T>): Promise<
     () => undefined,
   );
   return run;
-}
-
-/**
- * Work left running after a locked call returned (a batch's last transaction, committing). Wrapped,
- * because a promise returned from an async function is awaited with it. `settled` never rejects.
- */
-export interface StillRunning {
-  readonly settled: Promise<void>;
-}
-
-/**
- * Runs `fn` under the task's lock, as withLock, but `fn` may hand back work still running: the
- * caller goes on once `fn` returns, while the lock is held until that work settles too, so the
- * task's next locked call sees its outcome.
- */
-export async function withLockUntilSettled(
-  task: PartitionTask,
-  fn: () => Promise<StillRunning | null>,
-): Promise<void> {
-  let running: StillRunning | null = null;
-  const run = task.lock.then(async () => {
-    running = await fn();
-  });
-  task.lock = run.then(
-    () => running?.settled,
-    () => undefined,
-  );
-  await run;
 }
 
 export function transactionalId(config: Config, partition: number): string {

@@ -11,9 +11,6 @@
  * task (its states may be ahead of the committed offsets) and rethrows; kafkajs restarts the
  * consumer, which re-opens the task: fence, restore, continue from the committed offset. Records
  * below the committed offset (a re-delivered batch) are skipped, so nothing is applied twice.
- * A batch's last transaction is left committing when the batch returns, so kafkajs fetches and the
- * other partitions process meanwhile; it holds the task's lock, and if it fails the consumer is
- * moved back to the committed offset (committingOn).
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionMetadata } from 'kafkajs';
 import type { UserState } from '../core/user-state';
@@ -39,8 +36,8 @@ import { entryState } from '../state/changelog-entry';
 import type { ChangelogWrites } from '../state/changelog-writes';
 import { takeChangelogWrites } from '../state/changelog-writes';
 import type { DirtyPosition } from '../state/dirty-users';
-import type { PartitionTask, StillRunning } from './partition-task';
-import { openPartitionTask, transactionalId, withLock, withLockUntilSettled } from './partition-task';
+import type { PartitionTask } from './partition-task';
+import { openPartitionTask, transactionalId, withLock } from './partition-task';
 import { StateCacheBudget } from '../state/state-cache-budget';
 import { keyPartition } from './key-partitioner';
 import { PartitionOwners, addressAwareAssigner } from './partition-owners';
@@ -330,7 +327,7 @@ export class StreamProcessor {
   private onAssignment(mine: Set<number>): void {
     if (this.stopping) return;
     for (const p of this.assigned) {
-      if (!mine.has(p)) void this.dropRevoked(p);
+      if (!mine.has(p)) void this.dropTask(p, 'revoked');
     }
     this.assigned = mine;
     this.joined = true;
@@ -374,20 +371,6 @@ export class StreamProcessor {
     return task;
   }
 
-  /**
-   * A partition revoked: nothing new starts on its task, but a transaction still committing (a
-   * batch's last, see committingOn) finishes before the producer closes; the new owner's fence
-   * settles it either way.
-   */
-  private async dropRevoked(p: number): Promise<void> {
-    const ready = this.readyTasks.get(p);
-    if (ready) {
-      ready.dropped = true;
-      await ready.lock;
-    }
-    await this.dropTask(p, 'revoked');
-  }
-
   private async dropTask(p: number, why: string): Promise<void> {
     const t = this.tasks.get(p);
     const ready = this.readyTasks.get(p);
@@ -412,15 +395,14 @@ export class StreamProcessor {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const p = payload.batch.partition;
     const task = await heartbeatUntil(this.task(p), payload);
-    await withLockUntilSettled(task, () => {
+    await withLock(task, () => {
       // Dropped while this batch waited for the lock (a flush or timer transaction failed): its
       // producer may be mid-commit. Chaos seed 4: "Cannot call beginTransaction in state
       // COMMITTING" crashed the consumer. A retriable error makes kafkajs retry on a fresh task.
-      // After the previous batch's last transaction failed, this batch rethrows that failure.
       if (task.dropped) {
-        throw (
-          task.failure ??
-          new ProcessorError('KAFKA_TRANSIENT', `partition ${p} was dropped while the batch waited; retrying`)
+        throw new ProcessorError(
+          'KAFKA_TRANSIENT',
+          `partition ${p} was dropped while the batch waited; retrying`,
         );
       }
       return this.processBatch(task, payload);
@@ -451,12 +433,7 @@ export class StreamProcessor {
     }
   }
 
-  /**
-   * Decodes, processes and commits the batch chunk by chunk. The last chunk's transaction is handed
-   * back still committing (it holds the task's lock; see committingOn): kafkajs fetches the next
-   * input, and the other partitions process, while it commits. Null when nothing is left running.
-   */
-  private async processBatch(task: PartitionTask, payload: EachBatchPayload): Promise<StillRunning | null> {
+  private async processBatch(task: PartitionTask, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const heartbeat = (): Promise<void> => payload.heartbeat();
     // A stop ends the batch at its next chunk: the rest is fetched again by whoever owns the partition next.
@@ -468,13 +445,13 @@ export class StreamProcessor {
     const fresh = batch.messages.filter((m) => task.nextOffset < 0n || BigInt(m.offset) >= task.nextOffset);
     const decodeDeps = this.decodeDeps();
     for (let i = 0; i < fresh.length; i += this.deps.maxChunkRecords) {
-      if (!isRunning() || isStale()) return null;
+      if (!isRunning() || isStale()) return;
       const chunk = fresh.slice(i, i + this.deps.maxChunkRecords);
       const t0 = this.deps.clock.nowMs();
       const records: PipelineRecord[] = [];
       for (const m of chunk)
         records.push(decodeRecordIfKnown(m, decodeDeps) ?? (await this.decode(m, p, heartbeat, isRunning)));
-      if (!isRunning()) return null;
+      if (!isRunning()) return;
       let plan: BatchPlan;
       const startMaxEventTimeMs = task.processor.maxEventTimeSeenMs;
       try {
@@ -484,87 +461,24 @@ export class StreamProcessor {
         throw e;
       }
       const last = chunk[chunk.length - 1] as KafkaMessage;
-      const committedBefore = task.nextOffset;
-      const committed = this.commit(task, plan, chunk, BigInt(last.offset) + 1n, startMaxEventTimeMs).then(
-        () => this.chunkCommitted(task, plan, chunk, t0, batch.highWatermark),
-      );
-      if (i + this.deps.maxChunkRecords >= fresh.length) {
-        payload.resolveOffset(last.offset);
-        return { settled: this.committingOn(task, committed, committedBefore) };
-      }
-      await committed;
+      await this.commit(task, plan, chunk, BigInt(last.offset) + 1n, startMaxEventTimeMs);
+      metrics.inputBytes.inc({ partition: String(p) }, messageBytes(chunk));
+      const now = this.deps.clock.nowMs();
+      metrics.batchDurationSeconds.observe((now - t0) / 1000);
+      metrics.batchRecords.observe(chunk.length);
+      for (const m of chunk)
+        metrics.endToEndLatencySeconds.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
+      metrics.lag.set({ partition: String(p) }, Number(BigInt(batch.highWatermark) - task.nextOffset));
+      metrics.loopLastTurnSeconds.set(now / 1000);
       payload.resolveOffset(last.offset);
+      task.lastRecordWallMs = now;
+      task.lastWatermarkMs = plan.watermarkMs;
       await heartbeat();
     }
     if (fresh.length === 0 && batch.messages.length > 0) {
       payload.resolveOffset((batch.messages[batch.messages.length - 1] as KafkaMessage).offset);
     }
     metrics.loopLastTurnSeconds.set(this.deps.clock.nowMs() / 1000);
-    return null;
-  }
-
-  /** Bookkeeping once a chunk's transaction has committed. */
-  private chunkCommitted(
-    task: PartitionTask,
-    plan: BatchPlan,
-    chunk: readonly KafkaMessage[],
-    t0: number,
-    highWatermark: string,
-  ): void {
-    const { metrics } = this.deps;
-    const p = String(task.partition);
-    metrics.inputBytes.inc({ partition: p }, messageBytes(chunk));
-    const now = this.deps.clock.nowMs();
-    metrics.batchDurationSeconds.observe((now - t0) / 1000);
-    metrics.batchRecords.observe(chunk.length);
-    for (const m of chunk)
-      metrics.endToEndLatencySeconds.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
-    metrics.lag.set({ partition: p }, Number(BigInt(highWatermark) - task.nextOffset));
-    metrics.loopLastTurnSeconds.set(now / 1000);
-    task.lastRecordWallMs = now;
-    task.lastWatermarkMs = plan.watermarkMs;
-  }
-
-  /**
-   * The batch's last transaction, left committing after the batch has returned and resolved its
-   * offsets, so kafkajs fetches on from after it. Exactly-once still holds: the partition's next
-   * batch waits for the task's lock, so it reads only committed states, and a failure is undone here.
-   * transact() has dropped the task; the consumer goes back to the offset committed before (a
-   * failed transaction is aborted; if it did commit after all, its records come again and are
-   * skipped as below the restored task's offset), and the partition's next batch, if kafkajs
-   * fetched one meanwhile, rethrows the failure: kafkajs' retry, as if the batch had failed. A bug
-   * stops the service. Never rejects.
-   */
-  private committingOn(
-    task: PartitionTask,
-    committed: Promise<void>,
-    committedBefore: bigint,
-  ): Promise<void> {
-    return committed.catch(async (e: unknown) => {
-      const p = task.partition;
-      task.failure = e instanceof Error ? e : new Error(String(e));
-      if (this.assigned.has(p) && !this.stopping) {
-        try {
-          // -1: nothing committed yet. Offset 0 is out of range once retention has deleted it, and
-          // kafkajs then starts from the earliest offset, as the group's first start does.
-          const offset = committedBefore < 0n ? '0' : committedBefore.toString();
-          this.consumer?.seek({ topic: this.deps.config.topics.input, partition: p, offset });
-          this.deps.metrics.partitionRewinds.inc();
-        } catch {
-          // consumer.run() is gone (a restart or stop): the next group reads the committed offsets anyway
-        }
-      }
-      if (isFatal(e)) return this.failFatal(e);
-      const denied = this.stopping ? null : await this.missingPermission(e);
-      if (denied) return this.stopForPermission(denied);
-      this.log.warn(
-        'a transaction failed after its batch had returned; the partition resumes from its committed offset',
-        {
-          partition: p,
-          error: describeError(e),
-        },
-      );
-    });
   }
 
   private decodeDeps(): DecodeDeps {
@@ -731,8 +645,7 @@ export class StreamProcessor {
       });
     } catch (e) {
       metrics.transactions.inc({ outcome: 'aborted' });
-      // Already dropped: revoked while this transaction was committing (dropRevoked).
-      if (!task.dropped) await this.dropTask(p, 'transaction failed');
+      await this.dropTask(p, 'transaction failed');
       if (isProcessorError(e) && e.code === 'KAFKA_FENCED') {
         metrics.fenced.inc();
         this.log.warn(
@@ -826,8 +739,6 @@ export class StreamProcessor {
       // states then reach the changelog only if that member replays and writes them). Paused, the
       // consumer fetches no more but keeps heartbeating; the batch in flight ends at its next chunk.
       this.pauseInput();
-      // Batches' last transactions still committing finish first (their locks).
-      await Promise.all([...this.readyTasks.values()].map((t) => t.lock));
       await this.flushQuiet(true);
       await this.consumer.stop().catch((e: unknown) => errors.push(e));
       await this.consumer.disconnect().catch((e: unknown) => errors.push(e));

@@ -156,11 +156,6 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
       labelNames: ['outcome'] as const,
       registers: r,
     }),
-    partitionRewinds: new Counter({
-      name: 'idrift_partition_rewinds_total',
-      help: "Partitions moved back to their committed input offset because a batch's last transaction failed after the batch had returned (the records are fetched again).",
-      registers: r,
-    }),
     fenced: new Counter({
       name: 'idrift_producer_fenced_total',
       help: 'Transactions refused because a newer owner of the partition fenced our producer.',
