@@ -3,6 +3,7 @@
  * (tiny fixture model): end-to-end outputs, restart equivalence, dead letters.
  */
 import type { Kafka } from 'kafkajs';
+import type { Config } from '../../../src/shared/config';
 import { coreParams } from '../../../src/pipeline/params';
 import { createLogger } from '../../../src/shared/logger';
 import { readCommitted } from '../../../src/kafka/output-reader';
@@ -41,6 +42,17 @@ jest.setTimeout(240_000);
 function workload(): DatasetRow[] {
   // Two simulated days of 120 users: migrations, quiet users and churn timers all happen.
   return simulate({ seed: 11, users: 300, days: 2, activityScale: 3 }).rows;
+}
+
+/** `run` committed the same outputs, per key and in order, and the same final states as `reference`. */
+async function expectSameCommitted(kafka: Kafka, reference: Config, run: Config): Promise<void> {
+  const a = await readOutputs(kafka, reference);
+  const b = await readOutputs(kafka, run);
+  expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
+  expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
+  expect(perKey(b.churn)).toEqual(perKey(a.churn));
+  expect(perKey(b.profiles)).toEqual(perKey(a.profiles));
+  expect(lastPerKey(b.changelog)).toEqual(lastPerKey(a.changelog));
 }
 
 describeWithStack('stream processor on the real broker and registry', (env) => {
@@ -185,13 +197,7 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     expect(progress.every((p) => p > 0 && p < rows.length)).toBe(true);
     expect(new Set(progress).size).toBe(3);
 
-    const a = await readOutputs(kafka, reference);
-    const b = await readOutputs(kafka, restarted);
-    expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
-    expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
-    expect(perKey(b.churn)).toEqual(perKey(a.churn));
-    expect(perKey(b.profiles)).toEqual(perKey(a.profiles));
-    expect(lastPerKey(b.changelog)).toEqual(lastPerKey(a.changelog));
+    await expectSameCommitted(kafka, reference, restarted);
   });
 
   it('fenced again and again mid-stream: restores and resumes, committing exactly what a run without fences commits', async () => {
@@ -240,13 +246,7 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
       await app.stop('test done');
     }
 
-    const a = await readOutputs(kafka, reference);
-    const b = await readOutputs(kafka, fenced);
-    expect(a.migrations.length + a.churn.length).toBeGreaterThan(0);
-    expect(perKey(b.migrations)).toEqual(perKey(a.migrations));
-    expect(perKey(b.churn)).toEqual(perKey(a.churn));
-    expect(perKey(b.profiles)).toEqual(perKey(a.profiles));
-    expect(lastPerKey(b.changelog)).toEqual(lastPerKey(a.changelog));
+    await expectSameCommitted(kafka, reference, fenced);
   });
 
   it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {
