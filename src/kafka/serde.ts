@@ -215,7 +215,10 @@ export class AvroSerde {
     const known = this.decodeIfKnown(buf, reader);
     if (known !== undefined) return known;
     await this.fetchWriterOf(buf);
-    return this.decodeIfKnown(buf, reader) as T;
+    const fetched = this.decodeIfKnown(buf, reader);
+    if (fetched === undefined)
+      throw new ProcessorError('INVARIANT_VIOLATED', 'the writer schema was fetched but is not held');
+    return fetched;
   }
 
   /**
