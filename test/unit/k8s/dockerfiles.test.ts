@@ -4,6 +4,7 @@
  * manifests rely on: non-root uid = the pod's runAsUser, the model baked where the ConfigMap
  * points, the metrics port, and the CUDA image actually installing the CUDA 12 provider.
  */
+import dockerignore from '@balena/dockerignore';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,7 +111,46 @@ describe('the CUDA image', () => {
   });
 });
 
+/** Files of the build context (tracked by git) that a `COPY` source names: the file, or every file under the folder. */
+function contextFiles(source: string): string[] {
+  const listed = execFileSync('git', ['ls-files', '--', source], { cwd: ROOT, encoding: 'utf8' });
+  return listed.split('\n').filter((f) => f !== '');
+}
+
+/** What the images leave out on purpose: the plotting script under src/eval (they run no Python). */
+const PYTHON_ONLY = /^src\/.*(\.py|requirements[^/]*\.txt)$/;
+
 describe('.dockerignore', () => {
+  const rules = dockerignore().add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
+
+  it.each(['Dockerfile', 'Dockerfile.cuda'])(
+    'lets in every file that %s copies from the build context',
+    (file) => {
+      const sources = stages(file)
+        .flatMap((st) => st.lines)
+        .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
+        .flatMap((l) => {
+          const words = l
+            .split(/\s+/)
+            .slice(1)
+            .filter((w) => !w.startsWith('--'));
+          return words.slice(0, -1);
+        });
+      expect(sources.length).toBeGreaterThan(5);
+      const excluded = sources.flatMap((src) => {
+        const files = contextFiles(src);
+        // A source that matches no tracked file fails the build as surely as an ignored one.
+        return files.length === 0 ? [src] : files.filter((f) => rules.ignores(f) && !PYTHON_ONLY.test(f));
+      });
+      expect(excluded).toEqual([]);
+    },
+  );
+
+  it('the check above catches an ignored source (so a pass means something)', () => {
+    expect(rules.ignores('test/harness/stack.sh')).toBe(true);
+    expect(rules.ignores('src/main.ts')).toBe(false);
+  });
+
   it('lets the model and sources in and keeps caches out', () => {
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     expect(ignore[ignore.findIndex((l) => !l.startsWith('#'))]).toBe('*');
