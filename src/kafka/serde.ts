@@ -273,6 +273,7 @@ export class AvroSerde {
           context: { schemaId },
         });
       }
+      if (isUnparsableSchema(e)) throw notAvro(schemaId, e);
       throw new ProcessorError('REGISTRY_UNAVAILABLE', `could not fetch schema id ${schemaId}`, {
         cause: e,
         context: { schemaId, status: statusOf(e) },
@@ -281,12 +282,13 @@ export class AvroSerde {
     // The client returns its own avsc Type; rebuild from the JSON so resolution never mixes
     // two copies of avsc.
     const schemaJson = (fetched as { schema?: () => unknown }).schema?.();
-    if (schemaJson === undefined) {
-      throw new ProcessorError('DECODE_SCHEMA_INCOMPATIBLE', `schema id ${schemaId} is not an Avro schema`, {
-        context: { schemaId },
-      });
+    if (schemaJson === undefined) throw notAvro(schemaId);
+    let type: avro.Type;
+    try {
+      type = avro.Type.forSchema(schemaJson as avro.Schema);
+    } catch (e) {
+      throw notAvro(schemaId, e);
     }
-    const type = avro.Type.forSchema(schemaJson as avro.Schema);
     this.writers.set(schemaId, type);
     return type;
   }
@@ -314,4 +316,21 @@ export class AvroSerde {
       );
     }
   }
+}
+
+/**
+ * The registry answered, but the client could not parse what it returned (a JSON Schema or
+ * Protobuf schema it cannot compile, an unknown schema type): asking again gives the same. The
+ * client says so with its ConfluentSchemaRegistryArgumentError, which carries no HTTP status.
+ */
+function isUnparsableSchema(e: unknown): boolean {
+  return e instanceof Error && e.name === 'ConfluentSchemaRegistryArgumentError';
+}
+
+/** A record framed with a schema id that is not an Avro schema we can read: a bad record. */
+function notAvro(schemaId: number, cause?: unknown): ProcessorError {
+  return new ProcessorError('DECODE_SCHEMA_INCOMPATIBLE', `schema id ${schemaId} is not an Avro schema`, {
+    cause,
+    context: { schemaId },
+  });
 }

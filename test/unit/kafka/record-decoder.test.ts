@@ -4,6 +4,7 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 import * as avro from 'avsc';
+import { ConfluentSchemaRegistryArgumentError } from '@kafkajs/confluent-schema-registry/dist/errors';
 import { DEFAULT_LIMITS } from '../../../src/core/validate';
 import type { ClickstreamEvent } from '../../../src/kafka/avro-types.gen';
 import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
@@ -22,6 +23,9 @@ class MemoryRegistry {
       return Promise.reject(Object.assign(new Error('registry down'), { status: 503 }));
     }
     const s = this.schemas.get(id);
+    if (id === 77)
+      return Promise.reject(new ConfluentSchemaRegistryArgumentError('no schema with key or ref'));
+    if (id === 78) return Promise.resolve({ schema: () => ({ type: 'record', name: 'x', fields: 'oops' }) });
     if (!s) return Promise.reject(Object.assign(new Error('not found'), { status: 404 }));
     return Promise.resolve({ schema: () => s });
   }
@@ -131,6 +135,16 @@ describe('record decoder', () => {
     const unknown = message('u1', frame(99, type.toBuffer(good)));
     expect(decodeRecordIfKnown(unknown, deps)).toBeUndefined();
     expect(await decodeRecord(unknown, deps)).toMatchObject({ error: { code: 'DECODE_UNKNOWN_SCHEMA_ID' } });
+  });
+
+  it('dead-letters a record whose schema id names a schema the client cannot parse, instead of retrying for ever', async () => {
+    const { deps } = setup();
+    // 77: what the registry client throws for a JSON Schema it cannot compile; 78: JSON avsc rejects.
+    for (const id of [77, 78])
+      expect(await decodeRecord(message('u1', frame(id, type.toBuffer(good))), deps)).toMatchObject({
+        kind: 'invalid',
+        error: { code: 'DECODE_SCHEMA_INCOMPATIBLE', retriable: false },
+      });
   });
 
   it('rejects (never dead-letters) while the registry is unavailable, and a retry succeeds after', async () => {
