@@ -8,18 +8,27 @@ import type { ClickEvent, EventKind } from './types';
 export interface ValidationLimits {
   /** Event time may lead the record's Kafka timestamp by at most this, ms. */
   readonly maxFutureMs: number;
-  /** Event time may trail the record's Kafka timestamp by at most this, ms. */
+  /** Event time may trail the record's Kafka timestamp by at most this, ms; 0 = no limit. */
   readonly maxAgeMs: number;
   /** Event times before this are rejected outright, epoch ms. */
   readonly minEventTimeMs: number;
+  /**
+   * Event times after this are rejected outright, epoch ms, whatever the record timestamp says
+   * (a producer sets CreateTime; the input topic's message.timestamp.after.max.ms bounds it on
+   * the broker, see src/kafka/topics.ts). Also keeps every time a valid JavaScript Date.
+   */
+  readonly maxEventTimeMs: number;
   /** Upper bound on id lengths, characters. */
   readonly maxIdLength: number;
 }
 
 export const DEFAULT_LIMITS: ValidationLimits = {
   maxFutureMs: 3_600_000,
-  maxAgeMs: 10 * 365 * 86_400_000,
+  // Off by default: a replay of a historical dataset stamps its records when it produces them,
+  // so the 2017 samples would trail their records by over 10 years from 2027 on.
+  maxAgeMs: 0,
   minEventTimeMs: Date.UTC(2000, 0, 1),
+  maxEventTimeMs: Date.UTC(2100, 0, 1),
   maxIdLength: 256,
 };
 
@@ -79,7 +88,7 @@ export function validateEvent(
   if (recordKey !== raw.userId) {
     return { ok: false, code: 'VALIDATE_FIELD_INVALID', message: 'record key differs from userId' };
   }
-  const kind = KINDS[raw.eventType];
+  const kind = Object.hasOwn(KINDS, raw.eventType) ? KINDS[raw.eventType] : undefined;
   if (!kind)
     return {
       ok: false,
@@ -94,6 +103,13 @@ export function validateEvent(
       message: `eventTimeMs is before ${new Date(limits.minEventTimeMs).toISOString()}`,
     };
   }
+  if (t > limits.maxEventTimeMs) {
+    return {
+      ok: false,
+      code: 'VALIDATE_TIMESTAMP_OUT_OF_RANGE',
+      message: `eventTimeMs is after ${new Date(limits.maxEventTimeMs).toISOString()}`,
+    };
+  }
   if (t > recordTimestampMs + limits.maxFutureMs) {
     return {
       ok: false,
@@ -101,7 +117,7 @@ export function validateEvent(
       message: `eventTimeMs is more than ${limits.maxFutureMs} ms after the record timestamp`,
     };
   }
-  if (t < recordTimestampMs - limits.maxAgeMs) {
+  if (limits.maxAgeMs > 0 && t < recordTimestampMs - limits.maxAgeMs) {
     return {
       ok: false,
       code: 'VALIDATE_TIMESTAMP_OUT_OF_RANGE',

@@ -25,7 +25,16 @@ export function topicConfigs(config: Config, plan: TopicPlan): ITopicConfig[] {
     { name: 'min.cleanable.dirty.ratio', value: '0.1' },
   ];
   const topics: ITopicConfig[] = [
-    { topic: config.topics.input, numPartitions: partitions, replicationFactor },
+    {
+      topic: config.topics.input,
+      numPartitions: partitions,
+      replicationFactor,
+      // The broker refuses records stamped more than an hour ahead of its clock (Kafka 4's
+      // default, set here so a broker-wide override cannot lift it). Validation accepts event
+      // times up to IDRIFT_MAX_EVENT_FUTURE_MS past the record timestamp, so no producer can move
+      // a partition's watermark (and so every churn timer and eviction) into the far future.
+      configEntries: [{ name: 'message.timestamp.after.max.ms', value: '3600000' }],
+    },
     { topic: config.topics.migrations, numPartitions: partitions, replicationFactor },
     { topic: config.topics.churn, numPartitions: partitions, replicationFactor },
     { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },

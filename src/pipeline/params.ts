@@ -60,7 +60,8 @@ function churnHazard(path: string | null): ChurnHazardWeights | null {
   return hazard;
 }
 
-/** Input validation limits: defaults with the configured tolerance for future event times. */
+/** Input validation limits: defaults with the configured tolerances for future and old event times. */
 export function validationLimits(config: Config): ValidationLimits {
-  return { ...DEFAULT_LIMITS, maxFutureMs: config.processing.maxEventFutureMs };
+  const { maxEventFutureMs, maxEventAgeMs } = config.processing;
+  return { ...DEFAULT_LIMITS, maxFutureMs: maxEventFutureMs, maxAgeMs: maxEventAgeMs };
 }

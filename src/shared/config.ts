@@ -306,6 +306,11 @@ export const VARIABLES = {
     default: '3600000',
     parse: int(0, 30 * 86_400_000),
   },
+  IDRIFT_MAX_EVENT_AGE_MS: {
+    doc: 'Events whose time trails their record timestamp by more than this are dead-lettered, ms (0 = no limit; a replay of historical data stamps records when it produces them). Event times before 2000 or after 2100 are always dead-lettered.',
+    default: '0',
+    parse: int(0, 100 * 365 * 86_400_000),
+  },
   IDRIFT_IDLE_PARTITION_TIMER_MS: {
     doc: 'Processing-time churn timers: after this many wall-clock ms without records, a partition watermark advances with the wall clock (0 = off; replays stay deterministic only when off).',
     default: '0',
@@ -464,6 +469,8 @@ export interface Config {
     /** Decoded states kept per partition at most (IDRIFT_STATE_CACHE_USERS); null = no count bound. */
     readonly stateCacheUsers: number | null;
     readonly maxEventFutureMs: number;
+    /** 0 = no limit. */
+    readonly maxEventAgeMs: number;
     readonly idlePartitionTimerMs: number;
     readonly driftEnterThreshold: number | null;
     readonly driftExitThreshold: number | null;
@@ -626,6 +633,7 @@ export function loadConfig(env: Env = process.env): Config {
       stateCacheBytes: v.IDRIFT_STATE_CACHE_BYTES,
       stateCacheUsers: (v as Partial<Values>).IDRIFT_STATE_CACHE_USERS ?? null,
       maxEventFutureMs: v.IDRIFT_MAX_EVENT_FUTURE_MS,
+      maxEventAgeMs: v.IDRIFT_MAX_EVENT_AGE_MS,
       idlePartitionTimerMs: v.IDRIFT_IDLE_PARTITION_TIMER_MS,
       driftEnterThreshold: (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD ?? null,
       driftExitThreshold: (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD ?? null,

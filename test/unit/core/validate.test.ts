@@ -12,6 +12,28 @@ const good: RawEvent = {
 };
 
 describe('validateEvent', () => {
+  it('rejects event times after 2100 even when the record timestamp is as late', () => {
+    for (const t of [Date.UTC(2100, 0, 2), 8.7e15]) {
+      const v = validateEvent({ ...good, eventTimeMs: t }, 'u1', t);
+      expect(!v.ok && v.code).toBe('VALIDATE_TIMESTAMP_OUT_OF_RANGE');
+    }
+  });
+
+  it('accepts a replay of old data stamped years later, unless a maximum age is configured', () => {
+    const stamped = Date.UTC(2031, 0, 1);
+    expect(validateEvent(good, 'u1', stamped).ok).toBe(true);
+    const v = validateEvent(good, 'u1', stamped, { ...DEFAULT_LIMITS, maxAgeMs: 365 * 86_400_000 });
+    expect(!v.ok && v.code).toBe('VALIDATE_TIMESTAMP_OUT_OF_RANGE');
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'does not take the name of an object property (%s) for an event type',
+    (eventType) => {
+      const v = validateEvent({ ...good, eventType }, 'u1', T);
+      expect(!v.ok && v.code).toBe('VALIDATE_UNKNOWN_EVENT_TYPE');
+    },
+  );
+
   it('accepts a good event and maps its type', () => {
     const v = validateEvent(good, 'u1', T);
     expect(v.ok && v.event.kind).toBe('cart');
