@@ -271,20 +271,21 @@ export class PartitionProcessor {
         sh = { lastEventTimeMs: s?.lastEventTimeMs ?? 0, recentKeys: s?.recentEventKeys ?? [], row: -1 };
         shadows.set(e.userId, sh);
       }
-      const key = eventKey(e.eventId);
-      if (isDuplicate(sh.recentKeys, key, e.eventId)) {
-        plan.counts.duplicates++;
-        continue;
-      }
       const watermarkAtEvent = Math.max(maxSeen, e.eventTimeMs) - params.allowedLatenessMs;
       if (
         params.stateTtlMs > 0 &&
         sh.lastEventTimeMs > 0 &&
         sh.lastEventTimeMs + params.stateTtlMs <= watermarkAtEvent
       ) {
-        // The walk evicts this user just before this event (TTL): a new row from nothing.
+        // The walk evicts this user just before this event (TTL): a new row from nothing, and no
+        // memory of event ids either (checked before the duplicate test, as the walk would).
         sh = { lastEventTimeMs: 0, recentKeys: [], row: -1 };
         shadows.set(e.userId, sh);
+      }
+      const key = eventKey(e.eventId);
+      if (isDuplicate(sh.recentKeys, key, e.eventId)) {
+        plan.counts.duplicates++;
+        continue;
       }
       if (sh.row < 0) {
         const committed = this.committed(e.userId);

@@ -232,6 +232,22 @@ describe('dedup, lateness and erase', () => {
     expect(d.states.has('idle')).toBe(true);
   });
 
+  it("takes an evicted user's next event as new, even with an event id the evicted state remembered, in one batch or two", async () => {
+    const params = { ...DEFAULT_PARAMS, stateTtlMs: 24 * HOUR };
+    const later = T0 + 48 * HOUR + DEFAULT_PARAMS.allowedLatenessMs;
+    const events = [ev('u', 'c1', T0, 'view', 'a'), ev('v', 'c2', later), ev('u', 'c1', later, 'view', 'a')];
+    const one = new TestDriver(params, new FakeEncoder(0.5));
+    await one.feed(events);
+    const two = new TestDriver(params, new FakeEncoder(0.5));
+    await two.feedInBatches(events, 2);
+    for (const d of [one, two]) {
+      expect(d.plans.reduce((n, p) => n + p.counts.evicted, 0)).toBe(1);
+      expect(d.plans.reduce((n, p) => n + p.counts.duplicates, 0)).toBe(0);
+      expect(d.states.get('u')?.eventCount).toBe(1);
+    }
+    expect(two.outputs).toEqual(one.outputs);
+  });
+
   it('gives the same evictions however the input is cut into batches', async () => {
     const params = { ...DEFAULT_PARAMS, stateTtlMs: 6 * HOUR };
     const events = [
