@@ -64,6 +64,13 @@ export function createApp(config: Config, logger: Logger): App {
     log.info('lifecycle', { from: state, to });
     state = to;
   };
+  /** Why /readyz answers 503 (and idrift_ready is 0), or null when ready. */
+  const notReadyBecause = (): string | null => {
+    if (state !== 'running') return `state ${state}`;
+    if (!processor?.ready) return 'partitions not yet assigned and restored';
+    return null;
+  };
+  metrics.setReadinessProbe(() => notReadyBecause() === null);
 
   const app: App = {
     metrics,
@@ -92,11 +99,7 @@ export function createApp(config: Config, logger: Logger): App {
             }
             return null;
           },
-          readiness: () => {
-            if (state !== 'running') return `state ${state}`;
-            if (!processor?.ready) return 'partitions not yet assigned and restored';
-            return null;
-          },
+          readiness: notReadyBecause,
         },
         () => lookup,
         {
@@ -190,7 +193,6 @@ export function createApp(config: Config, logger: Logger): App {
         void app.stop('fatal error');
       };
       await processor.start();
-      metrics.ready.set(1);
       transition('running');
     },
     stop(reason = 'requested') {

@@ -351,24 +351,56 @@ export class StreamProcessor {
       return Promise.reject(new ProcessorError('KAFKA_TRANSIENT', `partition ${p} requested while stopping`));
     }
     if (!t) {
-      t = this.createTask(p);
+      const created = this.createTask(p, () => this.tasks.get(p) === created);
+      t = created;
       this.tasks.set(p, t);
       t.catch(() => {
-        if (this.tasks.get(p) === t) this.tasks.delete(p);
+        if (this.tasks.get(p) === created) this.tasks.delete(p);
       });
     }
     return t;
   }
 
-  private async createTask(p: number): Promise<PartitionTask> {
+  /**
+   * Opens partition `p`'s task (fence, restore). `isCurrent` is false once the partition was
+   * dropped while it restored (revoked, say): such a task is never made ready, or lookups would
+   * read its frozen states as the partition's.
+   */
+  private async createTask(p: number, isCurrent: () => boolean): Promise<PartitionTask> {
     const task = await openPartitionTask(
       { ...this.deps, stateCache: this.stateCache },
       p,
       () => this.stopping,
     );
+    if (!isCurrent()) {
+      task.dropped = true;
+      return task;
+    }
     this.readyTasks.set(p, task);
     this.log.info('partition ready', { partition: p, users: task.states.size, restoreMs: task.restoreMs });
     return task;
+  }
+
+  /**
+   * Drops `task` after one of its transactions (or what builds one) failed: its dirty users may
+   * have been taken off for a transaction that never committed, so it must not write again. A
+   * task already replaced (revoked and assigned again) is only marked, never its successor dropped.
+   */
+  private async dropFailed(task: PartitionTask, why: string): Promise<void> {
+    const p = task.partition;
+    const current = this.readyTasks.get(p) === task;
+    task.dropped = true;
+    if (current) await this.dropTask(p, why);
+  }
+
+  /** Runs `work` for `task`; any failure drops the task (dropFailed) and is rethrown. */
+  private async dropOnFailure<T>(task: PartitionTask, why: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      await this.dropFailed(task, why);
+      throw e;
+    }
   }
 
   private async dropTask(p: number, why: string): Promise<void> {
@@ -378,8 +410,13 @@ export class StreamProcessor {
     this.tasks.delete(p);
     this.readyTasks.delete(p);
     this.deps.committedStates?.dropped(p);
-    this.deps.metrics.usersInState.remove({ partition: String(p) });
-    this.deps.metrics.stateCacheUsers.remove({ partition: String(p) });
+    for (const gauge of [
+      this.deps.metrics.usersInState,
+      this.deps.metrics.stateCacheUsers,
+      this.deps.metrics.lag,
+      this.deps.metrics.watermarkSeconds,
+    ])
+      gauge.remove({ partition: String(p) });
     if (!t) return;
     try {
       const task = await t;
@@ -425,8 +462,10 @@ export class StreamProcessor {
         if (task.dropped) return;
         const watermark = task.lastWatermarkMs + (this.deps.clock.nowMs() - task.lastRecordWallMs);
         const plan = task.processor.fireProcessingTimeTimers(watermark);
-        if (plan.outputs.length > 0)
-          await this.commit(task, plan, [], null, task.processor.maxEventTimeSeenMs);
+        // An eviction alone is a state change too. A replay cannot fire a wall-clock timer
+        // again, so the states it changed go to the changelog in this same transaction.
+        if (plan.outputs.length > 0 || plan.stateWrites.size > 0)
+          await this.commit(task, plan, [], null, task.processor.maxEventTimeSeenMs, true);
       }).catch((e: unknown) =>
         this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) }),
       );
@@ -457,7 +496,7 @@ export class StreamProcessor {
       try {
         plan = await task.processor.process(records);
       } catch (e) {
-        await this.dropTask(p, 'processing failed');
+        await this.dropFailed(task, 'processing failed');
         throw e;
       }
       const last = chunk[chunk.length - 1] as KafkaMessage;
@@ -517,12 +556,27 @@ export class StreamProcessor {
    * they move it, the checkpoint (see partition-task.ts). `startMaxEventTimeMs` is the partition's
    * largest event time before `chunk`: where the chunk's changes start, for a replay.
    */
-  private async commit(
+  private commit(
     task: PartitionTask,
     plan: BatchPlan,
     chunk: KafkaMessage[],
     nextOffset: bigint | null,
     startMaxEventTimeMs: number,
+    writeChangedNow = false,
+  ): Promise<void> {
+    return this.dropOnFailure(task, 'commit failed', () =>
+      this.commitOnce(task, plan, chunk, nextOffset, startMaxEventTimeMs, writeChangedNow),
+    );
+  }
+
+  /** commit()'s work; `writeChangedNow`: the plan's changed users go to the changelog in this transaction, due or not. */
+  private async commitOnce(
+    task: PartitionTask,
+    plan: BatchPlan,
+    chunk: KafkaMessage[],
+    nextOffset: bigint | null,
+    startMaxEventTimeMs: number,
+    writeChangedNow: boolean,
   ): Promise<void> {
     const { config, metrics, serde, manifest } = this.deps;
     const schemaIds = this.schemaIds;
@@ -535,7 +589,14 @@ export class StreamProcessor {
       maxEventTimeMs: startMaxEventTimeMs,
     };
     for (const userId of plan.stateWrites.keys()) task.dirty.mark(userId, changedAt, now);
-    const { changelog, checkpoint } = this.changelogWrites(task, plan.stateWrites, nextOffset, now, false);
+    const { changelog, checkpoint } = this.changelogWrites(
+      task,
+      plan.stateWrites,
+      nextOffset,
+      now,
+      false,
+      writeChangedNow ? plan.stateWrites.keys() : [],
+    );
     const topicMessages = buildTopicMessages(plan, chunk, changelog, checkpoint, {
       config,
       serde,
@@ -582,8 +643,8 @@ export class StreamProcessor {
 
   /**
    * The changelog writes of a transaction ending at input offset `nextOffset` (null: the
-   * committed one): the due dirty users (`all`: the oldest, due or not) and the checkpoint when
-   * they move it or none exists yet (changelog-writes.ts).
+   * committed one): the due dirty users (`all`: the oldest, due or not), plus `alsoUsers`, and
+   * the checkpoint when they move it or none exists yet (changelog-writes.ts).
    */
   private changelogWrites(
     task: PartitionTask,
@@ -591,6 +652,7 @@ export class StreamProcessor {
     nextOffset: bigint | null,
     now: number,
     all: boolean,
+    alsoUsers: Iterable<string> = [],
   ): ChangelogWrites {
     const { flushIntervalMs, flushMaxRecords, flushMaxStates } = this.deps.config.processing;
     const end: DirtyPosition = {
@@ -604,9 +666,11 @@ export class StreamProcessor {
           offsetBelow: end.offset - BigInt(flushMaxRecords),
           max: flushMaxStates,
         });
+    const chosen = new Set(users);
+    for (const u of alsoUsers) chosen.add(u);
     return takeChangelogWrites(
       task.dirty,
-      users,
+      chosen.size === users.length ? users : [...chosen],
       planned,
       (userId) => task.states.bytes(userId),
       end,
@@ -645,7 +709,7 @@ export class StreamProcessor {
       });
     } catch (e) {
       metrics.transactions.inc({ outcome: 'aborted' });
-      await this.dropTask(p, 'transaction failed');
+      await this.dropFailed(task, 'transaction failed');
       if (isProcessorError(e) && e.code === 'KAFKA_FENCED') {
         metrics.fenced.inc();
         this.log.warn(
@@ -666,7 +730,11 @@ export class StreamProcessor {
    * Transactions with only dirty states and the checkpoint, no input offset: for a partition gone
    * quiet (states due with no record to carry them) and, with `all`, at stop (every dirty state).
    */
-  private async flushTask(task: PartitionTask, all: boolean): Promise<void> {
+  private flushTask(task: PartitionTask, all: boolean): Promise<void> {
+    return this.dropOnFailure(task, 'state flush failed', () => this.flushDirty(task, all));
+  }
+
+  private async flushDirty(task: PartitionTask, all: boolean): Promise<void> {
     const { config, serde, manifest } = this.deps;
     const schemaIds = this.schemaIds;
     if (!schemaIds) return;

@@ -13,8 +13,13 @@ const SIZE_BUCKETS = [1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096];
 export function createMetrics(registry: Registry = new Registry(), withDefaults = true) {
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'idrift_' });
   const r = [registry];
+  const readiness = { probe: (): boolean => false };
   return {
     registry,
+    /** What idrift_ready reports at each scrape: the same test as /readyz (create-app.ts sets it). */
+    setReadinessProbe(probe: () => boolean): void {
+      readiness.probe = probe;
+    },
     consumed: new Counter({
       name: 'idrift_records_consumed_total',
       help: 'Input records fetched.',
@@ -241,8 +246,11 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
     }),
     ready: new Gauge({
       name: 'idrift_ready',
-      help: '1 when assigned partitions are restored and the model is loaded.',
+      help: '1 while /readyz answers 200: running, model loaded, group joined and every assigned partition restored; 0 otherwise (starting, restoring after a rebalance, stopping).',
       registers: r,
+      collect() {
+        this.set(readiness.probe() ? 1 : 0);
+      },
     }),
   };
 }

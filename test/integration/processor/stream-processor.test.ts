@@ -249,6 +249,47 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     await expectSameCommitted(kafka, reference, fenced);
   });
 
+  it('processing-time timers: a tick that only evicts commits, with its tombstones in that transaction', async () => {
+    // No event time moves after the replay: only the wall-clock ticks (every 200 ms) advance the
+    // watermark, past every user's TTL after about 1.5 s. States are due for the changelog only
+    // after 10 minutes, so the tombstones can only come from the ticks' own transactions.
+    const config = harnessConfig(env, 'pt-evict', {
+      IDRIFT_IDLE_PARTITION_TIMER_MS: '200',
+      IDRIFT_STATE_TTL_MS: '1500',
+      IDRIFT_ALLOWED_LATENESS_MS: '0',
+      IDRIFT_STATE_FLUSH_INTERVAL_MS: '600000',
+    });
+    await createTopicsFor(kafka, config);
+    const t = Date.now() - 1_000;
+    const users = Array.from({ length: 12 }, (_, i) => `pt-user-${i}`);
+    const rows: DatasetRow[] = users.map((userId) => ({
+      userId,
+      itemId: 'i',
+      categoryId: 'c1',
+      kind: 'view',
+      eventTimeMs: t,
+      sessionId: null,
+      priceMinorUnits: null,
+    }));
+    await replayRows(kafka, new AvroSerde(testRegistry(env)), rows, {
+      topic: config.topics.input,
+      idPrefix: 'pt',
+    });
+    const app = await startApp(config);
+    try {
+      await waitCaughtUp(kafka, config.appId, config.topics.input, 60_000);
+      let states = new Map<string, string | null>();
+      for (let i = 0; i < 20 && !users.every((u) => states.get(u) === null); i++) {
+        await sleep(500);
+        states = lastPerKey((await readOutputs(kafka, config)).changelog);
+      }
+      expect(users.map((u) => states.get(u))).toEqual(users.map(() => null));
+      expect((await app.metrics.evicted.get()).values[0]?.value).toBe(users.length);
+    } finally {
+      await app.stop('test done');
+    }
+  });
+
   it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {
     const config = harnessConfig(env, 'dlq', { IDRIFT_MAX_RECORD_BYTES: '2048' });
     await createTopicsFor(kafka, config);

@@ -25,6 +25,17 @@ describe('metric catalog', () => {
     );
   });
 
+  it('reports idrift_ready from the readiness probe at each scrape, falling back to 0 as /readyz does', async () => {
+    const m = createMetrics(new Registry(), false);
+    const ready = async () => (await m.ready.get()).values[0]?.value;
+    expect(await ready()).toBe(0);
+    let restored = true;
+    m.setReadinessProbe(() => restored);
+    expect(await ready()).toBe(1);
+    restored = false; // a rebalance: a partition restores again
+    expect(await ready()).toBe(0);
+  });
+
   it('never labels by user: only bounded label names', () => {
     const allowed = new Set([
       'partition',
