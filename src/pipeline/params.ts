@@ -23,6 +23,14 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
     drift.enterThreshold = config.processing.driftEnterThreshold;
   if (config.processing.driftExitThreshold !== null)
     drift.exitThreshold = config.processing.driftExitThreshold;
+  // One override alone is checked against the model's other threshold here, where both are known
+  // (loadConfig checks a pair of overrides): with exit ≥ enter a user never gathers evidence.
+  if (!(drift.exitThreshold < drift.enterThreshold))
+    throw new ProcessorError(
+      'CONFIG_INVALID',
+      `drift exit threshold ${drift.exitThreshold} should be below the enter threshold ${drift.enterThreshold} ` +
+        '(IDRIFT_DRIFT_EXIT_THRESHOLD / IDRIFT_DRIFT_ENTER_THRESHOLD against the model metadata)',
+    );
   return {
     ...DEFAULT_PARAMS,
     allowedLatenessMs: config.processing.allowedLatenessMs,

@@ -555,32 +555,45 @@ export function loadConfig(env: Env = process.env): Config {
     if (parsed.ok) values[name] = parsed.value;
     else errors.push(`${name}=${spec.secret ? '<secret>' : JSON.stringify(raw)} ${parsed.error}`);
   }
+  // Rules across variables run even when some variable did not parse, on those that did, so one
+  // run reports every problem. A variable given but unparsable counts as set for pairing rules.
   const v = values as Values;
-  if (errors.length === 0) {
-    if (v.IDRIFT_HEARTBEAT_INTERVAL_MS * 3 > v.IDRIFT_SESSION_TIMEOUT_MS) {
-      errors.push('IDRIFT_HEARTBEAT_INTERVAL_MS should be at most a third of IDRIFT_SESSION_TIMEOUT_MS');
-    }
-    const enter = (v as Partial<Values>).IDRIFT_DRIFT_ENTER_THRESHOLD;
-    const exit = (v as Partial<Values>).IDRIFT_DRIFT_EXIT_THRESHOLD;
-    if (enter !== undefined && exit !== undefined && exit >= enter) {
-      errors.push('IDRIFT_DRIFT_EXIT_THRESHOLD should be below IDRIFT_DRIFT_ENTER_THRESHOLD');
-    }
-    const topics = [
-      'IDRIFT_INPUT_TOPIC',
-      'IDRIFT_MIGRATIONS_TOPIC',
-      'IDRIFT_CHURN_TOPIC',
-      'IDRIFT_PROFILES_TOPIC',
-      'IDRIFT_DLQ_TOPIC',
-      'IDRIFT_LATE_TOPIC',
-    ] as const;
-    const seen = new Map<string, string>();
-    for (const t of topics) {
-      const other = seen.get(v[t]);
-      if (other) errors.push(`${t} and ${other} name the same topic "${v[t]}"`);
-      seen.set(v[t], t);
-    }
-    errors.push(...securityProblems(v));
+  const p = values as Partial<Values>;
+  const failed = new Set(
+    Object.keys(VARIABLES).filter((n) => env[n] !== undefined && env[n].trim() !== '' && !(n in values)),
+  );
+  if (
+    p.IDRIFT_HEARTBEAT_INTERVAL_MS !== undefined &&
+    p.IDRIFT_SESSION_TIMEOUT_MS !== undefined &&
+    p.IDRIFT_HEARTBEAT_INTERVAL_MS * 3 > p.IDRIFT_SESSION_TIMEOUT_MS
+  ) {
+    errors.push('IDRIFT_HEARTBEAT_INTERVAL_MS should be at most a third of IDRIFT_SESSION_TIMEOUT_MS');
   }
+  const enter = p.IDRIFT_DRIFT_ENTER_THRESHOLD;
+  const exit = p.IDRIFT_DRIFT_EXIT_THRESHOLD;
+  if (enter !== undefined && exit !== undefined && exit >= enter) {
+    errors.push('IDRIFT_DRIFT_EXIT_THRESHOLD should be below IDRIFT_DRIFT_ENTER_THRESHOLD');
+  }
+  const topics = [
+    'IDRIFT_INPUT_TOPIC',
+    'IDRIFT_MIGRATIONS_TOPIC',
+    'IDRIFT_CHURN_TOPIC',
+    'IDRIFT_PROFILES_TOPIC',
+    'IDRIFT_DLQ_TOPIC',
+    'IDRIFT_LATE_TOPIC',
+  ] as const;
+  const seen = new Map<string, string>();
+  // The state changelog's name is derived from the application id (Config.topics.userStateChangelog).
+  if (p.IDRIFT_APP_ID !== undefined)
+    seen.set(`${p.IDRIFT_APP_ID}.user-state`, 'the state changelog (IDRIFT_APP_ID + ".user-state")');
+  for (const t of topics) {
+    const name = p[t];
+    if (name === undefined) continue;
+    const other = seen.get(name);
+    if (other) errors.push(`${t} and ${other} name the same topic "${name}"`);
+    seen.set(name, t);
+  }
+  errors.push(...securityProblems(p, failed));
   if (errors.length > 0) {
     throw new ProcessorError(
       'CONFIG_INVALID',
@@ -693,15 +706,16 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 /** Cross-field rules of the Kafka and registry security variables; values of secrets never appear. */
-function securityProblems(o: Partial<Values>): string[] {
+/** `failed`: variables given but unparsable (reported already), which count as set here. */
+function securityProblems(o: Partial<Values>, failed: ReadonlySet<string>): string[] {
   const problems: string[] = [];
-  const set = (x: unknown): boolean => x !== undefined;
+  const set = (n: keyof Values): boolean => o[n] !== undefined || failed.has(n);
   const pair = (a: keyof Values, b: keyof Values): void => {
-    if (set(o[a]) !== set(o[b])) problems.push(`${a} and ${b} should be set together`);
+    if (set(a) !== set(b)) problems.push(`${a} and ${b} should be set together`);
   };
-  if (set(o.IDRIFT_KAFKA_SASL_MECHANISM)) {
+  if (set('IDRIFT_KAFKA_SASL_MECHANISM')) {
     for (const n of ['IDRIFT_KAFKA_SASL_USERNAME', 'IDRIFT_KAFKA_SASL_PASSWORD'] as const) {
-      if (!set(o[n])) problems.push(`${n} is required when IDRIFT_KAFKA_SASL_MECHANISM is set`);
+      if (!set(n)) problems.push(`${n} is required when IDRIFT_KAFKA_SASL_MECHANISM is set`);
     }
     if (o.IDRIFT_KAFKA_SASL_MECHANISM === 'plain' && o.IDRIFT_KAFKA_TLS !== true) {
       problems.push(
@@ -710,7 +724,7 @@ function securityProblems(o: Partial<Values>): string[] {
     }
   } else {
     for (const n of ['IDRIFT_KAFKA_SASL_USERNAME', 'IDRIFT_KAFKA_SASL_PASSWORD'] as const) {
-      if (set(o[n])) problems.push(`${n} is set but IDRIFT_KAFKA_SASL_MECHANISM is not`);
+      if (set(n)) problems.push(`${n} is set but IDRIFT_KAFKA_SASL_MECHANISM is not`);
     }
   }
   if (o.IDRIFT_KAFKA_TLS !== true) {
@@ -719,7 +733,7 @@ function securityProblems(o: Partial<Values>): string[] {
       'IDRIFT_KAFKA_TLS_CERT_FILE',
       'IDRIFT_KAFKA_TLS_KEY_FILE',
     ] as const) {
-      if (set(o[n])) problems.push(`${n} is set but IDRIFT_KAFKA_TLS is not true`);
+      if (set(n)) problems.push(`${n} is set but IDRIFT_KAFKA_TLS is not true`);
     }
   }
   pair('IDRIFT_KAFKA_TLS_CERT_FILE', 'IDRIFT_KAFKA_TLS_KEY_FILE');
@@ -731,13 +745,13 @@ function securityProblems(o: Partial<Values>): string[] {
     'IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE',
   ] as const;
   if (o.IDRIFT_SCHEMA_REGISTRY_URL !== undefined && !o.IDRIFT_SCHEMA_REGISTRY_URL.startsWith('https:')) {
-    if (set(o.IDRIFT_SCHEMA_REGISTRY_PASSWORD)) {
+    if (set('IDRIFT_SCHEMA_REGISTRY_PASSWORD')) {
       problems.push(
         'IDRIFT_SCHEMA_REGISTRY_PASSWORD would travel in clear text: IDRIFT_SCHEMA_REGISTRY_URL should be an https:// URL',
       );
     }
     for (const n of registryTls) {
-      if (set(o[n])) problems.push(`${n} is set but IDRIFT_SCHEMA_REGISTRY_URL is not an https:// URL`);
+      if (set(n)) problems.push(`${n} is set but IDRIFT_SCHEMA_REGISTRY_URL is not an https:// URL`);
     }
   }
   return problems;

@@ -51,6 +51,33 @@ describe('loadConfig', () => {
     expect(dup.message).toContain('name the same topic "interest.migrations"');
   });
 
+  it('checks the rules across variables even when another variable is bad, so one run lists every problem', () => {
+    const err = configError({
+      ...minimal,
+      IDRIFT_LOG_LEVEL: 'loud',
+      IDRIFT_HEARTBEAT_INTERVAL_MS: '20000',
+      IDRIFT_KAFKA_SASL_USERNAME: 'svc',
+      IDRIFT_DLQ_TOPIC: 'clickstream.events',
+      IDRIFT_KAFKA_TLS_CERT_FILE: '/no/such/cert.pem',
+      IDRIFT_KAFKA_TLS_KEY_FILE: '/no/such/key.pem',
+    });
+    expect(err.message).toMatch(/IDRIFT_LOG_LEVEL="loud"/);
+    expect(err.message).toMatch(/IDRIFT_HEARTBEAT_INTERVAL_MS should be at most a third/);
+    expect(err.message).toMatch(/IDRIFT_KAFKA_SASL_USERNAME is set but IDRIFT_KAFKA_SASL_MECHANISM is not/);
+    expect(err.message).toMatch(/IDRIFT_DLQ_TOPIC and IDRIFT_INPUT_TOPIC name the same topic/);
+    // Unreadable files are reported as such, not also as "should be set together".
+    expect(err.message).not.toMatch(/should be set together/);
+  });
+
+  it('refuses an output topic named as the state changelog derived from the application id', () => {
+    const err = configError({
+      ...minimal,
+      IDRIFT_APP_ID: 'clickstream',
+      IDRIFT_LATE_TOPIC: 'clickstream.user-state',
+    });
+    expect(err.message).toMatch(/IDRIFT_LATE_TOPIC and the state changelog .* name the same topic/);
+  });
+
   it('returns a deeply frozen config with defaults and derived names', () => {
     const c = loadConfig({ ...minimal, IDRIFT_KAFKA_BROKERS: 'a:1, b:2', IDRIFT_APP_ID: 'drift-test' });
     expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
