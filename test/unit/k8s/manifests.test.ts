@@ -151,6 +151,48 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
     expect(scaledObjectProblems(objs, podConfig(objs))).toEqual([]);
   });
 
+  it('lets lookup clients of any namespace reach the HTTP port of every pod, and only Prometheus besides', () => {
+    const objs = objects(overlay);
+    const httpPort = (container(one(objs, 'Deployment')).ports ?? []).find(
+      (p) => p.name === 'http',
+    )?.containerPort;
+    const rules = (spec(one(objs, 'NetworkPolicy')).ingress ?? []) as {
+      from?: {
+        namespaceSelector?: { matchLabels?: Record<string, string> };
+        podSelector?: { matchLabels?: Record<string, string> };
+      }[];
+      ports?: { port?: number }[];
+    }[];
+    /** Does some rule admit a pod with `labels` in a namespace with `nsLabels` to `port`? */
+    const admits = (
+      nsLabels: Record<string, string>,
+      labels: Record<string, string>,
+      port: number,
+    ): boolean =>
+      rules.some(
+        (r) =>
+          (r.ports ?? []).some((p) => p.port === port) &&
+          (r.from ?? []).some(
+            (peer) =>
+              peer.namespaceSelector !== undefined &&
+              Object.entries(peer.namespaceSelector.matchLabels ?? {}).every(([k, v]) => nsLabels[k] === v) &&
+              Object.entries(peer.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+          ),
+      );
+    expect(httpPort).toBeDefined();
+    const port = httpPort as number;
+    const bidding = { 'kubernetes.io/metadata.name': 'ad-bidding' };
+    expect(admits(bidding, { app: 'bidder', 'interest-drift.io/lookup-client': 'true' }, port)).toBe(true);
+    expect(admits(bidding, { app: 'bidder' }, port)).toBe(false);
+    expect(
+      admits(
+        { 'kubernetes.io/metadata.name': 'monitoring' },
+        { 'app.kubernetes.io/name': 'prometheus' },
+        port,
+      ),
+    ).toBe(true);
+  });
+
   it('selects the pods from the Service, PDB, NetworkPolicy and ServiceMonitor', () => {
     const objs = objects(overlay);
     const podLabels = spec(one(objs, 'Deployment')).template?.metadata?.labels ?? {};
