@@ -101,7 +101,15 @@ export async function routeRequest(
     }
     default: {
       const rawId = matchInterestsPath(url.split('?')[0] ?? '/');
-      if (rawId === undefined || !lookup) return { route: 'unmatched', response: text(404, 'not found\n') };
+      if (rawId === undefined) return { route: 'unmatched', response: text(404, 'not found\n') };
+      if (!lookup) {
+        // Still starting (model, Kafka): not "no such user".
+        const starting = text(503, 'starting\n');
+        return {
+          route: 'interests',
+          response: { ...starting, headers: { ...starting.headers, 'retry-after': '2' } },
+        };
+      }
       try {
         return { route: 'interests', response: await lookup.interests(rawId) };
       } catch {

@@ -48,7 +48,8 @@ export interface InterestsResponse extends ApiResponse {
   readonly remote?: { readonly partition: number; readonly owner: string; readonly partitions: number };
 }
 
-const PATH = /^\/v1\/users\/([^/]+)\/interests$/;
+// An empty id matches too, so that it is answered 400 (invalid id) rather than 404.
+const PATH = /^\/v1\/users\/([^/]*)\/interests$/;
 
 /** The headers of every JSON answer (a cached one included). */
 export const JSON_HEADERS: Readonly<Record<string, string>> = {
@@ -96,6 +97,18 @@ export function redirectAnswer(userId: string, partition: number, owner: string)
   return json(307, { redirect: location, partition }, { location });
 }
 
+/** How long a lookup waits for the group's metadata to name a partition's owner, ms. */
+export const OWNER_LOOKUP_TIMEOUT_MS = 1_000;
+
+/** `p`, or a rejection after `ms`. */
+function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 export async function handleInterests(
   rawId: string,
   source: InterestSource,
@@ -121,7 +134,18 @@ export async function handleInterests(
         local: { userId, partition: where.partition },
       };
     case 'remote': {
-      const owner = await source.ownerOf(where.partition);
+      // The owners come from the group's metadata (DescribeGroups): a failed or slow answer is a
+      // transient condition for the client to retry, not a server error.
+      const owner = await withinMs(source.ownerOf(where.partition), OWNER_LOOKUP_TIMEOUT_MS).catch(
+        () => undefined,
+      );
+      if (owner === undefined) {
+        return json(
+          503,
+          { error: 'owner lookup failed', partition: where.partition },
+          { 'retry-after': '1' },
+        );
+      }
       if (!owner || owner === o.selfUrl) {
         return json(
           503,

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { UserState } from '../../../src/core/user-state';
 import type { HttpServer, LookupRoutes } from '../../../src/app/http-server';
-import { startHttpServer } from '../../../src/app/http-server';
+import { routeRequest, startHttpServer } from '../../../src/app/http-server';
 import type { InterestsResponse } from '../../../src/app/interest-api';
 import { JSON_HEADERS, redirectAnswer } from '../../../src/app/interest-api';
 import type { PartitionMetadata } from 'kafkajs';
@@ -275,5 +275,21 @@ describe('HTTP thread lookup cache', () => {
     lookup.routes.interests = () =>
       Promise.resolve({ status: 400, headers: JSON_HEADERS, body: '{"error":"invalid user id"}\n' });
     expect((await get('x'.repeat(65)))[0]).toBe(400);
+  });
+});
+
+describe('routeRequest', () => {
+  const health = { liveness: () => null, readiness: () => 'state starting' };
+
+  it('answers a lookup 503 with Retry-After while the service starts, and 404 only off the API', async () => {
+    const starting = await routeRequest('GET', '/v1/users/u1/interests', new Registry(), health, null);
+    expect([starting.route, starting.response.status, starting.response.headers['retry-after']]).toEqual([
+      'interests',
+      503,
+      '2',
+    ]);
+    expect((await routeRequest('GET', '/v1/users/u1', new Registry(), health, null)).response.status).toBe(
+      404,
+    );
   });
 });

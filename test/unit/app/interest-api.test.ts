@@ -37,7 +37,8 @@ function state(): UserState {
 describe('interest lookup API', () => {
   it('matches only /v1/users/{id}/interests and validates the id', () => {
     expect(matchInterestsPath('/v1/users/abc/interests')).toBe('abc');
-    expect(matchInterestsPath('/v1/users//interests')).toBeUndefined();
+    expect(matchInterestsPath('/v1/users//interests')).toBe(''); // answered 400 below, as the README says
+    expect(validUserId('', 64)).toBeNull();
     expect(matchInterestsPath('/v1/users/a/b/interests')).toBeUndefined();
     expect(validUserId('user%2042', 64)).toBe('user 42');
     expect(validUserId('%00', 64)).toBeNull();
@@ -102,6 +103,23 @@ describe('interest lookup API', () => {
     expect(self.status).toBe(503);
     expect((await handleInterests('%00', source({ kind: 'unavailable' }), OPTS)).status).toBe(400);
     expect((await handleInterests('u1', source({ kind: 'unavailable' }), OPTS)).status).toBe(503);
+    expect((await handleInterests('', source({ kind: 'unavailable' }), OPTS)).status).toBe(400);
+  });
+
+  it('answers 503 with Retry-After, not 500, when the owner lookup fails or takes over a second', async () => {
+    const remote: UserLookup = { kind: 'remote', partition: 2, partitions: 4 };
+    const failing: InterestSource = {
+      lookup: () => remote,
+      ownerOf: () => Promise.reject(new Error('DescribeGroups: coordinator not available')),
+    };
+    const hanging: InterestSource = {
+      lookup: () => remote,
+      ownerOf: () => new Promise<string | null>(() => undefined),
+    };
+    for (const src of [failing, hanging]) {
+      const r = await handleInterests('u1', src, OPTS);
+      expect([r.status, r.headers['retry-after']]).toEqual([503, '1']);
+    }
   });
 
   it('never puts the user id anywhere but the body of a 200 and the redirect location', async () => {
