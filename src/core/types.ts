@@ -54,7 +54,7 @@ export const CHURN_LEVELS: readonly ChurnLevelName[] = ['NONE', 'LOW', 'MEDIUM',
 export const SESSION_GAP_MS = 30 * 60_000;
 
 export type ChurnReasonCode =
-  'IDLE_TIME' | 'ACTIVITY_DROP' | 'INTEREST_ENTROPY_COLLAPSE' | 'INACTIVITY_MODEL';
+  'IDLE_TIME' | 'ACTIVITY_DROP' | 'INTEREST_ENTROPY_COLLAPSE' | 'INACTIVITY_MODEL' | 'OTHER';
 
 export interface ChurnReason {
   readonly code: ChurnReasonCode;
@@ -76,8 +76,11 @@ export interface ChurnRisk {
   readonly modelVersion: string;
   /** RAISED opens an alert (closing `replacesAlertId`); RESOLVED closes the alert `alertId`. */
   readonly status: 'RAISED' | 'RESOLVED';
-  /** For RESOLVED: why it closed; null for RAISED. */
-  readonly resolution: 'USER_RETURNED' | null;
+  /**
+   * For RESOLVED: why it closed (OTHER: the user's state was removed, evicted after the state TTL
+   * or erased, so no later event can close it); null for RAISED.
+   */
+  readonly resolution: 'USER_RETURNED' | 'OTHER' | null;
   /** For RAISED: the open alert this one replaces; null otherwise. */
   readonly replacesAlertId: string | null;
 }

@@ -475,6 +475,41 @@ function churnAlert(
  * brought it back), scored at event time `atMs`: same alert id, the alert's level, reason
  * USER_RETURNED.
  */
+/**
+ * The RESOLVED record that closes `s`'s open churn alert when its state is removed at event time
+ * `atMs` (evicted after the state TTL, or erased), or null when none is open. Without it the alert
+ * would stay open downstream for good: the user's next event starts from a fresh state, which has
+ * no alert to resolve.
+ */
+export function churnClosedOnRemoval(
+  s: UserState,
+  atMs: number,
+  why: 'evicted' | 'erased',
+  trigger: ChurnRisk['trigger'],
+  params: CoreParams,
+  model: ModelContext,
+): ChurnRisk | null {
+  const alertId = s.churn.openAlertId;
+  if (alertId === null) return null;
+  const idleMs = Math.max(0, atMs - s.lastEventTimeMs);
+  const idleHours = idleMs / 3_600_000;
+  return {
+    ...churnResolved(s, alertId, s.churn.level, atMs, params, model),
+    riskScore: churnRisk(s, Math.max(atMs, s.lastEventTimeMs), params),
+    reasons: [
+      why === 'evicted'
+        ? {
+            code: 'IDLE_TIME',
+            value: idleHours,
+            detail: `state removed after ${idleHours.toFixed(1)} h idle (event time)`,
+          }
+        : { code: 'OTHER', value: idleHours, detail: 'state erased on request' },
+    ],
+    trigger,
+    resolution: 'OTHER',
+  };
+}
+
 function churnResolved(
   s: UserState,
   alertId: string,

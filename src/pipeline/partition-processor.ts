@@ -27,6 +27,7 @@ import {
   hiddenFor,
   isDuplicate,
   rememberEventKey,
+  churnClosedOnRemoval,
   resumedChurnTimerMs,
   scoreIdle,
 } from '../core/user-state';
@@ -375,7 +376,10 @@ export class PartitionProcessor {
         plan.counts.processed++;
       } else if (step.rec.kind === 'erase') {
         const userId = step.rec.userId;
-        if (current(userId) !== null || this.committed(userId)) plan.counts.erased++;
+        const erased = current(userId);
+        if (erased !== null || this.committed(userId)) plan.counts.erased++;
+        const closed = erased && churnClosedOnRemoval(erased, walkMax, 'erased', 'EVENT', params, this.model);
+        if (closed) emit([{ kind: 'churn', value: closed }]);
         working.set(userId, null);
         this.timers.cancel(userId);
         this.evictions.cancel(userId);
@@ -441,6 +445,8 @@ export class PartitionProcessor {
         this.evictions.schedule(due.userId, s.lastEventTimeMs + ttl);
         continue;
       }
+      const closed = churnClosedOnRemoval(s, watermarkMs, 'evicted', trigger, this.deps.params, this.model);
+      if (closed) plan.outputs.push({ kind: 'churn', key: closed.userId, value: closed });
       working.set(due.userId, null);
       this.timers.cancel(due.userId);
       plan.counts.evicted++;

@@ -136,6 +136,53 @@ describe('churn scoring', () => {
   });
 });
 
+describe('churn alerts of users whose state is removed', () => {
+  async function withOpenAlert(params = DEFAULT_PARAMS): Promise<{ d: TestDriver; open: ChurnRisk }> {
+    const d = new TestDriver(params, new FakeEncoder(-2));
+    await d.feed(mixture('u', ['c1', 'c2'], 20, T0, 5 * MIN, 15));
+    await d.feedInBatches(mixture('busy', ['c7'], 200, T0 + 2 * HOUR, 20 * MIN, 13), 10);
+    const open = d
+      .values<ChurnRisk>('churn')
+      .filter((c) => c.userId === 'u')
+      .pop() as ChurnRisk;
+    expect(open).toMatchObject({ status: 'RAISED', level: 'HIGH' });
+    return { d, open };
+  }
+
+  it('resolves the open alert when the user is evicted after the state TTL (it would stay open for good)', async () => {
+    const { d, open } = await withOpenAlert({ ...DEFAULT_PARAMS, stateTtlMs: 30 * 24 * HOUR });
+    await d.feed([ev('busy', 'c7', T0 + 31 * 24 * HOUR + DEFAULT_PARAMS.allowedLatenessMs)]);
+    expect(d.states.has('u')).toBe(false);
+    const closed = d.values<ChurnRisk>('churn').filter((c) => c.userId === 'u' && c.status === 'RESOLVED');
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({
+      alertId: open.alertId,
+      level: 'HIGH',
+      resolution: 'OTHER',
+      trigger: 'EVENT_TIME_TIMER',
+      reasons: [{ code: 'IDLE_TIME' }],
+    });
+    // The user's return starts afresh: nothing more to resolve.
+    await d.feed([ev('u', 'c1', T0 + 32 * 24 * HOUR)]);
+    expect(
+      d.values<ChurnRisk>('churn').filter((c) => c.status === 'RESOLVED' && c.userId === 'u'),
+    ).toHaveLength(1);
+  });
+
+  it('resolves the open alert when the user is erased', async () => {
+    const { d, open } = await withOpenAlert();
+    await d.feed([{ erase: 'u' }]);
+    const closed = d.values<ChurnRisk>('churn').filter((c) => c.userId === 'u' && c.status === 'RESOLVED');
+    expect(closed).toEqual([
+      expect.objectContaining({
+        alertId: open.alertId,
+        resolution: 'OTHER',
+        reasons: [expect.objectContaining({ code: 'OTHER' })],
+      }),
+    ]);
+  });
+});
+
 describe('processing-time timers', () => {
   it('fire for a quiet partition from a wall-clock-advanced watermark', async () => {
     const d = new TestDriver(DEFAULT_PARAMS, new FakeEncoder(-2));
