@@ -5,7 +5,8 @@
  * labels alertname, service, level, reasons (sorted codes), user (the keyed pseudonym, never the
  * id) and alert_id. RAISED posts it firing until `firingTtlMs` from now and resolves the alert it
  * replaces; RESOLVED resolves `alertId`. Resolving looks the alert up in Alertmanager by its
- * alert_id label and re-posts its exact labels with endsAt = now, so the bridge keeps no state:
+ * alert_id label and re-posts its exact labels with endsAt a minute before now (RESOLVE_BACKDATE_MS),
+ * so the bridge keeps no state:
  * replaying records (at-least-once delivery) posts the same identities again, which Alertmanager
  * merges.
  */
@@ -119,6 +120,14 @@ export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): Alertma
   };
 }
 
+/**
+ * How far before the bridge's clock a resolve is dated, ms. Alertmanager takes a posted alert as
+ * resolved only if its endsAt is already past on Alertmanager's own clock; otherwise it merges it
+ * as still firing and keeps the later explicit endsAt it holds (the firing TTL), so a bridge whose
+ * clock ran even a few ms ahead lost the resolve (the alert fired on for the whole TTL).
+ */
+export const RESOLVE_BACKDATE_MS = 60_000;
+
 /** Applies one record: resolve what it closes, then post what it opens. */
 export async function applyAlertRecord(
   client: AlertmanagerClient,
@@ -127,11 +136,21 @@ export async function applyAlertRecord(
 ): Promise<{ fired: number; resolved: number }> {
   const { fire, resolve } = alertActions(r, o);
   let resolved = 0;
+  const endsAtMs = o.nowMs - RESOLVE_BACKDATE_MS;
   for (const id of resolve) {
     const open = await client.find(id);
-    const endsAt = new Date(o.nowMs).toISOString();
     await client.post(
-      open.map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt })),
+      open.map((a) => {
+        // Alertmanager refuses endsAt before startsAt, and keeps the earlier startsAt when merging.
+        const started = Date.parse(a.startsAt);
+        const startsAtMs = Number.isNaN(started) ? endsAtMs : Math.min(started, endsAtMs);
+        return {
+          labels: a.labels,
+          annotations: a.annotations,
+          startsAt: new Date(startsAtMs).toISOString(),
+          endsAt: new Date(endsAtMs).toISOString(),
+        };
+      }),
     );
     resolved += open.length;
   }

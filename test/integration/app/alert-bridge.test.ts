@@ -95,7 +95,11 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     if (storage) rmSync(storage, { recursive: true, force: true });
   });
 
-  async function bridgeUntilCaughtUp(config: Config, includeUserId: boolean): Promise<void> {
+  async function bridgeUntilCaughtUp(
+    config: Config,
+    includeUserId: boolean,
+    nowMs: () => number = Date.now,
+  ): Promise<void> {
     const serde = new AvroSerde(testRegistry(env));
     const client = alertmanagerClient(amUrl);
     const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
@@ -103,7 +107,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       kafka,
       serde,
       config,
-      alertApplier(client, { pseudonym, includeUserId, firingTtlMs: 3_600_000 }),
+      alertApplier(client, { pseudonym, includeUserId, firingTtlMs: 3_600_000 }, nowMs),
       createLogger('warn'),
     );
     try {
@@ -191,5 +195,31 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     })();
     await bridgeUntilCaughtUp(config, false);
     expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(['b1']);
+  });
+
+  it("resolves even when the bridge's clock runs ahead of Alertmanager's", async () => {
+    const config = harnessConfig(env, 'alerts-skew');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
+    const records = [
+      churn({ alertId: 'skew1', userId: 'dave', level: 'HIGH' }),
+      churn({
+        alertId: 'skew1',
+        userId: 'dave',
+        level: 'HIGH',
+        status: 'RESOLVED',
+        resolution: 'USER_RETURNED',
+      }),
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: records.map((r) => ({ key: r.userId, value: serde.encode(id, r) })),
+    });
+    await producer.disconnect();
+    await bridgeUntilCaughtUp(config, false, () => Date.now() + 5_000);
+    expect((await activeAlerts()).map((a) => a.labels.alert_id)).not.toContain('skew1');
   });
 });
