@@ -29,6 +29,7 @@ import { restorePartitions } from './changelog-restore';
 import type { StateCacheOptions } from '../state/state-store';
 import { StateStore } from '../state/state-store';
 import { StateCacheBudget } from '../state/state-cache-budget';
+import type { Checkpoint } from '../state/checkpoint';
 import type { DirtyPosition } from '../state/dirty-users';
 import { DirtyUsers } from '../state/dirty-users';
 import { RESTORE_STALL_MS } from './changelog-restore';
@@ -162,7 +163,7 @@ async function startTask(
     },
     { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead },
   );
-  const nextOffset = await committedOffset(kafka, config, p);
+  const nextOffset = resumeOffset(await committedOffset(kafka, config, p), checkpoint, p, deps.logger);
   const dirty = new DirtyUsers();
   const t0 = Date.now();
   const replayed =
@@ -225,8 +226,21 @@ async function replayInput(
 ): Promise<number> {
   const { config, kafka, serde, limits, logger, metrics } = deps;
   const from: DirtyPosition = { offset: range.from, maxEventTimeMs: into.processor.maxEventTimeSeenMs };
+  // Retention may have deleted input below the checkpoint's offset (a long outage, size-bound
+  // retention): those changes are lost, and are reported. Asked to start there, the consumer
+  // would jump to the end of the log (offset out of range) and replay nothing at all.
+  const logStart = await logStartOffset(kafka, config.topics.input, p);
+  const start = logStart > range.from ? (logStart < range.to ? logStart : range.to) : range.from;
+  if (start > range.from) {
+    logger.error('input after the changelog checkpoint was deleted by retention before it was replayed', {
+      partition: p,
+      from: range.from.toString(),
+      logStart: logStart.toString(),
+      lostOffsets: Number(start - range.from),
+    });
+  }
   let replayed = 0;
-  let expected = range.from;
+  let expected = start;
   let gap = 0n;
   const hooks = registryRetryHooks({
     metrics,
@@ -241,7 +255,7 @@ async function replayInput(
     groupId: `${config.appId}.restore.${process.pid}.${randomUUID()}`,
     timeoutMs: 600_000,
     stallMs: RESTORE_STALL_MS,
-    range: { from: new Map([[p, range.from]]), until: new Map([[p, range.to]]) },
+    range: { from: new Map([[p, start]]), until: new Map([[p, range.to]]) },
     onBatch: async (_partition, messages) => {
       const first = messages[0];
       if (first && BigInt(first.offset) > expected) gap += BigInt(first.offset) - expected;
@@ -284,6 +298,40 @@ async function replayInput(
     usersAhead: range.usersAhead,
   });
   return replayed;
+}
+
+/**
+ * The input offset to resume partition `p` at: the group's committed offset, or, when the group
+ * has none but the changelog has a checkpoint, the checkpoint. The group's offsets expire after
+ * the broker's offsets.retention.minutes (7 days by default) with no member, and the consumer
+ * would then read the input from its start, applying to the restored states every record they
+ * already hold and emitting its outputs again. After an orderly stop the checkpoint is the
+ * committed offset itself (every dirty state is flushed); after a crash, the records between the
+ * checkpoint and the lost committed offset are processed again with their outputs.
+ */
+export function resumeOffset(
+  committed: bigint,
+  checkpoint: Checkpoint | undefined,
+  p: number,
+  logger: Logger,
+): bigint {
+  if (committed >= 0n || checkpoint === undefined) return committed;
+  logger.warn(
+    'no committed input offset although the changelog has a checkpoint (the group offsets expired?): resuming at the checkpoint',
+    { partition: p, offset: checkpoint.offset.toString() },
+  );
+  return checkpoint.offset;
+}
+
+async function logStartOffset(kafka: Kafka, topic: string, p: number): Promise<bigint> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return BigInt(offsets.find((o) => o.partition === p)?.low ?? '0');
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function committedOffset(kafka: Kafka, config: Config, p: number): Promise<bigint> {

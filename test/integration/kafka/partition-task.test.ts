@@ -112,6 +112,86 @@ describeWithStack('partition task replay on the real broker', (env) => {
     }
   }, 120_000);
 
+  /** A config whose input holds one simulated day, with partition p's checkpoint at `checkpointAt`. */
+  async function withCheckpoint(
+    name: string,
+    p: number,
+    checkpointAt: (end: bigint) => bigint,
+  ): Promise<{ config: Config; serde: AvroSerde; end: bigint }> {
+    const config = harnessConfig(env, name);
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    await replayRows(kafka, serde, simulate({ seed: 7, users: 200, days: 1 }).rows, {
+      topic: config.topics.input,
+      idPrefix: 'rp',
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    let end: bigint;
+    try {
+      const offsets = await admin.fetchTopicOffsets(config.topics.input);
+      end = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.userStateChangelog,
+      messages: [
+        {
+          key: CHECKPOINT_KEY,
+          value: Buffer.from(encodeCheckpoint({ offset: checkpointAt(end) })),
+          partition: p,
+        },
+      ],
+    });
+    await producer.disconnect();
+    return { config, serde, end };
+  }
+
+  it('resumes at the changelog checkpoint when the group has no committed offset (offsets expired)', async () => {
+    const p = 0;
+    const { config, serde, end } = await withCheckpoint('resume-expired', p, (e) => e / 2n);
+    expect(end).toBeGreaterThan(10n);
+    const task = await openTask(config, serde, new FakeEncoder(), fakeManifest(), p);
+    try {
+      // Not -1, which made the consumer read the input from its start into states that hold it.
+      expect(task.nextOffset).toBe(end / 2n);
+      expect(task.replayedRecords).toBe(0);
+    } finally {
+      await task.producer.disconnect();
+    }
+  }, 120_000);
+
+  it('replays from the log start when retention deleted input after the checkpoint', async () => {
+    const p = 0;
+    const { config, serde, end } = await withCheckpoint('replay-retention', p, () => 0n);
+    const deleted = 20n;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({
+        groupId: config.appId,
+        topic: config.topics.input,
+        partitions: [{ partition: p, offset: end.toString() }],
+      });
+      await admin.deleteTopicRecords({
+        topic: config.topics.input,
+        partitions: [{ partition: p, offset: deleted.toString() }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const task = await openTask(config, serde, new FakeEncoder(), fakeManifest(), p);
+    try {
+      // Before: the consumer, asked for offset 0, was reset to the log's end and replayed nothing.
+      expect(BigInt(task.replayedRecords)).toBe(end - deleted);
+    } finally {
+      await task.producer.disconnect();
+    }
+  }, 120_000);
+
   it('restores states written ahead of the checkpoint and replays without applying their records twice', async () => {
     const config = harnessConfig(env, 'replay-ahead');
     await createTopicsFor(kafka, config);
