@@ -41,7 +41,8 @@ const LEGAL: Record<AppState, readonly AppState[]> = {
 export interface App {
   readonly metrics: Metrics;
   start(): Promise<void>;
-  stop(reason?: string): Promise<void>;
+  /** `failure`: the stop is for a fault, and the process exits 1 (done resolves 1). */
+  stop(reason?: string, failure?: boolean): Promise<void>;
   state(): AppState;
   /** Resolves when the app stops by itself (fatal error); the value is the exit code. */
   readonly done: Promise<number>;
@@ -72,6 +73,134 @@ export function createApp(config: Config, logger: Logger): App {
   };
   metrics.setReadinessProbe(() => notReadyBecause() === null);
 
+  /** start()'s work; returns early when a stop came meanwhile (the stop's steps ran before these parts existed). */
+  const startSteps = async (): Promise<void> => {
+    const limits = validationLimits(config);
+    http = await startHttpServer(
+      {
+        host: config.http.host,
+        port: config.http.port,
+        cacheUsers: config.http.lookupCacheUsers,
+        maxIdLength: limits.maxIdLength,
+      },
+      metrics.registry,
+      {
+        liveness: () => {
+          if (state === 'failed') return 'processor failed';
+          const last = processor?.lastLoopTurnMs ?? 0;
+          const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
+          if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
+            return `consumer loop has not turned for ${Date.now() - last} ms`;
+          }
+          return null;
+        },
+        readiness: notReadyBecause,
+      },
+      () => lookup,
+      {
+        observe: (route, status, seconds) =>
+          metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
+        observeCache: (hits, misses, cachedUsers) => {
+          metrics.lookupCache.inc({ outcome: 'hit' }, hits);
+          metrics.lookupCache.inc({ outcome: 'miss' }, misses);
+          metrics.lookupCacheUsers.set(cachedUsers);
+        },
+        onFailure: (e) => {
+          // A bug: without its HTTP thread the service answers neither probes nor lookups.
+          log.error('HTTP thread failed', { error: describeError(e) });
+          state = 'failed';
+          void app.stop('HTTP thread failed');
+        },
+        onFeedError: (e) => log.error('lookup answers of a commit failed', { error: describeError(e) }),
+      },
+    );
+    const encoderOptions = {
+      modelPath: config.model.path,
+      manifestPath: config.model.metaPath,
+      provider: config.model.executionProvider,
+      onProvider: (active: 'cuda' | 'cpu', fallback: string | null) => {
+        metrics.executionProvider.set({ provider: active, requested: config.model.executionProvider }, 1);
+        if (fallback && config.model.executionProvider === 'auto') metrics.providerFallbacks.inc();
+      },
+    };
+    const { encoder: rawEncoder, manifest } =
+      config.model.thread === 'worker'
+        ? await createThreadedEncoder({ ...encoderOptions, logLevel: config.logLevel }, logger)
+        : await createOnnxEncoder(encoderOptions, logger);
+    const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencySeconds);
+    let disposed: Promise<void> | null = null;
+    dispose = () => (disposed ??= encoder.dispose()); // once: both a stop and an abandoned start may call it
+    const kafka = createKafka(kafkaClientOptions(config), logger);
+    // A cluster that does not answer at start (down, restarting, hung) is waited for with
+    // backoff, like the registry; a refusal (ACL, password) still fails fast, named.
+    await withRetry(
+      async () => {
+        if (config.kafka.createTopics) {
+          const created = await setUpTopics(kafka, config);
+          if (created.length > 0) log.info('topics created', { topics: created });
+        }
+        // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
+        await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
+      },
+      {
+        initialDelayMs: 1_000,
+        maxDelayMs: 15_000,
+        maxRetries: Infinity,
+        shouldRetry: (e) => state === 'starting' && isKafkaUnreachable(e),
+        onRetry: (e, _attempt, delayMs) => {
+          metrics.retries.inc({ dependency: 'kafka' });
+          log.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) });
+        },
+      },
+    );
+    if (stopping !== null) return abandon();
+    const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
+    const params = coreParams(config, manifest);
+    const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
+    processor = new StreamProcessor({
+      httpUrl,
+      config,
+      kafka,
+      serde,
+      encoder,
+      manifest,
+      params,
+      limits,
+      metrics,
+      logger,
+      clock: systemClock,
+      maxChunkRecords: config.kafka.maxBatchRecords,
+      subjectConfig: subjectConfigClient(registryClientOptions(config)),
+      committedStates: http.lookupFeed,
+    });
+    const source = processor;
+    const apiOptions = {
+      model: modelContext(manifest),
+      churn: params.churn,
+      topN: 5,
+      maxIdLength: limits.maxIdLength,
+      selfUrl: httpUrl,
+    };
+    lookup = {
+      interests: (rawId) => handleInterests(rawId, source, apiOptions),
+      answer: (st) => localAnswer(st, apiOptions),
+    };
+    processor.onFatal = () => {
+      state = 'failed';
+      void app.stop('fatal error');
+    };
+    if (stopping !== null) return abandon();
+    await processor.start();
+    if (stopping !== null) return abandon();
+    transition('running');
+  };
+  /** Releases what a start built after a stop had already run its steps. */
+  const abandon = async (): Promise<void> => {
+    await processor?.stop();
+    await dispose?.();
+    await http?.close().catch(() => undefined); // closed already if it existed when the stop ran
+  };
+
   const app: App = {
     metrics,
     state: () => state,
@@ -80,122 +209,18 @@ export function createApp(config: Config, logger: Logger): App {
     async start() {
       if (state !== 'created') return;
       transition('starting');
-      const limits = validationLimits(config);
-      http = await startHttpServer(
-        {
-          host: config.http.host,
-          port: config.http.port,
-          cacheUsers: config.http.lookupCacheUsers,
-          maxIdLength: limits.maxIdLength,
-        },
-        metrics.registry,
-        {
-          liveness: () => {
-            if (state === 'failed') return 'processor failed';
-            const last = processor?.lastLoopTurnMs ?? 0;
-            const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
-            if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
-              return `consumer loop has not turned for ${Date.now() - last} ms`;
-            }
-            return null;
-          },
-          readiness: notReadyBecause,
-        },
-        () => lookup,
-        {
-          observe: (route, status, seconds) =>
-            metrics.httpRequestSeconds.observe({ route, code: status }, seconds),
-          observeCache: (hits, misses, cachedUsers) => {
-            metrics.lookupCache.inc({ outcome: 'hit' }, hits);
-            metrics.lookupCache.inc({ outcome: 'miss' }, misses);
-            metrics.lookupCacheUsers.set(cachedUsers);
-          },
-          onFailure: (e) => {
-            // A bug: without its HTTP thread the service answers neither probes nor lookups.
-            log.error('HTTP thread failed', { error: describeError(e) });
-            state = 'failed';
-            void app.stop('HTTP thread failed');
-          },
-          onFeedError: (e) => log.error('lookup answers of a commit failed', { error: describeError(e) }),
-        },
-      );
-      const encoderOptions = {
-        modelPath: config.model.path,
-        manifestPath: config.model.metaPath,
-        provider: config.model.executionProvider,
-        onProvider: (active: 'cuda' | 'cpu', fallback: string | null) => {
-          metrics.executionProvider.set({ provider: active, requested: config.model.executionProvider }, 1);
-          if (fallback && config.model.executionProvider === 'auto') metrics.providerFallbacks.inc();
-        },
-      };
-      const { encoder: rawEncoder, manifest } =
-        config.model.thread === 'worker'
-          ? await createThreadedEncoder({ ...encoderOptions, logLevel: config.logLevel }, logger)
-          : await createOnnxEncoder(encoderOptions, logger);
-      const encoder = instrumentEncoder(rawEncoder, metrics.encoderBatchRows, metrics.encoderLatencySeconds);
-      dispose = () => encoder.dispose();
-      const kafka = createKafka(kafkaClientOptions(config), logger);
-      // A cluster that does not answer at start (down, restarting, hung) is waited for with
-      // backoff, like the registry; a refusal (ACL, password) still fails fast, named.
-      await withRetry(
-        async () => {
-          if (config.kafka.createTopics) {
-            const created = await setUpTopics(kafka, config);
-            if (created.length > 0) log.info('topics created', { topics: created });
-          }
-          // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
-          await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
-        },
-        {
-          initialDelayMs: 1_000,
-          maxDelayMs: 15_000,
-          maxRetries: Infinity,
-          shouldRetry: (e) => state === 'starting' && isKafkaUnreachable(e),
-          onRetry: (e, _attempt, delayMs) => {
-            metrics.retries.inc({ dependency: 'kafka' });
-            log.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) });
-          },
-        },
-      );
-      const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
-      const params = coreParams(config, manifest);
-      const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
-      processor = new StreamProcessor({
-        httpUrl,
-        config,
-        kafka,
-        serde,
-        encoder,
-        manifest,
-        params,
-        limits,
-        metrics,
-        logger,
-        clock: systemClock,
-        maxChunkRecords: config.kafka.maxBatchRecords,
-        subjectConfig: subjectConfigClient(registryClientOptions(config)),
-        committedStates: http.lookupFeed,
-      });
-      const source = processor;
-      const apiOptions = {
-        model: modelContext(manifest),
-        churn: params.churn,
-        topN: 5,
-        maxIdLength: limits.maxIdLength,
-        selfUrl: httpUrl,
-      };
-      lookup = {
-        interests: (rawId) => handleInterests(rawId, source, apiOptions),
-        answer: (st) => localAnswer(st, apiOptions),
-      };
-      processor.onFatal = () => {
-        state = 'failed';
-        void app.stop('fatal error');
-      };
-      await processor.start();
-      transition('running');
+      try {
+        await startSteps();
+      } catch (e) {
+        // A stop during the start (SIGTERM while waiting for Kafka, say) ends the waits with
+        // their errors: the stop is what happened, and it sets the exit code.
+        if (stopping === null) throw e;
+        log.info('start abandoned: stopping', { error: describeError(e) });
+      }
     },
-    stop(reason = 'requested') {
+    stop(reason = 'requested', failure = false) {
+      // A stop for a failure (a bug outside the processor) ends the process non-zero, as a fatal error does.
+      if (failure && state !== 'stopped') state = 'failed';
       if (stopping) return stopping;
       stopping = (async () => {
         // A stop caused by a fatal error must end the process non-zero (done resolves once).

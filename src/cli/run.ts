@@ -16,7 +16,7 @@ export async function runService(): Promise<number> {
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.on('unhandledRejection', (e) => {
     logger.error('unhandled rejection', { error: describeError(e) });
-    void app.stop('unhandled rejection');
+    void app.stop('unhandled rejection', true);
   });
   await app.start();
   return app.done;

@@ -67,6 +67,26 @@ describe('configuration errors', () => {
   });
 });
 
+describe('stopping while starting', () => {
+  it('SIGTERM while Kafka is still awaited ends in an orderly stop with exit 0', async () => {
+    const run = startCli(['run'], {
+      IDRIFT_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: the start waits with backoff
+      IDRIFT_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1/apis/ccompat/v7',
+      IDRIFT_MODEL_PATH: TINY_MODEL,
+      IDRIFT_MODEL_META_PATH: TINY_META,
+      IDRIFT_HTTP_PORT: '0',
+      IDRIFT_LOG_LEVEL: 'info',
+    });
+    await eventually(
+      () => Promise.resolve(run.output()),
+      (out) => out.includes('kafka unavailable at start; retrying'),
+    );
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('"msg":"stopped"');
+  });
+});
+
 describeWithStack('interest-drift run', (env) => {
   it('serves probes and metrics, and stops cleanly on SIGTERM', async () => {
     const config = harnessConfig(env, 'shell');
@@ -103,6 +123,7 @@ describeWithStack('interest-drift run', (env) => {
       expect(metrics.body).toMatch(/idrift_encoder_latency_seconds_count\{provider="cpu"\} [1-9]/);
       expect(metrics.body).toMatch(/idrift_encoder_batch_rows_count [1-9]/);
       expect(metrics.body).toMatch(/idrift_restore_duration_seconds_count [1-9]/);
+      expect(metrics.body).toMatch(/^idrift_ready 1$/m); // as /readyz answered 200
       // No user id ever appears in a label or anywhere in the metrics, nor in the logs.
       const users = new Set(rows.map((r) => r.userId));
       for (const u of users) {
