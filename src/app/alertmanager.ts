@@ -115,7 +115,18 @@ export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): Alertma
       const res = await call(`/api/v2/alerts?active=true&silenced=true&inhibited=true&filter=${filter}`, {
         method: 'GET',
       });
-      return (await res.json()) as AlertmanagerAlert[];
+      try {
+        return (await res.json()) as AlertmanagerAlert[];
+      } catch (e) {
+        // A body cut short or garbled on the way: asking again may well work.
+        throw new ProcessorError(
+          'ALERTMANAGER_UNAVAILABLE',
+          'Alertmanager answered a body that is not JSON',
+          {
+            cause: e,
+          },
+        );
+      }
     },
   };
 }

@@ -38,6 +38,14 @@ export async function startAlertBridge(
   let fail: (e: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   const consumer = kafka.consumer({ groupId: alertBridgeGroup(config), readUncommitted: false });
+  // A crash kafkajs does not restart from (an error it does not know as retriable, such as a bug's
+  // TypeError out of `apply`) stops the consumer for good: the bridge stops with it, loudly,
+  // instead of living on without delivering anything.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopping) return;
+    log.error('alert bridge consumer crashed; stopping', { error: describeError(payload.error) });
+    fail(payload.error);
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: config.topics.churn, fromBeginning: true });
   await consumer.run({

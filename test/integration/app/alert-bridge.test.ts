@@ -197,6 +197,43 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(['b1']);
   });
 
+  it('stops, rejecting done, when delivering a record fails with a bug (not left alive and idle)', async () => {
+    const config = harnessConfig(env, 'alerts-bug');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(testRegistry(env));
+    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: [
+        { key: 'erin', value: serde.encode(id, churn({ alertId: 'bug1', userId: 'erin', level: 'LOW' })) },
+      ],
+    });
+    await producer.disconnect();
+    const bridge = await startAlertBridge(
+      kafka,
+      serde,
+      config,
+      () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'labels')")),
+      createLogger('error'),
+    );
+    try {
+      const outcome = await Promise.race([
+        bridge.done.then(
+          () => 'resolved',
+          // kafkajs wraps it (KafkaJSNonRetriableError) with the same message
+          (e: unknown) =>
+            String(e).includes("reading 'labels'") ? 'rejected with the bug' : `rejected: ${String(e)}`,
+        ),
+        sleep(30_000).then(() => 'still running after 30 s'),
+      ]);
+      expect(outcome).toBe('rejected with the bug');
+    } finally {
+      await bridge.stop();
+    }
+  });
+
   it("resolves even when the bridge's clock runs ahead of Alertmanager's", async () => {
     const config = harnessConfig(env, 'alerts-skew');
     await createTopicsFor(kafka, config);
