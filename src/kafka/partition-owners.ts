@@ -40,6 +40,8 @@ export class PartitionOwners {
   private fetchedAtMs = 0;
   private inflight: Promise<void> | null = null;
   private admin: Admin | null = null;
+  /** Bumped by invalidate(): a load begun before it may describe the group before the rebalance. */
+  private generation = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -59,6 +61,8 @@ export class PartitionOwners {
   /** Forget the cache (the group rebalanced). */
   invalidate(): void {
     this.fetchedAtMs = 0;
+    this.generation++;
+    this.inflight = null;
   }
 
   async close(): Promise<void> {
@@ -68,11 +72,16 @@ export class PartitionOwners {
   }
 
   private refresh(): Promise<void> {
-    this.inflight ??= this.load().finally(() => (this.inflight = null));
-    return this.inflight;
+    if (this.inflight) return this.inflight;
+    const loading: Promise<void> = this.load().finally(() => {
+      if (this.inflight === loading) this.inflight = null;
+    });
+    this.inflight = loading;
+    return loading;
   }
 
   private async load(): Promise<void> {
+    const generation = this.generation;
     if (!this.admin) {
       const admin = this.kafka.admin();
       await admin.connect();
@@ -87,6 +96,8 @@ export class PartitionOwners {
       if (!url || !assignment) continue;
       for (const p of assignment.assignment[this.topic] ?? []) owners.set(p, url);
     }
+    // Described before a rebalance that began meanwhile: not kept, or it would be trusted as fresh.
+    if (generation !== this.generation) return;
     this.owners = owners;
     this.fetchedAtMs = this.nowMs();
   }
