@@ -42,6 +42,7 @@ export class PartitionOwners {
   private admin: Admin | null = null;
   /** Bumped by invalidate(): a load begun before it may describe the group before the rebalance. */
   private generation = 0;
+  private closed = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -53,6 +54,7 @@ export class PartitionOwners {
 
   /** The HTTP URL of the member that owns `partition`; null while nobody (known) does. */
   async ownerOf(partition: number): Promise<string | null> {
+    if (this.closed) return null; // a lookup that raced the stop must not connect a new admin
     const fresh = this.nowMs() - this.fetchedAtMs < this.maxAgeMs;
     if (!fresh || !this.owners.has(partition)) await this.refresh();
     return this.owners.get(partition) ?? null;
@@ -66,6 +68,7 @@ export class PartitionOwners {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const admin = this.admin;
     this.admin = null;
     await admin?.disconnect().catch(() => undefined);

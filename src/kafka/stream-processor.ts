@@ -101,6 +101,12 @@ export class StreamProcessor {
   private schemaIds: OutputSchemaIds | null = null;
   private readonly log: Logger;
   private stopping = false;
+  /**
+   * Set by stop() just before the group is left: lookups then answer 'unavailable'. Until then a
+   * stopping instance still owns its partitions (it flushes their states, seconds), and other
+   * members keep redirecting lookups to it: its committed states answer them.
+   */
+  private leaving = false;
   /** Tasks whose partition is restored (the restored partitions), for synchronous reads of the committed states. */
   private readonly readyTasks = new Map<number, PartitionTask>();
   /** The input topic's partitions, for the producers' default (murmur2) key → partition mapping. */
@@ -125,7 +131,7 @@ export class StreamProcessor {
 
   /** The partition of `userId` and whether its committed state is here (no I/O). */
   lookup(userId: string): UserLookup {
-    if (this.partitionMetadata.length === 0 || this.stopping) return { kind: 'unavailable' };
+    if (this.partitionMetadata.length === 0 || this.leaving) return { kind: 'unavailable' };
     const partition = keyPartition(userId, this.partitionMetadata.length);
     const task = this.readyTasks.get(partition);
     if (task) return { kind: 'local', partition, state: task.states.get(userId) };
@@ -217,6 +223,9 @@ export class StreamProcessor {
     consumer.on(consumer.events.REBALANCING, () => {
       this.ownersChanged();
       this.joined = false;
+      // While stopping, assignments are no longer followed (onAssignment): stop answering lookups
+      // rather than answer for partitions another member may own by now.
+      if (this.stopping) this.stopServingLookups();
     });
     // kafkajs asks restartOnFailure only about retriable errors; after any other crash the
     // consumer stays down while the process looks alive. Stop instead, naming the cause.
@@ -792,13 +801,17 @@ export class StreamProcessor {
     }
   }
 
+  private stopServingLookups(): void {
+    if (this.leaving) return;
+    this.leaving = true;
+    this.deps.committedStates?.stopping();
+  }
+
   /** Ordered stop: no new fetches, the batch in flight commits its current chunk, dirty states are flushed, the group is left, clients close. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.deps.committedStates?.stopping();
     if (this.idleTimer) clearInterval(this.idleTimer);
-    await this.owners?.close();
     const errors: unknown[] = [];
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.consumer) {
@@ -808,6 +821,10 @@ export class StreamProcessor {
       // consumer fetches no more but keeps heartbeating; the batch in flight ends at its next chunk.
       this.pauseInput();
       await this.flushQuiet(true);
+    }
+    this.stopServingLookups();
+    await this.owners?.close();
+    if (this.consumer) {
       await this.consumer.stop().catch((e: unknown) => errors.push(e));
       await this.consumer.disconnect().catch((e: unknown) => errors.push(e));
     }

@@ -12,6 +12,7 @@ import { AvroSerde } from '../../../src/kafka/serde';
 import { simulate } from '../../../src/sim/simulator';
 import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import type { App } from '../../../src/app/create-app';
+import { keyPartition } from '../../../src/kafka/key-partitioner';
 import {
   createTopicsFor,
   harnessConfig,
@@ -73,8 +74,30 @@ describeWithStack('stop while another instance runs', (env) => {
     await waitCaughtUp(kafka, handover.appId, handover.topics.input, 120_000);
     const leaving = await ownedPartitions(first);
 
-    await first.stop('test handover');
+    // Until it leaves the group, the stopping instance still owns its partitions (other members
+    // redirect lookups to it): its committed states answer them through the whole flush.
+    const leavingUser = [...new Set(rows.map((r) => r.userId))].find((u) =>
+      leaving.has(keyPartition(u, handover.kafka.inputPartitions)),
+    ) as string;
+    const port = first.httpPort() as number;
+    let stopped = false;
+    const stopping = first.stop('test handover').finally(() => (stopped = true));
+    const statuses: number[] = [];
+    while (!stopped) {
+      const status = await fetch(
+        `http://127.0.0.1:${port}/v1/users/${encodeURIComponent(leavingUser)}/interests`,
+      ).then(
+        (r) => r.status,
+        () => null, // the HTTP server has closed
+      );
+      if (status === null) break;
+      statuses.push(status);
+      await sleep(50);
+    }
+    await stopping;
     apps.splice(0, 1);
+    expect(statuses.length).toBeGreaterThan(3);
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
     // The second instance writes nothing before its own stop (flush interval of an hour): what
     // the changelog holds now for the leaving instance's partitions is what its stop wrote.
     const afterFirst = lastIn((await readOutputs(kafka, handover)).changelog, leaving);
