@@ -93,14 +93,37 @@ export function helpText(spec: CommandSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function numberFlag(args: Args, name: string, fallback: number): number {
+export interface NumberBounds {
+  /** Smallest value allowed. */
+  readonly min?: number;
+  /** Whole numbers only (counts, offsets, partitions, seeds). */
+  readonly integer?: boolean;
+}
+
+export function numberFlag(args: Args, name: string, fallback: number, bounds: NumberBounds = {}): number {
   const v = args.flags.get(name);
   if (v === undefined) return fallback;
   const n = Number(v);
   if (v === true || v.trim() === '' || !Number.isFinite(n)) {
     throw new UsageError(`--${name} should be a number, got '${String(v)}'`);
   }
+  if (bounds.integer && !Number.isInteger(n)) {
+    throw new UsageError(`--${name} should be a whole number, got '${v}'`);
+  }
+  if (bounds.min !== undefined && n < bounds.min) {
+    throw new UsageError(`--${name} should be at least ${bounds.min}, got '${v}'`);
+  }
   return n;
+}
+
+/** A string flag that must be one of `choices`; undefined when not given. */
+export function choiceFlag<T extends string>(args: Args, name: string, choices: readonly T[]): T | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) {
+    throw new UsageError(`--${name} should be one of ${choices.join(', ')}, got '${v}'`);
+  }
+  return v as T;
 }
 
 export function stringFlag(args: Args, name: string): string | undefined {

@@ -37,8 +37,8 @@ export async function runDemo(args: Args): Promise<number> {
 
   say('== interest-drift demo ==');
   const sim = simulate({
-    seed: numberFlag(args, 'seed', 7),
-    users: numberFlag(args, 'users', 3000),
+    seed: numberFlag(args, 'seed', 7, { integer: true }),
+    users: numberFlag(args, 'users', 3000, { min: 1, integer: true }),
     days: 1,
     activityScale: 4,
   });

@@ -22,7 +22,9 @@ export async function runDlq(args: Args): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const kafka = createKafka(kafkaClientOptions(config, '-redrive'), logger);
-  const partition = args.flags.has('source-partition') ? numberFlag(args, 'source-partition', 0) : undefined;
+  const partition = args.flags.has('source-partition')
+    ? numberFlag(args, 'source-partition', 0, { min: 0, integer: true })
+    : undefined;
   const summary = await redriveDeadLetters(
     kafka,
     config,

@@ -97,10 +97,13 @@ export async function runEval(args: Args): Promise<number> {
   }
   const seedSets: { scenario: string; seeds: number[]; sets: EvalSet[] }[] = [];
   if (args.flags.has('simulate')) {
-    const seed = numberFlag(args, 'seed', 11);
-    const users = numberFlag(args, 'sim-users', 1500);
-    const days = numberFlag(args, 'sim-days', 5);
-    const seeds = Array.from({ length: numberFlag(args, 'sim-seeds', 5) }, (_, i) => seed + i);
+    const seed = numberFlag(args, 'seed', 11, { integer: true });
+    const users = numberFlag(args, 'sim-users', 1500, { min: 1, integer: true });
+    const days = numberFlag(args, 'sim-days', 5, { min: 0 });
+    const seeds = Array.from(
+      { length: numberFlag(args, 'sim-seeds', 5, { min: 1, integer: true }) },
+      (_, i) => seed + i,
+    );
     // Today's scenario (abrupt, total, permanent migrations; stationary stable users) and the
     // hard one (excursions, gradual and partial migrations, slowing before quiet, breadth).
     for (const [scenario, extra] of [

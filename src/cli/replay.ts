@@ -1,7 +1,7 @@
 /** `interest-drift replay`: a dataset file or a seeded simulation, produced to the input topic. */
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { readDataset, readItemCategories } from '../io/datasets';
+import { DATASET_FORMATS, readDataset, readItemCategories } from '../io/datasets';
 import type { DatasetFormat } from '../io/datasets';
 import { replayRows } from '../kafka/replay-producer';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
@@ -9,7 +9,7 @@ import { AvroSerde } from '../kafka/serde';
 import { setUpTopics } from '../kafka/topics';
 import { simulate } from '../sim/simulator';
 import type { Args } from './args';
-import { numberFlag, stringFlag, UsageError } from './args';
+import { choiceFlag, numberFlag, stringFlag, UsageError } from './args';
 import { progressWriter } from './progress';
 
 export async function runReplay(args: Args): Promise<number> {
@@ -27,12 +27,12 @@ export async function runReplay(args: Args): Promise<number> {
   let rows;
   let idPrefix: string;
   if (file === undefined) {
-    const seed = numberFlag(args, 'seed', 7);
+    const seed = numberFlag(args, 'seed', 7, { integer: true });
     const sim = simulate({
       seed,
-      users: numberFlag(args, 'users', 2000),
-      days: numberFlag(args, 'days', 1),
-      activityScale: numberFlag(args, 'activity', 1),
+      users: numberFlag(args, 'users', 2000, { min: 1, integer: true }),
+      days: numberFlag(args, 'days', 1, { min: 0 }),
+      activityScale: numberFlag(args, 'activity', 1, { min: 0 }),
     });
     rows = sim.rows;
     idPrefix = `sim${seed}`;
@@ -42,10 +42,10 @@ export async function runReplay(args: Args): Promise<number> {
   } else {
     const props = stringFlag(args, 'item-properties');
     const itemCategories = props ? await readItemCategories(props.split(',')) : undefined;
-    const ds = await readDataset(file, stringFlag(args, 'format') as DatasetFormat | undefined, {
+    const ds = await readDataset(file, choiceFlag<DatasetFormat>(args, 'format', DATASET_FORMATS), {
       itemCategories,
     });
-    rows = ds.rows.slice(0, numberFlag(args, 'limit', ds.rows.length));
+    rows = ds.rows.slice(0, numberFlag(args, 'limit', ds.rows.length, { min: 0, integer: true }));
     idPrefix = ds.format;
     process.stderr.write(`read ${ds.rows.length} ${ds.format} rows (${ds.skipped} unparseable skipped)\n`);
   }
@@ -53,7 +53,7 @@ export async function runReplay(args: Args): Promise<number> {
   const progress = progressWriter('replay');
   await replayRows(kafka, serde, rows, {
     topic: config.topics.input,
-    speedup: numberFlag(args, 'speedup', 0),
+    speedup: numberFlag(args, 'speedup', 0, { min: 0 }),
     idPrefix,
     onProgress: progress.update,
   });

@@ -18,7 +18,8 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { EventKind } from '../core/types';
 
-export type DatasetFormat = 'taobao' | 'rees46' | 'retailrocket';
+export const DATASET_FORMATS = ['taobao', 'rees46', 'retailrocket'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 export interface DatasetRow {
   readonly userId: string;

@@ -1,5 +1,12 @@
 import type { CommandSpec } from '../../../src/cli/args';
-import { UsageError, helpText, numberFlag, parseCommand, stringFlag } from '../../../src/cli/args';
+import {
+  UsageError,
+  choiceFlag,
+  helpText,
+  numberFlag,
+  parseCommand,
+  stringFlag,
+} from '../../../src/cli/args';
 
 const SPEC: CommandSpec = {
   name: 'tool replay',
@@ -8,6 +15,7 @@ const SPEC: CommandSpec = {
   maxPositionals: 1,
   options: {
     limit: { type: 'string', valueName: 'N', description: 'first N rows' },
+    format: { type: 'string', valueName: 'F', description: 'input format' },
     simulate: { type: 'boolean', description: 'simulate' },
   },
 };
@@ -45,6 +53,23 @@ describe('command-line parsing', () => {
     expect(() => numberFlag(parseCommand(SPEC, ['--limit', 'ten']), 'limit', 0)).toThrow(
       /--limit should be a number, got 'ten'/,
     );
+  });
+
+  it('rejects counts below their minimum or not whole, and values outside a list of choices', () => {
+    const count = { min: 0, integer: true };
+    expect(() => numberFlag(parseCommand(SPEC, ['--limit=-5']), 'limit', 0, count)).toThrow(
+      /--limit should be at least 0, got '-5'/,
+    );
+    expect(() => numberFlag(parseCommand(SPEC, ['--limit', '1.5']), 'limit', 0, count)).toThrow(
+      /--limit should be a whole number, got '1.5'/,
+    );
+    expect(numberFlag(parseCommand(SPEC, ['--limit', '0']), 'limit', 9, count)).toBe(0);
+    const formats = ['taobao', 'rees46'] as const;
+    expect(() => choiceFlag(parseCommand(SPEC, ['--format', 'taobo']), 'format', formats)).toThrow(
+      /--format should be one of taobao, rees46, got 'taobo'/,
+    );
+    expect(choiceFlag(parseCommand(SPEC, ['--format', 'rees46']), 'format', formats)).toBe('rees46');
+    expect(choiceFlag(parseCommand(SPEC, []), 'format', formats)).toBeUndefined();
   });
 
   it('renders help from the declaration, --help included', () => {
