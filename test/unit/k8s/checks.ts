@@ -18,11 +18,12 @@ import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv/dist/2020';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { VARIABLES } from '../../../src/shared/config';
-import type { Config } from '../../../src/shared/config';
+import type { Config, Env } from '../../../src/shared/config';
 import { createMetrics } from '../../../src/shared/metrics';
 import { kafkaAccessPlan } from '../../../src/kafka/access-check';
 import { topicConfigs } from '../../../src/kafka/topics';
@@ -251,6 +252,39 @@ export function topicProblems(objects: K8sObject[], config: Config): string[] {
   }
   for (const name of topics.keys()) problems.push(`KafkaTopic ${name} is not a topic of the service`);
   return problems;
+}
+
+/**
+ * The environment the pod would see (`scratch`: a folder for the placeholder files): the ConfigMap, the Secret-backed variables (placeholders),
+ * and every *_FILE path replaced by a scratch file, after checking it lies in a Secret volume
+ * mounted into the container (so the file exists in the pod).
+ */
+export function podEnv(
+  objs: K8sObject[],
+  scratch: string,
+  configMapName = 'interest-drift-config',
+): { env: Env; problems: string[] } {
+  const deployment = one(objs, 'Deployment');
+  const c = container(deployment);
+  const env: Record<string, string> = { ...one(objs, 'ConfigMap', configMapName).data };
+  const problems: string[] = [];
+  for (const e of c.env ?? [])
+    env[e.name] = e.valueFrom ? `secret-placeholder-${e.name}-0123456789` : (e.value ?? '');
+  const volumes = new Map((podSpec(deployment).volumes ?? []).map((v) => [v.name, v]));
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.endsWith('_FILE')) continue;
+    const mount = (c.volumeMounts ?? []).find((m) => v.startsWith(`${m.mountPath}/`));
+    const file = mount ? v.slice(mount.mountPath.length + 1) : '';
+    const secret = mount ? volumes.get(mount.name)?.secret : undefined;
+    const items = secret?.items ?? [];
+    if (!mount || !secret || (items.length > 0 && !items.some((i) => i.path === file))) {
+      problems.push(`${k}=${v} is not a file of a Secret volume mounted into the container`);
+    }
+    const local = join(scratch, k);
+    writeFileSync(local, 'placeholder\n');
+    env[k] = local;
+  }
+  return { env, problems };
 }
 
 export interface AclEntry {

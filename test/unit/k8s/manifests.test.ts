@@ -4,11 +4,11 @@
  * variables, topics, ACLs, metric names). Each check is also shown failing on a broken copy, so a
  * check that silently accepts everything would be caught here.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/shared/config';
-import type { Config, Env } from '../../../src/shared/config';
+import type { Config } from '../../../src/shared/config';
 import type { K8sObject } from './checks';
 import {
   aclProblems,
@@ -20,6 +20,7 @@ import {
   exportedSeries,
   find,
   one,
+  podEnv,
   podSpec,
   promqlProblems,
   render,
@@ -47,37 +48,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const clone = <T>(x: T): T => structuredClone(x);
 const objects = (overlay: string): K8sObject[] => rendered.get(overlay) ?? [];
 
-/**
- * The environment the pod would see: the ConfigMap, the Secret-backed variables (placeholders),
- * and every *_FILE path replaced by a scratch file, after checking it lies in a Secret volume
- * mounted into the container (so the file exists in the pod).
- */
-function podEnv(objs: K8sObject[]): { env: Env; problems: string[] } {
-  const deployment = one(objs, 'Deployment');
-  const c = container(deployment);
-  const env: Record<string, string> = { ...configMap(objs).data };
-  const problems: string[] = [];
-  for (const e of c.env ?? [])
-    env[e.name] = e.valueFrom ? `secret-placeholder-${e.name}-0123456789` : (e.value ?? '');
-  const volumes = new Map((podSpec(deployment).volumes ?? []).map((v) => [v.name, v]));
-  for (const [k, v] of Object.entries(env)) {
-    if (!k.endsWith('_FILE')) continue;
-    const mount = (c.volumeMounts ?? []).find((m) => v.startsWith(`${m.mountPath}/`));
-    const file = mount ? v.slice(mount.mountPath.length + 1) : '';
-    const secret = mount ? volumes.get(mount.name)?.secret : undefined;
-    const items = secret?.items ?? [];
-    if (!mount || !secret || (items.length > 0 && !items.some((i) => i.path === file))) {
-      problems.push(`${k}=${v} is not a file of a Secret volume mounted into the container`);
-    }
-    const local = join(scratch, k);
-    writeFileSync(local, 'placeholder\n');
-    env[k] = local;
-  }
-  return { env, problems };
-}
-
 function podConfig(objs: K8sObject[]): Config {
-  return loadConfig(podEnv(objs).env);
+  return loadConfig(podEnv(objs, scratch).env);
 }
 
 describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
@@ -108,7 +80,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
     const objs = objects(overlay);
     expect(configMapProblems(configMap(objs))).toEqual([]);
     expect(containerEnvProblems(one(objs, 'Deployment'))).toEqual([]);
-    const { env, problems } = podEnv(objs);
+    const { env, problems } = podEnv(objs, scratch);
     expect(problems).toEqual([]);
     const config = loadConfig(env);
     expect(config.kafka.sasl?.mechanism).toBe('scram-sha-512');
@@ -373,7 +345,7 @@ describe('the checks reject broken manifests', () => {
   it('a *_FILE path outside the mounted Secrets', () => {
     const o = objs();
     configMap(o).data = { ...configMap(o).data, IDRIFT_KAFKA_TLS_CA_FILE: '/etc/ssl/kafka-ca.crt' };
-    expect(podEnv(o).problems).toEqual([
+    expect(podEnv(o, scratch).problems).toEqual([
       'IDRIFT_KAFKA_TLS_CA_FILE=/etc/ssl/kafka-ca.crt is not a file of a Secret volume mounted into the container',
     ]);
   });
