@@ -126,11 +126,26 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     );
   }
 
-  it('fires on raise, replaces on a rise, resolves on return, and stays the same on replay', async () => {
-    const config = harnessConfig(env, 'alerts');
+  /** A fresh application whose churn topic holds `records` (keyed by user), with the churn schema's id. */
+  async function churnTopicWith(
+    name: string,
+    records: ChurnRisk[],
+  ): Promise<{ config: Config; serde: AvroSerde; id: number }> {
+    const config = harnessConfig(env, name);
     await createTopicsFor(kafka, config);
     const serde = new AvroSerde(testRegistry(env));
     const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: records.map((r) => ({ key: r.userId, value: serde.encode(id, r) })),
+    });
+    await producer.disconnect();
+    return { config, serde, id };
+  }
+
+  it('fires on raise, replaces on a rise, resolves on return, and stays the same on replay', async () => {
     const records = [
       churn({ alertId: 'a1', userId: 'alice', level: 'LOW' }),
       churn({ alertId: 'a2', userId: 'alice', level: 'MEDIUM', previousLevel: 'LOW', replacesAlertId: 'a1' }),
@@ -144,13 +159,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
         resolution: 'USER_RETURNED',
       }),
     ];
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.topics.churn,
-      messages: records.map((r) => ({ key: r.userId, value: serde.encode(id, r) })),
-    });
-    await producer.disconnect();
+    const { config, serde, id } = await churnTopicWith('alerts', records);
 
     await bridgeUntilCaughtUp(config, false);
     const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
@@ -198,19 +207,9 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
   });
 
   it('stops, rejecting done, when delivering a record fails with a bug (not left alive and idle)', async () => {
-    const config = harnessConfig(env, 'alerts-bug');
-    await createTopicsFor(kafka, config);
-    const serde = new AvroSerde(testRegistry(env));
-    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.topics.churn,
-      messages: [
-        { key: 'erin', value: serde.encode(id, churn({ alertId: 'bug1', userId: 'erin', level: 'LOW' })) },
-      ],
-    });
-    await producer.disconnect();
+    const { config, serde } = await churnTopicWith('alerts-bug', [
+      churn({ alertId: 'bug1', userId: 'erin', level: 'LOW' }),
+    ]);
     const bridge = await startAlertBridge(
       kafka,
       serde,
@@ -235,10 +234,6 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
   });
 
   it("resolves even when the bridge's clock runs ahead of Alertmanager's", async () => {
-    const config = harnessConfig(env, 'alerts-skew');
-    await createTopicsFor(kafka, config);
-    const serde = new AvroSerde(testRegistry(env));
-    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
     const records = [
       churn({ alertId: 'skew1', userId: 'dave', level: 'HIGH' }),
       churn({
@@ -249,13 +244,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
         resolution: 'USER_RETURNED',
       }),
     ];
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.topics.churn,
-      messages: records.map((r) => ({ key: r.userId, value: serde.encode(id, r) })),
-    });
-    await producer.disconnect();
+    const { config } = await churnTopicWith('alerts-skew', records);
     await bridgeUntilCaughtUp(config, false, () => Date.now() + 5_000);
     expect((await activeAlerts()).map((a) => a.labels.alert_id)).not.toContain('skew1');
   });

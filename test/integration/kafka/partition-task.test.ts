@@ -63,62 +63,17 @@ describeWithStack('partition task replay on the real broker', (env) => {
     kafka = testKafka(env);
   });
 
-  it('replays the input after the checkpoint in chunks no larger than the live loop’s', async () => {
-    const chunk = 25;
-    const config = harnessConfig(env, 'replay-chunks', { IDRIFT_MAX_BATCH_RECORDS: String(chunk) });
-    await createTopicsFor(kafka, config);
-    const serde = new AvroSerde(testRegistry(env));
-    // 1 day of 200 users: a few hundred records per partition, from far more users than a chunk.
-    const rows = simulate({ seed: 7, users: 200, days: 1 }).rows;
-    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'rp' });
-
-    const p = 0;
-    const admin = kafka.admin();
-    await admin.connect();
-    let end: bigint;
-    try {
-      const offsets = await admin.fetchTopicOffsets(config.topics.input);
-      end = BigInt(offsets.find((o) => o.partition === p)?.high ?? '0');
-      // As after a crash: the changelog's checkpoint is at 0, the group committed everything.
-      await admin.setOffsets({
-        groupId: config.appId,
-        topic: config.topics.input,
-        partitions: [{ partition: p, offset: end.toString() }],
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.topics.userStateChangelog,
-      messages: [{ key: CHECKPOINT_KEY, value: Buffer.from(encodeCheckpoint({ offset: 0n })), partition: p }],
-    });
-    await producer.disconnect();
-
-    const encoder = new FakeEncoder();
-    const manifest = fakeManifest();
-    const task = await openTask(config, serde, encoder, manifest, p);
-    try {
-      expect(task.partition).toBe(p);
-      expect(BigInt(task.replayedRecords)).toBe(end);
-      expect(end).toBeGreaterThan(BigInt(4 * chunk));
-      expect(encoder.calls.length).toBeGreaterThanOrEqual(Number(end) / chunk);
-      expect(Math.max(...encoder.calls)).toBeLessThanOrEqual(chunk);
-      expect(task.dirty.size).toBe(task.states.size);
-      expect(task.states.size).toBeGreaterThan(chunk);
-    } finally {
-      await task.producer.disconnect();
-    }
-  }, 120_000);
-
-  /** A config whose input holds one simulated day, with partition p's checkpoint at `checkpointAt`. */
+  /**
+   * A config whose input holds one simulated day of 200 users (a few hundred records per partition),
+   * with partition p's changelog checkpoint at `checkpointAt(end)`; `end` is p's high watermark.
+   */
   async function withCheckpoint(
     name: string,
     p: number,
     checkpointAt: (end: bigint) => bigint,
+    overrides: Record<string, string> = {},
   ): Promise<{ config: Config; serde: AvroSerde; end: bigint }> {
-    const config = harnessConfig(env, name);
+    const config = harnessConfig(env, name, overrides);
     await createTopicsFor(kafka, config);
     const serde = new AvroSerde(testRegistry(env));
     await replayRows(kafka, serde, simulate({ seed: 7, users: 200, days: 1 }).rows, {
@@ -150,6 +105,46 @@ describeWithStack('partition task replay on the real broker', (env) => {
     return { config, serde, end };
   }
 
+  /** The group's committed offset of partition p, as after the processor committed up to `offset`. */
+  async function commitOffset(config: Config, p: number, offset: bigint): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({
+        groupId: config.appId,
+        topic: config.topics.input,
+        partitions: [{ partition: p, offset: offset.toString() }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('replays the input after the checkpoint in chunks no larger than the live loop’s', async () => {
+    const chunk = 25;
+    const p = 0;
+    // As after a crash: the changelog's checkpoint is at 0, the group committed everything.
+    const { config, serde, end } = await withCheckpoint('replay-chunks', p, () => 0n, {
+      IDRIFT_MAX_BATCH_RECORDS: String(chunk),
+    });
+    await commitOffset(config, p, end);
+
+    const encoder = new FakeEncoder();
+    const manifest = fakeManifest();
+    const task = await openTask(config, serde, encoder, manifest, p);
+    try {
+      expect(task.partition).toBe(p);
+      expect(BigInt(task.replayedRecords)).toBe(end);
+      expect(end).toBeGreaterThan(BigInt(4 * chunk));
+      expect(encoder.calls.length).toBeGreaterThanOrEqual(Number(end) / chunk);
+      expect(Math.max(...encoder.calls)).toBeLessThanOrEqual(chunk);
+      expect(task.dirty.size).toBe(task.states.size);
+      expect(task.states.size).toBeGreaterThan(chunk);
+    } finally {
+      await task.producer.disconnect();
+    }
+  }, 120_000);
+
   it('resumes at the changelog checkpoint when the group has no committed offset (offsets expired)', async () => {
     const p = 0;
     const { config, serde, end } = await withCheckpoint('resume-expired', p, (e) => e / 2n);
@@ -168,14 +163,11 @@ describeWithStack('partition task replay on the real broker', (env) => {
     const p = 0;
     const { config, serde, end } = await withCheckpoint('replay-retention', p, () => 0n);
     const deleted = 20n;
+    await commitOffset(config, p, end);
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.setOffsets({
-        groupId: config.appId,
-        topic: config.topics.input,
-        partitions: [{ partition: p, offset: end.toString() }],
-      });
+      await admin.fetchTopicMetadata({ topics: [config.topics.input] }); // deleteTopicRecords needs it loaded
       await admin.deleteTopicRecords({
         topic: config.topics.input,
         partitions: [{ partition: p, offset: deleted.toString() }],
