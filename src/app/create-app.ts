@@ -65,6 +65,12 @@ export function createApp(config: Config, logger: Logger): App {
     log.info('lifecycle', { from: state, to });
     state = to;
   };
+  /** Set by any failure; the process then exits 1, whenever in the stop it came. */
+  let failedExit = false;
+  const markFailed = (): void => {
+    failedExit = true;
+    if (state !== 'stopped') state = 'failed';
+  };
   /** Why /readyz answers 503 (and idrift_ready is 0), or null when ready. */
   const notReadyBecause = (): string | null => {
     if (state !== 'running') return `state ${state}`;
@@ -108,7 +114,7 @@ export function createApp(config: Config, logger: Logger): App {
         onFailure: (e) => {
           // A bug: without its HTTP thread the service answers neither probes nor lookups.
           log.error('HTTP thread failed', { error: describeError(e) });
-          state = 'failed';
+          markFailed();
           void app.stop('HTTP thread failed');
         },
         onFeedError: (e) => log.error('lookup answers of a commit failed', { error: describeError(e) }),
@@ -186,7 +192,7 @@ export function createApp(config: Config, logger: Logger): App {
       answer: (st) => localAnswer(st, apiOptions),
     };
     processor.onFatal = () => {
-      state = 'failed';
+      markFailed();
       void app.stop('fatal error');
     };
     if (stopping !== null) return abandon();
@@ -216,11 +222,12 @@ export function createApp(config: Config, logger: Logger): App {
         // their errors: the stop is what happened, and it sets the exit code.
         if (stopping === null) throw e;
         log.info('start abandoned: stopping', { error: describeError(e) });
+        await abandon();
       }
     },
     stop(reason = 'requested', failure = false) {
       // A stop for a failure (a bug outside the processor) ends the process non-zero, as a fatal error does.
-      if (failure && state !== 'stopped') state = 'failed';
+      if (failure) markFailed();
       if (stopping) return stopping;
       stopping = (async () => {
         // A stop caused by a fatal error must end the process non-zero (done resolves once).
@@ -248,7 +255,8 @@ export function createApp(config: Config, logger: Logger): App {
         ]);
         state = 'stopped';
         log.info('stopped');
-        resolveDone(failed ? 1 : 0);
+        // Read now, not when the stop began: a failure during the stop (an unhandled rejection, say) counts.
+        resolveDone(failedExit ? 1 : 0);
       })();
       return stopping;
     },

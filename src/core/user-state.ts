@@ -471,11 +471,6 @@ function churnAlert(
 }
 
 /**
- * Closes the open alert `alertId` (of level `level`) of user `s` (its state before the event that
- * brought it back), scored at event time `atMs`: same alert id, the alert's level, reason
- * USER_RETURNED.
- */
-/**
  * The RESOLVED record that closes `s`'s open churn alert when its state is removed at event time
  * `atMs` (evicted after the state TTL, or erased), or null when none is open. Without it the alert
  * would stay open downstream for good: the user's next event starts from a fresh state, which has
@@ -510,6 +505,11 @@ export function churnClosedOnRemoval(
   };
 }
 
+/**
+ * Closes the open alert `alertId` (of level `level`) of user `s` (its state before the event that
+ * brought it back), scored at event time `atMs`: same alert id, the alert's level, reason
+ * USER_RETURNED.
+ */
 function churnResolved(
   s: UserState,
   alertId: string,

@@ -39,7 +39,7 @@ export class PartitionOwners {
   private owners = new Map<number, string>();
   private fetchedAtMs = 0;
   private inflight: Promise<void> | null = null;
-  private admin: Admin | null = null;
+  private admin: Promise<Admin> | null = null;
   /** Bumped by invalidate(): a load begun before it may describe the group before the rebalance. */
   private generation = 0;
   private closed = false;
@@ -65,13 +65,30 @@ export class PartitionOwners {
     this.fetchedAtMs = 0;
     this.generation++;
     this.inflight = null;
+    // A lookup awaiting a load begun before this gets "no owner known" (503, retry), not an old one.
+    this.owners = new Map();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const admin = this.admin;
     this.admin = null;
-    await admin?.disconnect().catch(() => undefined);
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+
+  /** One admin client, connected once even when loads overlap; a failed connect is tried again. */
+  private connectedAdmin(): Promise<Admin> {
+    if (this.admin) return this.admin;
+    const connecting = (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.admin = connecting;
+    connecting.catch(() => {
+      if (this.admin === connecting) this.admin = null;
+    });
+    return connecting;
   }
 
   private refresh(): Promise<void> {
@@ -85,12 +102,8 @@ export class PartitionOwners {
 
   private async load(): Promise<void> {
     const generation = this.generation;
-    if (!this.admin) {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
-    const { groups } = await this.admin.describeGroups([this.groupId]);
+    const admin = await this.connectedAdmin();
+    const { groups } = await admin.describeGroups([this.groupId]);
     const owners = new Map<number, string>();
     for (const m of groups[0]?.members ?? []) {
       const url = httpUrlOf(m.memberMetadata);

@@ -163,7 +163,21 @@ async function startTask(
     },
     { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead },
   );
-  const nextOffset = resumeOffset(await committedOffset(kafka, config, p), checkpoint, p, deps.logger);
+  const committed = await committedOffset(kafka, config, p);
+  const nextOffset = resumeOffset(committed, checkpoint, p, deps.logger);
+  if (committed < 0n && checkpoint !== undefined) {
+    const logStart = await logStartOffset(kafka, config.topics.input, p);
+    if (logStart > checkpoint.offset)
+      deps.logger.error(
+        'input after the changelog checkpoint was deleted by retention before it was processed',
+        {
+          partition: p,
+          from: checkpoint.offset.toString(),
+          logStart: logStart.toString(),
+          lostOffsets: Number(logStart - checkpoint.offset),
+        },
+      );
+  }
   const dirty = new DirtyUsers();
   const t0 = Date.now();
   const replayed =
@@ -176,7 +190,9 @@ async function startTask(
           stopping,
         )
       : 0;
-  processor.endReplay();
+  // Resumed at the checkpoint (no committed offset), the live loop does the replay's work, so it
+  // keeps skipping the records that users written ahead of the checkpoint already hold.
+  if (committed >= 0n || checkpoint === undefined) processor.endReplay();
   if (checkpoint !== undefined && nextOffset >= 0n && nextOffset < checkpoint.offset) {
     deps.logger.warn(
       'committed offset is behind the changelog checkpoint (offsets reset?): states are ahead of it',
@@ -307,7 +323,8 @@ async function replayInput(
  * would then read the input from its start, applying to the restored states every record they
  * already hold and emitting its outputs again. After an orderly stop the checkpoint is the
  * committed offset itself (every dirty state is flushed); after a crash, the records between the
- * checkpoint and the lost committed offset are processed again with their outputs.
+ * checkpoint and the lost committed offset are processed again with their outputs (the caller
+ * keeps the processor skipping, per user, what the states written ahead of the checkpoint hold).
  */
 export function resumeOffset(
   committed: bigint,

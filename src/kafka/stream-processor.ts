@@ -101,6 +101,8 @@ export class StreamProcessor {
   private schemaIds: OutputSchemaIds | null = null;
   private readonly log: Logger;
   private stopping = false;
+  private starting: Promise<void> | null = null;
+  private stopped: Promise<void> | null = null;
   /**
    * Set by stop() just before the group is left: lookups then answer 'unavailable'. Until then a
    * stopping instance still owns its partitions (it flushes their states, seconds), and other
@@ -153,7 +155,13 @@ export class StreamProcessor {
     return [...this.assigned].sort((a, b) => a - b);
   }
 
-  async start(): Promise<void> {
+  /** Connects, registers the output schemas, joins the group and starts consuming; once. */
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const { config, serde } = this.deps;
     // A registry outage at start-up is transient: wait for it (not ready meanwhile), never exit.
     const levels = outputCompatibility(config);
@@ -334,7 +342,11 @@ export class StreamProcessor {
   }
 
   private onAssignment(mine: Set<number>): void {
-    if (this.stopping) return;
+    if (this.stopping) {
+      // A rejoin while stopping (no REBALANCING event): the partitions may have moved.
+      this.stopServingLookups();
+      return;
+    }
     for (const p of this.assigned) {
       if (!mine.has(p)) void this.dropTask(p, 'revoked');
     }
@@ -344,14 +356,17 @@ export class StreamProcessor {
     this.ownersChanged();
     this.log.info('partitions assigned', { partitions: [...mine].sort((a, b) => a - b) });
     // Fence and restore eagerly, so readiness reflects restored state before the first fetch.
-    for (const p of mine) {
-      this.task(p).catch((e: unknown) => {
-        // A fatal start (an unreadable changelog) stops the service even if no input ever arrives
-        // for the partition: its eachBatch, which would also stop it, may never run.
-        if (isFatal(e) && !this.stopping) return this.failFatal(e);
-        this.log.warn('partition task start failed', { partition: p, error: describeError(e) });
-      });
-    }
+    for (const p of mine) this.openEagerly(p);
+  }
+
+  /** Opens partition p's task now rather than at its next batch (which a quiet partition may not get). */
+  private openEagerly(p: number): void {
+    this.task(p).catch((e: unknown) => {
+      // A fatal start (an unreadable changelog) stops the service even if no input ever arrives
+      // for the partition: its eachBatch, which would also stop it, may never run.
+      if (isFatal(e) && !this.stopping) return this.failFatal(e);
+      this.log.warn('partition task start failed', { partition: p, error: describeError(e) });
+    });
   }
 
   private task(p: number): Promise<PartitionTask> {
@@ -718,8 +733,14 @@ export class StreamProcessor {
       });
     } catch (e) {
       metrics.transactions.inc({ outcome: 'aborted' });
+      const current = this.readyTasks.get(p) === task;
       await this.dropFailed(task, 'transaction failed');
-      if (isProcessorError(e) && e.code === 'KAFKA_FENCED') {
+      const fenced = isProcessorError(e) && e.code === 'KAFKA_FENCED';
+      // A transient failure (a broker hiccup) of a quiet partition's flush or timer transaction
+      // would otherwise leave it without a task (restoring, not ready) until input arrives. Not
+      // when fenced: another instance owns the partition, and opening it again would fence that one.
+      if (current && !fenced && isRetriable(e) && this.assigned.has(p) && !this.stopping) this.openEagerly(p);
+      if (fenced) {
         metrics.fenced.inc();
         this.log.warn(
           'producer fenced: another instance owns this partition now; dropping it and rejoining',
@@ -808,9 +829,17 @@ export class StreamProcessor {
   }
 
   /** Ordered stop: no new fetches, the batch in flight commits its current chunk, dirty states are flushed, the group is left, clients close. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  stop(): Promise<void> {
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopping = true;
+    // A start still under way ends first (its waits give up once `stopping` is set), so the
+    // consumer, timers and owner lookup it creates are there to be stopped below; otherwise the
+    // consumer would join the group after the stop and the process exit without leaving it.
+    await this.starting?.catch(() => undefined);
     if (this.idleTimer) clearInterval(this.idleTimer);
     const errors: unknown[] = [];
     if (this.flushTimer) clearInterval(this.flushTimer);

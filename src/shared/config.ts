@@ -287,7 +287,7 @@ export const VARIABLES = {
     parse: int(1, 10_000_000),
   },
   IDRIFT_STATE_FLUSH_MAX_STATES: {
-    doc: 'The most user states one transaction writes to the changelog; the rest wait for the next ones (bounds each transaction after a replay or a burst).',
+    doc: 'The most user states one transaction writes to the changelog; the rest wait for the next ones (bounds each transaction after a replay or a burst). A processing-time timer tick writes every state it changed in its own transaction, whatever their number.',
     default: '1000',
     parse: int(1, 1_000_000),
   },

@@ -184,103 +184,108 @@ describeWithStack('partition task replay on the real broker', (env) => {
     }
   }, 120_000);
 
-  it('restores states written ahead of the checkpoint and replays without applying their records twice', async () => {
-    const config = harnessConfig(env, 'replay-ahead');
-    await createTopicsFor(kafka, config);
-    const serde = new AvroSerde(testRegistry(env));
-    const rows = simulate({ seed: 8, users: 120, days: 2 }).rows;
-    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'ra' });
-    const p = 0;
-    const messages: KafkaMessage[] = [];
-    assertReadComplete(
-      await readToEnd(kafka, {
-        topic: config.topics.input,
-        partitions: [p],
-        groupId: `ahead-read-${Date.now()}`,
-        timeoutMs: 60_000,
-        onBatch: (_p, ms) => void messages.push(...ms),
-      }),
-      'the input',
-    );
-    const deps = { serde, limits: validationLimits(config), maxRecordBytes: config.kafka.maxRecordBytes };
-    const records: PipelineRecord[] = [];
-    for (const m of messages) records.push(await decodeRecord(m, deps));
-    const end = BigInt(messages[messages.length - 1]?.offset ?? '0') + 1n;
-    const manifest = fakeManifest();
-    const params = coreParams(config, manifest);
-    const processorDeps = {
-      encoder: new FakeEncoder(),
-      manifest,
-      params,
-      profilesEnabled: config.profilesEnabled,
-    };
+  it.each([
+    ['the group committed every record: the replay', true],
+    ['the group offsets expired: the live loop, resuming at the checkpoint', false],
+  ])(
+    'restores states written ahead of the checkpoint; %s applies no record twice',
+    async (_case, committed) => {
+      const config = harnessConfig(env, committed ? 'replay-ahead' : 'resume-ahead');
+      await createTopicsFor(kafka, config);
+      const serde = new AvroSerde(testRegistry(env));
+      const rows = simulate({ seed: 8, users: 120, days: 2 }).rows;
+      await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'ra' });
+      const p = 0;
+      const messages: KafkaMessage[] = [];
+      assertReadComplete(
+        await readToEnd(kafka, {
+          topic: config.topics.input,
+          partitions: [p],
+          groupId: `ahead-read-${Date.now()}`,
+          timeoutMs: 60_000,
+          onBatch: (_p, ms) => void messages.push(...ms),
+        }),
+        'the input',
+      );
+      const deps = { serde, limits: validationLimits(config), maxRecordBytes: config.kafka.maxRecordBytes };
+      const records: PipelineRecord[] = [];
+      for (const m of messages) records.push(await decodeRecord(m, deps));
+      const end = BigInt(messages[messages.length - 1]?.offset ?? '0') + 1n;
+      const manifest = fakeManifest();
+      const params = coreParams(config, manifest);
+      const processorDeps = {
+        encoder: new FakeEncoder(),
+        manifest,
+        params,
+        profilesEnabled: config.profilesEnabled,
+      };
 
-    // What the changelog would hold: every state as of record j (the checkpoint), and half of the
-    // users written again later, as of record k > j (ahead of it, with that applied offset).
-    const j = Math.floor(records.length * 0.4);
-    const k = Math.floor(records.length * 0.7);
-    const store = new StateStore();
-    const live = new PartitionProcessor(store, processorDeps);
-    const commit = (into: StateStore, plan: { stateWrites: Map<string, UserState | null> }): void => {
-      for (const [u, st] of plan.stateWrites) {
-        if (st === null) into.delete(u);
-        else into.set(u, st);
-      }
-    };
-    const writeAll = (users: readonly string[], appliedOffset: number): void => {
-      for (const u of users) {
-        const bytes = store.bytes(u);
-        changelog.push({
-          key: u,
-          value: bytes ? Buffer.from(encodeEntry(bytes, BigInt(appliedOffset))) : null,
-          partition: p,
-        });
-      }
-    };
-    const users = (): string[] => {
-      const out: string[] = [];
-      store.scan((u) => out.push(u));
-      return out;
-    };
-    const changelog: { key: string; value: Buffer | null; partition: number }[] = [];
-    commit(store, await live.process(records.slice(0, j)));
-    const maxAtJ = live.maxEventTimeSeenMs;
-    writeAll(users(), j);
-    commit(store, await live.process(records.slice(j, k)));
-    const written = users().filter((_, i) => i % 2 === 0);
-    writeAll(written, k);
-    changelog.push({
-      key: CHECKPOINT_KEY,
-      value: Buffer.from(encodeCheckpoint({ offset: BigInt(j), maxEventTimeMs: maxAtJ })),
-      partition: p,
-    });
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: config.topics.userStateChangelog, messages: changelog });
-    await producer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({
-      groupId: config.appId,
-      topic: config.topics.input,
-      partitions: [{ partition: p, offset: end.toString() }],
-    });
-    await admin.disconnect();
-
-    const once = new StateStore();
-    commit(once, await new PartitionProcessor(once, processorDeps).process(records));
-    const task = await openTask(config, serde, processorDeps.encoder, manifest, p);
-    try {
-      expect(written.length).toBeGreaterThan(10);
-      expect(BigInt(task.replayedRecords)).toBe(end - BigInt(j));
-      expect(task.states.size).toBe(once.size);
-      const differing: string[] = [];
-      once.scan((u) => {
-        if (!nearlyEqual(task.states.get(u), once.get(u))) differing.push(u);
+      // What the changelog would hold: every state as of record j (the checkpoint), and half of the
+      // users written again later, as of record k > j (ahead of it, with that applied offset).
+      const j = Math.floor(records.length * 0.4);
+      const k = Math.floor(records.length * 0.7);
+      const store = new StateStore();
+      const live = new PartitionProcessor(store, processorDeps);
+      const commit = (into: StateStore, plan: { stateWrites: Map<string, UserState | null> }): void => {
+        for (const [u, st] of plan.stateWrites) {
+          if (st === null) into.delete(u);
+          else into.set(u, st);
+        }
+      };
+      const writeAll = (users: readonly string[], appliedOffset: number): void => {
+        for (const u of users) {
+          const bytes = store.bytes(u);
+          changelog.push({
+            key: u,
+            value: bytes ? Buffer.from(encodeEntry(bytes, BigInt(appliedOffset))) : null,
+            partition: p,
+          });
+        }
+      };
+      const users = (): string[] => {
+        const out: string[] = [];
+        store.scan((u) => out.push(u));
+        return out;
+      };
+      const changelog: { key: string; value: Buffer | null; partition: number }[] = [];
+      commit(store, await live.process(records.slice(0, j)));
+      const maxAtJ = live.maxEventTimeSeenMs;
+      writeAll(users(), j);
+      commit(store, await live.process(records.slice(j, k)));
+      const written = users().filter((_, i) => i % 2 === 0);
+      writeAll(written, k);
+      changelog.push({
+        key: CHECKPOINT_KEY,
+        value: Buffer.from(encodeCheckpoint({ offset: BigInt(j), maxEventTimeMs: maxAtJ })),
+        partition: p,
       });
-      expect(differing).toEqual([]);
-    } finally {
-      await task.producer.disconnect();
-    }
-  }, 120_000);
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: config.topics.userStateChangelog, messages: changelog });
+      await producer.disconnect();
+      if (committed) await commitOffset(config, p, end);
+
+      const once = new StateStore();
+      commit(once, await new PartitionProcessor(once, processorDeps).process(records));
+      const task = await openTask(config, serde, processorDeps.encoder, manifest, p);
+      try {
+        expect(written.length).toBeGreaterThan(10);
+        if (committed) expect(BigInt(task.replayedRecords)).toBe(end - BigInt(j));
+        else {
+          // Nothing replayed: the live loop takes the input from the checkpoint, as it would here.
+          expect([task.replayedRecords, task.nextOffset]).toEqual([0, BigInt(j)]);
+          commit(task.states, await task.processor.process(records.slice(j)));
+        }
+        expect(task.states.size).toBe(once.size);
+        const differing: string[] = [];
+        once.scan((u) => {
+          if (!nearlyEqual(task.states.get(u), once.get(u))) differing.push(u);
+        });
+        expect(differing).toEqual([]);
+      } finally {
+        await task.producer.disconnect();
+      }
+    },
+    120_000,
+  );
 });

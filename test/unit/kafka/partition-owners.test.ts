@@ -36,7 +36,9 @@ describe('PartitionOwners', () => {
       disconnect: () => Promise.resolve(),
       describeGroups: () => new Promise((resolve) => answers.push(resolve)),
     };
-    const owners = new PartitionOwners({ admin: () => admin } as unknown as Kafka, 'g', TOPIC);
+    let admins = 0;
+    const kafka = { admin: () => (admins++, admin) } as unknown as Kafka;
+    const owners = new PartitionOwners(kafka, 'g', TOPIC);
     const first = owners.ownerOf(0);
     for (let i = 0; i < 10 && answers.length === 0; i++) await new Promise((r) => setImmediate(r));
     owners.invalidate(); // the group rebalances while DescribeGroups is in flight
@@ -47,5 +49,6 @@ describe('PartitionOwners', () => {
     expect(answers).toHaveLength(2); // asked again, not answered from the stale description
     answers[1]?.(described('http://new-owner:9464'));
     expect(await second).toBe('http://new-owner:9464');
+    expect(admins).toBe(1); // both loads asked through one admin client
   });
 });
