@@ -146,7 +146,7 @@ export async function runDemo(args: Args): Promise<number> {
         .sort()
         .map(([l, n]) => `${l} ${n}`)
         .join(', ') || 'none'
-    }; resolved (user returned) ${resolved.length}`,
+    }; resolved ${resolved.length} (user returned ${resolved.filter((c) => c.resolution === 'USER_RETURNED').length}, state evicted or erased ${resolved.filter((c) => c.resolution !== 'USER_RETURNED').length})`,
   );
   say(`profiles                ${profiles.length}`);
   say(
