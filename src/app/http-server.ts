@@ -83,7 +83,10 @@ export async function routeRequest(
     headers: { 'content-type': type },
     body,
   });
-  if (method !== 'GET') return { route: 'unmatched', response: text(405, 'method not allowed\n') };
+  if (method !== 'GET') {
+    const refused = text(405, 'method not allowed\n');
+    return { route: 'unmatched', response: { ...refused, headers: { ...refused.headers, allow: 'GET' } } };
+  }
   switch (url) {
     case '/metrics':
       try {

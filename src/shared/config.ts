@@ -77,12 +77,20 @@ function oneOf<const T extends string>(choices: readonly T[]): VarSpec<T>['parse
       : fail(`should be one of ${choices.join(', ')}`);
 }
 
+/** `raw` with any URL user info (user:password@) masked, for error messages. */
+function withoutUserInfo(raw: string): string {
+  return raw.replace(/(\/\/)[^/@\s]*@/g, '$1<credentials>@');
+}
+
 function url(): VarSpec<string>['parse'] {
   return (raw) => {
     try {
       const u = new URL(raw);
       if (u.protocol !== 'http:' && u.protocol !== 'https:')
         return fail('should be an http:// or https:// URL');
+      // Credentials in a URL would bypass the secret handling (masking, the clear-text checks).
+      if (u.username !== '' || u.password !== '')
+        return fail('should carry no credentials (user:password@): set them in their own variables');
       return ok(raw.replace(/\/+$/, ''));
     } catch {
       return fail('should be a URL such as http://127.0.0.1:18081/apis/ccompat/v7');
@@ -553,7 +561,10 @@ export function loadConfig(env: Env = process.env): Config {
     if (!given && spec.default === '') continue; // optional and unset
     const parsed = spec.parse(given ? raw : (spec.default as string));
     if (parsed.ok) values[name] = parsed.value;
-    else errors.push(`${name}=${spec.secret ? '<secret>' : JSON.stringify(raw)} ${parsed.error}`);
+    else
+      errors.push(
+        `${name}=${spec.secret ? '<secret>' : JSON.stringify(withoutUserInfo(raw ?? ''))} ${parsed.error}`,
+      );
   }
   // Rules across variables run even when some variable did not parse, on those that did, so one
   // run reports every problem. A variable given but unparsable counts as set for pairing rules.

@@ -292,4 +292,9 @@ describe('routeRequest', () => {
       404,
     );
   });
+
+  it('answers 405 with the methods it allows', async () => {
+    const r = await routeRequest('POST', '/v1/users/u1/interests', new Registry(), health, null);
+    expect([r.response.status, r.response.headers.allow]).toEqual([405, 'GET']);
+  });
 });

@@ -132,6 +132,17 @@ describe('security configuration', () => {
     expect(missing).toMatch(/\(3 problems\)/);
   });
 
+  it('refuses credentials inside a URL, and never echoes them', () => {
+    const err = problems({
+      IDRIFT_SCHEMA_REGISTRY_URL: 'https://svc:hunter2-very-secret@registry.example:8081/apis/ccompat/v7',
+    });
+    expect(err).toContain(
+      'IDRIFT_SCHEMA_REGISTRY_URL="https://<credentials>@registry.example:8081/apis/ccompat/v7"',
+    );
+    expect(err).toContain('should carry no credentials');
+    expect(err).not.toContain('hunter2');
+  });
+
   it('never echoes a password, even an invalid one', () => {
     expect(problems({ IDRIFT_KAFKA_SASL_PASSWORD: 'hunter2-very-secret' })).not.toContain('hunter2');
   });
