@@ -163,21 +163,12 @@ async function startTask(
     },
     { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead },
   );
-  const committed = await committedOffset(kafka, config, p);
+  const { committed, logStart } = await inputOffsets(kafka, config, p);
   const nextOffset = resumeOffset(committed, checkpoint, p, deps.logger);
-  if (committed < 0n && checkpoint !== undefined) {
-    const logStart = await logStartOffset(kafka, config.topics.input, p);
-    if (logStart > checkpoint.offset)
-      deps.logger.error(
-        'input after the changelog checkpoint was deleted by retention before it was processed',
-        {
-          partition: p,
-          from: checkpoint.offset.toString(),
-          logStart: logStart.toString(),
-          lostOffsets: Number(logStart - checkpoint.offset),
-        },
-      );
-  }
+  // Where the input after the checkpoint begins: retention may have deleted part of it (a long
+  // outage, size-bound retention), and those changes are lost. Asked for a deleted offset, the
+  // consumer would jump to the log's end: the replay would find nothing, or never finish.
+  const from = checkpoint === undefined ? 0n : inputAfter(checkpoint.offset, logStart, p, deps.logger);
   const dirty = new DirtyUsers();
   const t0 = Date.now();
   const replayed =
@@ -185,7 +176,7 @@ async function startTask(
       ? await replayInput(
           deps,
           p,
-          { from: checkpoint.offset, to: nextOffset, usersAhead: ahead.size },
+          { from: from < nextOffset ? from : nextOffset, to: nextOffset, usersAhead: ahead.size },
           { processor, states, dirty },
           stopping,
         )
@@ -242,21 +233,8 @@ async function replayInput(
 ): Promise<number> {
   const { config, kafka, serde, limits, logger, metrics } = deps;
   const from: DirtyPosition = { offset: range.from, maxEventTimeMs: into.processor.maxEventTimeSeenMs };
-  // Retention may have deleted input below the checkpoint's offset (a long outage, size-bound
-  // retention): those changes are lost, and are reported. Asked to start there, the consumer
-  // would jump to the end of the log (offset out of range) and replay nothing at all.
-  const logStart = await logStartOffset(kafka, config.topics.input, p);
-  const start = logStart > range.from ? (logStart < range.to ? logStart : range.to) : range.from;
-  if (start > range.from) {
-    logger.error('input after the changelog checkpoint was deleted by retention before it was replayed', {
-      partition: p,
-      from: range.from.toString(),
-      logStart: logStart.toString(),
-      lostOffsets: Number(start - range.from),
-    });
-  }
   let replayed = 0;
-  let expected = start;
+  let expected = range.from;
   let gap = 0n;
   const hooks = registryRetryHooks({
     metrics,
@@ -271,7 +249,7 @@ async function replayInput(
     groupId: `${config.appId}.restore.${process.pid}.${randomUUID()}`,
     timeoutMs: 600_000,
     stallMs: RESTORE_STALL_MS,
-    range: { from: new Map([[p, start]]), until: new Map([[p, range.to]]) },
+    range: { from: new Map([[p, range.from]]), until: new Map([[p, range.to]]) },
     onBatch: async (_partition, messages) => {
       const first = messages[0];
       if (first && BigInt(first.offset) > expected) gap += BigInt(first.offset) - expected;
@@ -326,7 +304,7 @@ async function replayInput(
  * checkpoint and the lost committed offset are processed again with their outputs (the caller
  * keeps the processor skipping, per user, what the states written ahead of the checkpoint hold).
  */
-export function resumeOffset(
+function resumeOffset(
   committed: bigint,
   checkpoint: Checkpoint | undefined,
   p: number,
@@ -340,24 +318,38 @@ export function resumeOffset(
   return checkpoint.offset;
 }
 
-async function logStartOffset(kafka: Kafka, topic: string, p: number): Promise<bigint> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return BigInt(offsets.find((o) => o.partition === p)?.low ?? '0');
-  } finally {
-    await admin.disconnect();
-  }
+/**
+ * Where the input after a checkpoint at `checkpointOffset` begins: the checkpoint, or the log
+ * start when retention has deleted records after it (reported as lost: their changes never
+ * reached the changelog, and nothing can replay them).
+ */
+function inputAfter(checkpointOffset: bigint, logStart: bigint, p: number, logger: Logger): bigint {
+  if (logStart <= checkpointOffset) return checkpointOffset;
+  logger.error('input after the changelog checkpoint was deleted by retention before it was processed', {
+    partition: p,
+    from: checkpointOffset.toString(),
+    logStart: logStart.toString(),
+    lostOffsets: Number(logStart - checkpointOffset),
+  });
+  return logStart;
 }
 
-async function committedOffset(kafka: Kafka, config: Config, p: number): Promise<bigint> {
+/** Partition p's committed offset in the group (-1: none) and the input log's start offset, in one admin session. */
+async function inputOffsets(
+  kafka: Kafka,
+  config: Config,
+  p: number,
+): Promise<{ committed: bigint; logStart: bigint }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const committed = await admin.fetchOffsets({ groupId: config.appId, topics: [config.topics.input] });
     const o = committed[0]?.partitions.find((x) => x.partition === p)?.offset;
-    return o !== undefined && o !== '-1' ? BigInt(o) : -1n;
+    const offsets = await admin.fetchTopicOffsets(config.topics.input);
+    return {
+      committed: o !== undefined && o !== '-1' ? BigInt(o) : -1n,
+      logStart: BigInt(offsets.find((x) => x.partition === p)?.low ?? '0'),
+    };
   } finally {
     await admin.disconnect();
   }
