@@ -3,20 +3,11 @@ import { alertApplier, alertmanagerClient } from '../app/alertmanager';
 import { startAlertBridge } from '../kafka/alert-bridge';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
-import { loadConfig } from '../shared/config';
-import { ProcessorError } from '../shared/errors';
+import { loadCommandConfig } from '../shared/config';
 import { createLogger, createPseudonymiser } from '../shared/logger';
 
 export async function runAlertBridgeCommand(): Promise<number> {
-  const config = loadConfig();
-  const problems: string[] = [];
-  if (!config.alerts.alertmanagerUrl) problems.push('IDRIFT_ALERTMANAGER_URL is required by alert-bridge');
-  if (!config.logPseudonymKey) {
-    problems.push(
-      'IDRIFT_LOG_PSEUDONYM_KEY is required by alert-bridge (alert user labels must stay stable)',
-    );
-  }
-  if (problems.length > 0) throw new ProcessorError('CONFIG_INVALID', problems.join('\n'));
+  const config = loadCommandConfig('alert-bridge', { alerting: true });
   const logger = createLogger(config.logLevel);
   const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));

@@ -27,7 +27,11 @@ import { simulate } from '../sim/simulator';
 const DEFAULT_REAL_DATA = '../shared/data/taobao-userbehavior-users.csv.gz';
 
 export async function runDemo(args: Args): Promise<number> {
-  const config = loadConfigWithDefaults({ IDRIFT_LOG_LEVEL: 'warn', IDRIFT_HTTP_PORT: '0' });
+  const config = loadConfigWithDefaults(
+    { IDRIFT_LOG_LEVEL: 'warn', IDRIFT_HTTP_PORT: '0' },
+    { modelFiles: true },
+    'demo',
+  );
   const logger = createLogger(config.logLevel);
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   const pseudonym = createPseudonymiser();

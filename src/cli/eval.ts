@@ -51,11 +51,15 @@ function headFrom(path: string | undefined): NextCategoryHeadWeights | null {
 export async function runEval(args: Args): Promise<number> {
   // The evaluation touches neither Kafka nor the registry; only the model and processing
   // settings of the config matter, so the connection variables get placeholders.
-  const config = loadConfigWithDefaults({
-    IDRIFT_LOG_LEVEL: 'warn',
-    IDRIFT_KAFKA_BROKERS: 'unused:9092',
-    IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
-  });
+  const config = loadConfigWithDefaults(
+    {
+      IDRIFT_LOG_LEVEL: 'warn',
+      IDRIFT_KAFKA_BROKERS: 'unused:9092',
+      IDRIFT_SCHEMA_REGISTRY_URL: 'http://unused',
+    },
+    { modelFiles: true },
+    'eval',
+  );
   const out = stringFlag(args, 'out') ?? 'onnx/artifacts/eval';
   const { encoder, manifest } = await createOnnxEncoder(
     { modelPath: config.model.path, manifestPath: config.model.metaPath, provider: 'cpu', intraOpThreads: 2 },

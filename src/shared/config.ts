@@ -545,10 +545,55 @@ function deepFreeze<T>(o: T): T {
 }
 
 /**
- * Parse and validate the configuration. Throws ProcessorError('CONFIG_INVALID') listing every
- * problem at once; never returns a partially valid Config.
+ * What a command needs beyond every variable's own rules. Checked in the same pass as the
+ * variables, so a command reports all its configuration problems in one error.
  */
-export function loadConfig(env: Env = process.env): Config {
+export interface ConfigNeeds {
+  /**
+   * The encoder, its metadata and the churn hazard (unless `none`) are readable regular files
+   * (`run`, `demo`, `eval`). Checked here, not when the files are opened: the churn hazard is
+   * read only once Kafka answers, so a mistyped path would surface minutes later, alone.
+   */
+  readonly modelFiles?: boolean;
+  /** An Alertmanager URL and a fixed pseudonym key (alert user labels must stay stable): `alert-bridge`. */
+  readonly alerting?: boolean;
+}
+
+const MODEL_FILES = ['IDRIFT_MODEL_PATH', 'IDRIFT_MODEL_META_PATH', 'IDRIFT_CHURN_MODEL_PATH'] as const;
+
+/** The problems of `needs` on the values that parsed (a variable that failed is reported already). */
+function needProblems(p: Partial<Values>, needs: ConfigNeeds, command: string): string[] {
+  const problems: string[] = [];
+  if (needs.modelFiles) {
+    const isFile = file();
+    for (const n of MODEL_FILES) {
+      const path = p[n];
+      if (path === undefined || (n === 'IDRIFT_CHURN_MODEL_PATH' && path === 'none')) continue;
+      const r = isFile(path);
+      if (!r.ok) problems.push(`${n}=${JSON.stringify(path)} ${r.error}; ${command} reads it`);
+    }
+  }
+  if (needs.alerting) {
+    if (p.IDRIFT_ALERTMANAGER_URL === undefined)
+      problems.push(`IDRIFT_ALERTMANAGER_URL is required by ${command}`);
+    if (p.IDRIFT_LOG_PSEUDONYM_KEY === undefined)
+      problems.push(
+        `IDRIFT_LOG_PSEUDONYM_KEY is required by ${command} (alert user labels must stay stable)`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * Parse and validate the configuration for `command` (named in the messages of its `needs`).
+ * Throws ProcessorError('CONFIG_INVALID') listing every problem at once; never returns a
+ * partially valid Config.
+ */
+export function loadConfig(
+  env: Env = process.env,
+  needs: ConfigNeeds = {},
+  command = 'this command',
+): Config {
   const errors: string[] = [];
   const values: Partial<Record<string, unknown>> = {};
   for (const [name, spec] of Object.entries(VARIABLES) as [string, VarSpec<unknown>][]) {
@@ -605,6 +650,7 @@ export function loadConfig(env: Env = process.env): Config {
     seen.set(name, t);
   }
   errors.push(...securityProblems(p, failed));
+  errors.push(...needProblems(p, needs, command));
   if (errors.length > 0) {
     throw new ProcessorError(
       'CONFIG_INVALID',
@@ -768,9 +814,14 @@ function securityProblems(o: Partial<Values>, failed: ReadonlySet<string>): stri
   return problems;
 }
 
+/** loadConfig over the process environment, for `command` with its `needs`. */
+export function loadCommandConfig(command: string, needs: ConfigNeeds): Config {
+  return loadConfig(process.env, needs, command);
+}
+
 /** loadConfig over the process environment, with `defaults` for variables the environment leaves unset. */
-export function loadConfigWithDefaults(defaults: Env): Config {
-  return loadConfig({ ...defaults, ...process.env });
+export function loadConfigWithDefaults(defaults: Env, needs: ConfigNeeds = {}, command?: string): Config {
+  return loadConfig({ ...defaults, ...process.env }, needs, command);
 }
 
 /** Markdown table of every variable, for the README configuration reference. */

@@ -45,7 +45,7 @@ describe('k8s/alert-bridge', () => {
   it('gives the pod an environment the bridge accepts: Alertmanager URL, pseudonym key, its own Kafka user', () => {
     const { env, problems } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
     expect(problems).toEqual([]);
-    const config = loadConfig(env);
+    const config = loadConfig(env, { alerting: true }, 'alert-bridge');
     expect(config.alerts.alertmanagerUrl).toMatch(/^https?:\/\//);
     expect(config.logPseudonymKey).toBeTruthy();
     expect(config.kafka.sasl?.username).toBe(one(objs, 'KafkaUser').metadata.name);

@@ -1,3 +1,4 @@
+import type { ConfigNeeds } from '../../../src/shared/config';
 import { VARIABLES, configReferenceMarkdown, loadConfig } from '../../../src/shared/config';
 import { isProcessorError } from '../../../src/shared/errors';
 
@@ -6,9 +7,13 @@ const minimal = {
   IDRIFT_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7',
 };
 
-function configError(env: Record<string, string>): { message: string; code: string } {
+function configError(
+  env: Record<string, string>,
+  needs: ConfigNeeds = {},
+  command?: string,
+): { message: string; code: string } {
   try {
-    loadConfig(env);
+    loadConfig(env, needs, command);
   } catch (e) {
     if (isProcessorError(e)) return { message: e.message, code: e.code };
     throw e;
@@ -89,6 +94,51 @@ describe('loadConfig', () => {
     expect(() => {
       (c.kafka as { maxBatchRecords: number }).maxBatchRecords = 5;
     }).toThrow(TypeError);
+  });
+
+  it("reports a command's missing model file in the same error as a bad variable, naming the command", () => {
+    const env = {
+      ...minimal,
+      IDRIFT_LOG_LEVEL: 'loud',
+      IDRIFT_CHURN_MODEL_PATH: 'onnx/artifacts/churn-hazrd.json',
+    };
+    const err = configError(env, { modelFiles: true }, 'run');
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('2 problems');
+    expect(err.message).toContain('IDRIFT_LOG_LEVEL="loud"');
+    expect(err.message).toContain(
+      'IDRIFT_CHURN_MODEL_PATH="onnx/artifacts/churn-hazrd.json" should be a readable file (ENOENT); run reads it',
+    );
+    const dir = configError({ ...minimal, IDRIFT_MODEL_META_PATH: 'onnx' }, { modelFiles: true }, 'run');
+    expect(dir.message).toContain(
+      'IDRIFT_MODEL_META_PATH="onnx" should be a readable file (it is not a regular file)',
+    );
+    // Commands that read no model (replay, dlq, inspect) do not check the paths.
+    expect(() => loadConfig(env, {})).toThrow(/1 problem\b/);
+  });
+
+  it('accepts the committed model files, and no churn file when the hazard is off (none)', () => {
+    expect(() => loadConfig(minimal, { modelFiles: true }, 'run')).not.toThrow();
+    const off = loadConfig({ ...minimal, IDRIFT_CHURN_MODEL_PATH: 'none' }, { modelFiles: true }, 'run');
+    expect(off.processing.churnModelPath).toBeNull();
+  });
+
+  it("reports alert-bridge's own requirements together with every other problem", () => {
+    const err = configError({ ...minimal, IDRIFT_HTTP_PORT: '-1' }, { alerting: true }, 'alert-bridge');
+    expect(err.message).toContain('3 problems');
+    expect(err.message).toContain('IDRIFT_HTTP_PORT="-1"');
+    expect(err.message).toContain('IDRIFT_ALERTMANAGER_URL is required by alert-bridge');
+    expect(err.message).toContain('IDRIFT_LOG_PSEUDONYM_KEY is required by alert-bridge');
+    const ok = loadConfig(
+      {
+        ...minimal,
+        IDRIFT_ALERTMANAGER_URL: 'http://127.0.0.1:9093',
+        IDRIFT_LOG_PSEUDONYM_KEY: 'k'.repeat(16),
+      },
+      { alerting: true },
+      'alert-bridge',
+    );
+    expect(ok.alerts.alertmanagerUrl).toBe('http://127.0.0.1:9093');
   });
 
   it('documents every variable in the reference table', () => {
