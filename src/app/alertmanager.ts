@@ -74,6 +74,9 @@ export interface AlertmanagerClient {
   find(alertId: string): Promise<AlertmanagerAlert[]>;
 }
 
+/** Answers that say the URL or the credentials are wrong (a deployment error), not the alert. */
+const ACCESS_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 405, 407]);
+
 export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): AlertmanagerClient {
   const base = baseUrl.replace(/\/$/, '');
   const call = async (path: string, init: RequestInit): Promise<Response> => {
@@ -93,6 +96,13 @@ export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): Alertma
       throw new ProcessorError('ALERTMANAGER_UNAVAILABLE', `Alertmanager answered HTTP ${res.status}`, {
         context: { status: res.status },
       });
+    }
+    if (ACCESS_STATUSES.has(res.status)) {
+      throw new ProcessorError(
+        'ALERTMANAGER_ACCESS_FAILED',
+        `Alertmanager refused access or has no v2 alerts API at this URL: HTTP ${res.status}`,
+        { context: { status: res.status } },
+      );
     }
     if (!res.ok) {
       throw new ProcessorError('ALERT_REJECTED', `Alertmanager refused the request: HTTP ${res.status}`, {

@@ -156,7 +156,7 @@ export class AvroSerde {
       if (status === 409 || status === 422) {
         // Incompatible with the subject's history: a deployment error, not a transient one.
         throw new ProcessorError(
-          'CONFIG_INVALID',
+          'REGISTRY_SCHEMA_REJECTED',
           `registry rejected the schema for subject ${subject} (HTTP ${status})`,
           {
             cause: e,

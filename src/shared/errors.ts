@@ -45,6 +45,12 @@ export const ErrorCodes = {
    * so the service stops with it instead of waiting for ever as for an outage.
    */
   REGISTRY_AUTH_FAILED: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * The schema registry refused a schema the service registers as incompatible with its subject's
+   * history (HTTP 409/422): a release or deployment error (an output contract would break), not
+   * an outage, so the service stops with it.
+   */
+  REGISTRY_SCHEMA_REJECTED: { retriable: false, badRecord: false, fatal: true },
   /** The schema registry could not be reached or answered with a server error. */
   REGISTRY_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /** A Kafka operation failed in a way the client marks retriable. */
@@ -68,7 +74,12 @@ export const ErrorCodes = {
   KAFKA_CONSUMER_CRASHED: { retriable: false, badRecord: false, fatal: true },
   /** The Alertmanager could not be reached or answered with a server error (alert-bridge). */
   ALERTMANAGER_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
-  /** The Alertmanager refused an alert as invalid (HTTP 4xx): the bridge built a bad alert (a bug). */
+  /**
+   * The Alertmanager refused our credentials or permissions (HTTP 401/403, or 407 from a proxy) or
+   * has no v2 alerts API at IDRIFT_ALERTMANAGER_URL (404, 405): a deployment error (alert-bridge).
+   */
+  ALERTMANAGER_ACCESS_FAILED: { retriable: false, badRecord: false, fatal: true },
+  /** The Alertmanager refused an alert as invalid (another HTTP 4xx): the bridge built a bad alert (a bug). */
   ALERT_REJECTED: { retriable: false, badRecord: false, fatal: true },
   /** Encoding an output record with its schema failed: an output the code built is invalid (a bug). */
   ENCODE_INVALID_OUTPUT: { retriable: false, badRecord: false, fatal: true },

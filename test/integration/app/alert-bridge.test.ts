@@ -20,6 +20,7 @@ import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { AvroSerde, valueSubject } from '../../../src/kafka/serde';
 import type { Config } from '../../../src/shared/config';
 import { createLogger, createPseudonymiser } from '../../../src/shared/logger';
+import { isProcessorError } from '../../../src/shared/errors';
 import { createTopicsFor, harnessConfig } from '../../support/processor-harness';
 import { describeWithStack, sleep, testKafka, testRegistry } from '../../support/stack';
 
@@ -231,6 +232,27 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     } finally {
       await bridge.stop();
     }
+  });
+
+  it('tells a wrong URL (a deployment error) from an alert Alertmanager refuses (a bug)', async () => {
+    const alert: AlertmanagerAlert = {
+      labels: { alertname: ALERT_NAME, alert_id: 'codes1' },
+      annotations: {},
+      startsAt: new Date().toISOString(),
+      endsAt: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const codeOf = (e: unknown): string =>
+      isProcessorError(e) ? e.code : `not a ProcessorError: ${String(e)}`;
+    // The base URL with a path Alertmanager does not serve: 404 from the real program.
+    const wrongUrl = await alertmanagerClient(`${amUrl}/no-such-prefix`)
+      .post([alert])
+      .catch((e: unknown) => e);
+    expect(codeOf(wrongUrl)).toBe('ALERTMANAGER_ACCESS_FAILED');
+    // An alert without labels: Alertmanager refuses it (400), which only a bug of ours can build.
+    const invalid = await alertmanagerClient(amUrl)
+      .post([{ ...alert, labels: {} }])
+      .catch((e: unknown) => e);
+    expect(codeOf(invalid)).toBe('ALERT_REJECTED');
   });
 
   it("resolves even when the bridge's clock runs ahead of Alertmanager's", async () => {

@@ -38,13 +38,13 @@ describeWithStack('output subject compatibility on the real registry', (env) => 
     // A new required field: old records cannot be read with it (not backward), so refused.
     const required = withFields((f) => [...f, { name: 'bidFloor', type: 'double' }]);
     const refused = await serde.register(subject, required, 'FULL_TRANSITIVE').catch((e: unknown) => e);
-    expect(isProcessorError(refused) && refused.code).toBe('CONFIG_INVALID');
+    expect(isProcessorError(refused) && refused.code).toBe('REGISTRY_SCHEMA_REJECTED');
     expect(String((refused as Error).message)).toMatch(/HTTP 409/);
     // Removing a field without a default breaks consumers still reading it (not forward): refused.
     const first = (InterestMigrationSchema as unknown as { fields: readonly Field[] }).fields[0] as Field;
     const removed = withFields((f) => f.filter((x) => x.name !== first.name));
     const refused2 = await serde.register(subject, removed, 'FULL_TRANSITIVE').catch((e: unknown) => e);
-    expect(isProcessorError(refused2) && refused2.code).toBe('CONFIG_INVALID');
+    expect(isProcessorError(refused2) && refused2.code).toBe('REGISTRY_SCHEMA_REJECTED');
     // An optional field with a default is compatible both ways: accepted as a new version.
     const optional = withFields((f) => [...f, { name: 'note', type: ['null', 'string'], default: null }]);
     expect(await serde.register(subject, optional, 'FULL_TRANSITIVE')).not.toBe(v1);
