@@ -76,7 +76,8 @@ export async function routeRequest(
   url: string,
   registry: Registry,
   health: HealthSource,
-  lookup: LookupRoutes | null,
+  /** null: not yet (503, starting); false: this process serves no lookups (404, alert-bridge). */
+  lookup: LookupRoutes | null | false,
 ): Promise<{ readonly route: string; readonly response: InterestsResponse }> {
   const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): ApiResponse => ({
     status,
@@ -104,7 +105,8 @@ export async function routeRequest(
     }
     default: {
       const rawId = matchInterestsPath(url.split('?')[0] ?? '/');
-      if (rawId === undefined) return { route: 'unmatched', response: text(404, 'not found\n') };
+      if (rawId === undefined || lookup === false)
+        return { route: 'unmatched', response: text(404, 'not found\n') };
       if (!lookup) {
         // Still starting (model, Kafka): not "no such user".
         const starting = text(503, 'starting\n');
@@ -149,7 +151,7 @@ export async function startHttpServer(
   options: HttpServerOptions,
   registry: Registry,
   health: HealthSource,
-  lookup: () => LookupRoutes | null,
+  lookup: () => LookupRoutes | null | false,
   hooks: HttpServerHooks = {},
 ): Promise<HttpServer> {
   const { observe = () => undefined, observeCache = () => undefined } = hooks;

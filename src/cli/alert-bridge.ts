@@ -5,6 +5,9 @@ import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions 
 import { AvroSerde } from '../kafka/serde';
 import { loadCommandConfig } from '../shared/config';
 import { createLogger, createPseudonymiser } from '../shared/logger';
+import { createAlertBridgeMetrics } from '../shared/metrics';
+import { startHttpServer } from '../app/http-server';
+import type { AlertBridge } from '../kafka/alert-bridge';
 
 export async function runAlertBridgeCommand(): Promise<number> {
   const config = loadCommandConfig('alert-bridge', { alerting: true });
@@ -13,23 +16,48 @@ export async function runAlertBridgeCommand(): Promise<number> {
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const client = alertmanagerClient(config.alerts.alertmanagerUrl as string);
   const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
-  const bridge = await startAlertBridge(
-    kafka,
-    serde,
-    config,
-    alertApplier(client, {
-      pseudonym,
-      includeUserId: config.alerts.includeUserId,
-      firingTtlMs: config.alerts.firingTtlMs,
-    }),
-    logger,
+  const metrics = createAlertBridgeMetrics();
+  // /metrics and the probes on IDRIFT_HTTP_PORT (no lookup API: 404). Liveness: the consumer has
+  // fetched or heartbeated within max(60 s, 4 × the session timeout), as for the service.
+  let bridge: AlertBridge | null = null;
+  const http = await startHttpServer(
+    { host: config.http.host, port: config.http.port, cacheUsers: 0, maxIdLength: 0 },
+    metrics.registry,
+    {
+      liveness: () => {
+        const last = bridge?.lastTurnMs ?? 0;
+        const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
+        return last > 0 && Date.now() - last > limitMs
+          ? `consumer has not turned for ${Date.now() - last} ms`
+          : null;
+      },
+      readiness: () => (bridge?.joined ? null : 'consumer group not joined'),
+    },
+    () => false,
   );
-  const onSignal = (signal: string): void => {
-    logger.info('signal received', { signal });
-    void bridge.stop();
-  };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  await bridge.done;
+  try {
+    const started = await startAlertBridge(
+      kafka,
+      serde,
+      config,
+      alertApplier(client, {
+        pseudonym,
+        includeUserId: config.alerts.includeUserId,
+        firingTtlMs: config.alerts.firingTtlMs,
+      }),
+      logger,
+      metrics,
+    );
+    bridge = started;
+    const onSignal = (signal: string): void => {
+      logger.info('signal received', { signal });
+      void started.stop();
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    await started.done;
+  } finally {
+    await http.close();
+  }
   return 0;
 }

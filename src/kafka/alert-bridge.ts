@@ -11,6 +11,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { describeError, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import type { AlertBridgeMetrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
 import type { ChurnRisk } from './avro-types.gen';
 import { churnReader } from './output-reader';
@@ -19,6 +20,10 @@ import type { AvroSerde } from './serde';
 export interface AlertBridge {
   /** Resolves when the bridge stops; rejects with the fatal error that stopped it. */
   readonly done: Promise<void>;
+  /** Wall-clock ms of the consumer's last fetch or heartbeat (0 = none yet): liveness. */
+  readonly lastTurnMs: number;
+  /** Whether the consumer has joined its group and is not stopping: readiness. */
+  readonly joined: boolean;
   stop(): Promise<void>;
 }
 
@@ -32,9 +37,12 @@ export async function startAlertBridge(
   config: Config,
   apply: (record: ChurnRisk) => Promise<void>,
   logger: Logger,
+  metrics?: AlertBridgeMetrics,
 ): Promise<AlertBridge> {
   const log = logger.child('alert-bridge');
   let stopping = false;
+  let lastTurnMs = 0;
+  let joined = false;
   let fail: (e: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   const consumer = kafka.consumer({ groupId: alertBridgeGroup(config), readUncommitted: false });
@@ -46,6 +54,13 @@ export async function startAlertBridge(
     log.error('alert bridge consumer crashed; stopping', { error: describeError(payload.error) });
     fail(payload.error);
   });
+  const turned = (): void => void (lastTurnMs = Date.now());
+  consumer.on(consumer.events.FETCH_START, turned);
+  consumer.on(consumer.events.HEARTBEAT, turned);
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+    turned();
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: config.topics.churn, fromBeginning: true });
   await consumer.run({
@@ -54,6 +69,9 @@ export async function startAlertBridge(
     eachBatch: async (payload) => {
       const { batch } = payload;
       const heartbeat = (): Promise<void> => payload.heartbeat();
+      const partition = String(batch.partition);
+      // Records from the batch's first to the partition's end, as the broker reported at this fetch.
+      metrics?.lag.set({ partition }, batch.isEmpty() ? 0 : Number(batch.offsetLagLow()) + 1);
       for (const m of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) return;
         if (m.value !== null) {
@@ -62,6 +80,7 @@ export async function startAlertBridge(
             record = await serde.decode(m.value, churnReader);
           } catch (e) {
             if (isRetriable(e)) throw e;
+            metrics?.records.inc({ outcome: 'undecodable' });
             log.error('churn record does not decode; skipped', {
               partition: batch.partition,
               offset: m.offset,
@@ -80,11 +99,15 @@ export async function startAlertBridge(
                   initialDelayMs: 200,
                   maxDelayMs: 10_000,
                   maxRetries: Infinity,
-                  shouldRetry: (e) => isRetriable(e) && !stopping,
+                  shouldRetry: (e) => {
+                    metrics?.deliveryFailures.inc({ code: isProcessorError(e) ? e.code : 'UNKNOWN' });
+                    return isRetriable(e) && !stopping;
+                  },
                   onRetry: (e, _n, delayMs) =>
                     log.warn('alert delivery failed; retrying', { delayMs, error: describeError(e) }),
                 },
               );
+              metrics?.records.inc({ outcome: 'delivered' });
             } catch (e) {
               if (!stopping && isProcessorError(e) && e.fatal) {
                 log.error('alert delivery refused; stopping', { error: describeError(e) });
@@ -98,11 +121,13 @@ export async function startAlertBridge(
         await heartbeat();
       }
       await payload.commitOffsetsIfNecessary();
+      metrics?.lag.set({ partition }, Number(batch.offsetLag()));
     },
   });
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    joined = false;
     await consumer.stop().catch(() => undefined);
     await consumer.disconnect().catch(() => undefined);
   };
@@ -111,6 +136,12 @@ export async function startAlertBridge(
   const done = Promise.race([stoppedP, failed]).finally(() => void stop());
   return {
     done,
+    get lastTurnMs() {
+      return lastTurnMs;
+    },
+    get joined() {
+      return joined;
+    },
     stop: async () => {
       await stop();
       stopped();

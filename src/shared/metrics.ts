@@ -256,3 +256,36 @@ export function createMetrics(registry: Registry = new Registry(), withDefaults 
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The metrics of `interest-drift alert-bridge` (a process of its own, with its own /metrics):
+ * what the retention team's alerting depends on, so that an Alertmanager outage or a bridge that
+ * falls behind is itself alerted on (k8s/monitoring/prometheusrule.yaml).
+ */
+export function createAlertBridgeMetrics(registry: Registry = new Registry(), withDefaults = true) {
+  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'idrift_' });
+  const r = [registry];
+  return {
+    registry,
+    records: new Counter({
+      name: 'idrift_alert_bridge_records_total',
+      help: 'churn.risk records handled: delivered to Alertmanager (or nothing to deliver), or undecodable (logged with the offset, skipped).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    deliveryFailures: new Counter({
+      name: 'idrift_alert_bridge_delivery_failures_total',
+      help: 'Failed attempts to deliver a record to Alertmanager, by error code (retriable ones are retried with backoff).',
+      labelNames: ['code'] as const,
+      registers: r,
+    }),
+    lag: new Gauge({
+      name: 'idrift_alert_bridge_lag_records',
+      help: "Records of the churn topic not yet handled, by partition, at the bridge's last fetched batch.",
+      labelNames: ['partition'] as const,
+      registers: r,
+    }),
+  };
+}
+
+export type AlertBridgeMetrics = ReturnType<typeof createAlertBridgeMetrics>;

@@ -2,58 +2,15 @@
  * The service as an operator runs it: a child process `interest-drift run` against the real
  * stack. Probes, metrics, ordered shutdown on SIGTERM, and configuration errors.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { describeWithStack, testKafka, testRegistry } from '../../support/stack';
 import { createTopicsFor, harnessConfig, TINY_META, TINY_MODEL } from '../../support/processor-harness';
 import { replayRows } from '../../../src/kafka/replay-producer';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { simulate } from '../../../src/sim/simulator';
 import { appTopicsEnv } from '../../support/app-env';
+import { eventually, httpGet, startCli } from '../../support/cli-process';
 
 jest.setTimeout(120_000);
-
-const ROOT = join(__dirname, '..', '..', '..');
-
-function startCli(
-  args: string[],
-  env: Record<string, string>,
-): { child: ChildProcess; output: () => string; exited: Promise<number> } {
-  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a second process and, when
-  // that process does not acknowledge a relayed SIGTERM within 30 ms (a busy event loop on a
-  // loaded CI machine), SIGKILLs it and exits 143, which is not the shutdown under test. The
-  // image runs `node dist/src/main.js`, also a single process.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { child, output: () => out, exited };
-}
-
-async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: res.status, body: await res.text() };
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      if (Date.now() > end) return v;
-    } catch (e) {
-      if (Date.now() > end) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('configuration errors', () => {
   it('exit 2 with every problem listed, before touching Kafka', async () => {

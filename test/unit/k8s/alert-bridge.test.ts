@@ -1,7 +1,8 @@
 /**
  * The alert bridge's manifests (k8s/alert-bridge), rendered by the real kustomize: strict schemas,
- * a pod environment the `alert-bridge` command accepts, exactly the ACLs it needs, and a network
- * policy with no way in and a way out to Alertmanager.
+ * a pod environment the `alert-bridge` command accepts, exactly the ACLs it needs, probes and a
+ * scrape on the port it serves, and a network policy that admits only Prometheus and lets it out
+ * to Alertmanager.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('k8s/alert-bridge', () => {
-  it('renders valid objects: a Deployment running alert-bridge, its ConfigMap, KafkaUser and NetworkPolicy', () => {
+  it('renders valid objects: a Deployment running alert-bridge, its ConfigMap, Service, ServiceMonitor, KafkaUser and NetworkPolicy', () => {
     expect(objs.flatMap(schemaProblems)).toEqual([]);
     expect(container(one(objs, 'Deployment')).args).toEqual(['alert-bridge']);
     const cm = one(objs, 'ConfigMap', 'interest-drift-alert-bridge-config');
@@ -66,11 +67,43 @@ describe('k8s/alert-bridge', () => {
     );
   });
 
-  it('selects the bridge pods, admits nothing in, and lets them reach Alertmanager', () => {
+  it('probes /healthz and /readyz and scrapes /metrics on the port the bridge listens on', () => {
+    const { env } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
+    const config = loadConfig(env, { alerting: true }, 'alert-bridge');
+    const c = container(one(objs, 'Deployment'));
+    const port = (c.ports ?? []).find((p) => p.name === 'http');
+    expect(port?.containerPort).toBe(config.http.port);
+    expect(config.http.host).toBe('0.0.0.0');
+    expect([c.livenessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.port]).toEqual(['/healthz', 'http']);
+    expect([c.readinessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.port]).toEqual(['/readyz', 'http']);
+    const podLabels = spec(one(objs, 'Deployment')).template?.metadata?.labels ?? {};
+    const service = one(objs, 'Service');
+    for (const [k, v] of Object.entries(spec(service).selector ?? {})) expect(podLabels[k]).toBe(v);
+    const target = (spec(service).ports ?? []).find((p) => p.targetPort === 'http');
+    const sm = spec(one(objs, 'ServiceMonitor'));
+    for (const [k, v] of Object.entries(sm.selector?.matchLabels ?? {}))
+      expect(service.metadata.labels?.[k]).toBe(v);
+    expect(sm.endpoints?.map((e) => [e.port, e.path])).toEqual([[target?.name, '/metrics']]);
+  });
+
+  it('selects the bridge pods, admits only Prometheus on the metrics port, and lets them reach Alertmanager', () => {
     const policy = spec(one(objs, 'NetworkPolicy'));
     const podLabels = spec(one(objs, 'Deployment')).template?.metadata?.labels ?? {};
     for (const [k, v] of Object.entries(policy.podSelector?.matchLabels ?? {})) expect(podLabels[k]).toBe(v);
-    expect(policy.ingress ?? []).toEqual([]);
+    const port = (container(one(objs, 'Deployment')).ports ?? []).find(
+      (p) => p.name === 'http',
+    )?.containerPort;
+    expect(policy.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          },
+        ],
+        ports: [{ port, protocol: 'TCP' }],
+      },
+    ]);
     const egress = (policy.egress ?? []) as {
       to?: { podSelector?: { matchLabels?: Record<string, string> } }[];
       ports?: { port?: number }[];

@@ -24,7 +24,7 @@ import { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { VARIABLES } from '../../../src/shared/config';
 import type { Config, Env } from '../../../src/shared/config';
-import { createMetrics } from '../../../src/shared/metrics';
+import { createAlertBridgeMetrics, createMetrics } from '../../../src/shared/metrics';
 import { kafkaAccessPlan } from '../../../src/kafka/access-check';
 import { topicConfigs } from '../../../src/kafka/topics';
 import crdSchemas from './schemas/crds-strict.json';
@@ -71,7 +71,7 @@ export interface Spec {
   template?: { metadata?: { labels?: Labels }; spec: PodSpec };
   selector?: { matchLabels?: Labels; [label: string]: unknown };
   podSelector?: { matchLabels?: Labels };
-  ports?: { name: string; port?: number }[];
+  ports?: { name: string; port?: number; targetPort?: number | string }[];
   endpoints?: { port: string; path: string; [field: string]: unknown }[];
   groups?: { name: string; rules: { alert?: string; expr: string }[] }[];
   topicName?: string;
@@ -395,11 +395,11 @@ export function exportedSeries(): Set<string> {
  */
 const TARGET_LABELS = ['namespace', 'pod', 'service', 'instance', 'job', 'container', 'endpoint'];
 
-/** Every series the service exports with the label names it may carry (histograms as _bucket/_sum/_count). */
+/** Every series the service and its alert bridge export with the label names it may carry (histograms as _bucket/_sum/_count). */
 export function exportedLabels(): Map<string, ReadonlySet<string>> {
-  const metrics = createMetrics(new Registry(), true);
   const series = new Map<string, ReadonlySet<string>>();
-  for (const m of metrics.registry.getMetricsAsArray()) {
+  const registries = [createMetrics(new Registry(), true), createAlertBridgeMetrics(new Registry(), false)];
+  for (const m of registries.flatMap((x) => x.registry.getMetricsAsArray())) {
     const type = (m as unknown as { type: string }).type;
     const own = [...((m as unknown as { labelNames?: string[] }).labelNames ?? []), ...TARGET_LABELS];
     if (type === 'histogram') {
