@@ -11,7 +11,7 @@
  * merges.
  */
 import type { ChurnRisk } from '../kafka/avro-types.gen';
-import { ProcessorError } from '../shared/errors';
+import { ProcessorError, isProcessorError } from '../shared/errors';
 
 export interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>;
@@ -149,8 +149,8 @@ export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): Alertma
  */
 export const RESOLVE_BACKDATE_MS = 60_000;
 
-/** Applies one record: resolve what it closes, then post what it opens. */
-export async function applyAlertRecord(
+/** Applies one record to one Alertmanager: resolve what it closes, then post what it opens. */
+async function applyToReplica(
   client: AlertmanagerClient,
   r: ChurnRisk,
   o: AlertOptions,
@@ -179,13 +179,55 @@ export async function applyAlertRecord(
   return { fired: fire.length, resolved };
 }
 
-/** The bridge's `apply`: each record's actions against `client`, stamped with the wall clock. */
+/** Replica `replica` (its index in IDRIFT_ALERTMANAGER_URL) failed a record that others took. */
+export type ReplicaFailure = (replica: number, e: unknown) => void;
+
+/**
+ * Applies one record to every Alertmanager replica, concurrently. Alertmanager's replicas share
+ * silences and notifications, not alerts, so each must be told (as Prometheus tells each). The
+ * record counts as applied when at least one replica took it and none refused it:
+ *  - a refusal (a deployment error or a bug: a fatal ProcessorError, or any other error) is thrown;
+ *  - a replica that is unavailable while another took the record is reported to
+ *    `onReplicaFailure` and skipped: a replica that was down lost its alerts anyway (Alertmanager
+ *    keeps alerts in memory only), but one that held an alert and missed its resolve keeps it
+ *    firing until its endsAt (IDRIFT_ALERT_FIRING_TTL_MS);
+ *  - when every replica is unavailable, the first error is thrown (retriable: the bridge retries
+ *    the record on all of them; re-posting is idempotent).
+ * `resolved` is the most alerts one replica resolved.
+ */
+export async function applyAlertRecord(
+  replicas: readonly AlertmanagerClient[],
+  r: ChurnRisk,
+  o: AlertOptions,
+  onReplicaFailure: ReplicaFailure = () => undefined,
+): Promise<{ fired: number; resolved: number }> {
+  const outcomes = await Promise.allSettled(replicas.map((c) => applyToReplica(c, r, o)));
+  const failures = outcomes.flatMap((x, i) =>
+    // Rejections are errors: a ProcessorError, or a bug's Error (kept as thrown).
+    x.status === 'rejected' ? [{ i, e: x.reason as Error }] : [],
+  );
+  const refused = failures.find(({ e }) => !(isProcessorError(e) && e.retriable));
+  if (refused) throw refused.e;
+  const applied = outcomes.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+  if (applied.length === 0) throw failures[0]?.e ?? new Error('no Alertmanager replica configured');
+  for (const { i, e } of failures) onReplicaFailure(i, e);
+  return {
+    fired: applied[0]?.fired ?? 0,
+    resolved: Math.max(...applied.map((a) => a.resolved)),
+  };
+}
+
+/** The bridge's `apply`: each record's actions against every replica, stamped with the wall clock. */
 export function alertApplier(
-  client: AlertmanagerClient,
+  replicas: AlertmanagerClient | readonly AlertmanagerClient[],
   o: Omit<AlertOptions, 'nowMs'>,
   nowMs: () => number = Date.now,
+  onReplicaFailure?: ReplicaFailure,
 ): (r: ChurnRisk) => Promise<void> {
+  const list = Array.isArray(replicas)
+    ? (replicas as readonly AlertmanagerClient[])
+    : [replicas as AlertmanagerClient];
   return async (r) => {
-    await applyAlertRecord(client, r, { ...o, nowMs: nowMs() });
+    await applyAlertRecord(list, r, { ...o, nowMs: nowMs() }, onReplicaFailure);
   };
 }

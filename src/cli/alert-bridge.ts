@@ -4,6 +4,7 @@ import { startAlertBridge } from '../kafka/alert-bridge';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { loadCommandConfig } from '../shared/config';
+import { describeError } from '../shared/errors';
 import { createLogger, createPseudonymiser } from '../shared/logger';
 import { createAlertBridgeMetrics } from '../shared/metrics';
 import { startHttpServer } from '../app/http-server';
@@ -14,7 +15,7 @@ export async function runAlertBridgeCommand(): Promise<number> {
   const logger = createLogger(config.logLevel);
   const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
-  const client = alertmanagerClient(config.alerts.alertmanagerUrl as string);
+  const replicas = config.alerts.alertmanagerUrls.map((url) => alertmanagerClient(url));
   const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
   const metrics = createAlertBridgeMetrics();
   // /metrics and the probes on IDRIFT_HTTP_PORT (no lookup API: 404). Liveness: the consumer has
@@ -40,11 +41,22 @@ export async function runAlertBridgeCommand(): Promise<number> {
       kafka,
       serde,
       config,
-      alertApplier(client, {
-        pseudonym,
-        includeUserId: config.alerts.includeUserId,
-        firingTtlMs: config.alerts.firingTtlMs,
-      }),
+      alertApplier(
+        replicas,
+        {
+          pseudonym,
+          includeUserId: config.alerts.includeUserId,
+          firingTtlMs: config.alerts.firingTtlMs,
+        },
+        Date.now,
+        (replica, e) => {
+          metrics.replicaFailures.inc({ replica: String(replica) });
+          logger.warn('an Alertmanager replica missed a record the others took', {
+            replica,
+            error: describeError(e),
+          });
+        },
+      ),
       logger,
       metrics,
     );

@@ -98,6 +98,21 @@ function url(): VarSpec<string>['parse'] {
   };
 }
 
+/** Comma-separated URLs (each as url() accepts it), at least one, no repeats. */
+function urls(): VarSpec<readonly string[]>['parse'] {
+  const one = url();
+  return (raw) => {
+    const list: string[] = [];
+    for (const part of raw.split(',').map((x) => x.trim())) {
+      const r = one(part);
+      if (!r.ok) return fail(`${r.error} (entry ${JSON.stringify(withoutUserInfo(part))})`);
+      if (list.includes(r.value)) return fail(`should not list ${r.value} twice`);
+      list.push(r.value);
+    }
+    return ok(list);
+  };
+}
+
 function brokers(): VarSpec<readonly string[]>['parse'] {
   return (raw) => {
     const list = raw
@@ -345,9 +360,9 @@ export const VARIABLES = {
     parse: num(0, 1),
   },
   IDRIFT_ALERTMANAGER_URL: {
-    doc: 'Base URL of the Prometheus Alertmanager that `interest-drift alert-bridge` posts churn alerts to (v2 API); unused by `run`.',
+    doc: "Base URL of the Prometheus Alertmanager that `interest-drift alert-bridge` posts churn alerts to (v2 API); for an HA cluster, every replica's URL, comma-separated (each alert goes to each replica); unused by `run`.",
     default: '',
-    parse: url(),
+    parse: urls(),
   },
   IDRIFT_ALERT_INCLUDE_USER_ID: {
     doc: 'alert-bridge: also put the real user id in an annotation (user_id); labels only ever carry the keyed pseudonym.',
@@ -526,9 +541,10 @@ export interface Config {
     /** Users whose lookup answers the HTTP thread caches (IDRIFT_LOOKUP_CACHE_USERS). */
     readonly lookupCacheUsers: number;
   };
-  /** The alert bridge (`interest-drift alert-bridge`); `alertmanagerUrl` null = not configured. */
+  /** The alert bridge (`interest-drift alert-bridge`). */
   readonly alerts: {
-    readonly alertmanagerUrl: string | null;
+    /** One URL per Alertmanager replica; empty = not configured. */
+    readonly alertmanagerUrls: readonly string[];
     readonly includeUserId: boolean;
     readonly firingTtlMs: number;
   };
@@ -741,7 +757,7 @@ export function loadConfig(
     profileMinIntervalMs: v.IDRIFT_PROFILE_MIN_INTERVAL_MS,
     lateTopicEnabled: v.IDRIFT_LATE_TOPIC_ENABLED,
     alerts: {
-      alertmanagerUrl: (v as Partial<Values>).IDRIFT_ALERTMANAGER_URL ?? null,
+      alertmanagerUrls: (v as Partial<Values>).IDRIFT_ALERTMANAGER_URL ?? [],
       includeUserId: v.IDRIFT_ALERT_INCLUDE_USER_ID,
       firingTtlMs: v.IDRIFT_ALERT_FIRING_TTL_MS,
     },

@@ -279,6 +279,12 @@ export function createAlertBridgeMetrics(registry: Registry = new Registry(), wi
       labelNames: ['code'] as const,
       registers: r,
     }),
+    replicaFailures: new Counter({
+      name: 'idrift_alert_bridge_replica_failures_total',
+      help: 'Records an Alertmanager replica missed while another took them, by replica (its index in IDRIFT_ALERTMANAGER_URL, from 0).',
+      labelNames: ['replica'] as const,
+      registers: r,
+    }),
     lag: new Gauge({
       name: 'idrift_alert_bridge_lag_records',
       help: "Records of the churn topic not yet handled, by partition, at the bridge's last fetched batch.",

@@ -49,68 +49,91 @@ function churn(over: Partial<ChurnRisk> & Pick<ChurnRisk, 'alertId' | 'userId' |
   };
 }
 
-describeWithStack('alert bridge to a real Alertmanager', (env) => {
-  let am: ChildProcess;
-  let amUrl = '';
-  let storage = '';
-  let kafka: Kafka;
+/** A real Alertmanager process (unclustered) on a free port, with its own storage folder. */
+interface RunningAlertmanager {
+  readonly url: string;
+  stop(): Promise<void>;
+}
 
-  beforeAll(async () => {
-    const bin = execFileSync(join(ROOT, 'test/harness/alertmanager.sh'), ['path'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: 900_000,
-    }).trim();
-    storage = mkdtempSync(join(tmpdir(), 'alertmanager-'));
-    const port = 29_100 + Math.floor(Math.random() * 800);
-    amUrl = `http://127.0.0.1:${port}`;
-    am = spawn(
-      bin,
-      [
-        `--config.file=${join(ROOT, 'test/harness/alertmanager/alertmanager.yml')}`,
-        `--storage.path=${storage}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; ; i++) {
-      const ready = await fetch(`${amUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (i > 100) throw new Error('Alertmanager did not become ready');
-      await sleep(200);
-    }
-    kafka = testKafka(env);
-  });
-
-  afterAll(async () => {
-    // Alertmanager writes its snapshots to the storage folder as it shuts down: wait for it to exit
-    // before removing the folder (a clean-clone `make test` failed here with ENOTEMPTY).
-    if (am && am.exitCode === null && am.signalCode === null) {
+async function startAlertmanager(): Promise<RunningAlertmanager> {
+  const bin = execFileSync(join(ROOT, 'test/harness/alertmanager.sh'), ['path'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 900_000,
+  }).trim();
+  const storage = mkdtempSync(join(tmpdir(), 'alertmanager-'));
+  const port = 29_100 + Math.floor(Math.random() * 800);
+  const url = `http://127.0.0.1:${port}`;
+  const am: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${join(ROOT, 'test/harness/alertmanager/alertmanager.yml')}`,
+      `--storage.path=${storage}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    { stdio: 'ignore' },
+  );
+  const stop = async (): Promise<void> => {
+    // Alertmanager writes its snapshots to the storage folder as it shuts down: wait for it to
+    // exit before removing the folder (a clean-clone `make test` failed here with ENOTEMPTY).
+    if (am.exitCode === null && am.signalCode === null) {
       const exited = once(am, 'exit');
       am.kill('SIGTERM');
       await exited;
     }
-    if (storage) rmSync(storage, { recursive: true, force: true });
+    rmSync(storage, { recursive: true, force: true });
+  };
+  for (let i = 0; ; i++) {
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (i > 100) {
+      await stop();
+      throw new Error('Alertmanager did not become ready');
+    }
+    await sleep(200);
+  }
+  return { url, stop };
+}
+
+describeWithStack('alert bridge to a real Alertmanager', (env) => {
+  let am: RunningAlertmanager | undefined;
+  let amUrl = '';
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    am = await startAlertmanager();
+    amUrl = am.url;
+    kafka = testKafka(env);
+  });
+
+  afterAll(async () => {
+    await am?.stop();
   });
 
   async function bridgeUntilCaughtUp(
     config: Config,
     includeUserId: boolean,
     nowMs: () => number = Date.now,
+    urls: readonly string[] = [amUrl],
+    onReplicaFailure?: (replica: number) => void,
   ): Promise<void> {
     const serde = new AvroSerde(testRegistry(env));
-    const client = alertmanagerClient(amUrl);
     const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
     const bridge = await startAlertBridge(
       kafka,
       serde,
       config,
-      alertApplier(client, { pseudonym, includeUserId, firingTtlMs: 3_600_000 }, nowMs),
+      alertApplier(
+        urls.map((u) => alertmanagerClient(u)),
+        { pseudonym, includeUserId, firingTtlMs: 3_600_000 },
+        nowMs,
+        onReplicaFailure,
+      ),
       createLogger('warn'),
     );
     try {
@@ -120,10 +143,8 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     }
   }
 
-  async function activeAlerts(): Promise<AlertmanagerAlert[]> {
-    const res = await fetch(
-      `${amUrl}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${ALERT_NAME}"`)}`,
-    );
+  async function activeAlerts(url = amUrl): Promise<AlertmanagerAlert[]> {
+    const res = await fetch(`${url}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${ALERT_NAME}"`)}`);
     return ((await res.json()) as AlertmanagerAlert[]).sort((a, b) =>
       (a.labels.alert_id ?? '').localeCompare(b.labels.alert_id ?? ''),
     );
@@ -255,6 +276,56 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       .post([{ ...alert, labels: {} }])
       .catch((e: unknown) => e);
     expect(codeOf(invalid)).toBe('ALERT_REJECTED');
+  });
+
+  it('posts to every Alertmanager replica, and goes on with the others while one is down', async () => {
+    const second = await startAlertmanager();
+    try {
+      const { config, serde, id } = await churnTopicWith('alerts-ha', [
+        churn({ alertId: 'ha1', userId: 'heidi', level: 'HIGH' }),
+      ]);
+      const missed: number[] = [];
+      const urls = [amUrl, second.url];
+      await bridgeUntilCaughtUp(config, false, Date.now, urls, (i) => missed.push(i));
+      expect(missed).toEqual([]);
+      for (const u of urls) expect((await activeAlerts(u)).map((a) => a.labels.alert_id)).toContain('ha1');
+
+      // The second replica goes away; Heidi returns and Ivan's risk rises. The first replica gets
+      // both records, the bridge does not wait for the second, and says it missed them.
+      await second.stop();
+      const p = kafka.producer();
+      await p.connect();
+      await p.send({
+        topic: config.topics.churn,
+        messages: [
+          {
+            key: 'heidi',
+            value: serde.encode(
+              id,
+              churn({
+                alertId: 'ha1',
+                userId: 'heidi',
+                level: 'HIGH',
+                status: 'RESOLVED',
+                resolution: 'USER_RETURNED',
+              }),
+            ),
+          },
+          {
+            key: 'ivan',
+            value: serde.encode(id, churn({ alertId: 'ha2', userId: 'ivan', level: 'MEDIUM' })),
+          },
+        ],
+      });
+      await p.disconnect();
+      await bridgeUntilCaughtUp(config, false, Date.now, urls, (i) => missed.push(i));
+      const first = (await activeAlerts()).map((a) => a.labels.alert_id);
+      expect(first).toContain('ha2');
+      expect(first).not.toContain('ha1');
+      expect(missed).toEqual([1, 1]);
+    } finally {
+      await second.stop();
+    }
   });
 
   it("resolves even when the bridge's clock runs ahead of Alertmanager's", async () => {

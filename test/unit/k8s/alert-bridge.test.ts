@@ -47,7 +47,7 @@ describe('k8s/alert-bridge', () => {
     const { env, problems } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
     expect(problems).toEqual([]);
     const config = loadConfig(env, { alerting: true }, 'alert-bridge');
-    expect(config.alerts.alertmanagerUrl).toMatch(/^https?:\/\//);
+    expect(config.alerts.alertmanagerUrls).toEqual([expect.stringMatching(/^https?:\/\//)]);
     expect(config.logPseudonymKey).toBeTruthy();
     expect(config.kafka.sasl?.username).toBe(one(objs, 'KafkaUser').metadata.name);
   });

@@ -138,7 +138,25 @@ describe('loadConfig', () => {
       { alerting: true },
       'alert-bridge',
     );
-    expect(ok.alerts.alertmanagerUrl).toBe('http://127.0.0.1:9093');
+    expect(ok.alerts.alertmanagerUrls).toEqual(['http://127.0.0.1:9093']);
+  });
+
+  it('takes one Alertmanager URL per replica, comma-separated, and names a bad or repeated entry', () => {
+    const two = loadConfig({
+      ...minimal,
+      IDRIFT_ALERTMANAGER_URL: 'http://am-0.am:9093/, http://am-1.am:9093',
+    });
+    expect(two.alerts.alertmanagerUrls).toEqual(['http://am-0.am:9093', 'http://am-1.am:9093']);
+    expect(
+      configError({ ...minimal, IDRIFT_ALERTMANAGER_URL: 'http://am-0:9093,am-1:9093' }).message,
+    ).toMatch(/IDRIFT_ALERTMANAGER_URL=.* should be an http:\/\/ or https:\/\/ URL \(entry "am-1:9093"\)/);
+    expect(
+      configError({ ...minimal, IDRIFT_ALERTMANAGER_URL: 'http://am-0:9093,http://am-0:9093/' }).message,
+    ).toContain('should not list http://am-0:9093 twice');
+    expect(
+      configError({ ...minimal, IDRIFT_ALERTMANAGER_URL: 'http://am-0:9093,http://u:secret@am-1:9093' })
+        .message,
+    ).not.toContain('secret');
   });
 
   it('documents every variable in the reference table', () => {
