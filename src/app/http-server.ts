@@ -84,9 +84,13 @@ export async function routeRequest(
     headers: { 'content-type': type },
     body,
   });
-  if (method !== 'GET') {
+  // HEAD answers as GET (Node sends no body): some load balancers and probes check with HEAD.
+  if (method !== 'GET' && method !== 'HEAD') {
     const refused = text(405, 'method not allowed\n');
-    return { route: 'unmatched', response: { ...refused, headers: { ...refused.headers, allow: 'GET' } } };
+    return {
+      route: 'unmatched',
+      response: { ...refused, headers: { ...refused.headers, allow: 'GET, HEAD' } },
+    };
   }
   switch (url) {
     case '/metrics':

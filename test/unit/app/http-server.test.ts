@@ -70,8 +70,9 @@ describe('HTTP server', () => {
         (await fetch(`${base}/v1/users/some-user-id/interests`)).status,
         (await fetch(`${base}/elsewhere`)).status,
         (await fetch(`${base}/healthz`, { method: 'POST' })).status,
+        (await fetch(`${base}/readyz`, { method: 'HEAD' })).status,
       ];
-      expect(statuses).toEqual([200, 503, 200, 200, 404, 405]);
+      expect(statuses).toEqual([200, 503, 200, 200, 404, 405, 503]);
       await until(() => seen.length >= statuses.length);
       expect(seen.map(([route, status]) => [route, status])).toEqual([
         ['healthz', 200],
@@ -80,12 +81,16 @@ describe('HTTP server', () => {
         ['interests', 200],
         ['unmatched', 404],
         ['unmatched', 405],
+        ['readyz', 503],
       ]);
       for (const [, , seconds] of seen) {
         expect(seconds).toBeGreaterThanOrEqual(0);
         expect(seconds).toBeLessThan(5);
       }
       expect(JSON.stringify(seen)).not.toContain('some-user-id');
+      // HEAD: the status of GET, no body.
+      const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
+      expect([head.status, await head.text()]).toEqual([200, '']);
     } finally {
       await http.close();
     }
@@ -295,6 +300,6 @@ describe('routeRequest', () => {
 
   it('answers 405 with the methods it allows', async () => {
     const r = await routeRequest('POST', '/v1/users/u1/interests', new Registry(), health, null);
-    expect([r.response.status, r.response.headers.allow]).toEqual([405, 'GET']);
+    expect([r.response.status, r.response.headers.allow]).toEqual([405, 'GET, HEAD']);
   });
 });
