@@ -164,6 +164,17 @@ async function startTask(
     { maxEventTimeMs: checkpoint?.maxEventTimeMs, ahead },
   );
   const { committed, logStart } = await inputOffsets(kafka, config, p);
+  if (checkpoint !== undefined && committed >= 0n && committed < checkpoint.offset) {
+    // Offsets and checkpoints commit in one transaction, so only a reset makes this happen.
+    throw new ProcessorError(
+      'OFFSETS_BEHIND_STATE',
+      `input partition ${p}: the group's committed offset ${committed} is behind the changelog checkpoint ` +
+        `${checkpoint.offset} (offsets reset while the changelog was kept); processing would apply ` +
+        `${checkpoint.offset - committed} records twice and emit their outputs again. Reprocess with a new ` +
+        'IDRIFT_APP_ID, or reset the offsets to the checkpoint',
+      { context: { partition: p } },
+    );
+  }
   const nextOffset = resumeOffset(committed, checkpoint, p, deps.logger);
   // Where the input after the checkpoint begins: retention may have deleted part of it (a long
   // outage, size-bound retention), and those changes are lost. Asked for a deleted offset, the
@@ -184,14 +195,6 @@ async function startTask(
   // Resumed at the checkpoint (no committed offset), the live loop does the replay's work, so it
   // keeps skipping the records that users written ahead of the checkpoint already hold.
   if (committed >= 0n || checkpoint === undefined) processor.endReplay();
-  if (checkpoint !== undefined && nextOffset >= 0n && nextOffset < checkpoint.offset) {
-    deps.logger.warn(
-      'committed offset is behind the changelog checkpoint (offsets reset?): states are ahead of it',
-      {
-        partition: p,
-      },
-    );
-  }
   const restoreMs = restored.durationMs + (Date.now() - t0);
   metrics.restoreDurationSeconds.observe(restoreMs / 1000);
   metrics.restoredUsers.inc(states.size);

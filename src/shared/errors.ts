@@ -97,6 +97,14 @@ export const ErrorCodes = {
    * `interest-drift changelog check` lists them and can tombstone them.
    */
   CHANGELOG_UNREADABLE: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * The group's committed offset of an input partition is behind the offset its changelog
+   * checkpoint says the restored states already hold: the group's offsets were reset while the
+   * changelog was kept. Processing on would apply those events a second time and emit their
+   * outputs again, so the service stops instead. Reprocess with a new IDRIFT_APP_ID
+   * (k8s/README.md, "Replay and backfill"), or move the offsets forward to the checkpoint.
+   */
+  OFFSETS_BEHIND_STATE: { retriable: false, badRecord: false, fatal: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -25,6 +25,7 @@ import { AvroSerde } from '../../../src/kafka/serde';
 import { coreParams, validationLimits } from '../../../src/pipeline/params';
 import { simulate } from '../../../src/sim/simulator';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../../../src/state/checkpoint';
+import { isProcessorError } from '../../../src/shared/errors';
 import { createLogger } from '../../../src/shared/logger';
 import { createMetrics } from '../../../src/shared/metrics';
 import { FakeEncoder, fakeManifest } from '../../support/fake-encoder';
@@ -154,6 +155,29 @@ describeWithStack('partition task replay on the real broker', (env) => {
       // Not -1, which made the consumer read the input from its start into states that hold it.
       expect(task.nextOffset).toBe(end / 2n);
       expect(task.replayedRecords).toBe(0);
+    } finally {
+      await task.producer.disconnect();
+    }
+  }, 120_000);
+
+  it("refuses to start when the group's offsets were reset behind the checkpoint (the states hold those records)", async () => {
+    const p = 0;
+    const { config, serde, end } = await withCheckpoint('offsets-reset', p, (e) => e / 2n);
+    expect(end).toBeGreaterThan(10n);
+    await commitOffset(config, p, end / 4n);
+    const refused = await openTask(config, serde, new FakeEncoder(), fakeManifest(), p).catch(
+      (e: unknown) => e,
+    );
+    expect(isProcessorError(refused) && [refused.code, refused.fatal]).toEqual([
+      'OFFSETS_BEHIND_STATE',
+      true,
+    ]);
+    expect(String(refused)).toContain(`${end / 2n - end / 4n} records twice`);
+    // At the checkpoint (an orderly stop), the task opens as usual.
+    await commitOffset(config, p, end / 2n);
+    const task = await openTask(config, serde, new FakeEncoder(), fakeManifest(), p);
+    try {
+      expect(task.nextOffset).toBe(end / 2n);
     } finally {
       await task.producer.disconnect();
     }
