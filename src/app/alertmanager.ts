@@ -11,6 +11,7 @@
  * merges.
  */
 import type { ChurnRisk } from '../kafka/avro-types.gen';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
 import { ProcessorError, isProcessorError } from '../shared/errors';
 
 export interface AlertmanagerAlert {
@@ -217,16 +218,56 @@ export async function applyAlertRecord(
   };
 }
 
-/** The bridge's `apply`: each record's actions against every replica, stamped with the wall clock. */
+/**
+ * How long a replica that was unavailable is skipped, ms, when there are others. Why: a replica
+ * that hangs (a dead pod whose address DNS still returns) costs each request the client's 10 s
+ * timeout, and every record waits for the slowest replica; skipped, it fails at once.
+ */
+export const REPLICA_SKIP_MS = 30_000;
+
+/**
+ * `client` behind a circuit breaker (cockatiel): after an unavailable answer (a retriable error)
+ * it fails fast with ALERTMANAGER_UNAVAILABLE for `skipMs`, then lets one attempt through.
+ * Refusals (fatal errors) pass through and do not open it.
+ */
+export function skippingWhenUnavailable(
+  client: AlertmanagerClient,
+  skipMs = REPLICA_SKIP_MS,
+): AlertmanagerClient {
+  const breaker = circuitBreaker(
+    handleWhen((e) => isProcessorError(e) && e.retriable),
+    { halfOpenAfter: skipMs, breaker: new ConsecutiveBreaker(1) },
+  );
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await breaker.execute(fn);
+    } catch (e) {
+      if (!isBrokenCircuitError(e)) throw e;
+      throw new ProcessorError(
+        'ALERTMANAGER_UNAVAILABLE',
+        `Alertmanager replica skipped for up to ${skipMs} ms after it was unavailable`,
+        { cause: e },
+      );
+    }
+  };
+  return { post: (alerts) => run(() => client.post(alerts)), find: (id) => run(() => client.find(id)) };
+}
+
+/**
+ * The bridge's `apply`: each record's actions against every replica, stamped with the wall clock.
+ * With more than one replica, each is skipped for a while after it was unavailable
+ * (skippingWhenUnavailable); a single one is always asked, the bridge's retries pace it.
+ */
 export function alertApplier(
   replicas: AlertmanagerClient | readonly AlertmanagerClient[],
   o: Omit<AlertOptions, 'nowMs'>,
   nowMs: () => number = Date.now,
   onReplicaFailure?: ReplicaFailure,
 ): (r: ChurnRisk) => Promise<void> {
-  const list = Array.isArray(replicas)
+  const given = Array.isArray(replicas)
     ? (replicas as readonly AlertmanagerClient[])
     : [replicas as AlertmanagerClient];
+  const list = given.length > 1 ? given.map((c) => skippingWhenUnavailable(c)) : given;
   return async (r) => {
     await applyAlertRecord(list, r, { ...o, nowMs: nowMs() }, onReplicaFailure);
   };

@@ -10,8 +10,16 @@ import { createAlertBridgeMetrics } from '../shared/metrics';
 import { startHttpServer } from '../app/http-server';
 import type { AlertBridge } from '../kafka/alert-bridge';
 
+/** The bridge's default HTTP port (IDRIFT_HTTP_PORT unset). */
+export const ALERT_BRIDGE_PORT = 9465;
+
 export async function runAlertBridgeCommand(): Promise<number> {
-  const config = loadCommandConfig('alert-bridge', { alerting: true });
+  // Its own default port, so that it can run next to the service (9464) on one machine.
+  const config = loadCommandConfig(
+    'alert-bridge',
+    { alerting: true },
+    { IDRIFT_HTTP_PORT: String(ALERT_BRIDGE_PORT) },
+  );
   const logger = createLogger(config.logLevel);
   const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));

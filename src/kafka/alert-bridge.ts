@@ -45,7 +45,12 @@ export async function startAlertBridge(
   let joined = false;
   let fail: (e: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
-  const consumer = kafka.consumer({ groupId: alertBridgeGroup(config), readUncommitted: false });
+  const consumer = kafka.consumer({
+    groupId: alertBridgeGroup(config),
+    readUncommitted: false,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+  });
   // A crash kafkajs does not restart from (an error it does not know as retriable, such as a bug's
   // TypeError out of `apply`) stops the consumer for good: the bridge stops with it, loudly,
   // instead of living on without delivering anything.
@@ -100,7 +105,9 @@ export async function startAlertBridge(
                   maxDelayMs: 10_000,
                   maxRetries: Infinity,
                   shouldRetry: (e) => {
-                    metrics?.deliveryFailures.inc({ code: isProcessorError(e) ? e.code : 'UNKNOWN' });
+                    // Only the Alertmanager's answers: a bug, or a rebalance met while heartbeating
+                    // between attempts, is not a delivery failure.
+                    if (isProcessorError(e)) metrics?.deliveryFailures.inc({ code: e.code });
                     return isRetriable(e) && !stopping;
                   },
                   onRetry: (e, _n, delayMs) =>
@@ -118,10 +125,12 @@ export async function startAlertBridge(
           }
         }
         payload.resolveOffset(m.offset);
+        // Records after this one, as far as the fetch knew: the gauge moves record by record, so a
+        // slow batch shows as a slowly falling lag, not a flat one.
+        metrics?.lag.set({ partition }, Number(BigInt(batch.highWatermark) - BigInt(m.offset) - 1n));
         await heartbeat();
       }
       await payload.commitOffsetsIfNecessary();
-      metrics?.lag.set({ partition }, Number(batch.offsetLag()));
     },
   });
   const stop = async (): Promise<void> => {

@@ -578,7 +578,12 @@ export interface ConfigNeeds {
 const MODEL_FILES = ['IDRIFT_MODEL_PATH', 'IDRIFT_MODEL_META_PATH', 'IDRIFT_CHURN_MODEL_PATH'] as const;
 
 /** The problems of `needs` on the values that parsed (a variable that failed is reported already). */
-function needProblems(p: Partial<Values>, needs: ConfigNeeds, command: string): string[] {
+function needProblems(
+  p: Partial<Values>,
+  failed: ReadonlySet<string>,
+  needs: ConfigNeeds,
+  command: string,
+): string[] {
   const problems: string[] = [];
   if (needs.modelFiles) {
     const isFile = file();
@@ -590,9 +595,9 @@ function needProblems(p: Partial<Values>, needs: ConfigNeeds, command: string): 
     }
   }
   if (needs.alerting) {
-    if (p.IDRIFT_ALERTMANAGER_URL === undefined)
+    if (p.IDRIFT_ALERTMANAGER_URL === undefined && !failed.has('IDRIFT_ALERTMANAGER_URL'))
       problems.push(`IDRIFT_ALERTMANAGER_URL is required by ${command}`);
-    if (p.IDRIFT_LOG_PSEUDONYM_KEY === undefined)
+    if (p.IDRIFT_LOG_PSEUDONYM_KEY === undefined && !failed.has('IDRIFT_LOG_PSEUDONYM_KEY'))
       problems.push(
         `IDRIFT_LOG_PSEUDONYM_KEY is required by ${command} (alert user labels must stay stable)`,
       );
@@ -666,7 +671,7 @@ export function loadConfig(
     seen.set(name, t);
   }
   errors.push(...securityProblems(p, failed));
-  errors.push(...needProblems(p, needs, command));
+  errors.push(...needProblems(p, failed, needs, command));
   if (errors.length > 0) {
     throw new ProcessorError(
       'CONFIG_INVALID',
@@ -830,9 +835,12 @@ function securityProblems(o: Partial<Values>, failed: ReadonlySet<string>): stri
   return problems;
 }
 
-/** loadConfig over the process environment, for `command` with its `needs`. */
-export function loadCommandConfig(command: string, needs: ConfigNeeds): Config {
-  return loadConfig(process.env, needs, command);
+/**
+ * loadConfig over the process environment, for `command` with its `needs`, and `defaults` for
+ * variables the environment leaves unset.
+ */
+export function loadCommandConfig(command: string, needs: ConfigNeeds, defaults: Env = {}): Config {
+  return loadConfig({ ...defaults, ...process.env }, needs, command);
 }
 
 /** loadConfig over the process environment, with `defaults` for variables the environment leaves unset. */

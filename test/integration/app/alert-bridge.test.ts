@@ -383,7 +383,12 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
         (r) => total(r.body, 'idrift_alert_bridge_records_total', 'outcome="delivered"') === 2,
       );
       expect(total(m.body, 'idrift_alert_bridge_records_total', 'outcome="delivered"')).toBe(2);
-      expect(total(m.body, 'idrift_alert_bridge_lag_records')).toBe(0);
+      // The lag is set after each record's heartbeat: a scrape may come just before.
+      const caughtUp = await eventually(
+        () => httpGet(port, '/metrics'),
+        (r) => total(r.body, 'idrift_alert_bridge_lag_records') === 0,
+      );
+      expect(total(caughtUp.body, 'idrift_alert_bridge_lag_records')).toBe(0);
       expect(total(m.body, 'idrift_alert_bridge_delivery_failures_total')).toBe(0);
       expect(m.body).not.toMatch(/frank|grace/);
     } finally {

@@ -4,7 +4,7 @@
  * behaviour is in test/integration/app/alert-bridge.test.ts.
  */
 import type { AlertmanagerAlert, AlertmanagerClient } from '../../../src/app/alertmanager';
-import { applyAlertRecord } from '../../../src/app/alertmanager';
+import { applyAlertRecord, skippingWhenUnavailable } from '../../../src/app/alertmanager';
 import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
 import { ProcessorError, isProcessorError } from '../../../src/shared/errors';
 
@@ -97,5 +97,33 @@ describe('applyAlertRecord over replicas', () => {
       options,
     ).catch((x: unknown) => x);
     expect(bug).toBeInstanceOf(TypeError);
+  });
+
+  it('skips a replica for a while after it was unavailable, not after a refusal', async () => {
+    let calls = 0;
+    let answer: (() => Error) | null = down;
+    const counted: AlertmanagerClient = {
+      post: () => {
+        calls++;
+        return answer ? Promise.reject(answer()) : Promise.resolve();
+      },
+      find: () => Promise.resolve([]),
+    };
+    const skipping = skippingWhenUnavailable(counted, 200);
+    const codeOf = (e: unknown): string => (isProcessorError(e) ? e.code : String(e));
+    expect(codeOf(await skipping.post([]).catch((e: unknown) => e))).toBe('ALERTMANAGER_UNAVAILABLE');
+    // Skipped: fails at once without asking the replica.
+    expect(codeOf(await skipping.post([]).catch((e: unknown) => e))).toBe('ALERTMANAGER_UNAVAILABLE');
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 250));
+    answer = null;
+    await skipping.post([]);
+    expect(calls).toBe(2);
+    // A refusal is not an outage: the next request still reaches the replica.
+    answer = () => new ProcessorError('ALERT_REJECTED', 'HTTP 400');
+    expect(codeOf(await skipping.post([]).catch((e: unknown) => e))).toBe('ALERT_REJECTED');
+    answer = null;
+    await skipping.post([]);
+    expect(calls).toBe(4);
   });
 });

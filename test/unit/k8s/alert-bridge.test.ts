@@ -47,7 +47,11 @@ describe('k8s/alert-bridge', () => {
     const { env, problems } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
     expect(problems).toEqual([]);
     const config = loadConfig(env, { alerting: true }, 'alert-bridge');
-    expect(config.alerts.alertmanagerUrls).toEqual([expect.stringMatching(/^https?:\/\//)]);
+    // One URL per replica of an HA Alertmanager, each a pod's own address (not the Service, which
+    // would reach one replica per request).
+    expect(config.alerts.alertmanagerUrls.length).toBeGreaterThan(1);
+    for (const u of config.alerts.alertmanagerUrls)
+      expect(u).toMatch(/^https?:\/\/alertmanager-main-\d+\.alertmanager-operated\.monitoring\.svc:9093$/);
     expect(config.logPseudonymKey).toBeTruthy();
     expect(config.kafka.sasl?.username).toBe(one(objs, 'KafkaUser').metadata.name);
   });
@@ -71,6 +75,8 @@ describe('k8s/alert-bridge', () => {
     const { env } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
     const config = loadConfig(env, { alerting: true }, 'alert-bridge');
     const c = container(one(objs, 'Deployment'));
+    // Plain node: not the image's ENTRYPOINT with the service's young-generation flags.
+    expect([c.command, c.args]).toEqual([['node', 'dist/src/main.js'], ['alert-bridge']]);
     const port = (c.ports ?? []).find((p) => p.name === 'http');
     expect(port?.containerPort).toBe(config.http.port);
     expect(config.http.host).toBe('0.0.0.0');

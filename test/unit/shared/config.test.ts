@@ -139,6 +139,14 @@ describe('loadConfig', () => {
       'alert-bridge',
     );
     expect(ok.alerts.alertmanagerUrls).toEqual(['http://127.0.0.1:9093']);
+    // Given but invalid: reported once, as invalid, not also as missing.
+    const bad = configError(
+      { ...minimal, IDRIFT_ALERTMANAGER_URL: 'am:9093', IDRIFT_LOG_PSEUDONYM_KEY: 'short' },
+      { alerting: true },
+      'alert-bridge',
+    );
+    expect(bad.message).toContain('2 problems');
+    expect(bad.message).not.toContain('is required');
   });
 
   it('takes one Alertmanager URL per replica, comma-separated, and names a bad or repeated entry', () => {
