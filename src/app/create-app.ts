@@ -25,7 +25,7 @@ import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 import { createThreadedEncoder } from '../model/encoder-thread';
 import { modelContext } from '../pipeline/partition-processor';
-import { coreParams, validationLimits } from '../pipeline/params';
+import { coreParams, paramsWarnings, validationLimits } from '../pipeline/params';
 
 export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -162,6 +162,7 @@ export function createApp(config: Config, logger: Logger): App {
     if (stopping !== null) return abandon();
     const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
     const params = coreParams(config, manifest);
+    for (const w of paramsWarnings(params)) log.warn(w.message, w.context);
     const httpUrl = config.http.advertisedUrl ?? advertisedUrl(config.http.host, http.port);
     processor = new StreamProcessor({
       httpUrl,

@@ -3,6 +3,7 @@
  * tests): core defaults ← calibrated thresholds in the model metadata ← config overrides.
  */
 import type { ChurnHazardWeights } from '../core/churn-hazard';
+import { RESCORE_IDLE_HOURS } from '../core/churn-hazard';
 import type { CoreParams } from '../core/params';
 import { DEFAULT_PARAMS } from '../core/params';
 import type { ValidationLimits } from '../core/validate';
@@ -39,6 +40,31 @@ export function coreParams(config: Config, manifest: ModelManifest): CoreParams 
     drift,
     churn: churnParams(config, t.churn ?? {}),
   };
+}
+
+/** A setting that is valid but works against the outputs' consumers: logged at start, not refused. */
+export interface ParamsWarning {
+  readonly message: string;
+  readonly context: Readonly<Record<string, number>>;
+}
+
+/**
+ * Warnings about `params`. A state TTL (event time) shorter than the churn ladder's last
+ * re-score evicts an idle user before the later rungs, and the eviction resolves the user's open
+ * churn alert (resolution OTHER) exactly when the user looks most lost. Not refused: a short TTL
+ * is how an operator bounds memory, and tests use one on purpose.
+ */
+export function paramsWarnings(params: CoreParams): ParamsWarning[] {
+  const lastRungHours = RESCORE_IDLE_HOURS[RESCORE_IDLE_HOURS.length - 1] as number;
+  const ttlHours = params.stateTtlMs / 3_600_000;
+  if (params.stateTtlMs === 0 || ttlHours >= lastRungHours) return [];
+  return [
+    {
+      message:
+        "IDRIFT_STATE_TTL_MS is shorter than the churn ladder's last re-score: users idle that long are evicted, and their open churn alerts resolved (OTHER), before the later re-scores",
+      context: { ttlHours, lastRungHours },
+    },
+  ];
 }
 
 /** Level thresholds: config ← the hazard file's ← defaults. */

@@ -1,5 +1,5 @@
 import type { ModelManifest } from '../../../src/model/model-manifest';
-import { coreParams } from '../../../src/pipeline/params';
+import { coreParams, paramsWarnings } from '../../../src/pipeline/params';
 import { loadConfig } from '../../../src/shared/config';
 
 const env = {
@@ -33,4 +33,16 @@ describe('coreParams', () => {
       );
     },
   );
+
+  it("warns of a state TTL shorter than the churn ladder's last re-score (14 days), not of longer or none", () => {
+    const ttl = (days: number) =>
+      paramsWarnings(
+        coreParams(loadConfig({ ...env, IDRIFT_STATE_TTL_MS: String(days * 86_400_000) }), manifest),
+      );
+    expect(ttl(3).map((w) => w.context)).toEqual([{ ttlHours: 72, lastRungHours: 336 }]);
+    expect(ttl(3)[0]?.message).toMatch(/shorter than the churn ladder's last re-score/);
+    expect(ttl(14)).toEqual([]);
+    expect(ttl(30)).toEqual([]);
+    expect(ttl(0)).toEqual([]);
+  });
 });
