@@ -426,12 +426,12 @@ export const VARIABLES = {
     parse: oneOf(['debug', 'info', 'warn', 'error'] as const),
   },
   IDRIFT_SHUTDOWN_GRACE_MS: {
-    doc: 'On SIGTERM, ms to finish and commit the in-flight batch before forcing.',
+    doc: 'On SIGTERM, ms for the stop (finish and commit the in-flight batch, write the dirty states, close the clients); added to IDRIFT_SHUTDOWN_FORCE_MS, it is one deadline for the whole stop, after which the process exits anyway (an unfinished transaction is aborted: nothing lost or duplicated).',
     default: '20000',
     parse: int(0, 600_000),
   },
   IDRIFT_SHUTDOWN_FORCE_MS: {
-    doc: 'After the grace budget, ms to close clients before exiting anyway.',
+    doc: "Added to IDRIFT_SHUTDOWN_GRACE_MS: the stop's one deadline (no separate phase; kept as its own variable for existing deployments).",
     default: '5000',
     parse: int(0, 600_000),
   },
