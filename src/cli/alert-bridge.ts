@@ -3,7 +3,7 @@ import { alertApplier, alertmanagerClient } from '../app/alertmanager';
 import { startAlertBridge } from '../kafka/alert-bridge';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
-import { loadCommandConfig } from '../shared/config';
+import { loadConfigWithDefaults } from '../shared/config';
 import { describeError } from '../shared/errors';
 import { createLogger, createPseudonymiser } from '../shared/logger';
 import { createAlertBridgeMetrics } from '../shared/metrics';
@@ -15,10 +15,10 @@ export const ALERT_BRIDGE_PORT = 9465;
 
 export async function runAlertBridgeCommand(): Promise<number> {
   // Its own default port, so that it can run next to the service (9464) on one machine.
-  const config = loadCommandConfig(
-    'alert-bridge',
-    { alerting: true },
+  const config = loadConfigWithDefaults(
     { IDRIFT_HTTP_PORT: String(ALERT_BRIDGE_PORT) },
+    { alerting: true },
+    'alert-bridge',
   );
   const logger = createLogger(config.logLevel);
   const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);

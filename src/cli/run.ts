@@ -1,11 +1,11 @@
 /** `interest-drift run`: the stream processor until SIGTERM/SIGINT or a fatal error. */
-import { loadCommandConfig } from '../shared/config';
+import { loadConfigWithDefaults } from '../shared/config';
 import { createApp } from '../app/create-app';
 import { describeError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 
 export async function runService(): Promise<number> {
-  const config = loadCommandConfig('run', { modelFiles: true });
+  const config = loadConfigWithDefaults({}, { modelFiles: true }, 'run');
   const logger = createLogger(config.logLevel);
   const app = createApp(config, logger);
   const onSignal = (sig: string): void => {

@@ -836,14 +836,9 @@ function securityProblems(o: Partial<Values>, failed: ReadonlySet<string>): stri
 }
 
 /**
- * loadConfig over the process environment, for `command` with its `needs`, and `defaults` for
- * variables the environment leaves unset.
+ * loadConfig over the process environment, with `defaults` for variables the environment leaves
+ * unset, for `command` with its `needs`.
  */
-export function loadCommandConfig(command: string, needs: ConfigNeeds, defaults: Env = {}): Config {
-  return loadConfig({ ...defaults, ...process.env }, needs, command);
-}
-
-/** loadConfig over the process environment, with `defaults` for variables the environment leaves unset. */
 export function loadConfigWithDefaults(defaults: Env, needs: ConfigNeeds = {}, command?: string): Config {
   return loadConfig({ ...defaults, ...process.env }, needs, command);
 }
