@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { createMetrics } from '../shared/metrics';
 import type { HttpServer, LookupRoutes } from './http-server';
-import { startHttpServer } from './http-server';
+import { consumerLoopLiveness, startHttpServer } from './http-server';
 import { handleInterests, localAnswer } from './interest-api';
 import { systemClock } from '../core/clock';
 import { kafkaAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
@@ -93,12 +93,8 @@ export function createApp(config: Config, logger: Logger): App {
       {
         liveness: () => {
           if (state === 'failed') return 'processor failed';
-          const last = processor?.lastLoopTurnMs ?? 0;
-          const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
-          if (state === 'running' && last > 0 && Date.now() - last > limitMs) {
-            return `consumer loop has not turned for ${Date.now() - last} ms`;
-          }
-          return null;
+          if (state !== 'running') return null;
+          return consumerLoopLiveness(processor?.lastLoopTurnMs ?? 0, config.kafka.sessionTimeoutMs);
         },
         readiness: notReadyBecause,
       },

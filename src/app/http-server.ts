@@ -30,6 +30,22 @@ export interface HealthSource {
   readiness(): string | null;
 }
 
+/**
+ * The liveness rule of a Kafka consumer loop (the service's and the alert bridge's): alive until
+ * its last fetch or heartbeat (`lastTurnMs`, wall-clock ms; 0 = none yet) is older than
+ * max(60 s, 4 × the session timeout). Null if alive, else why not.
+ */
+export function consumerLoopLiveness(
+  lastTurnMs: number,
+  sessionTimeoutMs: number,
+  nowMs = Date.now(),
+): string | null {
+  const limitMs = Math.max(60_000, 4 * sessionTimeoutMs);
+  return lastTurnMs > 0 && nowMs - lastTurnMs > limitMs
+    ? `consumer loop has not turned for ${nowMs - lastTurnMs} ms`
+    : null;
+}
+
 /** The interest lookup, once the processor runs. */
 export interface LookupRoutes {
   /** The answer for the path's raw (still URI-encoded) user id, from the processing thread. */

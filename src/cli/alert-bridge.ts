@@ -7,7 +7,7 @@ import { loadConfigWithDefaults } from '../shared/config';
 import { describeError } from '../shared/errors';
 import { createLogger, createPseudonymiser } from '../shared/logger';
 import { createAlertBridgeMetrics } from '../shared/metrics';
-import { startHttpServer } from '../app/http-server';
+import { consumerLoopLiveness, startHttpServer } from '../app/http-server';
 import type { AlertBridge } from '../kafka/alert-bridge';
 
 /** The bridge's default HTTP port (IDRIFT_HTTP_PORT unset). */
@@ -33,13 +33,7 @@ export async function runAlertBridgeCommand(): Promise<number> {
     { host: config.http.host, port: config.http.port, cacheUsers: 0, maxIdLength: 0 },
     metrics.registry,
     {
-      liveness: () => {
-        const last = bridge?.lastTurnMs ?? 0;
-        const limitMs = Math.max(60_000, 4 * config.kafka.sessionTimeoutMs);
-        return last > 0 && Date.now() - last > limitMs
-          ? `consumer has not turned for ${Date.now() - last} ms`
-          : null;
-      },
+      liveness: () => consumerLoopLiveness(bridge?.lastTurnMs ?? 0, config.kafka.sessionTimeoutMs),
       readiness: () => (bridge?.joined ? null : 'consumer group not joined'),
     },
     () => false,

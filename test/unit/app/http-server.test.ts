@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { UserState } from '../../../src/core/user-state';
 import type { HttpServer, LookupRoutes } from '../../../src/app/http-server';
-import { routeRequest, startHttpServer } from '../../../src/app/http-server';
+import { consumerLoopLiveness, routeRequest, startHttpServer } from '../../../src/app/http-server';
 import type { InterestsResponse } from '../../../src/app/interest-api';
 import { JSON_HEADERS, redirectAnswer } from '../../../src/app/interest-api';
 import type { PartitionMetadata } from 'kafkajs';
@@ -301,5 +301,16 @@ describe('routeRequest', () => {
   it('answers 405 with the methods it allows', async () => {
     const r = await routeRequest('POST', '/v1/users/u1/interests', new Registry(), health, null);
     expect([r.response.status, r.response.headers.allow]).toEqual([405, 'GET, HEAD']);
+  });
+});
+
+describe('consumerLoopLiveness', () => {
+  it('is alive until the last turn is older than max(60 s, 4 × the session timeout)', () => {
+    const now = 1_000_000_000;
+    expect(consumerLoopLiveness(0, 10_000, now)).toBeNull(); // no turn yet: starting
+    expect(consumerLoopLiveness(now - 60_000, 10_000, now)).toBeNull();
+    expect(consumerLoopLiveness(now - 60_001, 10_000, now)).toBe('consumer loop has not turned for 60001 ms');
+    expect(consumerLoopLiveness(now - 120_000, 30_000, now)).toBeNull();
+    expect(consumerLoopLiveness(now - 120_001, 30_000, now)).not.toBeNull();
   });
 });
