@@ -259,15 +259,12 @@ export function skippingWhenUnavailable(
  * (skippingWhenUnavailable); a single one is always asked, the bridge's retries pace it.
  */
 export function alertApplier(
-  replicas: AlertmanagerClient | readonly AlertmanagerClient[],
+  replicas: readonly AlertmanagerClient[],
   o: Omit<AlertOptions, 'nowMs'>,
   nowMs: () => number = Date.now,
   onReplicaFailure?: ReplicaFailure,
 ): (r: ChurnRisk) => Promise<void> {
-  const given = Array.isArray(replicas)
-    ? (replicas as readonly AlertmanagerClient[])
-    : [replicas as AlertmanagerClient];
-  const list = given.length > 1 ? given.map((c) => skippingWhenUnavailable(c)) : given;
+  const list = replicas.length > 1 ? replicas.map((c) => skippingWhenUnavailable(c)) : replicas;
   return async (r) => {
     await applyAlertRecord(list, r, { ...o, nowMs: nowMs() }, onReplicaFailure);
   };

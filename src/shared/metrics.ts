@@ -287,7 +287,7 @@ export function createAlertBridgeMetrics(registry: Registry = new Registry(), wi
     }),
     lag: new Gauge({
       name: 'idrift_alert_bridge_lag_records',
-      help: "Records of the churn topic not yet handled, by partition, at the bridge's last fetched batch.",
+      help: "Records of the churn topic after the last one the bridge handled, by partition, as far as the partition's last fetch knew (updated record by record).",
       labelNames: ['partition'] as const,
       registers: r,
     }),
