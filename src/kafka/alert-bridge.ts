@@ -4,8 +4,12 @@
  * partition. At-least-once: an offset is committed only after `apply` succeeded for it, so a
  * crash replays records, which `apply` must tolerate (alert identities are idempotent). A
  * retriable failure of `apply` (the Alertmanager is down) is retried with jittered backoff while
- * heartbeating; a fatal one stops the bridge. A record that does not decode is logged with its
- * offset and skipped (it is our own output: the schema registry is the contract).
+ * heartbeating; a fatal one stops the bridge. A record that does not decode (bad bytes, a schema id
+ * the registry does not know) goes, untouched, to the bridge's dead-letter topic with the reason in
+ * the headers of schemas/dead-letter-headers.json (stage `alert-bridge`), and the bridge goes on; a
+ * crash between that send and the offset commit sends it again (at-least-once, as the alerts: the
+ * `dlq.source.*` headers tell repeats apart). A retriable decode failure (the registry is down) is
+ * retried; any other error out of decoding is a bug and stops the bridge.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config';
@@ -14,6 +18,7 @@ import type { Logger } from '../shared/logger';
 import type { AlertBridgeMetrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
 import type { ChurnRisk } from './avro-types.gen';
+import { deadLetterMessage } from './dead-letter';
 import { churnReader } from './output-reader';
 import type { AvroSerde } from './serde';
 
@@ -66,6 +71,13 @@ export async function startAlertBridge(
     joined = true;
     turned();
   });
+  // Dead letters only: idempotent, so a retried send does not write one twice.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: config.topics.churn, fromBeginning: true });
   await consumer.run({
@@ -84,11 +96,26 @@ export async function startAlertBridge(
           try {
             record = await serde.decode(m.value, churnReader);
           } catch (e) {
-            if (isRetriable(e)) throw e;
+            if (!isProcessorError(e) || e.retriable) throw e;
+            await producer.send({
+              topic: config.topics.alertBridgeDeadLetter,
+              acks: -1,
+              messages: [
+                deadLetterMessage(m, e, 'alert-bridge', {
+                  sourceTopic: batch.topic,
+                  partition: batch.partition,
+                  appId: config.appId,
+                  // Unknown: the model version is inside the record that did not decode.
+                  modelVersion: '-',
+                  nowMs: Date.now(),
+                }),
+              ],
+            });
             metrics?.records.inc({ outcome: 'undecodable' });
-            log.error('churn record does not decode; skipped', {
+            log.error('churn record does not decode; sent to the dead-letter topic', {
               partition: batch.partition,
               offset: m.offset,
+              topic: config.topics.alertBridgeDeadLetter,
               error: describeError(e),
             });
           }
@@ -139,6 +166,7 @@ export async function startAlertBridge(
     joined = false;
     await consumer.stop().catch(() => undefined);
     await consumer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
   };
   let stopped: () => void = () => undefined;
   const stoppedP = new Promise<void>((r) => (stopped = r));

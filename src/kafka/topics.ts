@@ -38,6 +38,8 @@ export function topicConfigs(config: Config, plan: TopicPlan): ITopicConfig[] {
     { topic: config.topics.migrations, numPartitions: partitions, replicationFactor },
     { topic: config.topics.churn, numPartitions: partitions, replicationFactor },
     { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
+    // Written by alert-bridge, partition p holding what it could not decode from churn partition p.
+    { topic: config.topics.alertBridgeDeadLetter, numPartitions: partitions, replicationFactor },
     ...(config.lateTopicEnabled
       ? [{ topic: config.topics.late, numPartitions: partitions, replicationFactor }]
       : []),

@@ -239,6 +239,11 @@ export const VARIABLES = {
     parse: int(0, 30 * 86_400_000),
   },
   IDRIFT_DLQ_TOPIC: { doc: 'Dead-letter topic.', default: 'clickstream.events.dlq', parse: str(TOPIC) },
+  IDRIFT_ALERT_BRIDGE_DLQ_TOPIC: {
+    doc: "alert-bridge's dead-letter topic: churn records it cannot decode (original bytes, reason in headers).",
+    default: 'churn.risk.dlq',
+    parse: str(TOPIC),
+  },
   IDRIFT_LATE_TOPIC: {
     doc: 'Topic for events later than the allowed lateness (original bytes, reason and watermark in headers).',
     default: 'clickstream.events.late',
@@ -517,6 +522,8 @@ export interface Config {
     readonly churn: string;
     readonly profiles: string;
     readonly deadLetter: string;
+    /** alert-bridge's dead letters: churn records it cannot decode. */
+    readonly alertBridgeDeadLetter: string;
     /** Late events, when `lateTopicEnabled`. */
     readonly late: string;
     /** Compacted changelog of the user-state store, derived from the app id. */
@@ -657,6 +664,7 @@ export function loadConfig(
     'IDRIFT_CHURN_TOPIC',
     'IDRIFT_PROFILES_TOPIC',
     'IDRIFT_DLQ_TOPIC',
+    'IDRIFT_ALERT_BRIDGE_DLQ_TOPIC',
     'IDRIFT_LATE_TOPIC',
   ] as const;
   const seen = new Map<string, string>();
@@ -755,6 +763,7 @@ export function loadConfig(
       churn: v.IDRIFT_CHURN_TOPIC,
       profiles: v.IDRIFT_PROFILES_TOPIC,
       deadLetter: v.IDRIFT_DLQ_TOPIC,
+      alertBridgeDeadLetter: v.IDRIFT_ALERT_BRIDGE_DLQ_TOPIC,
       late: v.IDRIFT_LATE_TOPIC,
       userStateChangelog: `${v.IDRIFT_APP_ID}.user-state`,
     },

@@ -269,7 +269,7 @@ export function createAlertBridgeMetrics(registry: Registry = new Registry(), wi
     registry,
     records: new Counter({
       name: 'idrift_alert_bridge_records_total',
-      help: 'churn.risk records handled: delivered to Alertmanager (or nothing to deliver), or undecodable (logged with the offset, skipped).',
+      help: 'churn.risk records handled: delivered to Alertmanager (or nothing to deliver), or undecodable (sent to the dead-letter topic IDRIFT_ALERT_BRIDGE_DLQ_TOPIC with the reason).',
       labelNames: ['outcome'] as const,
       registers: r,
     }),

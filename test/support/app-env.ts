@@ -10,6 +10,7 @@ export function appTopicsEnv(appId: string, input = `${appId}.in`): Record<strin
     IDRIFT_CHURN_TOPIC: `${appId}.churn`,
     IDRIFT_PROFILES_TOPIC: `${appId}.profiles`,
     IDRIFT_DLQ_TOPIC: `${appId}.dlq`,
+    IDRIFT_ALERT_BRIDGE_DLQ_TOPIC: `${appId}.churn.dlq`,
     IDRIFT_LATE_TOPIC: `${appId}.late`,
   };
 }

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
 import { ALERT_NAME, alertApplier, alertmanagerClient } from '../../../src/app/alertmanager';
 import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
@@ -24,7 +24,7 @@ import { isProcessorError } from '../../../src/shared/errors';
 import { appTopicsEnv } from '../../support/app-env';
 import { eventually, httpGet, startCli } from '../../support/cli-process';
 import { createTopicsFor, harnessConfig } from '../../support/processor-harness';
-import { describeWithStack, sleep, testKafka, testRegistry } from '../../support/stack';
+import { describeWithStack, readTopic, sleep, testKafka, testRegistry } from '../../support/stack';
 
 const ROOT = join(__dirname, '..', '..', '..');
 jest.setTimeout(600_000);
@@ -228,6 +228,41 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     })();
     await bridgeUntilCaughtUp(config, false);
     expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(['b1']);
+  });
+
+  it('sends a churn record it cannot decode to its dead-letter topic with the reason, and goes on', async () => {
+    const { config, serde, id } = await churnTopicWith('alerts-dlq', []);
+    const garbage = Buffer.from('not avro at all');
+    const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('x')]);
+    const good = churn({ alertId: 'dlq-d1', userId: 'dora', level: 'HIGH' });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: [
+        // One partition, so the offsets are 0, 1, 2.
+        { key: 'eve', value: garbage, headers: { trace: 't-1' }, partition: 0 },
+        { key: 'dora', value: serde.encode(id, good), partition: 0 },
+        { key: 'fay', value: unknownId, partition: 0 },
+      ],
+    });
+    await producer.disconnect();
+
+    await bridgeUntilCaughtUp(config, false);
+    expect((await activeAlerts()).filter((a) => a.labels.alert_id === 'dlq-d1')).toHaveLength(1);
+    const dead = await readTopic(kafka, config.topics.alertBridgeDeadLetter, { count: 2, settleMs: 1_000 });
+    expect(dead.map((m) => [m.key?.toString(), m.value?.toString('hex')])).toEqual([
+      ['eve', garbage.toString('hex')],
+      ['fay', unknownId.toString('hex')],
+    ]);
+    const h = (m: KafkaMessage, name: string): string | undefined => m.headers?.[name]?.toString();
+    expect(dead.map((m) => [h(m, 'dlq.error.code'), h(m, 'dlq.source.offset'), h(m, 'dlq.stage')])).toEqual([
+      ['DECODE_BAD_MAGIC', '0', 'alert-bridge'],
+      ['DECODE_UNKNOWN_SCHEMA_ID', '2', 'alert-bridge'],
+    ]);
+    expect(h(dead[0] as KafkaMessage, 'dlq.source.topic')).toBe(config.topics.churn);
+    expect(h(dead[0] as KafkaMessage, 'dlq.original.trace')).toBe('t-1');
+    expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay/);
   });
 
   it('stops, rejecting done, when delivering a record fails with a bug (not left alive and idle)', async () => {

@@ -56,7 +56,7 @@ describe('k8s/alert-bridge', () => {
     expect(config.kafka.sasl?.username).toBe(one(objs, 'KafkaUser').metadata.name);
   });
 
-  it("grants the KafkaUser exactly: read churn.risk in the bridge's group", () => {
+  it("grants the KafkaUser exactly: read churn.risk in the bridge's group, write its dead letters", () => {
     const { env } = podEnv(objs, scratch, 'interest-drift-alert-bridge-config');
     const config = loadConfig(env);
     const acls = kafkaUserAcls(one(objs, 'KafkaUser')).map(
@@ -66,6 +66,8 @@ describe('k8s/alert-bridge', () => {
       [
         `topic:literal:${config.topics.churn}:Read`,
         `topic:literal:${config.topics.churn}:Describe`,
+        `topic:literal:${config.topics.alertBridgeDeadLetter}:Write`,
+        `topic:literal:${config.topics.alertBridgeDeadLetter}:Describe`,
         `group:literal:${alertBridgeGroup(config)}:Read`,
       ].sort(),
     );

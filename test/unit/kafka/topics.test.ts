@@ -13,6 +13,7 @@ describe('topic layout', () => {
         config.topics.migrations,
         config.topics.churn,
         config.topics.deadLetter,
+        config.topics.alertBridgeDeadLetter,
         config.topics.late,
         config.topics.userStateChangelog,
         config.topics.profiles,
