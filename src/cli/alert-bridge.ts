@@ -1,6 +1,9 @@
 /** `interest-drift alert-bridge`: churn.risk → Prometheus Alertmanager, until SIGTERM/SIGINT. */
 import { alertApplier, alertmanagerClient } from '../app/alertmanager';
+import { alertBridgeAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { startAlertBridge } from '../kafka/alert-bridge';
+import { isKafkaUnreachable } from '../kafka/failure-policy';
+import { withRetry } from '../shared/retry';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { loadConfigWithDefaults } from '../shared/config';
@@ -29,6 +32,15 @@ export async function runAlertBridgeCommand(): Promise<number> {
   // /metrics and the probes on IDRIFT_HTTP_PORT (no lookup API: 404). Liveness: the consumer has
   // fetched or heartbeated within max(60 s, 4 × the session timeout), as for the service.
   let bridge: AlertBridge | null = null;
+  // A signal before the bridge runs ends the start-up wait; once it runs, it stops the bridge.
+  let stopRequested = false;
+  const onSignal = (signal: string): void => {
+    logger.info('signal received', { signal });
+    stopRequested = true;
+    void bridge?.stop();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   const http = await startHttpServer(
     { host: config.http.host, port: config.http.port, cacheUsers: 0, maxIdLength: 0 },
     metrics.registry,
@@ -39,6 +51,27 @@ export async function runAlertBridgeCommand(): Promise<number> {
     () => false,
   );
   try {
+    // Every missing permission and topic named at start, not at the first record that needs it
+    // (a dead letter may come months later); a cluster that does not answer yet is waited for.
+    const verified = await withRetry(
+      () =>
+        verifyKafkaAccess(kafkaClientOptions(config, '-alert-bridge'), alertBridgeAccessPlan(config), logger),
+      {
+        initialDelayMs: 1_000,
+        maxDelayMs: 15_000,
+        maxRetries: Infinity,
+        shouldRetry: (e) => !stopRequested && isKafkaUnreachable(e),
+        onRetry: (e, _attempt, delayMs) =>
+          logger.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) }),
+      },
+    ).then(
+      () => true,
+      (e: unknown) => {
+        if (stopRequested) return false; // the wait ended by a signal: an orderly stop
+        throw e;
+      },
+    );
+    if (!verified || stopRequested) return 0;
     const started = await startAlertBridge(
       kafka,
       serde,
@@ -63,12 +96,7 @@ export async function runAlertBridgeCommand(): Promise<number> {
       metrics,
     );
     bridge = started;
-    const onSignal = (signal: string): void => {
-      logger.info('signal received', { signal });
-      void started.stop();
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+    if (stopRequested) await started.stop();
     await started.done;
   } finally {
     await http.close();

@@ -9,24 +9,33 @@ import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { withRetry } from '../shared/retry';
+import { alertBridgeGroup } from './alert-bridge';
 import type { KafkaClientOptions } from './clients';
 import { connectionConfig, plainFields } from './clients';
 import type { KafkaOperation } from './failure-policy';
 import { isKafkaRetriable, kafkaErrorType } from './failure-policy';
 
-/** Every Kafka permission the processor needs, derived from the Config. */
+/** Every Kafka permission a component needs, derived from the Config. */
 export interface KafkaAccessPlan {
-  readonly topics: readonly { readonly name: string; readonly operations: readonly KafkaOperation[] }[];
+  /** Who needs it, for the messages: 'the service' or 'alert-bridge'. */
+  readonly component: string;
+  /** `mustExist`: a missing topic is reported (KAFKA_TOPIC_MISSING), not left to fail at first use. */
+  readonly topics: readonly {
+    readonly name: string;
+    readonly operations: readonly KafkaOperation[];
+    readonly mustExist?: boolean;
+  }[];
   /** Consumer groups; `probe` is a group id the check looks up (for a prefixed grant, one inside it). */
   readonly groups: readonly { readonly grant: string; readonly prefixed: boolean; readonly probe: string }[];
-  /** Prefix of the per-partition transactional ids `<appId>-<inputTopic>-<partition>`. */
-  readonly transactionalIdPrefix: string;
+  /** Prefix of the per-partition transactional ids `<appId>-<inputTopic>-<partition>`; null = none used. */
+  readonly transactionalIdPrefix: string | null;
 }
 
 export function kafkaAccessPlan(config: Config): KafkaAccessPlan {
   const t = config.topics;
   const write: KafkaOperation[] = ['Write', 'Describe'];
   return {
+    component: 'the service',
     topics: [
       { name: t.input, operations: ['Read', 'Describe'] },
       { name: t.migrations, operations: write },
@@ -46,12 +55,32 @@ export function kafkaAccessPlan(config: Config): KafkaAccessPlan {
 }
 
 /**
+ * What alert-bridge needs: read the churn topic in its group, write its dead-letter topic (an
+ * idempotent producer: Write on a topic grants IdempotentWrite, KIP-679); both must exist. No
+ * transactional id.
+ */
+export function alertBridgeAccessPlan(config: Config): KafkaAccessPlan {
+  const group = alertBridgeGroup(config);
+  return {
+    component: 'alert-bridge',
+    topics: [
+      { name: config.topics.churn, operations: ['Read', 'Describe'], mustExist: true },
+      { name: config.topics.alertBridgeDeadLetter, operations: ['Write', 'Describe'], mustExist: true },
+    ],
+    groups: [{ grant: group, prefixed: false, probe: group }],
+    transactionalIdPrefix: null,
+  };
+}
+
+/**
  * Checks, before the processor joins its group, that the Kafka user can reach everything in
  * `plan`, and throws ONE ProcessorError listing every missing permission:
  *   KAFKA_AUTHENTICATION_FAILED   the SASL credentials were refused
- *   KAFKA_AUTHORIZATION_FAILED    a topic, group or transactional id is not granted
- * Side-effect free except for one InitProducerId on the transactional id `<prefix>preflight`,
- * which never begins a transaction (so it fences nobody).
+ *   KAFKA_AUTHORIZATION_FAILED    a topic, group or transactional id is not granted (missing
+ *                                 topics of the plan listed with them)
+ *   KAFKA_TOPIC_MISSING           everything granted, but a `mustExist` topic does not exist
+ * Side-effect free except, when the plan has a transactional id prefix, one InitProducerId on
+ * `<prefix>preflight`, which never begins a transaction (so it fences nobody).
  *
  * kafkajs hides a refused FindCoordinator (group or transactional id) behind "Failed to find
  * group coordinator"; this check's own client logs at debug level to read the broker's answer.
@@ -82,8 +111,9 @@ export async function verifyKafkaAccess(
   });
   const who = opts.sasl ? `Kafka user "${opts.sasl.username}"` : 'the Kafka client';
   const problems: string[] = [];
+  const missing: string[] = [];
   const deny = (resource: string, needs: readonly string[], type: string): void => {
-    problems.push(`${resource}: denied (${type}); the service needs ${needs.join(' + ')} on it`);
+    problems.push(`${resource}: denied (${type}); ${plan.component} needs ${needs.join(' + ')} on it`);
   };
   // Coordinators may still be loading (fresh cluster, moved partition): retry what kafkajs marks
   // retriable, a bounded number of times, so a transient state is never reported as missing ACLs.
@@ -110,6 +140,7 @@ export async function verifyKafkaAccess(
         const type = kafkaErrorType(e);
         if (type === 'TOPIC_AUTHORIZATION_FAILED') deny(`topic "${t.name}"`, t.operations, type);
         else if (type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+        else if (t.mustExist) missing.push(`topic "${t.name}" does not exist; ${plan.component} needs it`);
       }
     }
     for (const g of plan.groups) {
@@ -124,35 +155,70 @@ export async function verifyKafkaAccess(
   } finally {
     await admin.disconnect();
   }
-  const probe = `${plan.transactionalIdPrefix}preflight`;
-  const producer = kafka.producer({ transactionalId: probe, idempotent: true, maxInFlightRequests: 1 });
-  try {
-    await producer.connect();
-    const txn = await producer.transaction();
-    await txn.abort();
-  } catch (e) {
-    const type = kafkaErrorType(e) ?? coordinatorErrors.get(probe);
-    if (type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') {
-      deny(`transactional ids with prefix "${plan.transactionalIdPrefix}"`, ['Write', 'Describe'], type);
-    } else if (type === 'CLUSTER_AUTHORIZATION_FAILED') {
-      // kafkajs' idempotent producer asks for a producer id without a transactional id first;
-      // Kafka ≥ 3.0 grants that to anyone with Write on a topic (KIP-679).
-      deny('the cluster', ['IdempotentWrite (or Write on any topic, Kafka ≥ 3.0)'], type);
-    } else if (problems.length === 0) {
-      throw e;
-    }
-  } finally {
-    await producer.disconnect();
+  if (plan.transactionalIdPrefix !== null) {
+    const refused = await probeTransactionalIds(
+      kafka,
+      plan.transactionalIdPrefix,
+      coordinatorErrors,
+      problems.length,
+    );
+    if (refused) deny(refused.resource, refused.needs, refused.type);
   }
   if (problems.length > 0) {
+    problems.push(...missing);
     throw new ProcessorError(
       'KAFKA_AUTHORIZATION_FAILED',
       `${who} lacks Kafka permissions (${problems.length}):\n  - ${problems.join('\n  - ')}`,
       { context: { problems: problems.length } },
     );
   }
+  if (missing.length > 0) {
+    throw new ProcessorError(
+      'KAFKA_TOPIC_MISSING',
+      `Kafka topics missing (${missing.length}):\n  - ${missing.join('\n  - ')}`,
+      { context: { problems: missing.length } },
+    );
+  }
   log.info('kafka permissions verified', {
     topics: plan.topics.length,
     groups: plan.groups.length,
   });
+}
+
+/**
+ * One InitProducerId on `<prefix>preflight` (never begins a transaction, so it fences nobody).
+ * Returns the refusal to report, or null; rethrows any other failure unless `knownProblems` > 0.
+ */
+async function probeTransactionalIds(
+  kafka: Kafka,
+  prefix: string,
+  coordinatorErrors: ReadonlyMap<string, string>,
+  knownProblems: number,
+): Promise<{ resource: string; needs: string[]; type: string } | null> {
+  const probe = `${prefix}preflight`;
+  const producer = kafka.producer({ transactionalId: probe, idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.abort();
+    return null;
+  } catch (e) {
+    const type = kafkaErrorType(e) ?? coordinatorErrors.get(probe);
+    if (type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') {
+      return { resource: `transactional ids with prefix "${prefix}"`, needs: ['Write', 'Describe'], type };
+    }
+    if (type === 'CLUSTER_AUTHORIZATION_FAILED') {
+      // kafkajs' idempotent producer asks for a producer id without a transactional id first;
+      // Kafka ≥ 3.0 grants that to anyone with Write on a topic (KIP-679).
+      return {
+        resource: 'the cluster',
+        needs: ['IdempotentWrite (or Write on any topic, Kafka ≥ 3.0)'],
+        type,
+      };
+    }
+    if (knownProblems === 0) throw e;
+    return null;
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -72,6 +72,11 @@ export const ErrorCodes = {
    * itself: the service stops (exit 1) for its supervisor to restart it, instead of idling.
    */
   KAFKA_CONSUMER_CRASHED: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * A topic a component cannot work without does not exist (alert-bridge: the churn topic or its
+   * dead-letter topic): a deployment error, reported at start with every missing topic named.
+   */
+  KAFKA_TOPIC_MISSING: { retriable: false, badRecord: false, fatal: true },
   /** The Alertmanager could not be reached or answered with a server error (alert-bridge). */
   ALERTMANAGER_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /**

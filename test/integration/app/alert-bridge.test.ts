@@ -460,4 +460,23 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     }
     expect(await down.exited).toBe(0);
   });
+
+  it('the alert-bridge command refuses to start, naming it, when its dead-letter topic does not exist', async () => {
+    const { config } = await churnTopicWith('alerts-nodlq', []);
+    const missing = `${config.appId}.no-such-dlq`;
+    const run = startCli(['alert-bridge'], {
+      IDRIFT_KAFKA_BROKERS: env.brokers.join(','),
+      IDRIFT_SCHEMA_REGISTRY_URL: env.registryUrl,
+      ...appTopicsEnv(config.appId),
+      IDRIFT_ALERT_BRIDGE_DLQ_TOPIC: missing,
+      IDRIFT_ALERTMANAGER_URL: amUrl,
+      IDRIFT_LOG_PSEUDONYM_KEY: 'a test key of 16+ characters',
+      IDRIFT_HTTP_PORT: String(19_800 + Math.floor(Math.random() * 100)),
+    });
+    const code = await run.exited;
+    expect(code).toBe(1);
+    expect(run.output()).toContain('KAFKA_TOPIC_MISSING');
+    expect(run.output()).toContain(`topic "${missing}" does not exist; alert-bridge needs it`);
+    expect(run.output()).not.toContain(`topic "${config.topics.churn}"`);
+  });
 });

@@ -7,10 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alertBridgeAccessPlan } from '../../../src/kafka/access-check';
 import { alertBridgeGroup } from '../../../src/kafka/alert-bridge';
 import { loadConfig } from '../../../src/shared/config';
 import type { K8sObject } from './checks';
 import {
+  aclProblems,
   configMapProblems,
   container,
   containerEnvProblems,
@@ -71,6 +73,8 @@ describe('k8s/alert-bridge', () => {
         `group:literal:${alertBridgeGroup(config)}:Read`,
       ].sort(),
     );
+    // The same as what the bridge verifies at start.
+    expect(aclProblems(one(objs, 'KafkaUser'), config, alertBridgeAccessPlan(config))).toEqual([]);
   });
 
   it('probes /healthz and /readyz and scrapes /metrics on the port the bridge listens on', () => {

@@ -25,6 +25,7 @@ import { parseAllDocuments } from 'yaml';
 import { VARIABLES } from '../../../src/shared/config';
 import type { Config, Env } from '../../../src/shared/config';
 import { createAlertBridgeMetrics, createMetrics } from '../../../src/shared/metrics';
+import type { KafkaAccessPlan } from '../../../src/kafka/access-check';
 import { kafkaAccessPlan } from '../../../src/kafka/access-check';
 import { topicConfigs } from '../../../src/kafka/topics';
 import crdSchemas from './schemas/crds-strict.json';
@@ -312,9 +313,12 @@ export function kafkaUserAcls(user: K8sObject): AclEntry[] {
 
 const aclKey = (a: AclEntry): string => `${a.type}:${a.patternType}:${a.name}:${a.operation}`;
 
-/** The KafkaUser's ACLs must be exactly kafkaAccessPlan(config): nothing missing, nothing more. */
-export function aclProblems(user: K8sObject, config: Config): string[] {
-  const plan = kafkaAccessPlan(config);
+/** The KafkaUser's ACLs must be exactly `plan` (kafkaAccessPlan(config) by default): nothing missing, nothing more. */
+export function aclProblems(
+  user: K8sObject,
+  config: Config,
+  plan: KafkaAccessPlan = kafkaAccessPlan(config),
+): string[] {
   const want = new Set<string>();
   for (const t of plan.topics) {
     for (const op of t.operations)
@@ -330,11 +334,11 @@ export function aclProblems(user: K8sObject, config: Config): string[] {
       }),
     );
   }
-  for (const op of ['Write', 'Describe']) {
+  for (const op of plan.transactionalIdPrefix === null ? [] : ['Write', 'Describe']) {
     want.add(
       aclKey({
         type: 'transactionalId',
-        name: plan.transactionalIdPrefix,
+        name: plan.transactionalIdPrefix ?? '',
         patternType: 'prefix',
         operation: op,
       }),
@@ -344,7 +348,7 @@ export function aclProblems(user: K8sObject, config: Config): string[] {
   const problems: string[] = [];
   for (const k of want) if (!have.has(k)) problems.push(`KafkaUser lacks ${k}`);
   for (const k of have)
-    if (!want.has(k)) problems.push(`KafkaUser grants ${k}, which the service does not need`);
+    if (!want.has(k)) problems.push(`KafkaUser grants ${k}, which ${plan.component} does not need`);
   if (spec(user).authentication?.type !== 'scram-sha-512')
     problems.push('KafkaUser should authenticate with scram-sha-512');
   return problems;
