@@ -9,11 +9,13 @@
  * the headers of schemas/dead-letter-headers.json (stage `alert-bridge`), and the bridge goes on; a
  * crash between that send and the offset commit sends it again (at-least-once, as the alerts: the
  * `dlq.source.*` headers tell repeats apart). A retriable decode failure (the registry is down) is
- * retried; any other error out of decoding is a bug and stops the bridge.
+ * retried; a fatal one (the registry refuses our credentials) or any other error (a bug) stops
+ * the bridge.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config';
-import { describeError, isProcessorError, isRetriable } from '../shared/errors';
+import type { ProcessorError } from '../shared/errors';
+import { describeError, failureClass, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AlertBridgeMetrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
@@ -96,12 +98,19 @@ export async function startAlertBridge(
           try {
             record = await serde.decode(m.value, churnReader);
           } catch (e) {
-            if (!isProcessorError(e) || e.retriable) throw e;
+            const cls = failureClass(e);
+            if (cls === 'retry') throw e;
+            if (cls === 'crash') {
+              // A bug, or the registry refusing our credentials: kafkajs would restart on it for ever.
+              log.error('churn record decoding failed; stopping', { error: describeError(e) });
+              fail(e);
+              throw e;
+            }
             await producer.send({
               topic: config.topics.alertBridgeDeadLetter,
               acks: -1,
               messages: [
-                deadLetterMessage(m, e, 'alert-bridge', {
+                deadLetterMessage(m, e as ProcessorError, 'alert-bridge', {
                   sourceTopic: batch.topic,
                   partition: batch.partition,
                   appId: config.appId,

@@ -28,8 +28,16 @@ import { createLogger } from '../../../src/shared/logger';
 import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { readCommitted } from '../../../src/kafka/output-reader';
 import { replayRows } from '../../../src/kafka/replay-producer';
-import { createKafka, createRegistry } from '../../../src/kafka/clients';
-import { ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
+import {
+  createKafka,
+  createRegistry,
+  kafkaClientOptions,
+  registryClientOptions,
+} from '../../../src/kafka/clients';
+import { alertBridgeAccessPlan, verifyKafkaAccess } from '../../../src/kafka/access-check';
+import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
+import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
+import { ChurnRiskSchema, ClickstreamEventSchema } from '../../../src/kafka/avro-types.gen';
 import { decodeState } from '../../../src/state/state-codec';
 import { entryState } from '../../../src/state/changelog-entry';
 import { CHECKPOINT_KEY } from '../../../src/state/checkpoint';
@@ -62,14 +70,23 @@ const kafkaUser = parse(readFileSync(join(ROOT, 'k8s', 'base', 'kafka-user.yaml'
 };
 const SERVICE_USER = kafkaUser.metadata.name;
 const MANIFEST_ACLS = kafkaUser.spec.authorization.acls;
+/** alert-bridge's own KafkaUser (k8s/alert-bridge) and ConfigMap. */
+const bridgeUser = parse(
+  readFileSync(join(ROOT, 'k8s', 'alert-bridge', 'kafka-user.yaml'), 'utf8'),
+) as typeof kafkaUser;
+const BRIDGE_USER = bridgeUser.metadata.name;
+const BRIDGE_PASSWORD = randomBytes(12).toString('hex');
 
-/** k8s/base/config.env: what the ConfigMap holds. */
-const manifestEnv = Object.fromEntries(
-  readFileSync(join(ROOT, 'k8s', 'base', 'config.env'), 'utf8')
-    .split('\n')
-    .filter((l) => /^IDRIFT_[A-Z0-9_]+=/.test(l))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-);
+/** A config.env of the manifests: what the ConfigMap holds. */
+const envFile = (path: string): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(join(ROOT, path), 'utf8')
+      .split('\n')
+      .filter((l) => /^IDRIFT_[A-Z0-9_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+const manifestEnv = envFile('k8s/base/config.env');
+const bridgeManifestEnv = envFile('k8s/alert-bridge/config.env');
 
 const RESOURCE = {
   topic: AclResourceTypes.TOPIC,
@@ -86,6 +103,11 @@ const OPERATION: Record<string, AclOperationTypes> = {
 
 /** One kafkajs ACL binding per (entry, operation), for the service's principal. */
 function bindings(entry: ManifestAcl) {
+  return userBindings(entry, SERVICE_USER);
+}
+
+/** One kafkajs ACL binding per (entry, operation), for `user`. */
+function userBindings(entry: ManifestAcl, user: string) {
   return entry.operations.map((op) => {
     const operation = OPERATION[op];
     if (operation === undefined) throw new Error(`operation ${op} not mapped in this test`);
@@ -96,7 +118,7 @@ function bindings(entry: ManifestAcl) {
         entry.resource.patternType === 'prefix'
           ? ResourcePatternTypes.PREFIXED
           : ResourcePatternTypes.LITERAL,
-      principal: `User:${SERVICE_USER}`,
+      principal: `User:${user}`,
       host: '*',
       operation,
       permissionType: AclPermissionTypes.ALLOW,
@@ -163,12 +185,12 @@ async function startRegistryProxy(
   };
 }
 
-async function waitForAcls(admin: Admin, expectedCount: number): Promise<void> {
+async function waitForAcls(admin: Admin, expectedCount: number, user = SERVICE_USER): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const res = await admin.describeAcls({
       resourceType: AclResourceTypes.ANY,
       resourcePatternType: ResourcePatternTypes.ANY,
-      principal: `User:${SERVICE_USER}`,
+      principal: `User:${user}`,
       operation: AclOperationTypes.ANY,
       permissionType: AclPermissionTypes.ANY,
     });
@@ -176,7 +198,7 @@ async function waitForAcls(admin: Admin, expectedCount: number): Promise<void> {
     if (n === expectedCount) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`ACLs of User:${SERVICE_USER} did not reach ${expectedCount}`);
+  throw new Error(`ACLs of User:${user} did not reach ${expectedCount}`);
 }
 
 // ---- the test ------------------------------------------------------------------------------
@@ -248,7 +270,7 @@ function securityTests(env: StackEnv): void {
       env: {
         ...process.env,
         IDRIFT_SASL_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        IDRIFT_SASL_USERS: `${SERVICE_USER}:${SERVICE_PASSWORD}`,
+        IDRIFT_SASL_USERS: `${SERVICE_USER}:${SERVICE_PASSWORD},${BRIDGE_USER}:${BRIDGE_PASSWORD}`,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
       timeout: 180_000,
@@ -288,6 +310,9 @@ function securityTests(env: StackEnv): void {
     });
     await admin.createAcls({ acl: allBindings });
     await waitForAcls(admin, allBindings.length);
+    const bridgeBindings = bridgeUser.spec.authorization.acls.flatMap((a) => userBindings(a, BRIDGE_USER));
+    await admin.createAcls({ acl: bridgeBindings });
+    await waitForAcls(admin, bridgeBindings.length, BRIDGE_USER);
   });
 
   afterAll(async () => {
@@ -296,7 +321,7 @@ function securityTests(env: StackEnv): void {
     execFileSync(BROKER_SCRIPT, ['down'], { stdio: ['ignore', 'inherit', 'inherit'] });
     // No secret ever reached a log line.
     const all = logs.join('');
-    for (const secret of [ADMIN_PASSWORD, SERVICE_PASSWORD, REGISTRY_PASSWORD])
+    for (const secret of [ADMIN_PASSWORD, SERVICE_PASSWORD, BRIDGE_PASSWORD, REGISTRY_PASSWORD])
       expect(all).not.toContain(secret);
   });
 
@@ -603,6 +628,119 @@ function securityTests(env: StackEnv): void {
       'security-verify-refused',
     );
     expect(changelog.some((m) => m.key?.toString() === 'refused-user' && m.value !== null)).toBe(true);
+  });
+
+  it("runs alert-bridge with exactly its KafkaUser's ACLs: start-up check, reading churn.risk in its group, dead letters", async () => {
+    // The bridge pod's configuration (k8s/alert-bridge/config.env) with local addresses.
+    const config = loadConfig(
+      {
+        ...bridgeManifestEnv,
+        IDRIFT_KAFKA_BROKERS: broker.SASL_KAFKA_BROKERS as string,
+        IDRIFT_KAFKA_SASL_PASSWORD: BRIDGE_PASSWORD,
+        IDRIFT_KAFKA_TLS_CA_FILE: broker.SASL_CA_FILE as string,
+        IDRIFT_KAFKA_TLS_CERT_FILE: broker.SASL_CLIENT_CERT_FILE as string,
+        IDRIFT_KAFKA_TLS_KEY_FILE: broker.SASL_CLIENT_KEY_FILE as string,
+        IDRIFT_SCHEMA_REGISTRY_URL: proxy.url,
+        IDRIFT_SCHEMA_REGISTRY_USERNAME: REGISTRY_USER,
+        IDRIFT_SCHEMA_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+        IDRIFT_SCHEMA_REGISTRY_TLS_CA_FILE: broker.SASL_CA_FILE as string,
+        IDRIFT_SCHEMA_REGISTRY_TLS_CERT_FILE: broker.SASL_CLIENT_CERT_FILE as string,
+        IDRIFT_SCHEMA_REGISTRY_TLS_KEY_FILE: broker.SASL_CLIENT_KEY_FILE as string,
+        IDRIFT_LOG_PSEUDONYM_KEY: 'a test key of 16+ characters',
+      },
+      { alerting: true },
+      'alert-bridge',
+    );
+    expect(config.kafka.sasl?.username).toBe(BRIDGE_USER);
+    await verifyKafkaAccess(
+      kafkaClientOptions(config, '-alert-bridge'),
+      alertBridgeAccessPlan(config),
+      logger,
+    );
+    // A record it cannot decode, written by the admin: the bridge reads churn.risk under its ACLs and
+    // writes it to churn.risk.dlq with its idempotent producer (Write grants IdempotentWrite).
+    // Before it, on the same partition, a churn record that decodes.
+    const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
+    const id = await serde.register(valueSubject(config.topics.churn), ChurnRiskSchema, 'FULL_TRANSITIVE');
+    const good: ChurnRisk = {
+      alertId: 'sec-1',
+      userId: 'someone',
+      level: 'HIGH',
+      previousLevel: 'NONE',
+      riskScore: 0.9,
+      idleMs: 3_600_000,
+      lastEventTimeMs: Date.UTC(2026, 9, 30),
+      scoredAtEventTimeMs: Date.UTC(2026, 9, 31),
+      reasons: [],
+      trigger: 'EVENT_TIME_TIMER',
+      modelVersion: 'm1',
+      status: 'RAISED',
+      resolution: null,
+      replacesAlertId: null,
+    };
+    const producer = adminKafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.churn,
+      messages: [
+        { key: 'someone', value: serde.encode(id, good), partition: 1 },
+        { key: 'somebody', value: Buffer.from('not avro'), partition: 1 },
+      ],
+    });
+    await producer.disconnect();
+    const applied: unknown[] = [];
+    const bridge = await startAlertBridge(
+      createKafka(kafkaClientOptions(config, '-alert-bridge'), logger),
+      new AvroSerde(createRegistry(registryClientOptions(config))),
+      config,
+      (r) => {
+        applied.push(r);
+        return Promise.resolve();
+      },
+      logger,
+    );
+    try {
+      await waitCaughtUp(adminKafka, alertBridgeGroup(config), config.topics.churn, 120_000);
+    } finally {
+      await bridge.stop();
+    }
+    await bridge.done;
+    // Every other record of churn.risk (the earlier tests' churn alerts) decoded and was applied.
+    const churn = await readCommitted(adminKafka, config.topics.churn, 'security-test-churn');
+    expect(applied).toHaveLength(churn.length - 1);
+    const dead = await readCommitted(adminKafka, config.topics.alertBridgeDeadLetter, 'security-test-dlq');
+    expect(dead.map((m) => [m.key?.toString(), m.headers?.['dlq.error.code']?.toString()])).toEqual([
+      ['somebody', 'DECODE_BAD_MAGIC'],
+    ]);
+
+    // The registry refusing the bridge's credentials is not a bad record: the bridge stops with
+    // it at the good record, before the bad one, and dead-letters nothing (its group moved back to
+    // the start, so the records are read again; a new serde has no schema cached).
+    await admin.resetOffsets({
+      groupId: alertBridgeGroup(config),
+      topic: config.topics.churn,
+      earliest: true,
+    });
+    proxy.refuseAll(true);
+    try {
+      const refused = await startAlertBridge(
+        createKafka(kafkaClientOptions(config, '-alert-bridge'), logger),
+        new AvroSerde(createRegistry(registryClientOptions(config))),
+        config,
+        () => Promise.resolve(),
+        logger,
+      );
+      const err: unknown = await refused.done.then(
+        () => new Error('the bridge went on'),
+        (e: unknown) => e,
+      );
+      expect(isProcessorError(err) && err.code).toBe('REGISTRY_AUTH_FAILED');
+    } finally {
+      proxy.refuseAll(false);
+    }
+    expect(
+      await readCommitted(adminKafka, config.topics.alertBridgeDeadLetter, 'security-test-dlq'),
+    ).toHaveLength(1);
   });
 
   it('fails fast with KAFKA_AUTHENTICATION_FAILED on a wrong password', async () => {
