@@ -7,6 +7,10 @@ import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { ProcessorError } from '../shared/errors';
 import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from './avro-types.gen';
 
+/** Values of the dlq.stage header (schemas/asyncapi.yaml lists the same). */
+export const DEAD_LETTER_STAGES = ['decode', 'validate', 'process', 'lateness', 'alert-bridge'] as const;
+export type DeadLetterStage = (typeof DEAD_LETTER_STAGES)[number];
+
 export interface DeadLetterContext {
   readonly sourceTopic: string;
   readonly partition: number;
@@ -22,7 +26,7 @@ export interface DeadLetterContext {
 export function deadLetterMessage(
   original: KafkaMessage,
   error: Pick<ProcessorError, 'code' | 'message'>,
-  stage: string,
+  stage: DeadLetterStage,
   ctx: DeadLetterContext,
   extra: Readonly<Record<string, string>> = {},
 ): Message {

@@ -60,7 +60,11 @@ export interface BatchPlan {
   /** Final state per touched user; null = erased (write a changelog tombstone). */
   readonly stateWrites: Map<string, UserState | null>;
   /** Records to dead-letter, in offset order. */
-  readonly deadLetters: { readonly offset: string; readonly error: ProcessorError; readonly stage: string }[];
+  readonly deadLetters: {
+    readonly offset: string;
+    readonly error: ProcessorError;
+    readonly stage: 'decode' | 'validate';
+  }[];
   /** Events later than the allowed lateness, in offset order: routed to the late-events topic. */
   readonly lateEvents: LateEvent[];
   readonly counts: {

@@ -9,6 +9,7 @@ import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { Parser, fromFile } from '@asyncapi/parser';
 import { loadConfig } from '../../../src/shared/config';
 import { DeadLetterHeaders } from '../../../src/kafka/avro-types.gen';
+import { DEAD_LETTER_STAGES } from '../../../src/kafka/dead-letter';
 
 const SCHEMAS = join(__dirname, '..', '..', '..', 'schemas');
 
@@ -59,5 +60,9 @@ describe('AsyncAPI document', () => {
     const dlq = (document?.components().messages().all() ?? []).find((m) => m.id() === 'DeadLetter');
     const headers = Object.keys(dlq?.headers()?.properties() ?? {}).sort();
     expect(headers).toEqual(Object.values(DeadLetterHeaders).sort());
+    // The stages the code writes, and no other.
+    const stage = (dlq?.headers()?.properties() ?? {})[DeadLetterHeaders.stage]?.enum() as
+      string[] | undefined;
+    expect([...(stage ?? [])].sort()).toEqual([...DEAD_LETTER_STAGES].sort());
   });
 });
