@@ -17,7 +17,7 @@ export interface ReadToEndOptions {
   readonly partitions?: readonly number[];
   readonly groupId: string;
   readonly timeoutMs: number;
-  /** Called per fetched batch, in offset order per partition. */
+  /** Called per fetched batch, in offset order per partition: each record once, none at or past the end. */
   readonly onBatch: (partition: number, messages: KafkaMessage[]) => Promise<void> | void;
   readonly maxBytesPerPartition?: number;
   /** Also return records of aborted and open transactions (fault tests count them); default false. */
@@ -94,6 +94,16 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
       if (pending.size === 0) done();
     }
   });
+  // Every (re)join moves each partition to the next offset not yet read: kafkajs keeps a seek in
+  // memory only and forgets it, with every position, when the group rebalances or the consumer
+  // restarts, and this group commits nothing. A range read then fell back to the log's end, and
+  // the first record produced there ended the read with the rest of the range never read; a full
+  // read went back to the start and read everything again.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, offset] of next) {
+      consumer.seek({ topic: o.topic, partition, offset: offset.toString() });
+    }
+  });
   let failure: unknown = null;
   let stalled = false;
   let unfinished: number[] = [];
@@ -107,25 +117,20 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   });
   await consumer.connect();
   try {
-    // Only the partitions in `ends` are assigned (wantedPartitionsAssigner); in range mode they are
-    // then moved to their `from` offsets.
+    // Only the partitions in `ends` are assigned (wantedPartitionsAssigner), and each join moves
+    // them to their `from` offsets (above).
     await consumer.subscribe({ topic: o.topic, fromBeginning: o.range === undefined });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const end = ends.get(batch.partition);
         if (end === undefined) return;
-        const from = o.range?.from.get(batch.partition);
-        const messages =
-          o.range === undefined
-            ? batch.messages
-            : batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= (from ?? 0n));
+        // Each record once, and none past the end: after a rejoin a fetch may start before the seek.
+        const from = next.get(batch.partition) ?? 0n;
+        const messages = batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= from);
         if (messages.length > 0) await o.onBatch(batch.partition, messages);
       },
     });
-    for (const [partition, offset] of o.range?.from ?? []) {
-      if (ends.has(partition)) consumer.seek({ topic: o.topic, partition, offset: offset.toString() });
-    }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, o.timeoutMs)));
     let watch: NodeJS.Timeout | undefined;

@@ -166,4 +166,57 @@ describeWithStack('readToEnd on the real broker', (env) => {
     const committed = await count(false);
     expect(committed).toEqual({ n: 3, unfinished: [] });
   }, 150_000);
+
+  // A range read (the input replay of a restore) moves to its start with a seek, and commits
+  // nothing. kafkajs keeps a seek in memory only: after a rebalance of the throw-away group (a
+  // coordinator that moved, a consumer restart) the position fell back to the log's end, and the
+  // first record produced there "completed" the range with the rest of it never read.
+  it('reads each record of a range once, also when its group rebalances mid-read', async () => {
+    const ranged = await createTestTopic(admin, 'read-to-end-rebalance', 2);
+    const producer = kafka.producer();
+    await producer.connect();
+    // Ten records per produce call: ten per record batch, so the reader sees many fetches.
+    const send = async (n: number, tag: string): Promise<void> => {
+      for (let i = 0; i < n; i += 10) {
+        await producer.send({
+          topic: ranged,
+          messages: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({
+            key: `k${i + j}`,
+            value: `${tag}${i + j}`,
+            partition: 0,
+          })),
+        });
+      }
+    };
+    await send(600, 'v');
+    await producer.send({ topic: ranged, messages: [{ key: 'p1', value: 'x', partition: 1 }] });
+    const groupId = uniqueName('rte-rebalance');
+    const seen: bigint[] = [];
+    const second: { done?: Promise<void> } = {};
+    const res = await readToEnd(kafka, {
+      topic: ranged,
+      groupId,
+      timeoutMs: 120_000,
+      stallMs: 30_000,
+      maxBytesPerPartition: 512,
+      range: { from: new Map([[0, 50n]]), until: new Map([[0, 550n]]) },
+      onBatch: async (_p, messages) => {
+        for (const m of messages) seen.push(BigInt(m.offset));
+        // A second member of the same group (another partition) makes the group rebalance; once
+        // it has left, records past the range arrive at the log's end.
+        second.done ??= readToEnd(kafka, {
+          topic: ranged,
+          partitions: [1],
+          groupId,
+          timeoutMs: 60_000,
+          onBatch: () => undefined,
+        }).then(() => send(20, 'late'));
+        await sleep(300);
+      },
+    });
+    await second.done;
+    await producer.disconnect();
+    expect(res).toMatchObject({ unfinished: [], failure: null, stalled: false });
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(50 + i)));
+  }, 180_000);
 });
