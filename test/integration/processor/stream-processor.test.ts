@@ -290,6 +290,37 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     }
   });
 
+  // A producer that writes JSON to the input: a chunk of 2,000 small bad records, each with a
+  // tracing header, is ~1.3 MB of dead letters for one partition once their reason headers are
+  // added. Sent as one record batch, the broker refused it (MESSAGE_TOO_LARGE: fatal, and the
+  // same chunk again after every restart).
+  it('dead-letters a flood of small bad records with headers, without a batch the broker refuses', async () => {
+    const config = harnessConfig(env, 'dlq-flood', { IDRIFT_MAX_BATCH_RECORDS: '2000' });
+    await createTopicsFor(kafka, config);
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 2000; i += 500) {
+      await producer.send({
+        topic: config.topics.input,
+        messages: Array.from({ length: 500 }, (_, j) => ({
+          key: `json-user-${i + j}`,
+          value: Buffer.from(
+            `{"userId":"json-user-${i + j}","type":"VIEW","itemId":"item-${i + j}","categoryId":"cat-17","ts":1764400000000}`,
+          ),
+          partition: 0,
+          headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+        })),
+      });
+    }
+    await producer.disconnect();
+    await runUntilCaughtUp(kafka, config);
+    const out = await readOutputs(kafka, config);
+    expect(out.deadLetters).toHaveLength(2000);
+    expect(
+      new Set(out.deadLetters.map((m) => m.headers?.[DeadLetterHeaders.sourceOffset]?.toString())).size,
+    ).toBe(2000);
+  });
+
   it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {
     const config = harnessConfig(env, 'dlq', { IDRIFT_MAX_RECORD_BYTES: '2048' });
     await createTopicsFor(kafka, config);

@@ -1,5 +1,12 @@
 import type { InterestProfile } from '../../../src/core/types';
-import { buildTopicMessages, keyValueBytes, splitBySize } from '../../../src/kafka/output-transaction';
+import {
+  MAX_REQUEST_BYTES,
+  buildTopicMessages,
+  keyValueBytes,
+  splitBySize,
+} from '../../../src/kafka/output-transaction';
+import { ProcessorError } from '../../../src/shared/errors';
+import type { KafkaMessage } from 'kafkajs';
 import type { AvroSerde } from '../../../src/kafka/serde';
 import { loadConfig } from '../../../src/shared/config';
 
@@ -25,6 +32,52 @@ describe('splitBySize', () => {
         0,
       );
       expect(bytes).toBeLessThanOrEqual(1000);
+    }
+  });
+});
+
+describe('splitBySize with headers', () => {
+  it("counts the headers: 2,000 small dead letters do not make one request over the broker's 1 MiB", () => {
+    const config = loadConfig({ IDRIFT_KAFKA_BROKERS: 'k:9092', IDRIFT_SCHEMA_REGISTRY_URL: 'http://r' });
+    const chunk: KafkaMessage[] = Array.from({ length: 2000 }, (_, i) => ({
+      key: Buffer.from(`user-${i}`),
+      value: Buffer.from('{"json":"not avro"}'),
+      offset: String(i),
+      timestamp: '1764400000000',
+      attributes: 0,
+      headers: { 'trace-id': Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+    }));
+    const error = new ProcessorError('DECODE_BAD_MAGIC', 'magic byte is 123, expected 0');
+    const messages = buildTopicMessages(
+      {
+        outputs: [],
+        deadLetters: chunk.map((m) => ({ offset: m.offset, error, stage: 'decode' as const })),
+        lateEvents: [],
+      },
+      chunk,
+      new Map(),
+      null,
+      {
+        config,
+        serde: {} as AvroSerde,
+        schemaIds: { migration: 1, churn: 2, profile: 3 },
+        partition: 0,
+        modelVersion: 'model-2026-11-28',
+        nowMs: 1_764_400_000_000,
+      },
+    );
+    const requests = splitBySize(messages, MAX_REQUEST_BYTES);
+    expect(requests.length).toBeGreaterThan(1);
+    // The size of each request's record batch as Kafka frames it (varints, so below this bound).
+    for (const r of requests) {
+      let bytes = 0;
+      for (const t of r) {
+        for (const m of t.messages) {
+          bytes += 21 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+          for (const [k, v] of Object.entries(m.headers ?? {})) bytes += 2 + k.length + String(v).length;
+        }
+      }
+      expect(bytes).toBeLessThan(1024 * 1024);
     }
   });
 });
