@@ -226,7 +226,7 @@ export function recordBytes(m: Pick<Message, 'key' | 'value' | 'headers'>): numb
   let n = 64 + sizeOf(m.key) + sizeOf(m.value);
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     n += 2 + Buffer.byteLength(k);
-    for (const one of Array.isArray(v) ? v : [v]) n += 2 + sizeOf(one as Message['value'] | undefined);
+    for (const one of Array.isArray(v) ? v : [v]) n += 2 + sizeOf(one);
   }
   return n;
 }
