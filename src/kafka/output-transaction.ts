@@ -4,6 +4,7 @@
  * Building the messages is pure; committing maps every failure through the failure policy.
  */
 import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
@@ -160,7 +161,15 @@ export async function commitTransaction(
   const txn = await producer.transaction();
   try {
     for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
-      await txn.sendBatch({ topicMessages: request, acks: -1 });
+      // Alone in its request when over the budget: a dead letter of a record the producer had
+      // compressed (the input took it under its limit compressed; 2 MiB of repetitive JSON fits in
+      // a few KB). Sent uncompressed, the broker would refuse it for ever; gzip is kafkajs' own codec.
+      const oversize = request.some((t) => t.messages.some((m) => recordBytes(m) > MAX_REQUEST_BYTES));
+      await txn.sendBatch({
+        topicMessages: request,
+        acks: -1,
+        ...(oversize ? { compression: CompressionTypes.GZIP } : {}),
+      });
     }
     if (consumed !== null) {
       const offsets = {

@@ -3,6 +3,7 @@
  * (tiny fixture model): end-to-end outputs, restart equivalence, dead letters.
  */
 import type { Kafka } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { Config } from '../../../src/shared/config';
 import { coreParams } from '../../../src/pipeline/params';
 import { createLogger } from '../../../src/shared/logger';
@@ -319,6 +320,28 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     expect(
       new Set(out.deadLetters.map((m) => m.headers?.[DeadLetterHeaders.sourceOffset]?.toString())).size,
     ).toBe(2000);
+  });
+
+  // A 2 MiB record its producer compressed: the input topic took it (1 MiB limit, compressed), but
+  // its dead letter, sent uncompressed, was refused by the broker on every attempt.
+  it('dead-letters a record too large for the broker uncompressed that its producer compressed', async () => {
+    const config = harnessConfig(env, 'dlq-huge');
+    await createTopicsFor(kafka, config);
+    const huge = Buffer.from('{"userId":"huge-user","note":"'.padEnd(2 * 1024 * 1024 - 2, 'x') + '"}');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.topics.input,
+      compression: CompressionTypes.GZIP,
+      messages: [{ key: 'huge-user', value: huge }],
+    });
+    await producer.disconnect();
+    await runUntilCaughtUp(kafka, config);
+    const out = await readOutputs(kafka, config);
+    expect(out.deadLetters).toHaveLength(1);
+    const dead = out.deadLetters[0] as (typeof out.deadLetters)[number];
+    expect(dead.headers?.[DeadLetterHeaders.errorCode]?.toString()).toBe('VALIDATE_OVERSIZE');
+    expect(dead.value?.equals(huge)).toBe(true);
   });
 
   it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {
