@@ -490,9 +490,12 @@ export class StreamProcessor {
         // again, so the states it changed go to the changelog in this same transaction.
         if (plan.outputs.length > 0 || plan.stateWrites.size > 0)
           await this.commit(task, plan, [], null, task.processor.maxEventTimeSeenMs, true);
-      }).catch((e: unknown) =>
-        this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) }),
-      );
+      }).catch(async (e: unknown) => {
+        // A bug or a refused permission stops the service, as it would from the consumer loop;
+        // anything else waits for the next tick (the task restores afresh if its transaction failed).
+        if (!this.stopping && isFatal(e)) await this.failFatal(e);
+        else this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) });
+      });
     }
   }
 
@@ -805,10 +808,12 @@ export class StreamProcessor {
     for (const task of tasks) {
       if (task.dirty.size === 0) continue;
       await withLock(task, () => this.flushTask(task, all)).catch(async (e: unknown) => {
-        // A refused permission stops the service as it would from the consumer loop; anything
-        // else waits for the next flush (the task restores afresh if its transaction failed).
+        // A refused permission or a bug (fatal) stops the service as it would from the consumer
+        // loop; anything else waits for the next flush (the task restores afresh if its
+        // transaction failed).
         const denied = this.stopping ? null : await this.missingPermission(e);
         if (denied) this.stopForPermission(denied);
+        else if (!this.stopping && isFatal(e)) await this.failFatal(e);
         else this.log.warn('state flush failed', { partition: task.partition, error: describeError(e) });
       });
     }
