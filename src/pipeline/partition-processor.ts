@@ -453,6 +453,9 @@ export class PartitionProcessor {
       if (closed) plan.outputs.push({ kind: 'churn', key: closed.userId, value: closed });
       working.set(due.userId, null);
       this.timers.cancel(due.userId);
+      // As for an erasure: the compacted profiles topic drops the user, as the lookup does (404),
+      // instead of keeping an evicted user's last profile for good.
+      if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: due.userId });
       plan.counts.evicted++;
     }
   }

@@ -300,7 +300,7 @@ export const VARIABLES = {
     parse: int(0, 30 * 86_400_000),
   },
   IDRIFT_STATE_TTL_MS: {
-    doc: "Users without an event for this long behind the partition watermark are evicted (changelog tombstone; a later event starts them afresh), event time, ms (0 = keep for ever). Under 14 days (the churn ladder's last re-score) the start logs a warning: an evicted user's open churn alert is resolved (OTHER).",
+    doc: "Users without an event for this long behind the partition watermark are evicted (changelog tombstone, and a profile tombstone when profiles are on; a later event starts them afresh), event time, ms (0 = keep for ever). Under 14 days (the churn ladder's last re-score) the start logs a warning: an evicted user's open churn alert is resolved (OTHER).",
     default: '2592000000',
     parse: int(0, 3650 * 86_400_000),
   },

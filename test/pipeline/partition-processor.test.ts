@@ -271,6 +271,16 @@ describe('dedup, lateness and erase', () => {
     expect(d.states.get('idle')?.eventCount).toBe(1);
   });
 
+  it("tombstones an evicted user's profile, as an erasure does (profiles on)", async () => {
+    const ttl = 48 * HOUR;
+    const d = new TestDriver({ ...DEFAULT_PARAMS, stateTtlMs: ttl }, undefined, true);
+    await d.feed([ev('idle', 'c1', T0), ev('active', 'c1', T0 + 1000)]);
+    await d.feed([ev('active', 'c2', T0 + 40 * HOUR)]);
+    const plan = await d.feed([ev('active', 'c3', T0 + ttl + 1 * HOUR + DEFAULT_PARAMS.allowedLatenessMs)]);
+    expect(plan.counts.evicted).toBe(1);
+    expect(plan.outputs.filter((o) => o.kind === 'profile-tombstone').map((o) => o.key)).toEqual(['idle']);
+  });
+
   it('keeps every user when the state TTL is 0', async () => {
     const d = new TestDriver({ ...DEFAULT_PARAMS, stateTtlMs: 0 });
     await d.feed([ev('idle', 'c1', T0)]);
