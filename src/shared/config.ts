@@ -380,7 +380,7 @@ export const VARIABLES = {
     parse: int(60_000, 90 * 86_400_000),
   },
   IDRIFT_LOG_PSEUDONYM_KEY: {
-    doc: 'Secret key for pseudonymising user ids in logs; unset = a random key per process.',
+    doc: 'Secret key for pseudonymising user ids in logs (and in alert labels); unset = a random key per process, except for alert-bridge, which requires it (alerts must name a user by the same pseudonym across restarts).',
     default: '',
     secret: true,
     parse: str({ pattern: /^.{16,}$/, hint: 'at least 16 characters' }),
@@ -411,7 +411,7 @@ export const VARIABLES = {
     parse: str(),
   },
   IDRIFT_HTTP_ADVERTISED_URL: {
-    doc: 'Base URL other instances redirect interest lookups to (published through the consumer group); unset = http://<first non-loopback IPv4>:<port>.',
+    doc: 'Base URL other instances redirect interest lookups to (published through the consumer group); unset = http://<IDRIFT_HTTP_HOST>:<port> when the host is a specific address (so 127.0.0.1, the default, advertises loopback: set this for several instances), else http://<first non-loopback IPv4>:<port>.',
     default: '',
     parse: url(),
   },
