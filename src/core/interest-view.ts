@@ -55,7 +55,9 @@ export function interestView(
     userId: s.userId,
     shortTerm: topShares(s.shortHorizon, topN),
     longTerm: topShares(s.longHorizon, topN),
-    segment: segmentRef(s.longEmbedding, model),
+    // An embedding of another model (a state not yet touched since a model upgrade) is in another
+    // space: matched against this model's centroids it would name a segment that means nothing.
+    segment: segmentRef(s.modelVersion === model.modelVersion ? s.longEmbedding : null, model),
     drift: {
       phase: s.drift.phase,
       score: s.driftScore,

@@ -46,6 +46,19 @@ describe('interest profile', () => {
     expect(step?.state.profileEmittedAtMs).toBe(s.lastEventTimeMs);
   });
 
+  it('names no segment for a state of another model version (its embedding is in another space)', () => {
+    const s = run(30);
+    const model: ModelContext = {
+      ...MODEL,
+      segmentCentroids: [new Float32Array([1, 0]), new Float32Array([0, 1])],
+      segmentLabels: ['first', 'second'],
+    };
+    expect(interestView(s, model, 5).segment.segmentId).toBeGreaterThanOrEqual(0);
+    const upgraded = { ...model, modelVersion: 'm2' };
+    expect(interestView(s, upgraded, 5).segment).toEqual({ segmentId: -1, label: 'unknown' });
+    expect(interestView(s, upgraded, 5).modelVersion).toBe('m1');
+  });
+
   it('is rate-limited per user by profileMinIntervalMs of event time', () => {
     const s = { ...run(5), profileEmittedAtMs: T0 + 4 * MIN };
     expect(maybeProfile(s, DEFAULT_PARAMS, MODEL)).toBeNull();
