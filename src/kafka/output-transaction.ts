@@ -229,7 +229,7 @@ export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: n
 /**
  * An upper bound of a message's size in a record batch: key, value and headers, plus 64 bytes of
  * framing. Headers count: a dead letter carries about 400 bytes of them (more with the original's),
- * so 2,000 small bad records made a 1.2 MB batch that the broker refused (MESSAGE_TOO_LARGE, fatal).
+ * so 2,000 small bad records made a batch over 1 MiB that the broker refused (MESSAGE_TOO_LARGE, fatal).
  */
 export function recordBytes(m: Pick<Message, 'key' | 'value' | 'headers'>): number {
   let n = 64 + sizeOf(m.key) + sizeOf(m.value);
