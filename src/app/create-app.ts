@@ -19,8 +19,7 @@ import { AvroSerde } from '../kafka/serde';
 import { StreamProcessor } from '../kafka/stream-processor';
 import { subjectConfigClient } from '../kafka/registry-compatibility';
 import { setUpTopics } from '../kafka/topics';
-import { isKafkaUnreachable } from '../kafka/failure-policy';
-import { withRetry } from '../shared/retry';
+import { untilKafkaAnswers } from '../kafka/failure-policy';
 import { instrumentEncoder } from '../model/instrumented-encoder';
 import { createOnnxEncoder } from '../model/onnx-encoder';
 import { createThreadedEncoder } from '../model/encoder-thread';
@@ -135,7 +134,7 @@ export function createApp(config: Config, logger: Logger): App {
     const kafka = createKafka(kafkaClientOptions(config), logger);
     // A cluster that does not answer at start (down, restarting, hung) is waited for with
     // backoff, like the registry; a refusal (ACL, password) still fails fast, named.
-    await withRetry(
+    await untilKafkaAnswers(
       async () => {
         if (config.kafka.createTopics) {
           const created = await setUpTopics(kafka, config);
@@ -144,15 +143,10 @@ export function createApp(config: Config, logger: Logger): App {
         // Fail fast, before joining the group, with every missing ACL named (not a restart loop).
         await verifyKafkaAccess(kafkaClientOptions(config), kafkaAccessPlan(config), logger);
       },
-      {
-        initialDelayMs: 1_000,
-        maxDelayMs: 15_000,
-        maxRetries: Infinity,
-        shouldRetry: (e) => state === 'starting' && isKafkaUnreachable(e),
-        onRetry: (e, _attempt, delayMs) => {
-          metrics.retries.inc({ dependency: 'kafka' });
-          log.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) });
-        },
+      () => state === 'starting',
+      (e, delayMs) => {
+        metrics.retries.inc({ dependency: 'kafka' });
+        log.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) });
       },
     );
     if (stopping !== null) return abandon();

@@ -2,8 +2,7 @@
 import { alertApplier, alertmanagerClient } from '../app/alertmanager';
 import { alertBridgeAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { startAlertBridge } from '../kafka/alert-bridge';
-import { isKafkaUnreachable } from '../kafka/failure-policy';
-import { withRetry } from '../shared/retry';
+import { untilKafkaAnswers } from '../kafka/failure-policy';
 import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions } from '../kafka/clients';
 import { AvroSerde } from '../kafka/serde';
 import { loadConfigWithDefaults } from '../shared/config';
@@ -24,7 +23,8 @@ export async function runAlertBridgeCommand(): Promise<number> {
     'alert-bridge',
   );
   const logger = createLogger(config.logLevel);
-  const kafka = createKafka(kafkaClientOptions(config, '-alert-bridge'), logger);
+  const kafkaOptions = kafkaClientOptions(config, '-alert-bridge');
+  const kafka = createKafka(kafkaOptions, logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const replicas = config.alerts.alertmanagerUrls.map((url) => alertmanagerClient(url));
   const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
@@ -53,17 +53,11 @@ export async function runAlertBridgeCommand(): Promise<number> {
   try {
     // Every missing permission and topic named at start, not at the first record that needs it
     // (a dead letter may come months later); a cluster that does not answer yet is waited for.
-    const verified = await withRetry(
-      () =>
-        verifyKafkaAccess(kafkaClientOptions(config, '-alert-bridge'), alertBridgeAccessPlan(config), logger),
-      {
-        initialDelayMs: 1_000,
-        maxDelayMs: 15_000,
-        maxRetries: Infinity,
-        shouldRetry: (e) => !stopRequested && isKafkaUnreachable(e),
-        onRetry: (e, _attempt, delayMs) =>
-          logger.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) }),
-      },
+    const verified = await untilKafkaAnswers(
+      () => verifyKafkaAccess(kafkaOptions, alertBridgeAccessPlan(config), logger),
+      () => !stopRequested,
+      (e, delayMs) =>
+        logger.warn('kafka unavailable at start; retrying', { delayMs, error: describeError(e) }),
     ).then(
       () => true,
       (e: unknown) => {

@@ -6,6 +6,7 @@
  * dead-letters them.
  */
 import { ProcessorError, isProcessorError } from '../shared/errors';
+import { withRetry } from '../shared/retry';
 
 /** Kafka ACL operations the service uses. */
 export type KafkaOperation = 'Read' | 'Write' | 'Describe' | 'IdempotentWrite';
@@ -79,6 +80,26 @@ export function isKafkaUnreachable(e: unknown): boolean {
     c = c.cause as { name?: unknown; cause?: unknown } | null;
   }
   return false;
+}
+
+/**
+ * Runs `fn`, a start-up step that needs Kafka (the service's topic set-up and access check, the
+ * bridge's access check), until it succeeds: while no broker answers and `keepWaiting()` holds,
+ * it waits with jittered backoff (1 s, growing to 15 s apart) and tries again; any other failure,
+ * a refusal above all, is thrown at once.
+ */
+export function untilKafkaAnswers<T>(
+  fn: () => Promise<T>,
+  keepWaiting: () => boolean,
+  onRetry: (e: unknown, delayMs: number) => void,
+): Promise<T> {
+  return withRetry(fn, {
+    initialDelayMs: 1_000,
+    maxDelayMs: 15_000,
+    maxRetries: Infinity,
+    shouldRetry: (e) => keepWaiting() && isKafkaUnreachable(e),
+    onRetry: (e, _attempt, delayMs) => onRetry(e, delayMs),
+  });
 }
 
 /**
