@@ -161,10 +161,13 @@ export async function commitTransaction(
   const txn = await producer.transaction();
   try {
     for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
-      // Alone in its request when over the budget: a dead letter of a record the producer had
-      // compressed (the input took it under its limit compressed; 2 MiB of repetitive JSON fits in
-      // a few KB). Sent uncompressed, the broker would refuse it for ever; gzip is kafkajs' own codec.
-      const oversize = request.some((t) => t.messages.some((m) => recordBytes(m) > MAX_REQUEST_BYTES));
+      // splitBySize puts a message over the budget alone in its request: a dead letter of a record
+      // the producer had compressed (the input took it under its limit compressed; 2 MiB of
+      // repetitive JSON fits in a few KB). Sent uncompressed, the broker would refuse it for ever;
+      // gzip is kafkajs' own codec. Only such one-message requests are sized again.
+      const only =
+        request.length === 1 && request[0]?.messages.length === 1 ? request[0].messages[0] : undefined;
+      const oversize = only !== undefined && recordBytes(only) > MAX_REQUEST_BYTES;
       await txn.sendBatch({
         topicMessages: request,
         acks: -1,
@@ -233,7 +236,10 @@ export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: n
  */
 export function recordBytes(m: Pick<Message, 'key' | 'value' | 'headers'>): number {
   let n = 64 + sizeOf(m.key) + sizeOf(m.value);
-  for (const [k, v] of Object.entries(m.headers ?? {})) {
+  const headers = m.headers;
+  if (headers === undefined) return n; // outputs and changelog writes: no headers to walk
+  for (const k in headers) {
+    const v = headers[k];
     n += 2 + Buffer.byteLength(k);
     for (const one of Array.isArray(v) ? v : [v]) n += 2 + sizeOf(one);
   }
