@@ -5,7 +5,8 @@
  * retry (and rejoin), or crash loudly. Bad records never reach this module: the decoder
  * dead-letters them.
  */
-import { ProcessorError, isProcessorError } from '../shared/errors';
+import { KafkaJSError } from 'kafkajs';
+import { ProcessorError, isFatal, isProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
 
 /** Kafka ACL operations the service uses. */
@@ -80,6 +81,16 @@ export function isKafkaUnreachable(e: unknown): boolean {
     c = c.cause as { name?: unknown; cause?: unknown } | null;
   }
   return false;
+}
+
+/**
+ * True when `e`, thrown by the processing path, must stop the service (failure class 'crash',
+ * STYLE.md §5): a fatal ProcessorError, or a throw that is neither a ProcessorError nor a kafkajs
+ * error (a TypeError, a library's raw error), i.e. a bug. kafkajs' consumer retries and restarts
+ * on any error it is handed, so without this a bug would loop for ever behind a live process.
+ */
+export function stopsService(e: unknown): boolean {
+  return isFatal(e) || (!isProcessorError(e) && !(e instanceof KafkaJSError));
 }
 
 /**

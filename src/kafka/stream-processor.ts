@@ -15,7 +15,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionMetadata } from 'kafkajs';
 import type { UserState } from '../core/user-state';
 import type { Config } from '../shared/config';
-import { ProcessorError, describeError, isFatal, isProcessorError, isRetriable } from '../shared/errors';
+import { ProcessorError, describeError, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
@@ -28,7 +28,7 @@ import type { BatchPlan, PipelineRecord } from '../pipeline/partition-processor'
 import { kafkaAccessPlan, verifyKafkaAccess } from './access-check';
 import { ChurnRiskSchema, InterestMigrationSchema, InterestProfileSchema } from './avro-types.gen';
 import { kafkaClientOptions } from './clients';
-import { authorizationFailure } from './failure-policy';
+import { authorizationFailure, stopsService } from './failure-policy';
 import type { OutputSchemaIds } from './output-transaction';
 import { buildTopicMessages, commitTransaction, keyValueBytes, messageBytes } from './output-transaction';
 import type { Checkpoint } from '../state/checkpoint';
@@ -281,7 +281,7 @@ export class StreamProcessor {
         try {
           await this.eachBatch(payload);
         } catch (e) {
-          if (isFatal(e)) await this.failFatal(e);
+          if (stopsService(e)) await this.failFatal(e);
           throw e;
         }
       },
@@ -364,7 +364,7 @@ export class StreamProcessor {
     this.task(p).catch((e: unknown) => {
       // A fatal start (an unreadable changelog) stops the service even if no input ever arrives
       // for the partition: its eachBatch, which would also stop it, may never run.
-      if (isFatal(e) && !this.stopping) return this.failFatal(e);
+      if (stopsService(e) && !this.stopping) return this.failFatal(e);
       this.log.warn('partition task start failed', { partition: p, error: describeError(e) });
     });
   }
@@ -493,7 +493,7 @@ export class StreamProcessor {
       }).catch(async (e: unknown) => {
         // A bug or a refused permission stops the service, as it would from the consumer loop;
         // anything else waits for the next tick (the task restores afresh if its transaction failed).
-        if (!this.stopping && isFatal(e)) await this.failFatal(e);
+        if (!this.stopping && stopsService(e)) await this.failFatal(e);
         else this.log.warn('processing-time timers failed', { partition: p, error: describeError(e) });
       });
     }
@@ -813,7 +813,7 @@ export class StreamProcessor {
         // transaction failed).
         const denied = this.stopping ? null : await this.missingPermission(e);
         if (denied) this.stopForPermission(denied);
-        else if (!this.stopping && isFatal(e)) await this.failFatal(e);
+        else if (!this.stopping && stopsService(e)) await this.failFatal(e);
         else this.log.warn('state flush failed', { partition: task.partition, error: describeError(e) });
       });
     }

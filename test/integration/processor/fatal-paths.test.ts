@@ -1,7 +1,12 @@
 /**
- * A fatal error met outside the consumer loop, on the REAL broker: the quiet flush (dirty states
- * written while no input arrives) meets an error it cannot get past, and the service stops with
- * exit code 1 instead of logging a warning and retrying the same write for ever.
+ * Errors that must stop the service, on the REAL broker, where kafkajs would otherwise retry for
+ * ever behind a live process:
+ * - the quiet flush (dirty states written while no input arrives) meets an error it cannot get
+ *   past: exit code 1, not a warning and the same write again and again;
+ * - a processing-time timer throws an error that is neither a ProcessorError nor a kafkajs error
+ *   (a bug): exit code 1, not a warning at every tick;
+ * - a batch's processing throws such a bug: exit code 1, naming it. (kafkajs' consumer already
+ *   crashed without restart on a non-kafkajs error; this keeps that true across its upgrades.)
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
@@ -10,6 +15,9 @@ import { replayRows } from '../../../src/kafka/replay-producer';
 import { AvroSerde } from '../../../src/kafka/serde';
 import { waitCaughtUp } from '../../../src/kafka/caught-up';
 import { simulate } from '../../../src/sim/simulator';
+import { PartitionProcessor } from '../../../src/pipeline/partition-processor';
+import { createLogger } from '../../../src/shared/logger';
+import { createApp } from '../../../src/app/create-app';
 import { createTopicsFor, harnessConfig, startApp } from '../../support/processor-harness';
 import { describeWithStack, sleep, testKafka } from '../../support/stack';
 
@@ -55,6 +63,57 @@ describeWithStack('fatal errors outside the consumer loop', (env) => {
       const code = await Promise.race([app.done, sleep(60_000).then(() => 'still running')]);
       expect(code).toBe(1);
     } finally {
+      await app.stop('test done');
+    }
+  });
+
+  it("stops with exit code 1 when processing throws an error that is neither ours nor kafkajs' (a bug)", async () => {
+    const config = harnessConfig(env, 'bug-throw');
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(createRegistry({ url: env.registryUrl }));
+    const rows = simulate({ seed: 6, users: 30, days: 1, activityScale: 1 }).rows;
+    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 'b' });
+    // Fault injection into our own code, not a stand-in for Kafka: every batch meets the bug.
+    const bug = jest
+      .spyOn(PartitionProcessor.prototype, 'process')
+      .mockRejectedValue(new TypeError("Cannot read properties of undefined (reading 'window')"));
+    const lines: string[] = [];
+    const app = createApp(config, createLogger('error', { write: (line) => void lines.push(line) }));
+    try {
+      await app.start();
+      const code = await Promise.race([app.done, sleep(60_000).then(() => 'still running')]);
+      expect(code).toBe(1);
+      expect(bug).toHaveBeenCalled();
+      expect(lines.join('\n')).toContain('processing failed with a bug; stopping');
+      expect(lines.join('\n')).toContain('TypeError: Cannot read properties of undefined');
+    } finally {
+      bug.mockRestore();
+      await app.stop('test done');
+    }
+  });
+
+  it('stops with exit code 1 when the processing-time timers of an idle partition throw a bug', async () => {
+    const config = harnessConfig(env, 'timer-bug', { IDRIFT_IDLE_PARTITION_TIMER_MS: '1000' });
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(createRegistry({ url: env.registryUrl }));
+    const rows = simulate({ seed: 7, users: 30, days: 1, activityScale: 1 }).rows;
+    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 't' });
+    const bug = jest
+      .spyOn(PartitionProcessor.prototype, 'fireProcessingTimeTimers')
+      .mockImplementation(() => {
+        throw new TypeError("Cannot read properties of undefined (reading 'dueMs')");
+      });
+    const lines: string[] = [];
+    const app = createApp(config, createLogger('error', { write: (line) => void lines.push(line) }));
+    try {
+      await app.start();
+      // The input is processed, then its partitions fall idle with churn timers pending.
+      const code = await Promise.race([app.done, sleep(60_000).then(() => 'still running')]);
+      expect(bug).toHaveBeenCalled();
+      expect(code).toBe(1);
+      expect(lines.join('\n')).toContain("TypeError: Cannot read properties of undefined (reading 'dueMs')");
+    } finally {
+      bug.mockRestore();
       await app.stop('test done');
     }
   });

@@ -1,3 +1,4 @@
+import { KafkaJSConnectionError, KafkaJSProtocolError } from 'kafkajs';
 import { ProcessorError } from '../../../src/shared/errors';
 import {
   authorizationFailure,
@@ -7,6 +8,7 @@ import {
   isKafkaUnreachable,
   kafkaErrorType,
   readFailure,
+  stopsService,
   transactionFailure,
 } from '../../../src/kafka/failure-policy';
 
@@ -102,5 +104,16 @@ describe('Kafka failure policy', () => {
     expect(isKafkaUnreachable(named('KafkaJSSASLAuthenticationError'))).toBe(false);
     expect(isKafkaUnreachable(new Error('boom'))).toBe(false);
     expect(isKafkaUnreachable(null)).toBe(false);
+  });
+
+  it('stops the service on a fatal ProcessorError or a bug, and leaves kafkajs errors to their retries', () => {
+    expect(stopsService(new ProcessorError('INVARIANT_VIOLATED', 'x'))).toBe(true);
+    expect(stopsService(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe(true);
+    expect(stopsService(new Error('raw'))).toBe(true);
+    expect(stopsService('a string')).toBe(true);
+    expect(stopsService(new ProcessorError('KAFKA_TRANSIENT', 'x'))).toBe(false);
+    expect(stopsService(new ProcessorError('KAFKA_FENCED', 'x'))).toBe(false);
+    expect(stopsService(new KafkaJSConnectionError('broker down'))).toBe(false);
+    expect(stopsService(new KafkaJSProtocolError('REBALANCE_IN_PROGRESS'))).toBe(false);
   });
 });
