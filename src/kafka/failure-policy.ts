@@ -5,7 +5,6 @@
  * retry (and rejoin), or crash loudly. Bad records never reach this module: the decoder
  * dead-letters them.
  */
-import { KafkaJSError } from 'kafkajs';
 import { ProcessorError, isFatal, isProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
 
@@ -90,7 +89,16 @@ export function isKafkaUnreachable(e: unknown): boolean {
  * on any error it is handed, so without this a bug would loop for ever behind a live process.
  */
 export function stopsService(e: unknown): boolean {
-  return isFatal(e) || (!isProcessorError(e) && !(e instanceof KafkaJSError));
+  return isFatal(e) || (!isProcessorError(e) && !isKafkaJSError(e));
+}
+
+/**
+ * An error kafkajs threw. By name, as kafkajs names each of its classes (`KafkaJS…`): an
+ * `instanceof` would miss errors from a second copy of kafkajs in node_modules.
+ */
+function isKafkaJSError(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && name.startsWith('KafkaJS');
 }
 
 /**
@@ -148,9 +156,10 @@ export function isConcurrentTransactions(e: unknown): boolean {
 
 /**
  * Maps a failed transaction of input partition `partition` to the ProcessorError that decides
- * what happens next: a missing permission and records the broker refuses are fatal; a fenced
- * producer and anything else are retriable (drop the partition, rejoin, restore, go on from the
- * committed offset).
+ * what happens next: a missing permission, records the broker refuses and a throw that is not
+ * kafkajs' (our bug while building the requests) are fatal; a fenced producer and any other
+ * kafkajs error are retriable (drop the partition, rejoin, restore, go on from the committed
+ * offset).
  */
 export function transactionFailure(
   e: unknown,
@@ -159,6 +168,15 @@ export function transactionFailure(
 ): ProcessorError {
   const denied = authorizationFailure(e, { operation: 'Write', resource: attempted.resource });
   if (denied) return denied;
+  if (isProcessorError(e)) return e;
+  if (!isKafkaJSError(e)) {
+    // Retried, the same input would meet the same bug again, behind a live process.
+    return new ProcessorError(
+      'INVARIANT_VIOLATED',
+      `the transaction for partition ${partition} failed on an error that is not Kafka's (a bug)`,
+      { cause: e },
+    );
+  }
   const type = kafkaErrorType(e);
   if (type && UNACCEPTABLE_RECORDS.has(type)) {
     return new ProcessorError(

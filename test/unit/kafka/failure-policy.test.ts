@@ -68,6 +68,17 @@ describe('Kafka failure policy', () => {
       code: 'INVARIANT_VIOLATED',
       fatal: true,
     });
+    // kafkajs' own classes, not only their shape.
+    expect(transactionFailure(new KafkaJSConnectionError('closed'), 3, resource)).toMatchObject({
+      code: 'KAFKA_TRANSIENT',
+    });
+    // Our bug while building the requests: retried, the same input would meet it again.
+    const bug = new TypeError("Cannot read properties of undefined (reading 'value')");
+    expect(transactionFailure(bug, 3, resource)).toMatchObject({
+      code: 'INVARIANT_VIOLATED',
+      fatal: true,
+      cause: bug,
+    });
   });
 
   it('names the refused operation, and ignores errors that are not about permissions', () => {
