@@ -184,8 +184,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
         'dry-run': { type: 'boolean', description: 'count what would be re-driven; produce nothing' },
       },
       footer:
-        `${CONFIG_FOOTER}\nPrints {examined, matched, redriven, byCode}. Re-driving a record twice is harmless: the\n` +
-        'processor drops repeated event ids. Needs Read on the dead-letter topic and Write on the input.',
+        `${CONFIG_FOOTER}\nPrints {examined, matched, redriven, truncated, byCode}. Re-driving a record twice is harmless:\n` +
+        'the processor drops repeated event ids. A truncated dead letter (too large to keep whole) is counted under\n' +
+        'truncated and never re-driven. Needs Read on the dead-letter topic and Write on the input.',
     },
     run: runDlq,
   },

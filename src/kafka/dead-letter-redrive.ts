@@ -4,6 +4,8 @@
  * with their original key, value and headers, in dead-letter order, once per run. A record that
  * is re-driven twice (two runs over the same range) is harmless: the processor drops a repeated
  * event id. Each re-driven record carries `dlq.redriven.from` = `<dlqTopic>/<partition>/<offset>`.
+ * A truncated dead letter (dlq.truncated.value.bytes set) holds only a prefix of its original: it
+ * is counted, never re-driven.
  */
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
@@ -29,6 +31,8 @@ export interface RedriveSummary {
   readonly examined: number;
   readonly matched: number;
   readonly redriven: number;
+  /** Matching records left out because they hold only a prefix of their original (truncated). */
+  readonly truncated: number;
   /** Matched records per error code. */
   readonly byCode: Readonly<Record<string, number>>;
 }
@@ -72,6 +76,7 @@ export async function redriveDeadLetters(
   const selected: Message[] = [];
   const byCode: Record<string, number> = {};
   let examined = 0;
+  let truncated = 0;
   const res = await readToEnd(kafka, {
     topic: config.topics.deadLetter,
     groupId: `${config.appId}.redrive.${randomUUID()}`,
@@ -80,6 +85,10 @@ export async function redriveDeadLetters(
       for (const m of messages) {
         examined++;
         if (!matchesFilter(m, filter)) continue;
+        if (header(m, DeadLetterHeaders.truncatedValueBytes) !== undefined) {
+          truncated++;
+          continue;
+        }
         const code = header(m, DeadLetterHeaders.errorCode) ?? 'unknown';
         byCode[code] = (byCode[code] ?? 0) + 1;
         selected.push(originalMessage(m, `${config.topics.deadLetter}/${partition}/${m.offset}`));
@@ -100,5 +109,11 @@ export async function redriveDeadLetters(
       await producer.disconnect();
     }
   }
-  return { examined, matched: selected.length, redriven: o.dryRun ? 0 : selected.length, byCode };
+  return {
+    examined,
+    matched: selected.length,
+    redriven: o.dryRun ? 0 : selected.length,
+    truncated,
+    byCode,
+  };
 }

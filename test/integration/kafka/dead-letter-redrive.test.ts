@@ -94,6 +94,7 @@ describeWithStack('dead-letter redrive and inspect', (env) => {
       examined: 2,
       matched: 1,
       redriven: 0,
+      truncated: 0,
       byCode: { VALIDATE_TIMESTAMP_OUT_OF_RANGE: 1 },
     });
     const none = await redriveDeadLetters(

@@ -4,6 +4,9 @@
  */
 import type { Kafka } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import { TRUNCATED_PREFIX_BYTES } from '../../../src/kafka/dead-letter';
+import { redriveDeadLetters } from '../../../src/kafka/dead-letter-redrive';
 import type { Config } from '../../../src/shared/config';
 import { coreParams } from '../../../src/pipeline/params';
 import { createLogger } from '../../../src/shared/logger';
@@ -342,6 +345,32 @@ describeWithStack('stream processor on the real broker and registry', (env) => {
     const dead = out.deadLetters[0] as (typeof out.deadLetters)[number];
     expect(dead.headers?.[DeadLetterHeaders.errorCode]?.toString()).toBe('VALIDATE_OVERSIZE');
     expect(dead.value?.equals(huge)).toBe(true);
+  });
+
+  // A record nothing compresses, just under the input topic's 1 MiB limit: its dead letter, with
+  // the reason headers added, was over the limit even gzipped and refused on every attempt.
+  it('dead-letters a prefix of a record too large to write again even gzipped', async () => {
+    const config = harnessConfig(env, 'dlq-incompressible');
+    await createTopicsFor(kafka, config);
+    const value = randomBytes(1_048_300);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: config.topics.input, messages: [{ key: 'huge-user', value }] });
+    await producer.disconnect();
+    await runUntilCaughtUp(kafka, config);
+    const out = await readOutputs(kafka, config);
+    expect(out.deadLetters).toHaveLength(1);
+    const dead = out.deadLetters[0] as (typeof out.deadLetters)[number];
+    expect(dead.headers?.[DeadLetterHeaders.errorCode]?.toString()).toBe('VALIDATE_OVERSIZE');
+    expect(dead.headers?.[DeadLetterHeaders.truncatedValueBytes]?.toString()).toBe('1048300');
+    expect(dead.value?.equals(value.subarray(0, TRUNCATED_PREFIX_BYTES))).toBe(true);
+    expect(dead.key?.toString()).toBe('huge-user');
+    // A prefix is not the record: re-driving it would only dead-letter it again.
+    expect(await redriveDeadLetters(kafka, config, { codes: [] }, { dryRun: false })).toMatchObject({
+      matched: 0,
+      redriven: 0,
+      truncated: 1,
+    });
   });
 
   it('dead-letters every kind of bad input with its headers and keeps processing good records', async () => {

@@ -1,6 +1,11 @@
 import type { KafkaMessage } from 'kafkajs';
 import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from '../../../src/kafka/avro-types.gen';
-import { deadLetterMessage } from '../../../src/kafka/dead-letter';
+import { randomBytes } from 'node:crypto';
+import {
+  DEAD_LETTER_MAX_BYTES,
+  TRUNCATED_PREFIX_BYTES,
+  deadLetterMessage,
+} from '../../../src/kafka/dead-letter';
 import { ProcessorError } from '../../../src/shared/errors';
 
 const original = {
@@ -43,5 +48,37 @@ describe('dead letter', () => {
       [DeadLetterHeaders.modelVersion]: 'm1',
       [DeadLetterHeaders.timeMs]: '1700000001000',
     });
+  });
+
+  const ctx = { sourceTopic: 't', partition: 0, appId: 'a', modelVersion: 'm', nowMs: 0 };
+  const oversize = new ProcessorError('VALIDATE_OVERSIZE', 'record of 1048000 bytes');
+  const big = (value: Buffer, headers: KafkaMessage['headers'] = {}): KafkaMessage =>
+    ({ ...original, key: Buffer.from('k'), value, headers }) as KafkaMessage;
+
+  it('keeps a large original whole while it fits the broker gzipped', () => {
+    const value = Buffer.alloc(2 * 1024 * 1024, 'x'); // compresses to a few KB
+    const m = deadLetterMessage(big(value), oversize, 'validate', ctx);
+    expect(m.value).toBe(value);
+    expect(m.headers?.[DeadLetterHeaders.truncatedValueBytes]).toBeUndefined();
+    const random = randomBytes(DEAD_LETTER_MAX_BYTES - 2048); // under the limit uncompressed
+    expect(deadLetterMessage(big(random), oversize, 'validate', ctx).value).toBe(random);
+  });
+
+  it('keeps a prefix, and says what was cut, of an original the broker would refuse even gzipped', () => {
+    const value = randomBytes(1_048_000); // nothing compresses it
+    const m = deadLetterMessage(big(value, { trace: Buffer.from('t1') }), oversize, 'validate', ctx);
+    expect((m.value as Buffer).equals(value.subarray(0, TRUNCATED_PREFIX_BYTES))).toBe(true);
+    expect((m.key as Buffer).toString()).toBe('k');
+    expect(m.headers?.[DeadLetterHeaders.truncatedKeyBytes]).toBe('1');
+    expect(m.headers?.[DeadLetterHeaders.truncatedValueBytes]).toBe('1048000');
+    expect(m.headers?.[DeadLetterHeaders.truncatedHeaders]).toBe('0');
+    expect(m.headers?.[`${DeadLetterOriginalHeaderPrefix}trace`]).toEqual(Buffer.from('t1'));
+    expect(m.headers?.[DeadLetterHeaders.errorCode]).toBe('VALIDATE_OVERSIZE');
+
+    // Original headers that alone are over the prefix are dropped, and counted.
+    const fat = { a: randomBytes(40_000), b: randomBytes(40_000) };
+    const h = deadLetterMessage(big(randomBytes(900_000), fat), oversize, 'validate', ctx).headers ?? {};
+    expect(h[`${DeadLetterOriginalHeaderPrefix}a`]).toBeUndefined();
+    expect(h[DeadLetterHeaders.truncatedHeaders]).toBe('2');
   });
 });
