@@ -135,12 +135,16 @@ export function fatalCause(e: unknown): ProcessorError | null {
 
 /**
  * The error for a read of a topic (readToEnd) whose consumer crashed or did not finish: a fatal
- * error our own callback threw inside it keeps its code (retrying the read meets it again), and
- * anything else is transient.
+ * error our own callback threw inside it keeps its code (retrying the read meets it again), a
+ * throw that is neither ours nor kafkajs' is a bug (INVARIANT_VIOLATED), and anything else is
+ * transient.
  */
 export function readFailure(failure: unknown, message: string): ProcessorError {
   const fatal = fatalCause(failure);
   if (fatal) return new ProcessorError(fatal.code, `${message}: ${fatal.message}`, { cause: failure });
+  if (failure !== null && failure !== undefined && stopsService(failure)) {
+    return new ProcessorError('INVARIANT_VIOLATED', `${message}: a bug`, { cause: failure });
+  }
   return new ProcessorError('KAFKA_TRANSIENT', message, { cause: failure ?? undefined });
 }
 

@@ -9,7 +9,7 @@
  */
 import type { Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
-import { readFailure } from './failure-policy';
+import { readFailure, stopsService } from './failure-policy';
 
 export interface ReadToEndOptions {
   readonly topic: string;
@@ -112,7 +112,7 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
   // loading" on a fresh broker); only a crash it does not restart from ends the read.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) return;
-    failure = payload.error;
+    failure ??= payload.error;
     done();
   });
   await consumer.connect();
@@ -128,7 +128,18 @@ export async function readToEnd(kafka: Kafka, o: ReadToEndOptions): Promise<Read
         // Each record once, and none past the end: after a rejoin a fetch may start before the seek.
         const from = next.get(batch.partition) ?? 0n;
         const messages = batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= from);
-        if (messages.length > 0) await o.onBatch(batch.partition, messages);
+        if (messages.length === 0) return;
+        try {
+          await o.onBatch(batch.partition, messages);
+        } catch (e) {
+          // Kept as thrown: kafkajs wraps it as { cause: e.cause || e }, which drops our error
+          // whenever it has a cause of its own, and a fatal error or a bug then read as transient.
+          if (stopsService(e)) {
+            failure ??= e;
+            done();
+          }
+          throw e;
+        }
       },
     });
     let timer: NodeJS.Timeout | undefined;

@@ -5,7 +5,8 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
-import { readToEnd } from '../../../src/kafka/read-to-end';
+import { assertReadComplete, readToEnd } from '../../../src/kafka/read-to-end';
+import { ProcessorError } from '../../../src/shared/errors';
 import { createTestTopic, describeWithStack, testKafka, uniqueName } from '../../support/stack';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +47,36 @@ describeWithStack('readToEnd on the real broker', (env) => {
     });
     expect(res).toMatchObject({ unfinished: [], failure: null, stalled: false });
     expect(n).toBe(40);
+  });
+
+  // kafkajs wraps a callback's error as { cause: e.cause || e }: an error of ours with a cause of
+  // its own was dropped from the chain, and a fatal one (a registry refusing our credentials
+  // during a restore) or a bug read as transient, retried for ever.
+  it('ends the read with the fatal error or the bug its callback threw, kept as thrown', async () => {
+    const refused = new ProcessorError('REGISTRY_AUTH_FAILED', 'registry answered 401', {
+      cause: new Error('HTTP 401'),
+    });
+    for (const [thrown, code] of [
+      [refused, 'REGISTRY_AUTH_FAILED'],
+      [new TypeError("Cannot read properties of undefined (reading 'x')"), 'INVARIANT_VIOLATED'],
+    ] as const) {
+      const res = await readToEnd(kafka, {
+        topic,
+        groupId: uniqueName('rte-fatal'),
+        timeoutMs: 60_000,
+        onBatch: () => {
+          throw thrown;
+        },
+      });
+      expect(res.failure).toBe(thrown);
+      let error: unknown = null;
+      try {
+        assertReadComplete(res, 'the test topic');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code, fatal: true });
+    }
   });
 
   // Each partition's restore has a reader of its own; with kafkajs' default assigner every reader

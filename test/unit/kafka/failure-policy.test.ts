@@ -41,10 +41,18 @@ describe('Kafka failure policy', () => {
       fatal: true,
       message: 'restore of partitions 0: changelog value of unknown format',
     });
-    expect(readFailure(wrapped(kafkaError('REQUEST_TIMED_OUT', true)), 'restore')).toMatchObject({
+    const retriesExceeded = Object.assign(wrapped(kafkaError('REQUEST_TIMED_OUT', true)), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+    });
+    expect(readFailure(retriesExceeded, 'restore')).toMatchObject({
       code: 'KAFKA_TRANSIENT',
       retriable: true,
       message: 'restore',
+    });
+    // A throw that is neither ours nor kafkajs': a bug, not a hiccup to retry for ever.
+    expect(readFailure(new TypeError('x is undefined'), 'restore')).toMatchObject({
+      code: 'INVARIANT_VIOLATED',
+      fatal: true,
     });
     // A read that stalled without a crash has no failure at all.
     expect(readFailure(null, 'replay')).toMatchObject({ code: 'KAFKA_TRANSIENT', retriable: true });
