@@ -3,13 +3,14 @@
  *
  * Alertmanager identifies an alert by its label set, so a ChurnRisk record maps to one alert with
  * labels alertname, service, level, reasons (sorted codes), user (the keyed pseudonym, never the
- * id) and alert_id. RAISED posts it firing until `firingTtlMs` from now and resolves the alert it
+ * id) and alert_id (a keyed pseudonym of the record's alertId, alertIdLabel). RAISED posts it firing until `firingTtlMs` from now and resolves the alert it
  * replaces; RESOLVED resolves `alertId`. Resolving looks the alert up in Alertmanager by its
  * alert_id label and re-posts its exact labels with endsAt a minute before now (RESOLVE_BACKDATE_MS),
  * so the bridge keeps no state:
  * replaying records (at-least-once delivery) posts the same identities again, which Alertmanager
  * merges.
  */
+import { createHmac } from 'node:crypto';
 import type { ChurnRisk } from '../kafka/avro-types.gen';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
 import { ProcessorError, isProcessorError } from '../shared/errors';
@@ -24,6 +25,8 @@ export interface AlertmanagerAlert {
 
 export interface AlertOptions {
   readonly pseudonym: (userId: string) => string;
+  /** The alert_id label of a churn.risk alertId (createAlertIdLabeler). */
+  readonly alertIdLabel: (alertId: string) => string;
   readonly includeUserId: boolean;
   readonly firingTtlMs: number;
   /** Wall-clock now, ms. */
@@ -31,6 +34,27 @@ export interface AlertOptions {
 }
 
 export const ALERT_NAME = 'InterestDriftChurnRisk';
+
+/**
+ * The alert_id label of an alertId, keyed with `key` (IDRIFT_LOG_PSEUDONYM_KEY): `a_` and 16
+ * base64url characters (96 bits). Why keyed: an alertId is an unkeyed hash of the user id, the
+ * level, the scoring time and the event count, and the alert's own labels and annotations give all
+ * but the count, so whoever holds a list of user ids could name the user of an alert.
+ */
+export function createAlertIdLabeler(key: Buffer): (alertId: string) => string {
+  return (alertId) =>
+    `a_${createHmac('sha256', key).update(`alert_id\u001f${alertId}`).digest('base64url').slice(0, 16)}`;
+}
+
+/**
+ * The alert_id labels an open alert of `alertId` may carry: the keyed one, and the alertId itself,
+ * which bridges before 0.3.0 used. Those alerts fire until their endsAt (IDRIFT_ALERT_FIRING_TTL_MS
+ * after they were raised), so resolving must find them until then; the second entry can go one
+ * firing TTL after every bridge runs 0.3.0.
+ */
+function alertIdLabels(alertId: string, o: Pick<AlertOptions, 'alertIdLabel'>): string[] {
+  return [o.alertIdLabel(alertId), alertId];
+}
 
 /** The firing alert of a RAISED record. */
 export function firingAlert(r: ChurnRisk, o: AlertOptions): AlertmanagerAlert {
@@ -42,7 +66,7 @@ export function firingAlert(r: ChurnRisk, o: AlertOptions): AlertmanagerAlert {
       level: r.level,
       reasons: reasons.join(','),
       user: o.pseudonym(r.userId),
-      alert_id: r.alertId,
+      alert_id: o.alertIdLabel(r.alertId),
     },
     annotations: {
       summary: `churn risk ${r.level}: ${r.reasons.map((x) => x.detail).join('; ')}`,
@@ -71,26 +95,41 @@ export function alertActions(
 
 export interface AlertmanagerClient {
   post(alerts: readonly AlertmanagerAlert[]): Promise<void>;
-  /** Active (firing) alerts whose alert_id label is `alertId`. */
-  find(alertId: string): Promise<AlertmanagerAlert[]>;
+  /** Active (firing) alerts whose alert_id label is one of `labels`. */
+  find(labels: readonly string[]): Promise<AlertmanagerAlert[]>;
 }
 
 /** Answers that say the URL or the credentials are wrong (a deployment error), not the alert. */
 const ACCESS_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 405, 407]);
 
+/**
+ * A client of the Alertmanager at `baseUrl`. Credentials in the URL (`https://user:pass@host`, an
+ * Alertmanager behind a proxy with basic auth) are sent as an Authorization header: fetch refuses
+ * a URL that holds them, with a message that quotes it, password included.
+ */
 export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): AlertmanagerClient {
-  const base = baseUrl.replace(/\/$/, '');
+  const url = new URL(baseUrl);
+  const authorization =
+    url.username || url.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+      : null;
+  url.username = '';
+  url.password = '';
+  const base = url.toString().replace(/\/$/, '');
   const call = async (path: string, init: RequestInit): Promise<Response> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), ...(authorization ? { authorization } : {}) },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (e) {
+      // The path without its query: a lookup's query holds alert_id labels.
       throw new ProcessorError(
         'ALERTMANAGER_UNAVAILABLE',
-        `Alertmanager ${init.method ?? 'GET'} ${path} failed`,
-        {
-          cause: e,
-        },
+        `Alertmanager ${init.method ?? 'GET'} ${path.split('?')[0]} failed`,
+        { cause: e },
       );
     }
     if (res.status >= 500 || res.status === 429) {
@@ -121,21 +160,20 @@ export function alertmanagerClient(baseUrl: string, timeoutMs = 10_000): Alertma
         body: JSON.stringify(alerts),
       });
     },
-    async find(alertId) {
-      const filter = encodeURIComponent(`alert_id="${alertId}"`);
+    async find(labels) {
+      const regex = labels.map(escapeRegex).join('|');
+      const filter = encodeURIComponent(`alert_id=~"${regex.replace(/[\\"]/g, '\\$&')}"`);
       const res = await call(`/api/v2/alerts?active=true&silenced=true&inhibited=true&filter=${filter}`, {
         method: 'GET',
       });
       try {
         return (await res.json()) as AlertmanagerAlert[];
       } catch (e) {
-        // A body cut short or garbled on the way: asking again may well work.
+        // A body cut short or garbled on the way: asking again may well work. Not the parser's
+        // message as the cause: it quotes the body around the fault (alert labels, annotations).
         throw new ProcessorError(
           'ALERTMANAGER_UNAVAILABLE',
-          'Alertmanager answered a body that is not JSON',
-          {
-            cause: e,
-          },
+          `Alertmanager answered a body that is not JSON (${(e as Error).name})`,
         );
       }
     },
@@ -160,7 +198,7 @@ async function applyToReplica(
   let resolved = 0;
   const endsAtMs = o.nowMs - RESOLVE_BACKDATE_MS;
   for (const id of resolve) {
-    const open = await client.find(id);
+    const open = await client.find(alertIdLabels(id, o));
     await client.post(
       open.map((a) => {
         // Alertmanager refuses endsAt before startsAt, and keeps the earlier startsAt when merging.
@@ -250,7 +288,10 @@ export function skippingWhenUnavailable(
       );
     }
   };
-  return { post: (alerts) => run(() => client.post(alerts)), find: (id) => run(() => client.find(id)) };
+  return {
+    post: (alerts) => run(() => client.post(alerts)),
+    find: (labels) => run(() => client.find(labels)),
+  };
 }
 
 /**
@@ -268,4 +309,9 @@ export function alertApplier(
   return async (r) => {
     await applyAlertRecord(list, r, { ...o, nowMs: nowMs() }, onReplicaFailure);
   };
+}
+
+/** `text` as a literal in an Alertmanager (RE2, fully anchored) regex matcher. */
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,5 +1,5 @@
 /** `interest-drift alert-bridge`: churn.risk → Prometheus Alertmanager, until SIGTERM/SIGINT. */
-import { alertApplier, alertmanagerClient } from '../app/alertmanager';
+import { alertApplier, alertmanagerClient, createAlertIdLabeler } from '../app/alertmanager';
 import { alertBridgeAccessPlan, verifyKafkaAccess } from '../kafka/access-check';
 import { startAlertBridge } from '../kafka/alert-bridge';
 import { untilKafkaAnswers } from '../kafka/failure-policy';
@@ -28,6 +28,7 @@ export async function runAlertBridgeCommand(): Promise<number> {
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const replicas = config.alerts.alertmanagerUrls.map((url) => alertmanagerClient(url));
   const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
+  const alertIdLabel = createAlertIdLabeler(Buffer.from(config.logPseudonymKey as string));
   const metrics = createAlertBridgeMetrics();
   // /metrics and the probes on IDRIFT_HTTP_PORT (no lookup API: 404). Liveness: the consumer has
   // fetched or heartbeated within max(60 s, 4 × the session timeout), as for the service.
@@ -74,6 +75,7 @@ export async function runAlertBridgeCommand(): Promise<number> {
         replicas,
         {
           pseudonym,
+          alertIdLabel,
           includeUserId: config.alerts.includeUserId,
           firingTtlMs: config.alerts.firingTtlMs,
         },

@@ -14,7 +14,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../shared/config';
-import type { ProcessorError } from '../shared/errors';
+import { ProcessorError } from '../shared/errors';
 import { describeError, failureClass, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AlertBridgeMetrics } from '../shared/metrics';
@@ -23,6 +23,27 @@ import type { ChurnRisk } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { churnReader } from './output-reader';
 import type { AvroSerde } from './serde';
+
+/** The largest magnitude a JavaScript Date holds, ms from the epoch (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Why a decoded churn record cannot become an alert, or null when it can: a time no Date holds
+ * (toISOString would throw, on every retry) or an empty alert id (it would resolve nothing). The
+ * service never writes such a record; another writer of the topic may. The bridge dead-letters it.
+ */
+export function churnRecordProblem(r: ChurnRisk): ProcessorError | null {
+  for (const [field, ms] of [
+    ['scoredAtEventTimeMs', r.scoredAtEventTimeMs],
+    ['lastEventTimeMs', r.lastEventTimeMs],
+  ] as const) {
+    if (!(Math.abs(ms) <= MAX_DATE_MS)) {
+      return new ProcessorError('VALIDATE_TIMESTAMP_OUT_OF_RANGE', `${field} is outside the range of a date`);
+    }
+  }
+  if (r.alertId === '') return new ProcessorError('VALIDATE_FIELD_INVALID', 'alertId is empty');
+  return null;
+}
 
 export interface AlertBridge {
   /** Resolves when the bridge stops; rejects with the fatal error that stopped it. */
@@ -93,10 +114,14 @@ export async function startAlertBridge(
       metrics?.lag.set({ partition }, batch.isEmpty() ? 0 : Number(batch.offsetLagLow()) + 1);
       for (const m of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) return;
-        if (m.value !== null) {
+        {
           let record: ChurnRisk | null = null;
           try {
-            record = await serde.decode(m.value, churnReader);
+            // A null value too: no writer of this topic means it (DECODE_MISSING_VALUE).
+            const decoded = await serde.decode(m.value, churnReader);
+            const problem = churnRecordProblem(decoded);
+            if (problem) throw problem;
+            record = decoded;
           } catch (e) {
             const cls = failureClass(e);
             if (cls === 'retry') throw e;
@@ -121,12 +146,15 @@ export async function startAlertBridge(
               ],
             });
             metrics?.records.inc({ outcome: 'undecodable' });
-            log.error('churn record does not decode; sent to the dead-letter topic', {
-              partition: batch.partition,
-              offset: m.offset,
-              topic: config.topics.alertBridgeDeadLetter,
-              error: describeError(e),
-            });
+            log.error(
+              'churn record does not decode or cannot become an alert; sent to the dead-letter topic',
+              {
+                partition: batch.partition,
+                offset: m.offset,
+                topic: config.topics.alertBridgeDeadLetter,
+                error: describeError(e),
+              },
+            );
           }
           if (record) {
             const r = record;
@@ -152,7 +180,7 @@ export async function startAlertBridge(
               );
               metrics?.records.inc({ outcome: 'delivered' });
             } catch (e) {
-              if (!stopping && isProcessorError(e) && e.fatal) {
+              if (!stopping && failureClass(e) === 'crash') {
                 log.error('alert delivery refused; stopping', { error: describeError(e) });
                 fail(e);
               }

@@ -12,7 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
-import { ALERT_NAME, alertApplier, alertmanagerClient } from '../../../src/app/alertmanager';
+import {
+  ALERT_NAME,
+  alertApplier,
+  alertmanagerClient,
+  createAlertIdLabeler,
+} from '../../../src/app/alertmanager';
 import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
 import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
 import { ChurnRiskSchema } from '../../../src/kafka/avro-types.gen';
@@ -28,6 +33,12 @@ import { describeWithStack, readTopic, sleep, testKafka, testRegistry } from '..
 
 const ROOT = join(__dirname, '..', '..', '..');
 jest.setTimeout(600_000);
+
+const KEY = 'a test key of 16+ characters';
+const alertIdLabel = createAlertIdLabeler(Buffer.from(KEY));
+const TEST_ALERT_IDS = ['a1', 'a2', 'b1', 'bug1', 'c1', 'cli1', 'cli2', 'dlq-d1', 'ha1', 'ha2', 'skew1'];
+/** The alertId of the test whose keyed label is `label`, or `label` itself (an alert the test posted). */
+const alertIdOf = (label: string): string => TEST_ALERT_IDS.find((id) => alertIdLabel(id) === label) ?? label;
 
 function churn(over: Partial<ChurnRisk> & Pick<ChurnRisk, 'alertId' | 'userId' | 'level'>): ChurnRisk {
   return {
@@ -123,14 +134,14 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     onReplicaFailure?: (replica: number) => void,
   ): Promise<void> {
     const serde = new AvroSerde(testRegistry(env));
-    const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
+    const pseudonym = createPseudonymiser(Buffer.from(KEY));
     const bridge = await startAlertBridge(
       kafka,
       serde,
       config,
       alertApplier(
         urls.map((u) => alertmanagerClient(u)),
-        { pseudonym, includeUserId, firingTtlMs: 3_600_000 },
+        { pseudonym, alertIdLabel, includeUserId, firingTtlMs: 3_600_000 },
         nowMs,
         onReplicaFailure,
       ),
@@ -143,11 +154,12 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     }
   }
 
-  async function activeAlerts(url = amUrl): Promise<AlertmanagerAlert[]> {
+  /** Active alerts, each with `id`: the alertId its keyed alert_id label stands for (alertIdOf). */
+  async function activeAlerts(url = amUrl): Promise<(AlertmanagerAlert & { id: string })[]> {
     const res = await fetch(`${url}/api/v2/alerts?filter=${encodeURIComponent(`alertname="${ALERT_NAME}"`)}`);
-    return ((await res.json()) as AlertmanagerAlert[]).sort((a, b) =>
-      (a.labels.alert_id ?? '').localeCompare(b.labels.alert_id ?? ''),
-    );
+    return ((await res.json()) as AlertmanagerAlert[])
+      .map((a) => ({ ...a, id: alertIdOf(a.labels.alert_id ?? '') }))
+      .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** A fresh application whose churn topic holds `records` (keyed by user), with the churn schema's id. */
@@ -186,9 +198,9 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     const { config, serde, id } = await churnTopicWith('alerts', records);
 
     await bridgeUntilCaughtUp(config, false);
-    const pseudonym = createPseudonymiser(Buffer.from('a test key of 16+ characters'));
+    const pseudonym = createPseudonymiser(Buffer.from(KEY));
     const first = await activeAlerts();
-    expect(first.map((a) => [a.labels.alert_id, a.labels.level])).toEqual([
+    expect(first.map((a) => [a.id, a.labels.level])).toEqual([
       ['b1', 'HIGH'],
       ['c1', 'LOW'],
     ]);
@@ -199,8 +211,9 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       level: 'HIGH',
       reasons: 'IDLE_TIME,INACTIVITY_MODEL',
       user: pseudonym('bob'),
-      alert_id: 'b1',
+      alert_id: alertIdLabel('b1'), // keyed: the alertId is an unkeyed hash of the user id
     });
+    expect(alertIdLabel('b1')).toMatch(/^a_[\w-]{16}$/);
     expect(bob.annotations.user_id).toBeUndefined();
     expect(JSON.stringify(first)).not.toMatch(/alice|bob|carol/);
 
@@ -208,7 +221,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     // and with IDRIFT_ALERT_INCLUDE_USER_ID the real id only in an annotation.
     await bridgeUntilCaughtUp({ ...config, appId: `${config.appId}-replay` }, true);
     const again = await activeAlerts();
-    expect(again.map((a) => a.labels.alert_id)).toEqual(['b1', 'c1']);
+    expect(again.map((a) => a.id)).toEqual(['b1', 'c1']);
     expect(again.map((a) => a.annotations.user_id)).toEqual(['bob', 'carol']);
     expect(JSON.stringify(again.map((a) => a.labels))).not.toMatch(/alice|bob|carol/);
 
@@ -227,7 +240,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       await p.disconnect();
     })();
     await bridgeUntilCaughtUp(config, false);
-    expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(['b1']);
+    expect((await activeAlerts()).map((a) => a.id)).toEqual(['b1']);
   });
 
   it('sends a churn record it cannot decode to its dead-letter topic with the reason, and goes on', async () => {
@@ -244,25 +257,37 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
         { key: 'eve', value: garbage, headers: { trace: 't-1' }, partition: 0 },
         { key: 'dora', value: serde.encode(id, good), partition: 0 },
         { key: 'fay', value: unknownId, partition: 0 },
+        // Valid Avro that no alert can carry: a time past what a Date holds (toISOString throws),
+        // which stopped the bridge at every restart; and a null value, skipped without a trace.
+        {
+          key: 'gus',
+          value: serde.encode(id, { ...good, alertId: 'dlq-g1', userId: 'gus', scoredAtEventTimeMs: 9e15 }),
+          partition: 0,
+        },
+        { key: 'hal', value: null, partition: 0 },
       ],
     });
     await producer.disconnect();
 
     await bridgeUntilCaughtUp(config, false);
-    expect((await activeAlerts()).filter((a) => a.labels.alert_id === 'dlq-d1')).toHaveLength(1);
-    const dead = await readTopic(kafka, config.topics.alertBridgeDeadLetter, { count: 2, settleMs: 1_000 });
+    expect((await activeAlerts()).filter((a) => a.id === 'dlq-d1')).toHaveLength(1);
+    const dead = await readTopic(kafka, config.topics.alertBridgeDeadLetter, { count: 4, settleMs: 1_000 });
     expect(dead.map((m) => [m.key?.toString(), m.value?.toString('hex')])).toEqual([
       ['eve', garbage.toString('hex')],
       ['fay', unknownId.toString('hex')],
+      ['gus', expect.any(String)],
+      ['hal', undefined],
     ]);
     const h = (m: KafkaMessage, name: string): string | undefined => m.headers?.[name]?.toString();
     expect(dead.map((m) => [h(m, 'dlq.error.code'), h(m, 'dlq.source.offset'), h(m, 'dlq.stage')])).toEqual([
       ['DECODE_BAD_MAGIC', '0', 'alert-bridge'],
       ['DECODE_UNKNOWN_SCHEMA_ID', '2', 'alert-bridge'],
+      ['VALIDATE_TIMESTAMP_OUT_OF_RANGE', '3', 'alert-bridge'],
+      ['DECODE_MISSING_VALUE', '4', 'alert-bridge'],
     ]);
     expect(h(dead[0] as KafkaMessage, 'dlq.source.topic')).toBe(config.topics.churn);
     expect(h(dead[0] as KafkaMessage, 'dlq.original.trace')).toBe('t-1');
-    expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay/);
+    expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay|gus|hal/);
   });
 
   it('stops, rejecting done, when delivering a record fails with a bug (not left alive and idle)', async () => {
@@ -313,6 +338,25 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     expect(codeOf(invalid)).toBe('ALERT_REJECTED');
   });
 
+  it('takes credentials in the URL (a proxy with basic auth) and finds alerts by a label holding any character', async () => {
+    const withCredentials = new URL(amUrl);
+    withCredentials.username = 'bridge';
+    withCredentials.password = 'p@ss:word';
+    const client = alertmanagerClient(withCredentials.toString());
+    const odd = 'odd "label" \\ with .*+?|() regex characters';
+    await client.post([
+      {
+        labels: { alertname: ALERT_NAME, alert_id: odd },
+        annotations: {},
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + 60_000).toISOString(),
+      },
+    ]);
+    const found = await client.find([odd, 'another']);
+    expect(found.map((a) => a.labels.alert_id)).toEqual([odd]);
+    expect(await client.find(['odd'])).toEqual([]);
+  });
+
   it('posts to every Alertmanager replica, and goes on with the others while one is down', async () => {
     const second = await startAlertmanager();
     try {
@@ -323,7 +367,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       const urls = [amUrl, second.url];
       await bridgeUntilCaughtUp(config, false, Date.now, urls, (i) => missed.push(i));
       expect(missed).toEqual([]);
-      for (const u of urls) expect((await activeAlerts(u)).map((a) => a.labels.alert_id)).toContain('ha1');
+      for (const u of urls) expect((await activeAlerts(u)).map((a) => a.id)).toContain('ha1');
 
       // The second replica goes away; Heidi returns and Ivan's risk rises. The first replica gets
       // both records, the bridge does not wait for the second, and says it missed them.
@@ -354,7 +398,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       });
       await p.disconnect();
       await bridgeUntilCaughtUp(config, false, Date.now, urls, (i) => missed.push(i));
-      const first = (await activeAlerts()).map((a) => a.labels.alert_id);
+      const first = (await activeAlerts()).map((a) => a.id);
       expect(first).toContain('ha2');
       expect(first).not.toContain('ha1');
       expect(missed).toEqual([1, 1]);
@@ -376,7 +420,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     ];
     const { config } = await churnTopicWith('alerts-skew', records);
     await bridgeUntilCaughtUp(config, false, () => Date.now() + 5_000);
-    expect((await activeAlerts()).map((a) => a.labels.alert_id)).not.toContain('skew1');
+    expect((await activeAlerts()).map((a) => a.id)).not.toContain('skew1');
   });
 
   /** The sum of a metric's samples (every label set) in a Prometheus text exposition. */
@@ -396,7 +440,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       ...appTopicsEnv(config.appId),
       IDRIFT_APP_ID: group, // the consumer group is `<appId>.alert-bridge`; the topics stay
       IDRIFT_ALERTMANAGER_URL: amBase,
-      IDRIFT_LOG_PSEUDONYM_KEY: 'a test key of 16+ characters',
+      IDRIFT_LOG_PSEUDONYM_KEY: KEY,
       IDRIFT_HTTP_PORT: String(port),
       IDRIFT_LOG_LEVEL: 'info',
     });
@@ -430,9 +474,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       up.child.kill('SIGTERM');
     }
     expect(await up.exited).toBe(0);
-    expect((await activeAlerts()).map((a) => a.labels.alert_id)).toEqual(
-      expect.arrayContaining(['cli1', 'cli2']),
-    );
+    expect((await activeAlerts()).map((a) => a.id)).toEqual(expect.arrayContaining(['cli1', 'cli2']));
 
     // Alertmanager unreachable (nothing listens there): the bridge stays up, retrying, and says so.
     const downPort = port + 300;
@@ -470,7 +512,7 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
       ...appTopicsEnv(config.appId),
       IDRIFT_ALERT_BRIDGE_DLQ_TOPIC: missing,
       IDRIFT_ALERTMANAGER_URL: amUrl,
-      IDRIFT_LOG_PSEUDONYM_KEY: 'a test key of 16+ characters',
+      IDRIFT_LOG_PSEUDONYM_KEY: KEY,
       IDRIFT_HTTP_PORT: String(19_800 + Math.floor(Math.random() * 100)),
     });
     const code = await run.exited;
