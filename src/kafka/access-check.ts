@@ -19,11 +19,16 @@ import { isKafkaRetriable, kafkaErrorType } from './failure-policy';
 export interface KafkaAccessPlan {
   /** Who needs it, for the messages: 'the service' or 'alert-bridge'. */
   readonly component: string;
-  /** `mustExist`: a missing topic is reported (KAFKA_TOPIC_MISSING), not left to fail at first use. */
+  /**
+   * `mustExist`: a missing topic is reported (KAFKA_TOPIC_MISSING), not left to fail at first use.
+   * `partitionsOf`: the topic is written partition by partition after this other topic of the plan,
+   * so it needs at least as many partitions (else KAFKA_TOPIC_UNDERPARTITIONED).
+   */
   readonly topics: readonly {
     readonly name: string;
     readonly operations: readonly KafkaOperation[];
     readonly mustExist?: boolean;
+    readonly partitionsOf?: string;
   }[];
   /** Consumer groups; `probe` is a group id the check looks up (for a prefixed grant, one inside it). */
   readonly groups: readonly { readonly grant: string; readonly prefixed: boolean; readonly probe: string }[];
@@ -41,9 +46,9 @@ export function kafkaAccessPlan(config: Config): KafkaAccessPlan {
       { name: t.migrations, operations: write },
       { name: t.churn, operations: write },
       ...(config.profilesEnabled ? [{ name: t.profiles, operations: write }] : []),
-      { name: t.deadLetter, operations: write },
-      ...(config.lateTopicEnabled ? [{ name: t.late, operations: write }] : []),
-      { name: t.userStateChangelog, operations: ['Read', 'Write', 'Describe'] },
+      { name: t.deadLetter, operations: write, partitionsOf: t.input },
+      ...(config.lateTopicEnabled ? [{ name: t.late, operations: write, partitionsOf: t.input }] : []),
+      { name: t.userStateChangelog, operations: ['Read', 'Write', 'Describe'], partitionsOf: t.input },
     ],
     groups: [
       { grant: config.appId, prefixed: false, probe: config.appId },
@@ -65,7 +70,12 @@ export function alertBridgeAccessPlan(config: Config): KafkaAccessPlan {
     component: 'alert-bridge',
     topics: [
       { name: config.topics.churn, operations: ['Read', 'Describe'], mustExist: true },
-      { name: config.topics.alertBridgeDeadLetter, operations: ['Write', 'Describe'], mustExist: true },
+      {
+        name: config.topics.alertBridgeDeadLetter,
+        operations: ['Write', 'Describe'],
+        mustExist: true,
+        partitionsOf: config.topics.churn,
+      },
     ],
     groups: [{ grant: group, prefixed: false, probe: group }],
     transactionalIdPrefix: null,
@@ -79,6 +89,7 @@ export function alertBridgeAccessPlan(config: Config): KafkaAccessPlan {
  *   KAFKA_AUTHORIZATION_FAILED    a topic, group or transactional id is not granted (missing
  *                                 topics of the plan listed with them)
  *   KAFKA_TOPIC_MISSING           everything granted, but a `mustExist` topic does not exist
+ *   KAFKA_TOPIC_UNDERPARTITIONED  a `partitionsOf` topic has fewer partitions than its reference
  * Side-effect free except, when the plan has a transactional id prefix, one InitProducerId on
  * `<prefix>preflight`, which never begins a transaction (so it fences nobody).
  *
@@ -112,6 +123,7 @@ export async function verifyKafkaAccess(
   const who = opts.sasl ? `Kafka user "${opts.sasl.username}"` : 'the Kafka client';
   const problems: string[] = [];
   const missing: string[] = [];
+  const partitionCounts = new Map<string, number>();
   const deny = (resource: string, needs: readonly string[], type: string): void => {
     problems.push(`${resource}: denied (${type}); ${plan.component} needs ${needs.join(' + ')} on it`);
   };
@@ -135,7 +147,8 @@ export async function verifyKafkaAccess(
   try {
     for (const t of plan.topics) {
       try {
-        await retrying(() => admin.fetchTopicMetadata({ topics: [t.name] }));
+        const { topics } = await retrying(() => admin.fetchTopicMetadata({ topics: [t.name] }));
+        partitionCounts.set(t.name, topics[0]?.partitions.length ?? 0);
       } catch (e) {
         const type = kafkaErrorType(e);
         if (type === 'TOPIC_AUTHORIZATION_FAILED') deny(`topic "${t.name}"`, t.operations, type);
@@ -179,10 +192,39 @@ export async function verifyKafkaAccess(
       { context: { problems: missing.length } },
     );
   }
+  const few = underpartitioned(plan, partitionCounts);
+  if (few.length > 0) {
+    throw new ProcessorError(
+      'KAFKA_TOPIC_UNDERPARTITIONED',
+      `Kafka topics with too few partitions (${few.length}):\n  - ${few.join('\n  - ')}`,
+      { context: { problems: few.length } },
+    );
+  }
   log.info('kafka permissions verified', {
     topics: plan.topics.length,
     groups: plan.groups.length,
   });
+}
+
+/**
+ * The `partitionsOf` topics of `plan` with fewer partitions than their reference, as messages;
+ * topics whose count is not known (missing, denied) are left to the other checks.
+ */
+export function underpartitioned(plan: KafkaAccessPlan, counts: ReadonlyMap<string, number>): string[] {
+  const found: string[] = [];
+  for (const t of plan.topics) {
+    if (t.partitionsOf === undefined) continue;
+    const have = counts.get(t.name);
+    const need = counts.get(t.partitionsOf);
+    if (have === undefined || need === undefined || have >= need) continue;
+    found.push(
+      `topic "${t.name}" has ${have} partitions, "${t.partitionsOf}" ${need}: ${plan.component} writes ` +
+        `partition p of the first for partition p of the second, and what it writes for partitions ${have} ` +
+        `to ${need - 1} would be lost. Give it ${need} partitions (kafka-topics --alter --partitions ${need}); ` +
+        'if the input grew, see "More partitions" in k8s/README.md',
+    );
+  }
+  return found;
 }
 
 /**

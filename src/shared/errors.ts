@@ -77,6 +77,13 @@ export const ErrorCodes = {
    * dead-letter topic): a deployment error, reported at start with every missing topic named.
    */
   KAFKA_TOPIC_MISSING: { retriable: false, badRecord: false, fatal: true },
+  /**
+   * A topic written partition by partition (the changelog, the dead-letter and late topics: input
+   * partition p → partition p) has fewer partitions than the topic it follows. kafkajs drops, without
+   * an error, a message for a partition its metadata lacks, so the states and dead letters of the
+   * higher partitions would be lost: reported at start, with every such topic named.
+   */
+  KAFKA_TOPIC_UNDERPARTITIONED: { retriable: false, badRecord: false, fatal: true },
   /** The Alertmanager could not be reached or answered with a server error (alert-bridge). */
   ALERTMANAGER_UNAVAILABLE: { retriable: true, badRecord: false, fatal: false },
   /**
