@@ -359,9 +359,25 @@ export class StreamProcessor {
     for (const p of mine) this.openEagerly(p);
   }
 
-  /** Opens partition p's task now rather than at its next batch (which a quiet partition may not get). */
+  /**
+   * Opens partition p's task now rather than at its next batch (which a quiet partition may not
+   * get). A transient failure (a broker bounce while fencing, a restore that timed out) is tried
+   * again with jittered backoff while p stays assigned: else a quiet partition stayed closed, the
+   * instance never ready, and its processing-time timers never fired, until input came.
+   */
   private openEagerly(p: number): void {
-    this.task(p).catch((e: unknown) => {
+    withRetry(() => this.task(p), {
+      initialDelayMs: 1_000,
+      maxDelayMs: 30_000,
+      maxRetries: Infinity,
+      shouldRetry: (e) => isRetriable(e) && this.assigned.has(p) && !this.stopping,
+      onRetry: (e, _attempt, delayMs) =>
+        this.log.warn('partition task start failed; retrying', {
+          partition: p,
+          delayMs,
+          error: describeError(e),
+        }),
+    }).catch((e: unknown) => {
       // A fatal start (an unreadable changelog) stops the service even if no input ever arrives
       // for the partition: its eachBatch, which would also stop it, may never run.
       if (stopsService(e) && !this.stopping) return this.failFatal(e);
