@@ -12,15 +12,16 @@
  * retried; a fatal one (the registry refuses our credentials) or any other error (a bug) stops
  * the bridge.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
-import { describeError, failureClass, isProcessorError, isRetriable } from '../shared/errors';
+import { describeError, isProcessorError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { AlertBridgeMetrics } from '../shared/metrics';
 import { withRetry } from '../shared/retry';
 import type { ChurnRisk } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
+import { stopsService } from './failure-policy';
 import { churnReader } from './output-reader';
 import type { AvroSerde } from './serde';
 
@@ -103,6 +104,103 @@ export async function startAlertBridge(
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: config.topics.churn, fromBeginning: true });
+  const retrying = {
+    initialDelayMs: 200,
+    maxDelayMs: 10_000,
+    maxRetries: Infinity,
+  };
+  /**
+   * The record, decoded; or null once it is in the dead-letter topic (it does not decode, or
+   * cannot become an alert). A registry outage is waited out here, heartbeating: thrown to
+   * kafkajs, it crashed the consumer, left and rejoined the group about every 10 s.
+   */
+  const decodeOrDeadLetter = async (
+    m: KafkaMessage,
+    topic: string,
+    partition: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<ChurnRisk | null> => {
+    try {
+      // A null value too: no writer of this topic means it (DECODE_MISSING_VALUE).
+      const decoded = await withRetry(
+        async (attempt) => {
+          if (attempt > 0) await heartbeat();
+          return serde.decode(m.value, churnReader);
+        },
+        {
+          ...retrying,
+          shouldRetry: (e) => isRetriable(e) && !stopping,
+          onRetry: (e, _n, delayMs) =>
+            log.warn('churn record decoding failed; retrying', { delayMs, error: describeError(e) }),
+        },
+      );
+      const problem = churnRecordProblem(decoded);
+      if (problem) throw problem;
+      return decoded;
+    } catch (e) {
+      if (!(isProcessorError(e) && e.isBadRecord)) {
+        // A bug, or the registry refusing our credentials, stops the bridge (kafkajs would restart
+        // on it for ever); a retriable error met while stopping, or a rebalance met while
+        // heartbeating, goes back to kafkajs.
+        if (stopsService(e) && !stopping) {
+          log.error('churn record decoding failed; stopping', { error: describeError(e) });
+          fail(e);
+        }
+        throw e;
+      }
+      await producer.send({
+        topic: config.topics.alertBridgeDeadLetter,
+        acks: -1,
+        messages: [
+          deadLetterMessage(m, e, 'alert-bridge', {
+            sourceTopic: topic,
+            partition,
+            appId: config.appId,
+            // Unknown: the model version is inside the record that did not decode.
+            modelVersion: '-',
+            nowMs: Date.now(),
+          }),
+        ],
+      });
+      metrics?.records.inc({ outcome: 'undecodable' });
+      log.error('churn record does not decode or cannot become an alert; sent to the dead-letter topic', {
+        partition,
+        offset: m.offset,
+        topic: config.topics.alertBridgeDeadLetter,
+        error: describeError(e),
+      });
+      return null;
+    }
+  };
+  /** Applies `r` to the Alertmanager(s), retrying while they are unavailable; a refusal stops the bridge. */
+  const deliver = async (r: ChurnRisk, heartbeat: () => Promise<void>): Promise<void> => {
+    try {
+      await withRetry(
+        async (attempt) => {
+          if (attempt > 0) await heartbeat();
+          await apply(r);
+        },
+        {
+          ...retrying,
+          shouldRetry: (e) => {
+            // Only the Alertmanager's answers: a bug, or a rebalance met while heartbeating
+            // between attempts, is not a delivery failure.
+            if (isProcessorError(e)) metrics?.deliveryFailures.inc({ code: e.code });
+            return isRetriable(e) && !stopping;
+          },
+          onRetry: (e, _n, delayMs) =>
+            log.warn('alert delivery failed; retrying', { delayMs, error: describeError(e) }),
+        },
+      );
+      metrics?.records.inc({ outcome: 'delivered' });
+    } catch (e) {
+      if (!stopping && stopsService(e)) {
+        log.error('alert delivery refused; stopping', { error: describeError(e) });
+        fail(e);
+      }
+      throw e;
+    }
+  };
   await consumer.run({
     autoCommit: true,
     eachBatchAutoResolve: false,
@@ -114,80 +212,8 @@ export async function startAlertBridge(
       metrics?.lag.set({ partition }, batch.isEmpty() ? 0 : Number(batch.offsetLagLow()) + 1);
       for (const m of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) return;
-        {
-          let record: ChurnRisk | null = null;
-          try {
-            // A null value too: no writer of this topic means it (DECODE_MISSING_VALUE).
-            const decoded = await serde.decode(m.value, churnReader);
-            const problem = churnRecordProblem(decoded);
-            if (problem) throw problem;
-            record = decoded;
-          } catch (e) {
-            const cls = failureClass(e);
-            if (cls === 'retry') throw e;
-            if (cls === 'crash') {
-              // A bug, or the registry refusing our credentials: kafkajs would restart on it for ever.
-              log.error('churn record decoding failed; stopping', { error: describeError(e) });
-              fail(e);
-              throw e;
-            }
-            await producer.send({
-              topic: config.topics.alertBridgeDeadLetter,
-              acks: -1,
-              messages: [
-                deadLetterMessage(m, e as ProcessorError, 'alert-bridge', {
-                  sourceTopic: batch.topic,
-                  partition: batch.partition,
-                  appId: config.appId,
-                  // Unknown: the model version is inside the record that did not decode.
-                  modelVersion: '-',
-                  nowMs: Date.now(),
-                }),
-              ],
-            });
-            metrics?.records.inc({ outcome: 'undecodable' });
-            log.error(
-              'churn record does not decode or cannot become an alert; sent to the dead-letter topic',
-              {
-                partition: batch.partition,
-                offset: m.offset,
-                topic: config.topics.alertBridgeDeadLetter,
-                error: describeError(e),
-              },
-            );
-          }
-          if (record) {
-            const r = record;
-            try {
-              await withRetry(
-                async (attempt) => {
-                  if (attempt > 0) await heartbeat();
-                  await apply(r);
-                },
-                {
-                  initialDelayMs: 200,
-                  maxDelayMs: 10_000,
-                  maxRetries: Infinity,
-                  shouldRetry: (e) => {
-                    // Only the Alertmanager's answers: a bug, or a rebalance met while heartbeating
-                    // between attempts, is not a delivery failure.
-                    if (isProcessorError(e)) metrics?.deliveryFailures.inc({ code: e.code });
-                    return isRetriable(e) && !stopping;
-                  },
-                  onRetry: (e, _n, delayMs) =>
-                    log.warn('alert delivery failed; retrying', { delayMs, error: describeError(e) }),
-                },
-              );
-              metrics?.records.inc({ outcome: 'delivered' });
-            } catch (e) {
-              if (!stopping && failureClass(e) === 'crash') {
-                log.error('alert delivery refused; stopping', { error: describeError(e) });
-                fail(e);
-              }
-              throw e;
-            }
-          }
-        }
+        const record = await decodeOrDeadLetter(m, batch.topic, batch.partition, heartbeat);
+        if (record) await deliver(record, heartbeat);
         payload.resolveOffset(m.offset);
         // Records after this one, as far as the fetch knew: the gauge moves record by record, so a
         // slow batch shows as a slowly falling lag, not a flat one.

@@ -9,6 +9,8 @@ import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
@@ -19,6 +21,7 @@ import {
   createAlertIdLabeler,
 } from '../../../src/app/alertmanager';
 import { alertBridgeGroup, startAlertBridge } from '../../../src/kafka/alert-bridge';
+import { createKafka, createRegistry } from '../../../src/kafka/clients';
 import type { ChurnRisk } from '../../../src/kafka/avro-types.gen';
 import { ChurnRiskSchema } from '../../../src/kafka/avro-types.gen';
 import { waitCaughtUp } from '../../../src/kafka/caught-up';
@@ -36,7 +39,20 @@ jest.setTimeout(600_000);
 
 const KEY = 'a test key of 16+ characters';
 const alertIdLabel = createAlertIdLabeler(Buffer.from(KEY));
-const TEST_ALERT_IDS = ['a1', 'a2', 'b1', 'bug1', 'c1', 'cli1', 'cli2', 'dlq-d1', 'ha1', 'ha2', 'skew1'];
+const TEST_ALERT_IDS = [
+  'a1',
+  'a2',
+  'b1',
+  'bug1',
+  'c1',
+  'cli1',
+  'cli2',
+  'dlq-d1',
+  'ha1',
+  'ha2',
+  'reg1',
+  'skew1',
+];
 /** The alertId of the test whose keyed label is `label`, or `label` itself (an alert the test posted). */
 const alertIdOf = (label: string): string => TEST_ALERT_IDS.find((id) => alertIdLabel(id) === label) ?? label;
 
@@ -288,6 +304,63 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
     expect(h(dead[0] as KafkaMessage, 'dlq.source.topic')).toBe(config.topics.churn);
     expect(h(dead[0] as KafkaMessage, 'dlq.original.trace')).toBe('t-1');
     expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay|gus|hal/);
+  });
+
+  // The registry behind a switch the test flips. Thrown to kafkajs, a registry outage crashed the
+  // bridge's consumer, which left and rejoined its group about every 10 s for the whole outage.
+  it('waits out a registry outage record by record, in its group, then delivers', async () => {
+    const { config } = await churnTopicWith('alerts-registry-down', [
+      churn({ alertId: 'reg1', userId: 'ivy', level: 'HIGH' }),
+    ]);
+    const registry = new URL(env.registryUrl);
+    let up = false;
+    const proxy = createServer((client) => {
+      if (!up) return void client.destroy();
+      const upstream = connect(Number(registry.port), registry.hostname);
+      client.pipe(upstream).pipe(client);
+      const close = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${String((proxy.address() as AddressInfo).port)}${registry.pathname}`;
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (line) => void lines.push(line) });
+    // A client of its own, so kafkajs' log lines (a consumer crash, a restart) are seen too.
+    const bridgeKafka = createKafka({ brokers: env.brokers, clientId: 'registry-down' }, logger);
+    const bridge = await startAlertBridge(
+      bridgeKafka,
+      new AvroSerde(createRegistry({ url: proxyUrl, retries: 0 })),
+      config,
+      alertApplier([alertmanagerClient(amUrl)], {
+        pseudonym: createPseudonymiser(Buffer.from(KEY)),
+        alertIdLabel,
+        includeUserId: false,
+        firingTtlMs: 3_600_000,
+      }),
+      logger,
+    );
+    try {
+      await eventually(
+        () =>
+          Promise.resolve(lines.filter((l) => l.includes('churn record decoding failed; retrying')).length),
+        (n) => n >= 3,
+        60_000,
+      );
+      await sleep(12_000); // kafkajs' own retries of a thrown error end within about 10 s
+      // Only what the outage causes: a fresh broker's coordinator may still be loading at the start.
+      const outage = lines.filter((l) => /Crash|restart|re-?join/i.test(l) && /schema|registry/i.test(l));
+      expect(outage).toEqual([]);
+      up = true;
+      await waitCaughtUp(kafka, alertBridgeGroup(config), config.topics.churn, 60_000);
+      expect((await activeAlerts()).map((a) => a.id)).toContain('reg1');
+    } finally {
+      await bridge.stop();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('stops, rejecting done, when delivering a record fails with a bug (not left alive and idle)', async () => {
