@@ -292,7 +292,7 @@ export class StreamProcessor {
   private async failFatal(e: unknown): Promise<void> {
     if (this.fatalError !== null) return;
     this.fatalError = e;
-    const denied = await this.missingPermission(e);
+    const denied = this.stopping ? null : await this.missingPermission(e);
     if (denied) this.stopForPermission(denied);
     else {
       this.log.error('processing failed with a bug; stopping', { error: describeError(e) });
@@ -827,9 +827,10 @@ export class StreamProcessor {
         // A refused permission or a bug (fatal) stops the service as it would from the consumer
         // loop; anything else waits for the next flush (the task restores afresh if its
         // transaction failed).
+        // While stopping too: the stop goes on, and the process exits 1 naming the error.
         const denied = this.stopping ? null : await this.missingPermission(e);
         if (denied) this.stopForPermission(denied);
-        else if (!this.stopping && stopsService(e)) await this.failFatal(e);
+        else if (stopsService(e)) await this.failFatal(e);
         else this.log.warn('state flush failed', { partition: task.partition, error: describeError(e) });
       });
     }

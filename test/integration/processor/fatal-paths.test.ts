@@ -5,6 +5,7 @@
  *   past: exit code 1, not a warning and the same write again and again;
  * - a processing-time timer throws an error that is neither a ProcessorError nor a kafkajs error
  *   (a bug): exit code 1, not a warning at every tick;
+ * - the last flush of a stop meets a fatal error: the stop goes on, and the exit code is 1, not 0;
  * - a batch's processing throws such a bug: exit code 1, naming it. (kafkajs' consumer already
  *   crashed without restart on a non-kafkajs error; this keeps that true across its upgrades.)
  */
@@ -116,5 +117,34 @@ describeWithStack('fatal errors outside the consumer loop', (env) => {
       bug.mockRestore();
       await app.stop('test done');
     }
+  });
+
+  it('exits 1 when the last flush of a stop fails with a fatal error', async () => {
+    // Nothing is written before the stop: states become due an hour after their first change.
+    const config = harnessConfig(env, 'stop-flush-fatal', { IDRIFT_STATE_FLUSH_INTERVAL_MS: '3600000' });
+    await createTopicsFor(kafka, config);
+    const serde = new AvroSerde(createRegistry({ url: env.registryUrl }));
+    const rows = simulate({ seed: 8, users: 30, days: 1, activityScale: 1 }).rows;
+    await replayRows(kafka, serde, rows, { topic: config.topics.input, idPrefix: 's' });
+    const lines: string[] = [];
+    const app = createApp(config, createLogger('error', { write: (line) => void lines.push(line) }));
+    try {
+      await app.start();
+      await waitCaughtUp(kafka, config.appId, config.topics.input, 120_000);
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: config.topics.userStateChangelog,
+            configEntries: [{ name: 'max.message.bytes', value: '256' }],
+          },
+        ],
+      });
+    } finally {
+      await app.stop('test done');
+    }
+    expect(await app.done).toBe(1);
+    expect(lines.join('\n')).toContain('MESSAGE_TOO_LARGE');
   });
 });
