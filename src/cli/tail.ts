@@ -1,4 +1,8 @@
-/** `interest-drift tail`: pretty-prints migrations and churn alerts as they commit. */
+/**
+ * `interest-drift tail`: pretty-prints migrations and churn alerts as they commit. A record it
+ * cannot show gets a line naming its position and error code, and the tail goes on; a consumer
+ * that crashes for good ends the command with exit code 1 (it waited for a signal for ever).
+ */
 import { loadConfig } from '../shared/config';
 import { createLogger, createPseudonymiser } from '../shared/logger';
 import type { Args } from './args';
@@ -6,6 +10,7 @@ import { createKafka, createRegistry, kafkaClientOptions, registryClientOptions 
 import { AvroSerde } from '../kafka/serde';
 import { churnReader, migrationReader } from '../kafka/output-reader';
 import { formatChurn, formatMigration } from './format';
+import { describeError, isProcessorError } from '../shared/errors';
 
 export async function runTail(args: Args): Promise<number> {
   const config = loadConfig();
@@ -24,20 +29,33 @@ export async function runTail(args: Args): Promise<number> {
     topics: [config.topics.migrations, config.topics.churn],
     fromBeginning: args.flags.has('from-beginning'),
   });
+  const crashed = new Promise<number>((resolve) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      logger.error('tail: the consumer stopped', { error: describeError(payload.error) });
+      resolve(1);
+    }),
+  );
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      if (!message.value) return;
-      const line =
-        topic === config.topics.migrations
-          ? formatMigration(await serde.decode(message.value, migrationReader), pseudonym)
-          : formatChurn(await serde.decode(message.value, churnReader), pseudonym);
+    eachMessage: async ({ topic, partition, message }) => {
+      let line: string;
+      try {
+        line =
+          topic === config.topics.migrations
+            ? formatMigration(await serde.decode(message.value, migrationReader), pseudonym)
+            : formatChurn(await serde.decode(message.value, churnReader), pseudonym);
+      } catch (e) {
+        if (!(isProcessorError(e) && e.isBadRecord)) throw e;
+        line = `! ${topic} partition ${partition} offset ${message.offset}: not shown (${e.code})`;
+      }
       process.stdout.write(`${line}\n`);
     },
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  const signalled = new Promise<number>((resolve) => {
+    process.once('SIGINT', () => resolve(0));
+    process.once('SIGTERM', () => resolve(0));
   });
+  const code = await Promise.race([signalled, crashed]);
   await consumer.disconnect();
-  return 0;
+  return code;
 }
