@@ -113,6 +113,8 @@ export function createApp(config: Config, logger: Logger): App {
           void app.stop('HTTP thread failed');
         },
         onFeedError: (e) => log.error('lookup answers of a commit failed', { error: describeError(e) }),
+        onRequestError: (e) =>
+          log.error('a request failed with a bug; answered 500', { error: describeError(e) }),
       },
     );
     const encoderOptions = {

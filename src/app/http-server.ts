@@ -94,6 +94,8 @@ export async function routeRequest(
   health: HealthSource,
   /** null: not yet (503, starting); false: this process serves no lookups (404, alert-bridge). */
   lookup: LookupRoutes | null | false,
+  /** Told of a lookup that threw (a bug), which is answered 500. */
+  onError: (e: unknown) => void = () => undefined,
 ): Promise<{ readonly route: string; readonly response: InterestsResponse }> {
   const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): ApiResponse => ({
     status,
@@ -137,7 +139,8 @@ export async function routeRequest(
       }
       try {
         return { route: 'interests', response: await lookup.interests(rawId) };
-      } catch {
+      } catch (e) {
+        onError(e);
         return { route: 'interests', response: text(500, 'lookup failed\n') };
       }
     }
@@ -161,6 +164,8 @@ export interface HttpServerHooks {
    * cached answers were dropped instead, so none can be stale; its lookups ask again.
    */
   readonly onFeedError?: (e: unknown) => void;
+  /** A request threw (a bug) and was answered 500; before, nothing but the 500 said so. */
+  readonly onRequestError?: (e: unknown) => void;
 }
 
 /** How long close() waits for the HTTP thread to finish its requests before it ends it, ms. */
@@ -195,7 +200,14 @@ export async function startHttpServer(
     try {
       // A local answer is computed and watched within this one task (handleInterests awaits no
       // I/O on that path), so no commit can fall between reading the state and watching it.
-      const { route, response } = await routeRequest(f.method, f.url, registry, health, lookup());
+      const { route, response } = await routeRequest(
+        f.method,
+        f.url,
+        registry,
+        health,
+        lookup(),
+        hooks.onRequestError,
+      );
       const { local, remote, ...plain } = response;
       if (local && caching) watched.watch(local.userId, local.partition);
       reply = {
@@ -205,7 +217,8 @@ export async function startHttpServer(
         ...(local && caching ? { cache: local } : {}),
         ...(remote && caching ? { redirect: { ...remote, epoch: asOf } } : {}),
       };
-    } catch {
+    } catch (e) {
+      hooks.onRequestError?.(e);
       reply = { id: f.id, route: 'unmatched', status: 500, headers: {}, body: 'internal error\n' };
     }
     send({ reply });

@@ -286,6 +286,22 @@ describe('HTTP thread lookup cache', () => {
 describe('routeRequest', () => {
   const health = { liveness: () => null, readiness: () => 'state starting' };
 
+  it('answers 500 to a lookup that throws, and tells of it', async () => {
+    const errors: unknown[] = [];
+    const bug = new TypeError("Cannot read properties of undefined (reading 'segment')");
+    const throwing = { interests: () => Promise.reject(bug), answer: () => ({ status: 200, body: '' }) };
+    const r = await routeRequest(
+      'GET',
+      '/v1/users/u1/interests',
+      new Registry(),
+      health,
+      throwing as unknown as LookupRoutes,
+      (e) => errors.push(e),
+    );
+    expect([r.route, r.response.status]).toEqual(['interests', 500]);
+    expect(errors).toEqual([bug]);
+  });
+
   it('answers a lookup 503 with Retry-After while the service starts, and 404 only off the API', async () => {
     const starting = await routeRequest('GET', '/v1/users/u1/interests', new Registry(), health, null);
     expect([starting.route, starting.response.status, starting.response.headers['retry-after']]).toEqual([
