@@ -366,11 +366,15 @@ export class StreamProcessor {
    * instance never ready, and its processing-time timers never fired, until input came.
    */
   private openEagerly(p: number): void {
-    withRetry(() => this.task(p), {
+    // Checked before every attempt, not only after a failure: a retry due after p was revoked
+    // would fence the new owner and serve lookups from a copy it no longer keeps up to date.
+    const owned = (): boolean => this.assigned.has(p) && !this.stopping;
+    withRetry(async () => (owned() ? this.task(p) : null), {
       initialDelayMs: 1_000,
       maxDelayMs: 30_000,
       maxRetries: Infinity,
-      shouldRetry: (e) => isRetriable(e) && this.assigned.has(p) && !this.stopping,
+      // A kafkajs error too (a connection lost while fencing): anything but a fatal error or a bug.
+      shouldRetry: (e) => !stopsService(e) && owned(),
       onRetry: (e, _attempt, delayMs) =>
         this.log.warn('partition task start failed; retrying', {
           partition: p,
@@ -391,7 +395,7 @@ export class StreamProcessor {
       return Promise.reject(new ProcessorError('KAFKA_TRANSIENT', `partition ${p} requested while stopping`));
     }
     if (!t) {
-      const created = this.createTask(p, () => this.tasks.get(p) === created);
+      const created = this.createTask(p, () => this.tasks.get(p) === created && this.assigned.has(p));
       t = created;
       this.tasks.set(p, t);
       t.catch(() => {

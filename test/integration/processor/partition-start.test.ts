@@ -3,6 +3,7 @@
  * reason: the service tries again while it owns the partition. Before, a quiet partition stayed
  * closed until input came, the instance never ready and its processing-time timers never run.
  */
+import { KafkaJSConnectionError } from 'kafkajs';
 import * as partitionTask from '../../../src/kafka/partition-task';
 import { createApp } from '../../../src/app/create-app';
 import { ProcessorError } from '../../../src/shared/errors';
@@ -17,14 +18,19 @@ describeWithStack('eager partition start', (env) => {
     const config = harnessConfig(env, 'start-retry');
     await createTopicsFor(testKafka(env), config);
     const real = partitionTask.openPartitionTask;
-    let injected = 0;
-    // Fault injection into our own start-up step, the broker stays real: partition 1's first start fails.
+    const injected = new Map<number, number>();
+    // Fault injection into our own start-up step, the broker stays real: the first start of
+    // partition 1 meets a kafkajs error as thrown by a fencing producer whose connection broke,
+    // that of partition 2 one of ours (a restore that timed out).
+    const failures: Record<number, () => Error> = {
+      1: () => new KafkaJSConnectionError('Connection error: injected', { broker: 'localhost' }),
+      2: () => new ProcessorError('KAFKA_TRANSIENT', 'injected: the changelog restore timed out'),
+    };
     const open = jest.spyOn(partitionTask, 'openPartitionTask').mockImplementation((deps, p, stopping) => {
-      if (p === 1 && injected === 0) {
-        injected++;
-        return Promise.reject(
-          new ProcessorError('KAFKA_TRANSIENT', 'injected: the broker bounced while fencing'),
-        );
+      const fail = failures[p];
+      if (fail && !injected.has(p)) {
+        injected.set(p, 1);
+        return Promise.reject(fail());
       }
       return real(deps, p, stopping);
     });
@@ -37,7 +43,7 @@ describeWithStack('eager partition start', (env) => {
       for (const until = Date.now() + 30_000; !ready && Date.now() < until; await sleep(200)) {
         ready = (await fetch(readyz)).status === 200;
       }
-      expect(injected).toBe(1);
+      expect([...injected.keys()].sort()).toEqual([1, 2]);
       expect(ready).toBe(true);
     } finally {
       open.mockRestore();
