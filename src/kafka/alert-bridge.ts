@@ -13,6 +13,7 @@
  * the bridge.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { describeError, isProcessorError, isRetriable } from '../shared/errors';
@@ -22,16 +23,22 @@ import { withRetry } from '../shared/retry';
 import type { ChurnRisk } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { stopsService } from './failure-policy';
+import { MAX_REQUEST_BYTES } from './output-transaction';
+import { recordBytes } from './record-size';
 import { churnReader } from './output-reader';
 import type { AvroSerde } from './serde';
 
 /** The largest magnitude a JavaScript Date holds, ms from the epoch (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
 
+/** The longest alert id the bridge looks up in Alertmanager (the service's are 32 characters). */
+const MAX_ALERT_ID_LENGTH = 256;
+
 /**
  * Why a decoded churn record cannot become an alert, or null when it can: a time no Date holds
- * (toISOString would throw, on every retry) or an empty alert id (it would resolve nothing). The
- * service never writes such a record; another writer of the topic may. The bridge dead-letters it.
+ * (toISOString would throw, on every retry), or an alert id Alertmanager cannot be asked about
+ * (empty, too long, a control character). The service never writes such a record; another writer
+ * of the topic may. The bridge dead-letters it.
  */
 export function churnRecordProblem(r: ChurnRisk): ProcessorError | null {
   for (const [field, ms] of [
@@ -42,7 +49,19 @@ export function churnRecordProblem(r: ChurnRisk): ProcessorError | null {
       return new ProcessorError('VALIDATE_TIMESTAMP_OUT_OF_RANGE', `${field} is outside the range of a date`);
     }
   }
-  if (r.alertId === '') return new ProcessorError('VALIDATE_FIELD_INVALID', 'alertId is empty');
+  for (const [field, id] of [
+    ['alertId', r.alertId],
+    ['replacesAlertId', r.replacesAlertId ?? 'none'],
+  ] as const) {
+    // Ours are 32 hex characters. Alertmanager refuses a matcher with a control character (400,
+    // ALERT_REJECTED: the bridge would stop at every restart) and a very long URL (414, 431).
+    if (id === '' || id.length > MAX_ALERT_ID_LENGTH || /\p{Cc}/u.test(id)) {
+      return new ProcessorError(
+        'VALIDATE_FIELD_INVALID',
+        `${field} is empty, longer than ${MAX_ALERT_ID_LENGTH} characters or holds a control character`,
+      );
+    }
+  }
   return null;
 }
 
@@ -148,19 +167,21 @@ export async function startAlertBridge(
         }
         throw e;
       }
+      const letter = deadLetterMessage(m, e, 'alert-bridge', {
+        sourceTopic: topic,
+        partition,
+        appId: config.appId,
+        // Unknown: the model version is inside the record that did not decode.
+        modelVersion: '-',
+        nowMs: Date.now(),
+      });
       await producer.send({
         topic: config.topics.alertBridgeDeadLetter,
         acks: -1,
-        messages: [
-          deadLetterMessage(m, e, 'alert-bridge', {
-            sourceTopic: topic,
-            partition,
-            appId: config.appId,
-            // Unknown: the model version is inside the record that did not decode.
-            modelVersion: '-',
-            nowMs: Date.now(),
-          }),
-        ],
+        messages: [letter],
+        // As the service sends its own (commitTransaction): a large record its producer had
+        // compressed is refused uncompressed; deadLetterMessage kept it whole only if it fits gzipped.
+        ...(recordBytes(letter) > MAX_REQUEST_BYTES ? { compression: CompressionTypes.GZIP } : {}),
       });
       metrics?.records.inc({ outcome: 'undecodable' });
       log.error('churn record does not decode or cannot become an alert; sent to the dead-letter topic', {

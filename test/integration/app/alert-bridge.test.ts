@@ -13,6 +13,7 @@ import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { AlertmanagerAlert } from '../../../src/app/alertmanager';
 import {
   ALERT_NAME,
@@ -283,27 +284,37 @@ describeWithStack('alert bridge to a real Alertmanager', (env) => {
         { key: 'hal', value: null, partition: 0 },
       ],
     });
+    // 2 MiB that its producer compressed to a few KB: its dead letter must go out compressed too.
+    const huge = Buffer.from('{"note":"'.padEnd(2 * 1024 * 1024 - 2, 'x') + '"}');
+    await producer.send({
+      topic: config.topics.churn,
+      compression: CompressionTypes.GZIP,
+      messages: [{ key: 'ida', value: huge, partition: 0 }],
+    });
     await producer.disconnect();
 
     await bridgeUntilCaughtUp(config, false);
     expect((await activeAlerts()).filter((a) => a.id === 'dlq-d1')).toHaveLength(1);
-    const dead = await readTopic(kafka, config.topics.alertBridgeDeadLetter, { count: 4, settleMs: 1_000 });
+    const dead = await readTopic(kafka, config.topics.alertBridgeDeadLetter, { count: 5, settleMs: 1_000 });
     expect(dead.map((m) => [m.key?.toString(), m.value?.toString('hex')])).toEqual([
       ['eve', garbage.toString('hex')],
       ['fay', unknownId.toString('hex')],
       ['gus', expect.any(String)],
       ['hal', undefined],
+      ['ida', expect.any(String)],
     ]);
+    expect(dead[4]?.value?.equals(huge)).toBe(true);
     const h = (m: KafkaMessage, name: string): string | undefined => m.headers?.[name]?.toString();
     expect(dead.map((m) => [h(m, 'dlq.error.code'), h(m, 'dlq.source.offset'), h(m, 'dlq.stage')])).toEqual([
       ['DECODE_BAD_MAGIC', '0', 'alert-bridge'],
       ['DECODE_UNKNOWN_SCHEMA_ID', '2', 'alert-bridge'],
       ['VALIDATE_TIMESTAMP_OUT_OF_RANGE', '3', 'alert-bridge'],
       ['DECODE_MISSING_VALUE', '4', 'alert-bridge'],
+      ['DECODE_BAD_MAGIC', '5', 'alert-bridge'],
     ]);
     expect(h(dead[0] as KafkaMessage, 'dlq.source.topic')).toBe(config.topics.churn);
     expect(h(dead[0] as KafkaMessage, 'dlq.original.trace')).toBe('t-1');
-    expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay|gus|hal/);
+    expect(JSON.stringify(dead.map((m) => m.headers))).not.toMatch(/eve|fay|gus|hal|ida/);
   });
 
   // The registry behind a switch the test flips. Thrown to kafkajs, a registry outage crashed the
