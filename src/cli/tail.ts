@@ -38,6 +38,8 @@ export async function runTail(args: Args): Promise<number> {
   );
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
+      const notShown = (why: string): string =>
+        `! ${topic} partition ${partition} offset ${message.offset}: not shown (${why})`;
       let line: string;
       try {
         line =
@@ -45,8 +47,10 @@ export async function runTail(args: Args): Promise<number> {
             ? formatMigration(await serde.decode(message.value, migrationReader), pseudonym)
             : formatChurn(await serde.decode(message.value, churnReader), pseudonym);
       } catch (e) {
-        if (!(isProcessorError(e) && e.isBadRecord)) throw e;
-        line = `! ${topic} partition ${partition} offset ${message.offset}: not shown (${e.code})`;
+        if (isProcessorError(e) && e.isBadRecord) line = notShown(e.code);
+        // A record that decodes but does not format (a time no date holds: RangeError).
+        else if (e instanceof RangeError) line = notShown(e.name);
+        else throw e;
       }
       process.stdout.write(`${line}\n`);
     },

@@ -43,6 +43,8 @@ describeWithStack('tail command', (env) => {
       messages: [
         { key: 'x', value: Buffer.from('not avro'), partition: 0 },
         { key: 'y', value: null, partition: 0 },
+        // Decodes, but no date holds its time: the formatter threw RangeError.
+        { key: 'z', value: serde.encode(id, { ...churn, scoredAtEventTimeMs: 9e15 }), partition: 0 },
         { key: 'tess', value: serde.encode(id, churn), partition: 0 },
       ],
     });
@@ -64,6 +66,7 @@ describeWithStack('tail command', (env) => {
       const topic = config.topics.churn;
       expect(out).toContain(`! ${topic} partition 0 offset 0: not shown (DECODE_BAD_MAGIC)`);
       expect(out).toContain(`! ${topic} partition 0 offset 1: not shown (DECODE_MISSING_VALUE)`);
+      expect(out).toContain(`! ${topic} partition 0 offset 2: not shown (RangeError)`);
       expect(out).toMatch(/CHURN HIGH\s+u_\S+\s+risk 0\.91/);
       expect(out).not.toContain('tess');
     } finally {
