@@ -13,7 +13,6 @@
  * the bridge.
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { describeError, isProcessorError, isRetriable } from '../shared/errors';
@@ -23,8 +22,7 @@ import { withRetry } from '../shared/retry';
 import type { ChurnRisk } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { stopsService } from './failure-policy';
-import { MAX_REQUEST_BYTES } from './output-transaction';
-import { recordBytes } from './record-size';
+import { compressionFor } from './record-size';
 import { churnReader } from './output-reader';
 import type { AvroSerde } from './serde';
 
@@ -179,9 +177,9 @@ export async function startAlertBridge(
         topic: config.topics.alertBridgeDeadLetter,
         acks: -1,
         messages: [letter],
-        // As the service sends its own (commitTransaction): a large record its producer had
-        // compressed is refused uncompressed; deadLetterMessage kept it whole only if it fits gzipped.
-        ...(recordBytes(letter) > MAX_REQUEST_BYTES ? { compression: CompressionTypes.GZIP } : {}),
+        // As the service sends its own (commitTransaction); deadLetterMessage kept it whole only if
+        // it fits gzipped.
+        ...compressionFor(letter),
       });
       metrics?.records.inc({ outcome: 'undecodable' });
       log.error('churn record does not decode or cannot become an alert; sent to the dead-letter topic', {

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { ProcessorError } from '../shared/errors';
 import { DeadLetterHeaders, DeadLetterOriginalHeaderPrefix } from './avro-types.gen';
-import { recordBytes, sizeOf } from './record-size';
+import { headerBytes, recordBytes, sizeOf } from './record-size';
 
 /**
  * The most bytes of a dead letter, key, value and headers, gzipped. A dead letter over the
@@ -85,8 +85,7 @@ function fits(letter: Message): boolean {
  */
 function truncated(letter: Message, originalHeaders: IHeaders): Message {
   const headers: IHeaders = { ...letter.headers };
-  const originalHeaderBytes = recordBytes({ key: null, value: null, headers: originalHeaders }) - 64;
-  const dropHeaders = originalHeaderBytes > TRUNCATED_PREFIX_BYTES;
+  const dropHeaders = headerBytes(originalHeaders) > TRUNCATED_PREFIX_BYTES;
   if (dropHeaders) {
     for (const k of Object.keys(originalHeaders)) delete headers[`${DeadLetterOriginalHeaderPrefix}${k}`];
   }

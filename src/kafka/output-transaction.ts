@@ -4,7 +4,6 @@
  * Building the messages is pure; committing maps every failure through the failure policy.
  */
 import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
 import type { Config } from '../shared/config';
 import { ProcessorError } from '../shared/errors';
 import { withRetry } from '../shared/retry';
@@ -12,7 +11,7 @@ import type { BatchPlan } from '../pipeline/partition-processor';
 import { DeadLetterHeaders } from './avro-types.gen';
 import { deadLetterMessage } from './dead-letter';
 import { isConcurrentTransactions, transactionFailure } from './failure-policy';
-import { recordBytes, sizeOf } from './record-size';
+import { MAX_REQUEST_BYTES, compressionFor, recordBytes, sizeOf } from './record-size';
 import type { Checkpoint } from '../state/checkpoint';
 import { CHECKPOINT_KEY, encodeCheckpoint } from '../state/checkpoint';
 import type { AvroSerde } from './serde';
@@ -162,18 +161,11 @@ export async function commitTransaction(
   const txn = await producer.transaction();
   try {
     for (const request of splitBySize(topicMessages, MAX_REQUEST_BYTES)) {
-      // splitBySize puts a message over the budget alone in its request: a dead letter of a record
-      // the producer had compressed (the input took it under its limit compressed; 2 MiB of
-      // repetitive JSON fits in a few KB). Sent uncompressed, the broker would refuse it for ever;
-      // gzip is kafkajs' own codec. Only such one-message requests are sized again.
+      // splitBySize puts a message over the budget alone in its request; only such one-message
+      // requests are sized again.
       const only =
         request.length === 1 && request[0]?.messages.length === 1 ? request[0].messages[0] : undefined;
-      const oversize = only !== undefined && recordBytes(only) > MAX_REQUEST_BYTES;
-      await txn.sendBatch({
-        topicMessages: request,
-        acks: -1,
-        ...(oversize ? { compression: CompressionTypes.GZIP } : {}),
-      });
+      await txn.sendBatch({ topicMessages: request, acks: -1, ...(only ? compressionFor(only) : {}) });
     }
     if (consumed !== null) {
       const offsets = {
@@ -198,13 +190,6 @@ export async function commitTransaction(
     throw transactionFailure(e, failureContext.partition, { resource: failureContext.resource });
   }
 }
-
-/**
- * kafkajs puts all messages of one partition in one record batch, and the broker rejects a batch
- * over max.message.bytes (1 MiB by default): a large chunk (e.g. 2,000 changelog writes) must go in
- * several requests. Order is kept (requests are sent one after the other, max in flight 1).
- */
-export const MAX_REQUEST_BYTES = 512 * 1024;
 
 export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
   const requests: TopicMessages[][] = [];

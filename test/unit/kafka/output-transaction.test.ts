@@ -1,10 +1,6 @@
 import type { InterestProfile } from '../../../src/core/types';
-import {
-  MAX_REQUEST_BYTES,
-  buildTopicMessages,
-  keyValueBytes,
-  splitBySize,
-} from '../../../src/kafka/output-transaction';
+import { buildTopicMessages, keyValueBytes, splitBySize } from '../../../src/kafka/output-transaction';
+import { MAX_REQUEST_BYTES } from '../../../src/kafka/record-size';
 import { ProcessorError } from '../../../src/shared/errors';
 import type { KafkaMessage } from 'kafkajs';
 import type { AvroSerde } from '../../../src/kafka/serde';
