@@ -6,6 +6,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
 import type { Config } from '../shared/config';
+import type { ErrorCode } from '../shared/errors';
 import { ProcessorError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { withRetry } from '../shared/retry';
@@ -177,29 +178,18 @@ export async function verifyKafkaAccess(
     );
     if (refused) deny(refused.resource, refused.needs, refused.type);
   }
+  /** One error naming every problem of a kind, one per line. */
+  const listed = (code: ErrorCode, heading: string, items: readonly string[]): ProcessorError =>
+    new ProcessorError(code, `${heading} (${items.length}):\n  - ${items.join('\n  - ')}`, {
+      context: { problems: items.length },
+    });
   if (problems.length > 0) {
-    problems.push(...missing);
-    throw new ProcessorError(
-      'KAFKA_AUTHORIZATION_FAILED',
-      `${who} lacks Kafka permissions (${problems.length}):\n  - ${problems.join('\n  - ')}`,
-      { context: { problems: problems.length } },
-    );
+    throw listed('KAFKA_AUTHORIZATION_FAILED', `${who} lacks Kafka permissions`, [...problems, ...missing]);
   }
-  if (missing.length > 0) {
-    throw new ProcessorError(
-      'KAFKA_TOPIC_MISSING',
-      `Kafka topics missing (${missing.length}):\n  - ${missing.join('\n  - ')}`,
-      { context: { problems: missing.length } },
-    );
-  }
+  if (missing.length > 0) throw listed('KAFKA_TOPIC_MISSING', 'Kafka topics missing', missing);
   const few = underpartitioned(plan, partitionCounts);
-  if (few.length > 0) {
-    throw new ProcessorError(
-      'KAFKA_TOPIC_UNDERPARTITIONED',
-      `Kafka topics with too few partitions (${few.length}):\n  - ${few.join('\n  - ')}`,
-      { context: { problems: few.length } },
-    );
-  }
+  if (few.length > 0)
+    throw listed('KAFKA_TOPIC_UNDERPARTITIONED', 'Kafka topics with too few partitions', few);
   log.info('kafka permissions verified', {
     topics: plan.topics.length,
     groups: plan.groups.length,
