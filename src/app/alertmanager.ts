@@ -3,17 +3,18 @@
  *
  * Alertmanager identifies an alert by its label set, so a ChurnRisk record maps to one alert with
  * labels alertname, service, level, reasons (sorted codes), user (the keyed pseudonym, never the
- * id) and alert_id (a keyed pseudonym of the record's alertId, alertIdLabel). RAISED posts it firing until `firingTtlMs` from now and resolves the alert it
- * replaces; RESOLVED resolves `alertId`. Resolving looks the alert up in Alertmanager by its
+ * id) and alert_id (a keyed pseudonym of the record's alertId, alertIdLabel). RAISED posts it
+ * firing until `firingTtlMs` from now and resolves the alert it replaces; RESOLVED resolves
+ * `alertId`. Resolving looks the alert up in Alertmanager by its
  * alert_id label and re-posts its exact labels with endsAt a minute before now (RESOLVE_BACKDATE_MS),
  * so the bridge keeps no state:
  * replaying records (at-least-once delivery) posts the same identities again, which Alertmanager
  * merges.
  */
-import { createHmac } from 'node:crypto';
 import type { ChurnRisk } from '../kafka/avro-types.gen';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
 import { ProcessorError, isProcessorError } from '../shared/errors';
+import { keyedDigest } from '../shared/logger';
 
 export interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>;
@@ -42,8 +43,7 @@ export const ALERT_NAME = 'InterestDriftChurnRisk';
  * but the count, so whoever holds a list of user ids could name the user of an alert.
  */
 export function createAlertIdLabeler(key: Buffer): (alertId: string) => string {
-  return (alertId) =>
-    `a_${createHmac('sha256', key).update(`alert_id\u001f${alertId}`).digest('base64url').slice(0, 16)}`;
+  return (alertId) => keyedDigest(key, `alert_id\u001f${alertId}`, 'a_', 16);
 }
 
 /**

@@ -27,8 +27,9 @@ export async function runAlertBridgeCommand(): Promise<number> {
   const kafka = createKafka(kafkaOptions, logger);
   const serde = new AvroSerde(createRegistry(registryClientOptions(config)));
   const replicas = config.alerts.alertmanagerUrls.map((url) => alertmanagerClient(url));
-  const pseudonym = createPseudonymiser(Buffer.from(config.logPseudonymKey as string));
-  const alertIdLabel = createAlertIdLabeler(Buffer.from(config.logPseudonymKey as string));
+  const key = Buffer.from(config.logPseudonymKey as string);
+  const pseudonym = createPseudonymiser(key);
+  const alertIdLabel = createAlertIdLabeler(key);
   const metrics = createAlertBridgeMetrics();
   // /metrics and the probes on IDRIFT_HTTP_PORT (no lookup API: 404). Liveness: the consumer has
   // fetched or heartbeated within max(60 s, 4 × the session timeout), as for the service.

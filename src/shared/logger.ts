@@ -55,5 +55,13 @@ export function createLogger(
  * unless an operator supplies a key.
  */
 export function createPseudonymiser(key: Buffer = randomBytes(32)): (userId: string) => string {
-  return (userId) => `u_${createHmac('sha256', key).update(userId).digest('base64url').slice(0, 12)}`;
+  return (userId) => keyedDigest(key, userId, 'u_', 12);
+}
+
+/**
+ * `prefix` and the first `chars` base64url characters of HMAC-SHA256(`key`, `text`): the one form
+ * of every keyed pseudonym (user ids in logs and alerts, alert ids in alert labels).
+ */
+export function keyedDigest(key: Buffer, text: string, prefix: string, chars: number): string {
+  return `${prefix}${createHmac('sha256', key).update(text).digest('base64url').slice(0, chars)}`;
 }
