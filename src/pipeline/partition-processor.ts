@@ -384,10 +384,7 @@ export class PartitionProcessor {
         if (erased !== null || this.committed(userId)) plan.counts.erased++;
         const closed = erased && churnClosedOnRemoval(erased, walkMax, 'erased', 'EVENT', params, this.model);
         if (closed) emit([{ kind: 'churn', value: closed }]);
-        working.set(userId, null);
-        this.timers.cancel(userId);
-        this.evictions.cancel(userId);
-        if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
+        this.forget(userId, working, plan);
       }
     }
     this.maxEventTimeMs = walkMax;
@@ -451,13 +448,21 @@ export class PartitionProcessor {
       }
       const closed = churnClosedOnRemoval(s, watermarkMs, 'evicted', trigger, this.deps.params, this.model);
       if (closed) plan.outputs.push({ kind: 'churn', key: closed.userId, value: closed });
-      working.set(due.userId, null);
-      this.timers.cancel(due.userId);
-      // As for an erasure: the compacted profiles topic drops the user, as the lookup does (404),
-      // instead of keeping an evicted user's last profile for good.
-      if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: due.userId });
+      this.forget(due.userId, working, plan);
       plan.counts.evicted++;
     }
+  }
+
+  /**
+   * Removes a user (erased, or evicted after the TTL): a changelog tombstone in `working`, no
+   * timers, and a profile tombstone when profiles are on, so the compacted profiles topic drops the
+   * user as the lookup does (404) instead of keeping their last profile for good.
+   */
+  private forget(userId: string, working: Map<string, UserState | null>, plan: BatchPlan): void {
+    working.set(userId, null);
+    this.timers.cancel(userId);
+    this.evictions.cancel(userId);
+    if (this.deps.profilesEnabled) plan.outputs.push({ kind: 'profile-tombstone', key: userId });
   }
 }
 
